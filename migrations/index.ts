@@ -1,0 +1,17 @@
+import type { Knex } from 'knex'
+import * as initial from './20261124000000_initial.js'
+
+/**
+ * The migrations, in order. They are listed here rather than discovered on
+ * disk so that they work the same under tsx, vitest and the compiled build.
+ * Add a new file as `YYYYMMDDHHMMSS_name.ts` and append it below.
+ */
+const migrations: Record<string, Knex.Migration> = {
+  '20261124000000_initial': initial
+}
+
+export const migrationSource: Knex.MigrationSource<string> = {
+  getMigrations: async () => Object.keys(migrations),
+  getMigrationName: (name) => name,
+  getMigration: async (name) => migrations[name]
+}

@@ -1,0 +1,57 @@
+import { BadRequest, NotFound } from '@feathersjs/errors'
+import type { HookContext, NextFunction } from './declarations.js'
+import { ID_PATTERN } from './ids.js'
+import type { Storage, StoredCollection, StoredUser } from './storage/types.js'
+
+/**
+ * The one authorization point for collections and everything inside them.
+ * Today a collection is private to its owner; sharing (roles per member)
+ * will change `can` and nothing else.
+ */
+export type Permission = 'read' | 'write' | 'manage'
+
+export function can(user: Pick<StoredUser, 'id'> | undefined, collection: StoredCollection, _permission: Permission): boolean {
+  return user !== undefined && collection.ownerId === user.id
+}
+
+/**
+ * Loads a collection the user may access, or throws 404. Strangers get the
+ * same 404 whether or not the collection exists, so ids cannot be probed.
+ */
+export async function authorizeCollection(
+  storage: Storage,
+  user: StoredUser | undefined,
+  collectionId: string,
+  permission: Permission
+): Promise<StoredCollection> {
+  const collection = ID_PATTERN.test(collectionId) ? await storage.getCollection(collectionId) : undefined
+  if (collection === undefined || !can(user, collection, permission)) {
+    throw new NotFound(`Collection "${collectionId}" not found`)
+  }
+  return collection
+}
+
+const WRITE_METHODS = new Set(['create', 'update', 'patch', 'remove'])
+
+/**
+ * Hook for services under /collections/:collectionId/…: checks the caller may
+ * read (find, get) or write (create, update, patch, remove) the collection
+ * and puts it on `params.collection`.
+ */
+export const authorizeRouteCollection = () => async (context: HookContext, next: NextFunction) => {
+  const collectionId = context.params.route?.collectionId
+  if (typeof collectionId !== 'string' || !ID_PATTERN.test(collectionId)) {
+    throw new BadRequest(`"collectionId" in the path is not a valid id`)
+  }
+  const permission: Permission = WRITE_METHODS.has(context.method) ? 'write' : 'read'
+  const collection = await authorizeCollection(context.app.get('storage'), context.params.user, collectionId, permission)
+  context.params = { ...context.params, collection }
+  await next()
+}
+
+declare module '@feathersjs/feathers' {
+  interface Params {
+    /** The collection of a nested route, once authorized. */
+    collection?: StoredCollection
+  }
+}

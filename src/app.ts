@@ -1,0 +1,90 @@
+import configuration from '@feathersjs/configuration'
+import { feathers } from '@feathersjs/feathers'
+import { bodyParser, cors, koa, rest, serveStatic } from '@feathersjs/koa'
+import socketio from '@feathersjs/socketio'
+import { authentication } from './authentication.js'
+import { channels } from './channels.js'
+import { checkConfiguration, type RoostConfiguration } from './configuration.js'
+import type { Application, HookContext, NextFunction } from './declarations.js'
+import { toClientError } from './errors.js'
+import { httpErrors } from './http-errors.js'
+import { createLogger } from './logger.js'
+import { loadOrCreateSecret } from './secret.js'
+import { services } from './services/index.js'
+import { createStorage } from './storage/index.js'
+
+/** Settings that override config/*.json, e.g. a test's own database and data folder. */
+export type Overrides = { [K in keyof RoostConfiguration]?: Partial<RoostConfiguration[K]> }
+
+/**
+ * Builds the Roost application: configuration, storage, transports, services
+ * and channels. Nothing touches the database or a port until `app.listen()`
+ * (or `app.setup()`), which also brings the schema up to date.
+ */
+export function createApp(overrides: Overrides = {}): Application {
+  const app: Application = koa(feathers())
+  app.configure(configuration())
+  for (const [key, value] of Object.entries(overrides)) {
+    const current = app.get(key as keyof RoostConfiguration)
+    const isObject = typeof value === 'object' && value !== null && !Array.isArray(value)
+    app.set(key as keyof RoostConfiguration, (isObject ? { ...(current as object), ...value } : value) as never)
+  }
+  const settings = Object.fromEntries(Object.keys(app.settings).map((key) => [key, app.get(key as never)]))
+  checkConfiguration(settings)
+
+  const logger = createLogger(app.get('logLevel'))
+  const dataDir = app.get('dataDir')
+  app.set('logger', logger)
+  app.set('authentication', {
+    ...app.get('authentication'),
+    secret: loadOrCreateSecret(app.get('authentication').secret, dataDir)
+  })
+  app.set('storage', createStorage(app.get('databaseUrl'), dataDir))
+
+  const origins = app.get('origins')
+  const { requestBytes } = app.get('limits')
+  app.use(httpErrors(logger))
+  app.use(cors({ origin: (ctx) => allowOrigin(origins, ctx.get('Origin')), exposeHeaders: ['ETag'] }))
+  app.use(serveStatic(app.get('public')))
+  app.use(bodyParser({ jsonLimit: requestBytes, textLimit: requestBytes, formLimit: requestBytes, multipart: false }))
+  app.configure(rest())
+  app.configure(
+    socketio({ cors: { origin: origins.includes('*') ? '*' : origins }, maxHttpBufferSize: requestBytes })
+  )
+  app.configure(authentication)
+  app.configure(services)
+  app.configure(channels)
+
+  app.hooks({ around: { all: [hideInternalErrors] } })
+  app.hooks({
+    setup: [
+      async (context: HookContext, next: NextFunction) => {
+        await context.app.get('storage').migrate()
+        await next()
+      }
+    ],
+    teardown: [
+      async (context: HookContext, next: NextFunction) => {
+        await next()
+        await context.app.get('storage').close()
+      }
+    ]
+  })
+  return app
+}
+
+/** Every service error reaches clients (REST and socket.io) as a Feathers error without internals. */
+async function hideInternalErrors(context: HookContext, next: NextFunction) {
+  try {
+    await next()
+  } catch (error) {
+    const clientError = toClientError(error)
+    if (clientError.code >= 500) {
+      context.app.get('logger').error({ err: error, path: context.path, method: context.method }, 'service call failed')
+    }
+    throw clientError
+  }
+}
+
+const allowOrigin = (origins: string[], origin: string): string =>
+  origins.includes('*') ? '*' : origins.includes(origin) ? origin : ''

@@ -1,0 +1,60 @@
+import authenticationClientModule, { type AuthenticationClientOptions } from '@feathersjs/authentication-client'
+import { feathers, type Application, type TransportConnection } from '@feathersjs/feathers'
+import { collectionClient } from './services/collections/collections.shared.js'
+import { subscriptionClient } from './services/subscriptions/subscriptions.shared.js'
+import { userClient } from './services/users/users.shared.js'
+
+export type { ChangesPageResult } from './services/changes/changes.shared.js'
+export { changesClient, changesPath } from './services/changes/changes.shared.js'
+export type { ChangeEvent, Collection } from './services/collections/collections.shared.js'
+export type { RecordItem } from './services/records/records.shared.js'
+export { recordsClient, recordsPath } from './services/records/records.shared.js'
+export type { Subscription } from './services/subscriptions/subscriptions.shared.js'
+export type { User } from './services/users/users.shared.js'
+
+// A CommonJS package: under Node's ESM loader its default export is `.default`.
+const authenticationClient = authenticationClientModule.default
+
+/**
+ * Registers (once) and returns the client-side service for a path with
+ * route parameters filled in, such as `collections/abc/records`.
+ */
+export function nestedService<S>(client: ClientApplication, path: string, methods: readonly string[]): S {
+  const app = client as unknown as Application
+  if (!app.services[path]) app.use(path, client.get('connection').service(path as never) as never, { methods: [...methods] })
+  return app.service(path) as unknown as S
+}
+
+/** Each service's shared file adds its typed entry here. */
+// eslint-disable-next-line @typescript-eslint/no-empty-interface
+export interface ClientServiceTypes {}
+
+export interface ClientConfiguration {
+  connection: TransportConnection<ClientServiceTypes>
+}
+
+export type ClientApplication = Application<ClientServiceTypes, ClientConfiguration>
+
+/**
+ * A typed Feathers client for Roost over REST or socket.io. It imports only
+ * the services' shared files, never server code. The records and changes of
+ * a collection are reached with `recordsClient(client, id)` and
+ * `changesClient(client, id)`.
+ *
+ * @example
+ *   const client = createClient(socketio(io('http://localhost:3030')))
+ *   await client.authenticate({ strategy: 'local', email, password })
+ */
+export const createClient = <Configuration = unknown>(
+  connection: TransportConnection<ClientServiceTypes>,
+  authenticationOptions: Partial<AuthenticationClientOptions> = {}
+) => {
+  const client: ClientApplication = feathers()
+  client.configure(connection)
+  client.configure(authenticationClient(authenticationOptions))
+  client.set('connection', connection)
+  client.configure(userClient)
+  client.configure(collectionClient)
+  client.configure(subscriptionClient)
+  return client as ClientApplication & { configuration?: Configuration }
+}

@@ -1,0 +1,61 @@
+import { Type, type Static } from '@feathersjs/typebox'
+import { Ajv } from '@feathersjs/schema'
+
+/**
+ * The configuration, checked once at start so that a wrong setting fails fast
+ * with its name instead of misbehaving later. Values come from config/*.json
+ * and the environment variables in config/custom-environment-variables.json.
+ */
+export const configurationSchema = Type.Object(
+  {
+    host: Type.String({ minLength: 1 }),
+    port: Type.Integer({ minimum: 0, maximum: 65535 }),
+    public: Type.String(),
+    dataDir: Type.String({ minLength: 1 }),
+    /** Empty: SQLite under dataDir. `postgres://…`: PostgreSQL. `sqlite:<file>`: SQLite there. */
+    databaseUrl: Type.String(),
+    origins: Type.Array(Type.String()),
+    logLevel: Type.Union(
+      ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level))
+    ),
+    /** Whether anyone may sign up with POST /users. */
+    signup: Type.Boolean(),
+    paginate: Type.Object({
+      default: Type.Integer({ minimum: 1 }),
+      max: Type.Integer({ minimum: 1 })
+    }),
+    limits: Type.Object({
+      /** Largest `data` of one record, in bytes of its JSON. */
+      recordBytes: Type.Integer({ minimum: 1 }),
+      /** Largest request body (REST) or message (socket.io), in bytes. */
+      requestBytes: Type.Integer({ minimum: 1024 }),
+      /** Most changes one pull of the change feed returns. */
+      changesPerPage: Type.Integer({ minimum: 1, maximum: 10000 })
+    }),
+    authentication: Type.Object(
+      {
+        /** Empty: generated on first start and kept in dataDir/auth-secret (mode 0600). */
+        secret: Type.String(),
+        local: Type.Object(
+          { hashSize: Type.Integer({ minimum: 4, maximum: 16 }) },
+          { additionalProperties: true }
+        )
+      },
+      { additionalProperties: true }
+    )
+  },
+  { additionalProperties: true }
+)
+
+export type RoostConfiguration = Static<typeof configurationSchema>
+
+const validate = new Ajv({ allErrors: true, strict: false }).compile(configurationSchema)
+
+/** Throws an Error naming every wrong setting. */
+export function checkConfiguration(config: unknown): asserts config is RoostConfiguration {
+  if (validate(config)) return
+  const problems = (validate.errors ?? []).map(
+    (error) => `${error.instancePath.slice(1).replaceAll('/', '.') || '(root)'} ${error.message ?? 'is invalid'}`
+  )
+  throw new Error(`Invalid configuration: ${problems.join('; ')}`)
+}

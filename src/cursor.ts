@@ -1,0 +1,27 @@
+import { BadRequest, Gone } from '@feathersjs/errors'
+import type { StoredCollection } from './storage/types.js'
+
+/**
+ * Change-feed cursors. Opaque to clients; inside they are
+ * `<position>.<epoch>`: the change position of the last change seen and the
+ * collection's epoch, which changes when a collection is deleted and created
+ * again under the same id. An old cursor then fails with 410 instead of
+ * silently skipping the new collection's first changes.
+ */
+export const encodeCursor = (collection: Pick<StoredCollection, 'epoch'>, seq: number): string =>
+  `${seq}.${collection.epoch}`
+
+/** The position a cursor stands for; no cursor means the beginning (0). */
+export function decodeCursor(cursor: string | undefined, collection: StoredCollection): number {
+  if (cursor === undefined || cursor === '') return 0
+  const match = /^(\d{1,15})\.([A-Za-z0-9_-]{1,32})$/.exec(cursor)
+  if (!match) throw new BadRequest('"query.since" is not a cursor returned by this server')
+  const [, seq, epoch] = match
+  if (epoch !== collection.epoch || Number(seq) > collection.seq) {
+    throw new Gone(
+      'This cursor is from an earlier collection with this id or from another server; pull again from the beginning (without "since")',
+      { reason: 'stale-cursor' }
+    )
+  }
+  return Number(seq)
+}

@@ -1,0 +1,28 @@
+import type { HookContext as FeathersHookContext, NextFunction } from '@feathersjs/feathers'
+import type { Application as FeathersApplication } from '@feathersjs/koa'
+import type { RoostConfiguration } from './configuration.js'
+import type { Logger } from './logger.js'
+import type { Storage, StoredUser } from './storage/types.js'
+
+export type { NextFunction }
+
+/** Settings on the app: the checked configuration plus the things built from it at start. */
+export interface Configuration extends RoostConfiguration {
+  storage: Storage
+  logger: Logger
+}
+
+// Each service file adds its own entry (see src/services/*/…).
+// eslint-disable-next-line @typescript-eslint/no-empty-interface
+export interface ServiceTypes {}
+
+export type Application = FeathersApplication<ServiceTypes, Configuration>
+
+export type HookContext<S = any> = FeathersHookContext<Application, S>
+
+declare module '@feathersjs/feathers' {
+  interface Params {
+    /** The signed-in user, set by authentication. */
+    user?: StoredUser
+  }
+}

@@ -1,0 +1,75 @@
+import { BadRequest, Conflict, FeathersError, GeneralError, NotFound, Unavailable } from '@feathersjs/errors'
+import { isStorageError, type StorageError } from './storage/index.js'
+import type { RecordConflict } from './storage/errors.js'
+
+// Status codes Feathers has no class for.
+
+export class PayloadTooLarge extends FeathersError {
+  constructor(message: string, data?: unknown) {
+    super(message, 'PayloadTooLarge', 413, 'payload-too-large', data)
+  }
+}
+
+export class PreconditionRequired extends FeathersError {
+  constructor(message: string, data?: unknown) {
+    super(message, 'PreconditionRequired', 428, 'precondition-required', data)
+  }
+}
+
+/** What a 409 carries, so a client can resolve a conflict without another round trip. */
+export type ConflictData =
+  | { reason: RecordConflict['reason']; current: RecordConflict['current'] }
+  | { conflicts: RecordConflict[] }
+
+const CONFLICT_MESSAGES: Record<RecordConflict['reason'], string> = {
+  exists: 'A record with this id already exists',
+  'version-mismatch': 'The record has changed since the version this write is based on',
+  deleted: 'The record has been deleted',
+  missing: 'The record does not exist'
+}
+
+/**
+ * The one mapping from storage errors to Feathers errors (and so to HTTP
+ * status codes). `single` is true for calls on one record, whose 409 carries
+ * that record's current state directly.
+ */
+export function fromStorageError(error: StorageError, single: boolean): FeathersError {
+  switch (error.kind) {
+    case 'conflict': {
+      const [first] = error.conflicts
+      if (single && error.conflicts.length === 1) {
+        if (first.reason === 'missing') return new NotFound(CONFLICT_MESSAGES.missing)
+        return new Conflict(CONFLICT_MESSAGES[first.reason], { reason: first.reason, current: first.current })
+      }
+      return new Conflict(`${error.conflicts.length} records conflict; nothing was written`, {
+        conflicts: error.conflicts
+      })
+    }
+    case 'already-exists':
+      return new Conflict(error.message)
+    case 'not-found':
+      return new NotFound(error.message)
+    case 'invalid':
+      return new BadRequest(error.message)
+    case 'too-large':
+      return new PayloadTooLarge(error.message)
+    case 'unavailable':
+      return new Unavailable('The database is unavailable; retry later')
+    case 'internal':
+      return new GeneralError('Internal server error')
+  }
+}
+
+/**
+ * Any error on its way to a client: Feathers errors pass, storage errors are
+ * mapped, anything else becomes a bare 500. The original stays in the logs,
+ * never in the response.
+ */
+export function toClientError(error: unknown): FeathersError {
+  if (error instanceof FeathersError) {
+    // Feathers' own 500s may carry driver messages: keep only the status.
+    return error.code >= 500 && !(error instanceof Unavailable) ? new GeneralError('Internal server error') : error
+  }
+  if (isStorageError(error)) return fromStorageError(error, false)
+  return new GeneralError('Internal server error')
+}

@@ -1,0 +1,14 @@
+import { BadRequest } from '@feathersjs/errors'
+import type { HookContext, NextFunction } from '../declarations.js'
+import { ID_PATTERN } from '../ids.js'
+
+/** get/update/patch/remove: the id in the path must be a valid id (400 otherwise, not a 404). */
+export const requireValidId = () => async (context: HookContext, next: NextFunction) => {
+  if (context.id !== undefined && context.id !== null && !ID_PATTERN.test(String(context.id))) {
+    throw new BadRequest(`"id" ${JSON.stringify(String(context.id))} is not a valid id: 1–128 characters of A–Z a–z 0–9 _ - ~ . (not starting with .)`)
+  }
+  if (context.id === null && ['update', 'patch', 'remove'].includes(context.method)) {
+    throw new BadRequest(`${context.method} needs the id of one record`)
+  }
+  await next()
+}

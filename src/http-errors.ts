@@ -1,0 +1,40 @@
+import { BadRequest, FeathersError, NotFound } from '@feathersjs/errors'
+import type { Middleware } from '@feathersjs/koa'
+import { PayloadTooLarge, toClientError } from './errors.js'
+import type { Logger } from './logger.js'
+
+/**
+ * The last word on every REST error. Replaces @feathersjs/koa's errorHandler,
+ * which would send the raw message of any non-Feathers error: body-parser
+ * failures become clean 4xx, anything unexpected a bare 500 (logged here with
+ * its details, never sent).
+ */
+export const httpErrors =
+  (logger: Logger): Middleware =>
+  async (ctx, next) => {
+    try {
+      await next()
+      if (ctx.body === undefined) throw new NotFound(`Path ${ctx.path} not found`)
+    } catch (error) {
+      const clientError = fromHttpError(error, ctx.request.length)
+      if (clientError.code >= 500) logger.error({ err: error, method: ctx.method, path: ctx.path }, 'request failed')
+      ctx.response.status = clientError.code
+      ctx.body = clientError.toJSON()
+    }
+  }
+
+/** Errors from the HTTP layer itself (koa-body, koa) carry a `status`. */
+function fromHttpError(error: unknown, length: number | undefined): FeathersError {
+  if (error instanceof FeathersError) return toClientError(error)
+  const { status, type } = (error ?? {}) as { status?: number; type?: string }
+  if (status === 413 || type === 'entity.too.large') {
+    return new PayloadTooLarge(`The request body${length ? ` (${length} bytes)` : ''} is over the server's limit (limits.requestBytes)`)
+  }
+  if (type === 'entity.parse.failed' || (error instanceof SyntaxError && status === 400)) return new BadRequest('The request body is not valid JSON')
+  if (type === 'encoding.unsupported' || status === 415) return new BadRequest('The request body has an unsupported encoding or content type')
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    // A client mistake the HTTP layer caught: keep its status, not its wording.
+    return new FeathersError(`The request was rejected (HTTP ${status})`, 'BadRequest', status, 'bad-request', undefined)
+  }
+  return toClientError(error)
+}

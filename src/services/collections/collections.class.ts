@@ -1,0 +1,102 @@
+import { randomUUID } from 'node:crypto'
+import { Conflict } from '@feathersjs/errors'
+import type { Paginated, Params } from '@feathersjs/feathers'
+import { authorizeCollection } from '../../access.js'
+import { encodeCursor } from '../../cursor.js'
+import type { Application } from '../../declarations.js'
+import { isStorageError } from '../../storage/index.js'
+import type { CommitResult, StoredCollection, StoredUser } from '../../storage/types.js'
+import type { ChangeEvent, Collection, CollectionData, CollectionPatch, CollectionQuery } from './collections.schema.js'
+
+export type CollectionParams = Params<CollectionQuery>
+
+export const toPublicCollection = (collection: StoredCollection): Collection => ({
+  id: collection.id,
+  name: collection.name,
+  ownerId: collection.ownerId,
+  role: 'owner',
+  cursor: encodeCursor(collection, collection.seq),
+  createdAt: collection.createdAt,
+  updatedAt: collection.updatedAt
+})
+
+/**
+ * Collections of records. Besides CRUD it owns the realtime `change` event
+ * for all records in a collection: one service path that socket clients can
+ * listen on, where the nested records path (with its :collectionId) would
+ * not match the client-side service names.
+ */
+export class CollectionService {
+  constructor(private readonly app: Application) {}
+
+  private get storage() {
+    return this.app.get('storage')
+  }
+
+  async find(params: CollectionParams): Promise<Paginated<Collection>> {
+    const { default: defaultLimit, max } = this.app.get('paginate')
+    const limit = Math.min(params.query?.$limit ?? defaultLimit, max)
+    const skip = params.query?.$skip ?? 0
+    const page = await this.storage.listCollections({ ownerId: user(params).id, limit, skip })
+    return { total: page.total, limit, skip, data: page.data.map(toPublicCollection) }
+  }
+
+  async get(id: string, params: CollectionParams): Promise<Collection> {
+    return toPublicCollection(await authorizeCollection(this.storage, user(params), id, 'read'))
+  }
+
+  async create(data: CollectionData, params: CollectionParams): Promise<Collection> {
+    try {
+      const created = await this.storage.createCollection(
+        { id: data.id ?? randomUUID(), name: data.name ?? null, ownerId: user(params).id },
+        new Date().toISOString()
+      )
+      return toPublicCollection(created)
+    } catch (error) {
+      if (isStorageError(error) && error.kind === 'already-exists') {
+        throw new Conflict(`Collection "${data.id}" already exists`)
+      }
+      throw error
+    }
+  }
+
+  async patch(id: string, data: CollectionPatch, params: CollectionParams): Promise<Collection> {
+    await authorizeCollection(this.storage, user(params), id, 'manage')
+    return toPublicCollection(await this.storage.renameCollection(id, data.name, new Date().toISOString()))
+  }
+
+  async remove(id: string, params: CollectionParams): Promise<Collection> {
+    await authorizeCollection(this.storage, user(params), id, 'manage')
+    return toPublicCollection(await this.storage.deleteCollection(id))
+  }
+
+  /**
+   * Emits one `change` event per committed record. Called only after the
+   * transaction has committed, so nobody hears of a change they cannot pull.
+   */
+  announceChanges(collections: StoredCollection[], result: CommitResult): void {
+    for (const record of result.records) {
+      const collection = collections.find((candidate) => candidate.id === record.collectionId)
+      const position = result.positions[record.collectionId]
+      if (collection === undefined || position === undefined) continue
+      const event: ChangeEvent = {
+        collectionId: record.collectionId,
+        seq: record.seq,
+        cursor: encodeCursor(position, record.seq),
+        record
+      }
+      // The second argument stands in for a hook context: channels.ts reads
+      // the collection from it to decide who may receive the event.
+      this.emit('change', event, { app: this.app, path: 'collections', service: this, result: event, collection })
+    }
+  }
+
+  // Provided by Feathers' event mixin once the service is registered.
+  declare emit: (event: string, ...args: unknown[]) => boolean
+}
+
+/** Authentication runs first on every method, so there is always a user. */
+const user = (params: Params): StoredUser => {
+  if (!params.user) throw new Error('authenticate() must run before the collections service')
+  return params.user
+}

@@ -1,0 +1,14 @@
+import type { Application } from '../declarations.js'
+import { changes } from './changes/changes.js'
+import { collections } from './collections/collections.js'
+import { records } from './records/records.js'
+import { subscriptions } from './subscriptions/subscriptions.js'
+import { users } from './users/users.js'
+
+export const services = (app: Application) => {
+  app.configure(users)
+  app.configure(collections)
+  app.configure(records)
+  app.configure(changes)
+  app.configure(subscriptions)
+}

@@ -1,0 +1,121 @@
+import { randomUUID } from 'node:crypto'
+import { NotFound } from '@feathersjs/errors'
+import type { Id, Paginated, Params } from '@feathersjs/feathers'
+import type { Application } from '../../declarations.js'
+import { fromStorageError } from '../../errors.js'
+import { isStorageError } from '../../storage/index.js'
+import type { JsonValue, RecordWrite, SortField, StoredCollection, StoredRecord } from '../../storage/types.js'
+import type { RecordCreate, RecordItem, RecordPatch, RecordQuery, RecordUpdate } from './records.schema.js'
+
+export interface RecordParams extends Params<RecordQuery> {
+  /** The version a write is based on, resolved by the hooks from the body, `?version=` or If-Match. */
+  baseVersion?: number
+}
+
+/**
+ * Versioned records of one collection (/collections/:collectionId/records).
+ * The hooks have authenticated the caller, authorized the collection
+ * (`params.collection`), validated the input and resolved the base version;
+ * this class turns each call into storage writes and announces what committed.
+ */
+export class RecordService {
+  constructor(private readonly app: Application) {}
+
+  private get storage() {
+    return this.app.get('storage')
+  }
+
+  async find(params: RecordParams): Promise<Paginated<RecordItem>> {
+    const query = params.query ?? {}
+    const { default: defaultLimit, max } = this.app.get('paginate')
+    const limit = Math.min(query.$limit ?? defaultLimit, max)
+    const skip = query.$skip ?? 0
+    const ids = query.id === undefined ? undefined : typeof query.id === 'string' ? [query.id] : query.id.$in
+    const sort = Object.entries(query.$sort ?? {}) as Array<[SortField, 1 | -1]>
+    const page = await this.storage.findRecords(collection(params).id, {
+      deleted: query.deleted ?? false,
+      ids,
+      updatedBy: query.updatedBy,
+      sort,
+      limit,
+      skip
+    })
+    return { total: page.total, limit, skip, data: page.data }
+  }
+
+  async get(id: Id, params: RecordParams): Promise<RecordItem> {
+    const record = await this.storage.getRecord(collection(params).id, String(id))
+    // A tombstone is "not found" to a plain read; the change feed carries it.
+    if (record === undefined || record.deleted) throw new NotFound(`Record "${id}" not found`)
+    return record
+  }
+
+  async create(data: RecordCreate, params: RecordParams): Promise<RecordItem>
+  async create(data: RecordCreate[], params: RecordParams): Promise<RecordItem[]>
+  async create(data: RecordCreate | RecordCreate[], params: RecordParams): Promise<RecordItem | RecordItem[]> {
+    const collectionId = collection(params).id
+    const items = Array.isArray(data) ? data : [data]
+    const writes: RecordWrite[] = items.map((item) => ({
+      op: 'create',
+      collectionId,
+      id: item.id ?? randomUUID(),
+      data: item.data as JsonValue,
+      baseVersion: item.version
+    }))
+    const records = await this.commit(writes, params, !Array.isArray(data))
+    return Array.isArray(data) ? records : records[0]
+  }
+
+  async update(id: Id, data: RecordUpdate, params: RecordParams): Promise<RecordItem> {
+    const [record] = await this.commit(
+      [{ op: 'update', collectionId: collection(params).id, id: String(id), data: data.data as JsonValue, baseVersion: baseVersion(params) }],
+      params,
+      true
+    )
+    return record
+  }
+
+  async patch(id: Id, data: RecordPatch, params: RecordParams): Promise<RecordItem> {
+    const [record] = await this.commit(
+      [{ op: 'patch', collectionId: collection(params).id, id: String(id), data: data.data as { [key: string]: JsonValue }, baseVersion: baseVersion(params) }],
+      params,
+      true
+    )
+    return record
+  }
+
+  /** Leaves a tombstone, which is returned. */
+  async remove(id: Id, params: RecordParams): Promise<RecordItem> {
+    const [record] = await this.commit(
+      [{ op: 'delete', collectionId: collection(params).id, id: String(id), baseVersion: baseVersion(params) }],
+      params,
+      true
+    )
+    return record
+  }
+
+  private async commit(writes: RecordWrite[], params: RecordParams, single: boolean): Promise<StoredRecord[]> {
+    try {
+      const result = await this.storage.commitWrites(writes, {
+        actor: params.user?.id ?? null,
+        at: new Date().toISOString(),
+        maxDataBytes: this.app.get('limits').recordBytes
+      })
+      this.app.service('collections').announceChanges([collection(params)], result)
+      return result.records
+    } catch (error) {
+      throw isStorageError(error) ? fromStorageError(error, single) : error
+    }
+  }
+}
+
+/** The hooks put the authorized collection on params before any method runs. */
+const collection = (params: RecordParams): StoredCollection => {
+  if (!params.collection) throw new Error('authorizeRouteCollection() must run before the records service')
+  return params.collection
+}
+
+const baseVersion = (params: RecordParams): number => {
+  if (params.baseVersion === undefined) throw new Error('requireBaseVersion() must run before this write')
+  return params.baseVersion
+}

@@ -1,0 +1,95 @@
+import { Type, type Static } from '@feathersjs/typebox'
+import { idSchema } from '../../ids.js'
+import { dataValidator, queryValidator } from '../../validation.js'
+
+const versionSchema = Type.Integer({ minimum: 1, maximum: 2147483647 })
+
+/** A versioned record, or (deleted: true, data: null) its tombstone. */
+export const recordSchema = Type.Object(
+  {
+    id: idSchema,
+    collectionId: idSchema,
+    version: Type.Integer({ minimum: 1 }),
+    /** Any JSON value the client stored; null in tombstones. */
+    data: Type.Unknown(),
+    deleted: Type.Boolean(),
+    updatedAt: Type.String(),
+    updatedBy: Type.Union([Type.String(), Type.Null()]),
+    /** Change position within the collection. */
+    seq: Type.Integer({ minimum: 1 })
+  },
+  { $id: 'Record', additionalProperties: false }
+)
+export type RecordItem = Static<typeof recordSchema>
+
+export const recordCreateSchema = Type.Object(
+  {
+    /** Client-chosen id (e.g. a UUID); generated when absent. */
+    id: Type.Optional(idSchema),
+    data: Type.Unknown(),
+    /** Only to re-create an id over a tombstone: the tombstone's version. */
+    version: Type.Optional(versionSchema)
+  },
+  { $id: 'RecordCreate', additionalProperties: false, required: ['data'] }
+)
+export type RecordCreate = Static<typeof recordCreateSchema>
+
+export const recordUpdateSchema = Type.Object(
+  {
+    data: Type.Unknown(),
+    /** The version this write is based on (or send If-Match). */
+    version: Type.Optional(versionSchema)
+  },
+  { $id: 'RecordUpdate', additionalProperties: false, required: ['data'] }
+)
+export type RecordUpdate = Static<typeof recordUpdateSchema>
+
+export const recordPatchSchema = Type.Object(
+  {
+    /** Top-level fields to set in the record's (object) data. */
+    data: Type.Record(Type.String(), Type.Unknown()),
+    version: Type.Optional(versionSchema)
+  },
+  { $id: 'RecordPatch', additionalProperties: false }
+)
+export type RecordPatch = Static<typeof recordPatchSchema>
+
+const sortOrder = Type.Union([Type.Literal(1), Type.Literal(-1)])
+
+export const recordQuerySchema = Type.Object(
+  {
+    $limit: Type.Optional(Type.Integer({ minimum: 0 })),
+    $skip: Type.Optional(Type.Integer({ minimum: 0 })),
+    $sort: Type.Optional(
+      Type.Object(
+        {
+          id: Type.Optional(sortOrder),
+          version: Type.Optional(sortOrder),
+          updatedAt: Type.Optional(sortOrder),
+          updatedBy: Type.Optional(sortOrder),
+          seq: Type.Optional(sortOrder)
+        },
+        { additionalProperties: false }
+      )
+    ),
+    id: Type.Optional(Type.Union([idSchema, Type.Object({ $in: Type.Array(idSchema, { maxItems: 1000 }) }, { additionalProperties: false })])),
+    updatedBy: Type.Optional(Type.String()),
+    /** Tombstones are left out unless `deleted=true` (which lists only tombstones). */
+    deleted: Type.Optional(Type.Boolean())
+  },
+  { $id: 'RecordQuery', additionalProperties: false }
+)
+export type RecordQuery = Static<typeof recordQuerySchema>
+
+/** update, patch and remove take the base version here too (DELETE has no body). */
+export const recordWriteQuerySchema = Type.Object(
+  { version: Type.Optional(versionSchema) },
+  { $id: 'RecordWriteQuery', additionalProperties: false }
+)
+export type RecordWriteQuery = Static<typeof recordWriteQuerySchema>
+
+export const recordCreateValidator = dataValidator(recordCreateSchema)
+export const recordUpdateValidator = dataValidator(recordUpdateSchema)
+export const recordPatchValidator = dataValidator(recordPatchSchema)
+export const recordQueryValidator = queryValidator(recordQuerySchema)
+export const recordWriteQueryValidator = queryValidator(recordWriteQuerySchema)

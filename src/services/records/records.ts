@@ -1,0 +1,41 @@
+import { authenticate } from '@feathersjs/authentication'
+import { authorizeRouteCollection } from '../../access.js'
+import type { Application } from '../../declarations.js'
+import { noCrudEvents } from '../../hooks/no-events.js'
+import { requireBaseVersion } from '../../hooks/base-version.js'
+import { versionETag } from '../../hooks/etag.js'
+import { limitRecordSize } from '../../hooks/record-size.js'
+import { requireValidId } from '../../hooks/valid-id.js'
+import { validateData, validateQuery } from '../../validation.js'
+import { RecordService } from './records.class.js'
+import {
+  recordCreateValidator,
+  recordPatchValidator,
+  recordQueryValidator,
+  recordUpdateValidator,
+  recordWriteQueryValidator
+} from './records.schema.js'
+import { recordMethods, recordPath } from './records.shared.js'
+import { emptyQueryValidator } from '../collections/collections.schema.js'
+
+export const records = (app: Application) => {
+  app.use(recordPath, new RecordService(app), { methods: [...recordMethods], events: [] })
+  // Order matters: who (401) → valid input (400) → may they (404) → preconditions (428/413) → write.
+  app.service(recordPath).hooks({
+    around: {
+      all: [authenticate('jwt'), noCrudEvents(), versionETag(), requireValidId()],
+      find: [validateQuery(recordQueryValidator), authorizeRouteCollection()],
+      get: [validateQuery(emptyQueryValidator), authorizeRouteCollection()],
+      create: [validateQuery(emptyQueryValidator), validateData(recordCreateValidator), authorizeRouteCollection(), limitRecordSize()],
+      update: [validateQuery(recordWriteQueryValidator), validateData(recordUpdateValidator), authorizeRouteCollection(), requireBaseVersion(), limitRecordSize()],
+      patch: [validateQuery(recordWriteQueryValidator), validateData(recordPatchValidator), authorizeRouteCollection(), requireBaseVersion(), limitRecordSize()],
+      remove: [validateQuery(recordWriteQueryValidator), authorizeRouteCollection(), requireBaseVersion()]
+    }
+  })
+}
+
+declare module '../../declarations.js' {
+  interface ServiceTypes {
+    [recordPath]: RecordService
+  }
+}

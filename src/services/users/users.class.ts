@@ -1,0 +1,43 @@
+import { Conflict, NotFound } from '@feathersjs/errors'
+import type { Params } from '@feathersjs/feathers'
+import type { Storage, StoredUser } from '../../storage/types.js'
+import type { User, UserData } from './users.schema.js'
+
+export const toPublicUser = ({ id, email, createdAt }: StoredUser): User => ({ id, email, createdAt })
+
+/**
+ * Accounts. Internally (authentication) `find` looks a user up by e-mail and
+ * returns the stored hash; over the wire only `create` (sign-up) and `get`
+ * (yourself) exist, and the hooks strip the hash.
+ */
+export class UserService {
+  /** The id field, as authentication expects of its entity service. */
+  readonly id = 'id'
+
+  constructor(private readonly storage: Storage) {}
+
+  /** Internal only: the local strategy's lookup by e-mail. */
+  async find(params: Params<{ email?: string }>): Promise<StoredUser[]> {
+    const email = params.query?.email
+    if (typeof email !== 'string') return []
+    const user = await this.storage.findUserByEmail(normaliseEmail(email))
+    return user ? [user] : []
+  }
+
+  async get(id: string, params: Params): Promise<StoredUser> {
+    // Over the wire you may only read yourself; others are "not found".
+    if (params.provider && params.user?.id !== id) throw new NotFound(`User "${id}" not found`)
+    const user = await this.storage.getUser(id)
+    if (!user) throw new NotFound(`User "${id}" not found`)
+    return user
+  }
+
+  /** `data.password` is already hashed by the hooks. */
+  async create(data: UserData, _params: Params): Promise<StoredUser> {
+    const email = normaliseEmail(data.email)
+    if (await this.storage.findUserByEmail(email)) throw new Conflict('An account with this e-mail address already exists')
+    return this.storage.createUser({ email, password: data.password }, new Date().toISOString())
+  }
+}
+
+export const normaliseEmail = (email: string): string => email.trim().toLowerCase()

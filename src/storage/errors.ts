@@ -1,0 +1,47 @@
+import type { StoredRecord } from './types.js'
+
+/**
+ * The closed set of things that can go wrong in storage. Backends translate
+ * their driver's errors into these once (see knex/driver-errors.ts); the
+ * services map them to HTTP/Feathers errors in one place (src/errors.ts).
+ */
+export type StorageErrorKind =
+  | 'not-found'
+  | 'conflict'
+  | 'already-exists'
+  | 'invalid'
+  | 'too-large'
+  | 'unavailable'
+  | 'internal'
+
+export type ConflictReason =
+  /** create: a live record with this id exists. */
+  | 'exists'
+  /** update/patch/delete (or create over a tombstone): the base version is not the current one. */
+  | 'version-mismatch'
+  /** update/patch/delete: the record was deleted; `current` is its tombstone. */
+  | 'deleted'
+  /** update/patch/delete: no record with this id has ever existed. */
+  | 'missing'
+
+export interface RecordConflict {
+  collectionId: string
+  id: string
+  reason: ConflictReason
+  /** The server's current state of the record (a tombstone if deleted); null if none. */
+  current: StoredRecord | null
+}
+
+export class StorageError extends Error {
+  readonly kind: StorageErrorKind
+  readonly conflicts: RecordConflict[]
+
+  constructor(kind: StorageErrorKind, message: string, options: { cause?: unknown; conflicts?: RecordConflict[] } = {}) {
+    super(message, { cause: options.cause })
+    this.name = 'StorageError'
+    this.kind = kind
+    this.conflicts = options.conflicts ?? []
+  }
+}
+
+export const isStorageError = (error: unknown): error is StorageError => error instanceof StorageError

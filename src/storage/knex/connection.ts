@@ -1,0 +1,62 @@
+import { mkdirSync } from 'node:fs'
+import path from 'node:path'
+import type { Knex } from 'knex'
+
+export type KnexDialect = 'sqlite' | 'postgres'
+
+/**
+ * Knex settings for a database URL. SQLite is the zero-setup default: a file
+ * under the data folder, in WAL mode so readers never block the writer and a
+ * killed process loses no committed transaction.
+ */
+export function knexConfig(url: string, dataDir: string): { dialect: KnexDialect; config: Knex.Config } {
+  if (/^postgres(ql)?:\/\//.test(url)) {
+    return {
+      dialect: 'postgres',
+      config: {
+        client: 'pg',
+        connection: url,
+        pool: { min: 0, max: 10 },
+        acquireConnectionTimeout: 10_000
+      }
+    }
+  }
+
+  const filename = sqliteFilename(url, dataDir)
+  if (filename !== ':memory:') mkdirSync(path.dirname(filename), { recursive: true, mode: 0o700 })
+  return {
+    dialect: 'sqlite',
+    config: {
+      client: 'better-sqlite3',
+      connection: { filename },
+      useNullAsDefault: true,
+      // better-sqlite3 is synchronous: one connection, and knex queues the rest.
+      pool: {
+        min: 1,
+        max: 1,
+        afterCreate(connection: { pragma(sql: string): unknown }, done: (error: Error | null, connection: unknown) => void) {
+          connection.pragma('journal_mode = WAL')
+          // NORMAL is durable against a crashed or killed process in WAL mode;
+          // only an OS crash or power loss can lose the last transactions.
+          connection.pragma('synchronous = NORMAL')
+          connection.pragma('foreign_keys = ON')
+          connection.pragma('busy_timeout = 5000')
+          done(null, connection)
+        }
+      },
+      acquireConnectionTimeout: 30_000
+    }
+  }
+}
+
+function sqliteFilename(url: string, dataDir: string): string {
+  if (url === '') return path.resolve(dataDir, 'roost.sqlite')
+  const match = /^sqlite:(?:\/\/)?(.+)$/.exec(url)
+  if (!match) {
+    throw new Error(`databaseUrl "${redact(url)}" is not supported: use postgres://… or sqlite:<file>, or leave it empty`)
+  }
+  return match[1] === ':memory:' ? ':memory:' : path.resolve(match[1])
+}
+
+/** A database URL without its password, for messages and logs. */
+export const redact = (url: string): string => url.replace(/\/\/([^:/@]*):[^@/]*@/, '//$1:***@')

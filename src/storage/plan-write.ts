@@ -1,0 +1,61 @@
+import { StorageError, type RecordConflict } from './errors.js'
+import type { JsonValue, RecordWrite, StoredRecord, WriteContext } from './types.js'
+
+export type PlannedWrite = { ok: true; next: Omit<StoredRecord, 'seq'> } | { ok: false; conflict: RecordConflict }
+
+const isPlainObject = (value: JsonValue): value is { [key: string]: JsonValue } =>
+  typeof value === 'object' && value !== null && !Array.isArray(value)
+
+/**
+ * The versioning rules, shared by every backend: given the current state of a
+ * record (or undefined) and a write, decide the record's next state or why the
+ * write conflicts. Backends call this inside their transaction, after reading
+ * the current rows, so the check and the write see the same state.
+ */
+export function planWrite(current: StoredRecord | undefined, write: RecordWrite, context: WriteContext): PlannedWrite {
+  const conflict = (reason: RecordConflict['reason']): PlannedWrite => ({
+    ok: false,
+    conflict: { collectionId: write.collectionId, id: write.id, reason, current: current ?? null }
+  })
+  const next = (version: number, data: JsonValue, deleted: boolean): PlannedWrite => ({
+    ok: true,
+    next: {
+      collectionId: write.collectionId,
+      id: write.id,
+      version,
+      data: deleted ? null : data,
+      deleted,
+      updatedAt: context.at,
+      updatedBy: context.actor
+    }
+  })
+
+  if (write.op === 'create') {
+    if (current === undefined) return next(1, write.data, false)
+    if (!current.deleted) return conflict('exists')
+    // Re-creating over a tombstone is a versioned write on the tombstone.
+    if (write.baseVersion !== current.version) return conflict('version-mismatch')
+    return next(current.version + 1, write.data, false)
+  }
+
+  if (current === undefined) return conflict('missing')
+  if (current.deleted) return conflict('deleted')
+  if (write.baseVersion !== current.version) return conflict('version-mismatch')
+
+  switch (write.op) {
+    case 'update':
+      return next(current.version + 1, write.data, false)
+    case 'patch': {
+      // Shallow merge into object data; any other current data is replaced.
+      const base = isPlainObject(current.data) ? current.data : {}
+      const merged = { ...base, ...write.data }
+      const bytes = Buffer.byteLength(JSON.stringify(merged))
+      if (context.maxDataBytes !== undefined && bytes > context.maxDataBytes) {
+        throw new StorageError('too-large', `Record ${write.id} would be ${bytes} bytes after this patch; the limit is ${context.maxDataBytes}`)
+      }
+      return next(current.version + 1, merged, false)
+    }
+    case 'delete':
+      return next(current.version + 1, null, true)
+  }
+}

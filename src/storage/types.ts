@@ -1,0 +1,170 @@
+/**
+ * The storage port: everything the services need from a database, spoken in
+ * sync terms (versions, tombstones, change positions, compare-and-set) rather
+ * than CRUD. Each backend (knex for SQLite/PostgreSQL today, MongoDB later)
+ * implements this interface and passes the one conformance suite in
+ * test/storage/conformance.test.ts.
+ *
+ * Every method either succeeds or throws a StorageError (./errors.ts); driver
+ * errors never escape a backend.
+ */
+
+/** A JSON value as the client sent it. The server never looks inside. */
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue }
+
+export interface StoredUser {
+  id: string
+  /** Lower-cased. */
+  email: string
+  /** Password hash; never leaves the server. */
+  password: string
+  createdAt: string
+}
+
+export interface NewUser {
+  email: string
+  password: string
+}
+
+export interface StoredCollection {
+  id: string
+  name: string | null
+  ownerId: string
+  /**
+   * Random per incarnation of a collection id: a collection deleted and
+   * created again under the same id gets a new epoch, so cursors of the old
+   * one are recognised as stale instead of silently skipping changes.
+   */
+  epoch: string
+  /** Change position of the latest change in this collection; 0 when none. */
+  seq: number
+  createdAt: string
+  updatedAt: string
+}
+
+export interface NewCollection {
+  id: string
+  name: string | null
+  ownerId: string
+}
+
+export interface StoredRecord {
+  collectionId: string
+  id: string
+  version: number
+  /** `null` for tombstones. */
+  data: JsonValue
+  deleted: boolean
+  updatedAt: string
+  updatedBy: string | null
+  /** Change position: unique and dense within a collection (1, 2, 3, …). */
+  seq: number
+}
+
+/**
+ * One versioned write. `baseVersion` is the version the client based the write
+ * on; the write applies only if it is still the current version.
+ */
+export type RecordWrite =
+  | {
+      op: 'create'
+      collectionId: string
+      id: string
+      data: JsonValue
+      /** Needed only to re-create an id over a tombstone: the tombstone's version. */
+      baseVersion?: number
+    }
+  | { op: 'update'; collectionId: string; id: string; data: JsonValue; baseVersion: number }
+  | { op: 'patch'; collectionId: string; id: string; data: { [key: string]: JsonValue }; baseVersion: number }
+  | { op: 'delete'; collectionId: string; id: string; baseVersion: number }
+
+export interface WriteContext {
+  /** User id recorded as `updatedBy`. */
+  actor: string | null
+  /** ISO timestamp recorded as `updatedAt`. */
+  at: string
+  /** Largest `data` a write may leave, in bytes of its JSON (patches merge, so they are checked here). */
+  maxDataBytes?: number
+}
+
+export interface CommitResult {
+  /** New state of each written record, in the order of the writes. */
+  records: StoredRecord[]
+  /** Latest change position of each collection touched, after the commit. */
+  positions: Record<string, { seq: number; epoch: string }>
+}
+
+export type SortField = 'id' | 'version' | 'updatedAt' | 'updatedBy' | 'seq'
+
+export interface FindRecordsParams {
+  /** `false` (live records) unless asked for; `true` lists tombstones only. */
+  deleted: boolean
+  ids?: string[]
+  updatedBy?: string
+  sort: Array<[SortField, 1 | -1]>
+  limit: number
+  skip: number
+}
+
+export interface Page<T> {
+  total: number
+  data: T[]
+}
+
+export interface ChangesParams {
+  /** Return changes with a position strictly greater than this. */
+  since: number
+  limit: number
+}
+
+export interface ChangesPage {
+  /** Records and tombstones in change-position order. */
+  changes: StoredRecord[]
+  /** True when more changes follow the last one returned. */
+  more: boolean
+}
+
+export interface ListCollectionsParams {
+  ownerId: string
+  limit: number
+  skip: number
+}
+
+export interface Storage {
+  /** 'sqlite' | 'postgres' | … — for logs and the conformance suite. */
+  readonly backend: string
+
+  /** Brings the schema up to date. Safe to call on every start. */
+  migrate(): Promise<void>
+  close(): Promise<void>
+
+  createUser(user: NewUser, at: string): Promise<StoredUser>
+  getUser(id: string): Promise<StoredUser | undefined>
+  findUserByEmail(email: string): Promise<StoredUser | undefined>
+
+  createCollection(collection: NewCollection, at: string): Promise<StoredCollection>
+  getCollection(id: string): Promise<StoredCollection | undefined>
+  listCollections(params: ListCollectionsParams): Promise<Page<StoredCollection>>
+  renameCollection(id: string, name: string | null, at: string): Promise<StoredCollection>
+  /** Removes the collection with all its records. */
+  deleteCollection(id: string): Promise<StoredCollection>
+
+  getRecord(collectionId: string, id: string): Promise<StoredRecord | undefined>
+  findRecords(collectionId: string, params: FindRecordsParams): Promise<Page<StoredRecord>>
+
+  /**
+   * Applies all writes in one transaction, or none: every base version is
+   * checked inside the transaction, and if any write conflicts a
+   * StorageError('conflict') lists every conflict and nothing is applied.
+   * Each written record gets the next change position of its collection.
+   * Resolves only once the transaction has committed.
+   */
+  commitWrites(writes: RecordWrite[], context: WriteContext): Promise<CommitResult>
+
+  /**
+   * Changes with a position after `since`, oldest first, each record at most
+   * once in its latest state. A change that commits after this call returns
+   * gets a position greater than every position returned.
+   */
+  changesSince(collectionId: string, params: ChangesParams): Promise<ChangesPage>
+}
