@@ -1,4 +1,5 @@
 import { createApp } from './app.js'
+import { listen } from './listen.js'
 import { redact } from './storage/knex/connection.js'
 
 /** `npm start`: serve Roost until SIGINT/SIGTERM, then close cleanly. */
@@ -6,7 +7,7 @@ const app = createApp()
 const logger = app.get('logger')
 const host = app.get('host')
 
-const server = await app.listen(app.get('port'), host)
+const server = await listen(app, app.get('port'), host)
 const address = server.address()
 const port = typeof address === 'object' && address ? address.port : app.get('port')
 logger.info(

@@ -12,7 +12,9 @@ export const collectionEvents = ['change'] as const
 export const collectionClient = (client: ClientApplication) => {
   client.use(collectionPath, client.get('connection').service(collectionPath), {
     methods: [...collectionMethods],
-    events: [...collectionEvents]
+    // On a client, `events` lists what arrives from the server rather than what
+    // the client emits itself: the standard events as well as ours.
+    events: ['created', 'updated', 'patched', 'removed', ...collectionEvents]
   })
 }
 

@@ -1,0 +1,54 @@
+import { randomBytes } from 'node:crypto'
+import { MemoryStorage } from '@feathersjs/authentication-client'
+import restClientModule from '@feathersjs/rest-client'
+import socketioClientModule from '@feathersjs/socketio-client'
+import { io, type Socket } from 'socket.io-client'
+import { createClient, type ClientApplication } from '../../src/client.js'
+import type { User } from '../../src/services/users/users.shared.js'
+
+// CommonJS packages: their default export is `.default` under Node's ESM loader.
+const rest = restClientModule.default
+const socketio = socketioClientModule.default
+
+export type Transport = 'rest' | 'socketio'
+export const TRANSPORTS: Transport[] = ['rest', 'socketio']
+
+export interface TestClient {
+  client: ClientApplication
+  transport: Transport
+  user: User
+  email: string
+  password: string
+  close(): void
+}
+
+/** An unauthenticated client. Each has its own token store, so clients never share a login. */
+export function connect(url: string, transport: Transport): { client: ClientApplication; close(): void } {
+  if (transport === 'rest') {
+    return { client: createClient(rest(url).fetch(fetch), { storage: new MemoryStorage() }), close() {} }
+  }
+  const socket: Socket = io(url, { transports: ['websocket'], forceNew: true, reconnection: false })
+  // socket.io-client ships separate ESM and CJS typings for the same class.
+  return { client: createClient(socketio(socket as never), { storage: new MemoryStorage() }), close: () => socket.disconnect() }
+}
+
+export const newEmail = () => `user-${randomBytes(5).toString('hex')}@example.com`
+
+/** Signs a new user up and returns a client logged in as them. */
+export async function signedIn(url: string, transport: Transport, email = newEmail()): Promise<TestClient> {
+  const password = `pw-${randomBytes(8).toString('hex')}`
+  const { client, close } = connect(url, transport)
+  const user = await client.service('users').create({ email, password })
+  await client.authenticate({ strategy: 'local', email, password })
+  return { client, transport, user, email, password, close }
+}
+
+/** The Feathers error a call failed with (or a failure if it succeeded). */
+export async function failure(promise: Promise<unknown>): Promise<{ code: number; name: string; message: string; data?: any }> {
+  try {
+    await promise
+  } catch (error) {
+    return error as { code: number; name: string; message: string; data?: any }
+  }
+  throw new Error('Expected the call to fail, but it succeeded')
+}

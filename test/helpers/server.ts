@@ -1,0 +1,38 @@
+import type { AddressInfo } from 'node:net'
+import { createApp, type Overrides } from '../../src/app.js'
+import { listen } from '../../src/listen.js'
+import type { Application } from '../../src/declarations.js'
+import type { Storage } from '../../src/storage/types.js'
+import type { TestBackend } from './backends.js'
+
+export interface TestServer {
+  app: Application
+  url: string
+  storage: Storage
+  close(): Promise<void>
+}
+
+/** A Roost server listening on a free port of 127.0.0.1, on a fresh database of `backend`. */
+export async function startServer(backend: TestBackend, overrides: Overrides = {}): Promise<TestServer> {
+  const database = await backend.create()
+  const app = createApp({
+    databaseUrl: database.databaseUrl,
+    dataDir: database.dataDir,
+    host: '127.0.0.1',
+    port: 0,
+    logLevel: 'silent',
+    ...overrides
+  })
+  const server = await listen(app, 0, '127.0.0.1')
+  const { port } = server.address() as AddressInfo
+  return {
+    app,
+    url: `http://127.0.0.1:${port}`,
+    storage: app.get('storage'),
+    async close() {
+      server.closeAllConnections()
+      await app.teardown()
+      await database.cleanup()
+    }
+  }
+}
