@@ -54,8 +54,13 @@ const validate = new Ajv({ allErrors: true, strict: false }).compile(configurati
 /** Throws an Error naming every wrong setting. */
 export function checkConfiguration(config: unknown): asserts config is RoostConfiguration {
   if (validate(config)) return
-  const problems = (validate.errors ?? []).map(
-    (error) => `${error.instancePath.slice(1).replaceAll('/', '.') || '(root)'} ${error.message ?? 'is invalid'}`
-  )
+  const problems = (validate.errors ?? []).map((error) => {
+    const path = error.instancePath.slice(1).replaceAll('/', '.')
+    if (error.keyword === 'required') {
+      const missing = [path, String(error.params.missingProperty)].filter(Boolean).join('.')
+      return `${missing} is missing or not a valid value`
+    }
+    return `${path || '(root)'} ${error.message ?? 'is invalid'}`
+  })
   throw new Error(`Invalid configuration: ${problems.join('; ')}`)
 }
