@@ -101,6 +101,7 @@ export interface FindRecordsParams {
   deleted: boolean
   ids?: string[]
   updatedBy?: string
+  /** Strings compare by code point; a null `updatedBy` sorts before every user id. */
   sort: Array<[SortField, 1 | -1]>
   limit: number
   skip: number

@@ -117,11 +117,13 @@ export class KnexStorage implements Storage {
 
   async deleteCollection(id: string): Promise<StoredCollection> {
     return this.transaction(async (trx) => {
-      const rows = await trx<CollectionRow>('collections').where({ id }).del().returning('*')
-      if (rows.length === 0) throw new StorageError('not-found', `Collection ${id} does not exist`)
+      // Read first: with SQLite, knex ignores `returning` on delete (it returns a count).
+      const row = await trx<CollectionRow>('collections').where({ id }).first()
+      const deleted = row === undefined ? 0 : await trx<CollectionRow>('collections').where({ id }).del()
+      if (row === undefined || deleted === 0) throw new StorageError('not-found', `Collection ${id} does not exist`)
       // Explicit rather than relying on ON DELETE CASCADE being enabled.
       await trx('records').where({ collection_id: id }).del()
-      return collectionFromRow(rows[0] as CollectionRow)
+      return collectionFromRow(row)
     })
   }
 
@@ -138,7 +140,13 @@ export class KnexStorage implements Storage {
       if (params.ids !== undefined) query.whereIn('id', params.ids)
       if (params.updatedBy !== undefined) query.where({ updated_by: params.updatedBy })
       const [{ count }] = await query.clone().count({ count: '*' })
-      for (const [field, direction] of params.sort) query.orderBy(SORT_COLUMNS[field], direction === 1 ? 'asc' : 'desc')
+      for (const [field, direction] of params.sort) {
+        // null (updatedBy) sorts before every value, as on SQLite; PostgreSQL's
+        // default is the opposite. (Not knex's `nulls` option: on SQLite it
+        // drops the column from the ORDER BY.)
+        if (field === 'updatedBy') query.orderByRaw(`(?? is null) ${direction === 1 ? 'desc' : 'asc'}`, [SORT_COLUMNS[field]])
+        query.orderBy(SORT_COLUMNS[field], direction === 1 ? 'asc' : 'desc')
+      }
       // A total order, so that $skip pages neither repeat nor drop records.
       if (!params.sort.some(([field]) => field === 'id' || field === 'seq')) query.orderBy('id', 'asc')
       const rows = params.limit === 0 ? [] : await query.limit(params.limit).offset(params.skip)
