@@ -9,6 +9,7 @@ import type { Application, HookContext, NextFunction } from './declarations.js'
 import { toClientError } from './errors.js'
 import { httpErrors } from './http-errors.js'
 import { createLogger } from './logger.js'
+import { restGuards } from './rest-guards.js'
 import { loadOrCreateSecret } from './secret.js'
 import { services } from './services/index.js'
 import { createStorage } from './storage/index.js'
@@ -46,7 +47,9 @@ export function createApp(overrides: Overrides = {}): Application {
   app.use(httpErrors(logger))
   app.use(cors({ origin: (ctx) => allowOrigin(origins, ctx.get('Origin')), exposeHeaders: ['ETag'] }))
   app.use(serveStatic(app.get('public')))
-  app.use(bodyParser({ jsonLimit: requestBytes, textLimit: requestBytes, formLimit: requestBytes, multipart: false }))
+  // JSON only: form and text bodies would arrive as strings where JSON types are expected.
+  app.use(bodyParser({ jsonLimit: requestBytes, urlencoded: false, text: false, multipart: false }))
+  app.configure(restGuards)
   app.configure(rest())
   app.configure(
     socketio({ cors: { origin: origins.includes('*') ? '*' : origins }, maxHttpBufferSize: requestBytes })

@@ -30,7 +30,7 @@ export const channels = (app: Application) => {
   })
 
   app.on('logout', (_result: unknown, { connection }: { connection?: Connection }) => {
-    if (connection) app.channel(app.channels).leave(connection)
+    if (connection && app.channels.length > 0) app.channel(app.channels).leave(connection)
   })
 
   const collections = app.service('collections')

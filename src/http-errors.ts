@@ -32,6 +32,11 @@ function fromHttpError(error: unknown, length: number | undefined): FeathersErro
   }
   if (type === 'entity.parse.failed' || (error instanceof SyntaxError && status === 400)) return new BadRequest('The request body is not valid JSON')
   if (type === 'encoding.unsupported' || status === 415) return new BadRequest('The request body has an unsupported encoding or content type')
+  // zlib (Z_DATA_ERROR, Z_BUF_ERROR…) or brotli (ERR__ERROR_FORMAT_…) failing on a Content-Encoding body.
+  const { code } = (error ?? {}) as { code?: unknown }
+  if (typeof code === 'string' && /^(Z_|ERR__ERROR_)/.test(code)) {
+    return new BadRequest('The request body does not match its Content-Encoding (it cannot be decompressed)')
+  }
   if (typeof status === 'number' && status >= 400 && status < 500) {
     // A client mistake the HTTP layer caught: keep its status, not its wording.
     return new FeathersError(`The request was rejected (HTTP ${status})`, 'BadRequest', status, 'bad-request', undefined)

@@ -25,8 +25,13 @@ export function loadOrCreateSecret(configured: string, dataDir: string): string 
   try {
     writeFileSync(file, secret + '\n', { mode: 0o600, flag: 'wx' })
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return readFileSync(file, 'utf8').trim()
-    throw error
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+    // Another process created it meanwhile: use theirs, but never a short (weak or empty) one.
+    const theirs = readFileSync(file, 'utf8').trim()
+    if (theirs.length < 32) {
+      throw new Error(`${file} holds no usable secret (fewer than 32 characters): delete it to have one generated, or set AUTH_SECRET`)
+    }
+    return theirs
   }
   return secret
 }

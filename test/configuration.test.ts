@@ -1,0 +1,94 @@
+import { existsSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { createApp } from '../src/app.js'
+import { checkConfiguration } from '../src/configuration.js'
+
+/** config/default.json, as shipped: a valid configuration to break one setting at a time. */
+const defaults = (): Record<string, any> => JSON.parse(readFileSync(new URL('../config/default.json', import.meta.url), 'utf8'))
+
+/** The defaults with one setting (a dotted path) replaced, or removed when value is undefined. */
+function withSetting(setting: string, value: unknown): Record<string, any> {
+  const config = defaults()
+  const keys = setting.split('.')
+  const parent = keys.slice(0, -1).reduce((object, key) => object[key], config)
+  if (value === undefined) delete parent[keys.at(-1)!]
+  else parent[keys.at(-1)!] = value
+  return config
+}
+
+const escape = (text: string) => text.replace(/[.$]/g, '\\$&')
+
+describe('checkConfiguration', () => {
+  it('accepts the shipped defaults and the test overrides', () => {
+    expect(() => checkConfiguration(defaults())).not.toThrow()
+    const test = JSON.parse(readFileSync(new URL('../config/test.json', import.meta.url), 'utf8'))
+    const merged = { ...defaults(), ...test, authentication: { ...defaults().authentication, local: { ...defaults().authentication.local, hashSize: 4 } } }
+    expect(() => checkConfiguration(merged)).not.toThrow()
+  })
+
+  const wrong: Array<[string, unknown]> = [
+    ['port', 'abc'],
+    ['port', '3030'],
+    ['port', -1],
+    ['port', 70000],
+    ['port', 80.5],
+    ['host', ''],
+    ['dataDir', ''],
+    ['databaseUrl', null],
+    ['origins', 'http://localhost:3030'],
+    ['logLevel', 'loud'],
+    ['signup', 'yes'],
+    ['paginate.default', 0],
+    ['paginate.max', -10],
+    ['limits.recordBytes', -1],
+    ['limits.recordBytes', 0],
+    ['limits.recordBytes', '1mb'],
+    ['limits.requestBytes', -4096],
+    ['limits.requestBytes', 100],
+    ['limits.changesPerPage', 0],
+    ['limits.changesPerPage', 1_000_000],
+    ['authentication.secret', 42],
+    ['authentication.local.hashSize', 2],
+    ['authentication.local.hashSize', 31]
+  ]
+
+  for (const [setting, value] of wrong) {
+    it(`rejects ${setting} = ${JSON.stringify(value)} with an Error naming the setting`, () => {
+      expect(() => checkConfiguration(withSetting(setting, value))).toThrow(
+        new RegExp(`^Invalid configuration: .*\\b${escape(setting)} `)
+      )
+    })
+  }
+
+  it('rejects a missing setting, naming it', () => {
+    expect(() => checkConfiguration(withSetting('limits', undefined))).toThrow(/^Invalid configuration: .*\blimits\b/)
+    expect(() => checkConfiguration(withSetting('limits.recordBytes', undefined))).toThrow(/^Invalid configuration: .*\blimits\b.*recordBytes/)
+    expect(() => checkConfiguration(withSetting('authentication.local.hashSize', undefined))).toThrow(/hashSize/)
+  })
+
+  it('names every wrong setting at once', () => {
+    const config = withSetting('port', 'abc')
+    config.limits.recordBytes = -1
+    config.logLevel = 'loud'
+    let message = ''
+    try {
+      checkConfiguration(config)
+    } catch (error) {
+      expect(error).toBeInstanceOf(Error)
+      message = (error as Error).message
+    }
+    expect(message).toMatch(/\bport must be integer/)
+    expect(message).toMatch(/\blimits\.recordBytes must be >= 1/)
+    expect(message).toMatch(/\blogLevel /)
+  })
+
+  it('createApp checks the configuration before it touches the data folder or a database', () => {
+    const dataDir = path.join(tmpdir(), `roost-never-created-${process.pid}-${Date.now()}`)
+    expect(() => createApp({ dataDir, limits: { recordBytes: -5 } })).toThrow(/limits\.recordBytes must be >= 1/)
+    expect(() => createApp({ dataDir, port: -1 })).toThrow(/\bport must be >= 0/)
+    expect(() => createApp({ dataDir, paginate: { max: 0 } })).toThrow(/paginate\.max/)
+    expect(existsSync(dataDir)).toBe(false)
+  })
+})
