@@ -44,6 +44,13 @@ export const channels = (app: Application) => {
       .filter((connection: Connection) => can(connection.user, collection, 'read'))
   })
 
+  // A deleted collection's subscribers leave its channel: a collection created
+  // again under the same id must be subscribed to afresh.
+  collections.on('removed', (collection: Collection) => {
+    const channel = app.channel(collectionChannel(collection.id))
+    channel.leave(...channel.connections)
+  })
+
   for (const event of ['created', 'patched', 'removed'] as const) {
     collections.publish(event, (collection) => app.channel(userChannel((collection as Collection).ownerId)))
   }

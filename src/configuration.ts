@@ -30,7 +30,7 @@ export const configurationSchema = Type.Object(
       /** Largest request body (REST) or message (socket.io), in bytes. */
       requestBytes: Type.Integer({ minimum: 1024 }),
       /** Most changes one pull of the change feed returns. */
-      changesPerPage: Type.Integer({ minimum: 1, maximum: 10000 })
+      changesPerPage: Type.Integer({ minimum: 1, maximum: 1000 })
     }),
     authentication: Type.Object(
       {

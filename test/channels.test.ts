@@ -147,6 +147,14 @@ describeBackends('channels: realtime events', (backend) => {
     expect(heardByStranger.collections.map(([, item]) => item.id)).toEqual([barrier])
   })
 
+  it('deleting a collection ends its subscriptions', async () => {
+    const { id: collectionId } = await owner.client.service('collections').create({})
+    await subscribed.client.service('subscriptions').create({ collectionId })
+    expect(await subscribed.client.service('subscriptions').find()).toContain(collectionId)
+    await owner.client.service('collections').remove(collectionId)
+    expect(await subscribed.client.service('subscriptions').find()).not.toContain(collectionId)
+  })
+
   it('subscriptions need a realtime connection', async () => {
     const { id: collectionId } = await owner.client.service('collections').create({})
     const error = await failure(owner.client.service('subscriptions').create({ collectionId }))

@@ -11,8 +11,9 @@ export const limitRecordSize = () => async (context: HookContext, next: NextFunc
   items.forEach((item, index) => {
     const bytes = Buffer.byteLength(JSON.stringify(item.data) ?? '')
     if (bytes > limit) {
-      const which = item.id ?? context.id ?? (Array.isArray(context.data) ? `#${index}` : 'new record')
-      throw new PayloadTooLarge(`"data" of record ${String(which)} is ${bytes} bytes; the limit is ${limit} bytes`, {
+      const which = item.id ?? context.id ?? (Array.isArray(context.data) ? `#${index}` : undefined)
+      const record = which === undefined ? 'the new record' : `record ${String(which)}`
+      throw new PayloadTooLarge(`"data" of ${record} is ${bytes} bytes; the limit is ${limit} bytes (limits.recordBytes)`, {
         limit,
         bytes
       })
