@@ -1,5 +1,6 @@
 import type { Knex } from 'knex'
 import * as initial from './20261124000000_initial.js'
+import * as batchesAndIdempotency from './20261124000001_batches_and_idempotency.js'
 
 /**
  * The migrations, in order. They are listed here rather than discovered on
@@ -7,7 +8,8 @@ import * as initial from './20261124000000_initial.js'
  * Add a new file as `YYYYMMDDHHMMSS_name.ts` and append it below.
  */
 const migrations: Record<string, Knex.Migration> = {
-  '20261124000000_initial': initial
+  '20261124000000_initial': initial,
+  '20261124000001_batches_and_idempotency': batchesAndIdempotency
 }
 
 export const migrationSource: Knex.MigrationSource<string> = {

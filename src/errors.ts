@@ -1,6 +1,20 @@
-import { BadRequest, Conflict, FeathersError, GeneralError, NotFound, Unavailable } from '@feathersjs/errors'
+import {
+  BadRequest,
+  Conflict,
+  FeathersError,
+  GeneralError,
+  Gone,
+  NotFound,
+  TooManyRequests,
+  Unavailable,
+  Unprocessable
+} from '@feathersjs/errors'
+import { encodeCursor } from './cursor.js'
 import { isStorageError, type StorageError } from './storage/index.js'
-import type { RecordConflict } from './storage/errors.js'
+import type { RecordConflict, StaleCollection } from './storage/errors.js'
+
+/** A collection a conditional commit found changed, with its cursor now. */
+const toChanged = (stale: StaleCollection) => ({ collectionId: stale.collectionId, cursor: encodeCursor(stale, stale.seq) })
 
 // Status codes Feathers has no class for.
 
@@ -19,7 +33,7 @@ export class PreconditionRequired extends FeathersError {
 /** What a 409 carries, so a client can resolve a conflict without another round trip. */
 export type ConflictData =
   | { reason: RecordConflict['reason']; current: RecordConflict['current'] }
-  | { conflicts: RecordConflict[] }
+  | { conflicts: RecordConflict[]; changed?: Array<{ collectionId: string; cursor: string }> }
 
 const CONFLICT_MESSAGES: Record<RecordConflict['reason'], string> = {
   exists: 'A record with this id already exists',
@@ -41,9 +55,10 @@ export function fromStorageError(error: StorageError, single: boolean): Feathers
         if (first.reason === 'missing') return new NotFound(CONFLICT_MESSAGES.missing)
         return new Conflict(CONFLICT_MESSAGES[first.reason], { reason: first.reason, current: first.current })
       }
-      return new Conflict(`${error.conflicts.length} records conflict; nothing was written`, {
-        conflicts: error.conflicts
-      })
+      return new Conflict(
+        error.stale.length > 0 && error.conflicts.length === 0 ? error.message : `${error.conflicts.length} records conflict; nothing was written`,
+        { conflicts: error.conflicts, ...(error.stale.length > 0 ? { changed: error.stale.map(toChanged) } : {}) }
+      )
     }
     case 'already-exists':
       return new Conflict(error.message)
@@ -53,6 +68,14 @@ export function fromStorageError(error: StorageError, single: boolean): Feathers
       return new BadRequest(error.message)
     case 'too-large':
       return new PayloadTooLarge(error.message)
+    case 'quota-exceeded':
+      return new TooManyRequests(error.message)
+    case 'key-reused':
+      return new Unprocessable(error.message)
+    case 'closed':
+      return error.status === 'expired'
+        ? new Gone(error.message, { status: error.status })
+        : new Conflict(error.message, { status: error.status })
     case 'unavailable':
       return new Unavailable('The database is unavailable; retry later')
     case 'internal':

@@ -11,6 +11,11 @@ export type StorageErrorKind =
   | 'already-exists'
   | 'invalid'
   | 'too-large'
+  | 'quota-exceeded'
+  /** A batch that is no longer open (committed, aborted or expired). */
+  | 'closed'
+  /** An idempotency key reused for a different request. */
+  | 'key-reused'
   | 'unavailable'
   | 'internal'
 
@@ -32,15 +37,32 @@ export interface RecordConflict {
   current: StoredRecord | null
 }
 
+/** A collection that changed after the position a commit was conditioned on. */
+export interface StaleCollection {
+  collectionId: string
+  /** Its latest position now. */
+  seq: number
+  epoch: string
+}
+
 export class StorageError extends Error {
   readonly kind: StorageErrorKind
   readonly conflicts: RecordConflict[]
+  readonly stale: StaleCollection[]
+  /** For 'closed': the batch's status. */
+  readonly status?: string
 
-  constructor(kind: StorageErrorKind, message: string, options: { cause?: unknown; conflicts?: RecordConflict[] } = {}) {
+  constructor(
+    kind: StorageErrorKind,
+    message: string,
+    options: { cause?: unknown; conflicts?: RecordConflict[]; stale?: StaleCollection[]; status?: string } = {}
+  ) {
     super(message, { cause: options.cause })
     this.name = 'StorageError'
     this.kind = kind
     this.conflicts = options.conflicts ?? []
+    this.stale = options.stale ?? []
+    this.status = options.status
   }
 }
 

@@ -30,6 +30,12 @@ export function planWrite(current: StoredRecord | undefined, write: RecordWrite,
     }
   })
 
+  if (write.op === 'put') {
+    if (write.baseVersion === null) return planWrite(current, { ...write, op: 'create', baseVersion: undefined }, context)
+    if (current?.deleted) return planWrite(current, { ...write, op: 'create', baseVersion: write.baseVersion }, context)
+    return planWrite(current, { ...write, op: 'update', baseVersion: write.baseVersion }, context)
+  }
+
   if (write.op === 'create') {
     if (current === undefined) return next(1, write.data, false)
     if (!current.deleted) return conflict('exists')

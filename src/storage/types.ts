@@ -77,6 +77,32 @@ export type RecordWrite =
   | { op: 'update'; collectionId: string; id: string; data: JsonValue; baseVersion: number }
   | { op: 'patch'; collectionId: string; id: string; data: { [key: string]: JsonValue }; baseVersion: number }
   | { op: 'delete'; collectionId: string; id: string; baseVersion: number }
+  /**
+   * Create or replace, as batches stage it: `baseVersion` null means the record
+   * must not exist yet; a number is the version it replaces (a tombstone's, to
+   * re-create a deleted id).
+   */
+  | { op: 'put'; collectionId: string; id: string; data: JsonValue; baseVersion: number | null }
+
+export type WriteOutcome = 'created' | 'updated' | 'deleted'
+
+/** Apply only if the collection has no change after position `seq`. */
+export interface CollectionCondition {
+  collectionId: string
+  seq: number
+}
+
+/**
+ * Makes a commit idempotent: stored with the commit, in its transaction, so a
+ * retry with the same key gets the same result and applies nothing again.
+ */
+export interface IdempotencyScope {
+  userId: string
+  key: string
+  /** Hash of what the request asked for; the same key with another one is refused. */
+  fingerprint: string
+  expiresAt: string
+}
 
 export interface WriteContext {
   /** User id recorded as `updatedBy`. */
@@ -85,11 +111,84 @@ export interface WriteContext {
   at: string
   /** Largest `data` a write may leave, in bytes of its JSON (patches merge, so they are checked here). */
   maxDataBytes?: number
+  idempotency?: IdempotencyScope
+}
+
+/** A commit's result, and whether it was replayed from an earlier identical request. */
+export interface CommitOutcome extends CommitResult {
+  replayed: boolean
+}
+
+// Batches
+
+/** `expired`: was open when its time ran out; set by the sweeper, or seen as such once past `expiresAt`. */
+export type BatchStatus = 'open' | 'committed' | 'aborted' | 'expired'
+
+export interface StoredBatch {
+  id: string
+  userId: string
+  status: BatchStatus
+  operationCount: number
+  bytes: number
+  declaredOperations: number | null
+  declaredBytes: number | null
+  createdAt: string
+  expiresAt: string
+  committedAt: string | null
+  /** Set once committed. */
+  result: CommitResult | null
+}
+
+export interface NewBatch {
+  id: string
+  userId: string
+  expiresAt: string
+  declaredOperations: number | null
+  declaredBytes: number | null
+}
+
+/** One staged operation: a put or a delete (RecordWrite without patch semantics). */
+export type StagedOperation =
+  | { op: 'put'; collectionId: string; id: string; data: JsonValue; baseVersion: number | null }
+  | { op: 'delete'; collectionId: string; id: string; baseVersion: number }
+
+export interface BatchLimits {
+  maxOperations: number
+  maxBytes: number
+  maxOpenPerUser: number
+  maxStagedBytesPerUser: number
+}
+
+export interface StageParams {
+  userId: string
+  operations: StagedOperation[]
+  limits: BatchLimits
+  /** ISO "now": a batch past its expiry takes no more operations. */
+  now: string
+}
+
+export interface CommitBatchParams {
+  userId: string
+  conditions: CollectionCondition[]
+  context: WriteContext
+}
+
+export interface PurgeResult {
+  expiredBatches: number
+  deletedBatches: number
+  deletedKeys: number
+}
+
+export interface StoredIdempotencyKey {
+  fingerprint: string
+  response: JsonValue
 }
 
 export interface CommitResult {
   /** New state of each written record, in the order of the writes. */
   records: StoredRecord[]
+  /** What each write did, in the order of the writes. */
+  outcomes: WriteOutcome[]
   /** Latest change position of each collection touched, after the commit. */
   positions: Record<string, { seq: number; epoch: string }>
 }
@@ -160,7 +259,7 @@ export interface Storage {
    * Each written record gets the next change position of its collection.
    * Resolves only once the transaction has committed.
    */
-  commitWrites(writes: RecordWrite[], context: WriteContext): Promise<CommitResult>
+  commitWrites(writes: RecordWrite[], context: WriteContext): Promise<CommitOutcome>
 
   /**
    * Changes with a position after `since`, oldest first, each record at most
@@ -168,4 +267,36 @@ export interface Storage {
    * gets a position greater than every position returned.
    */
   changesSince(collectionId: string, params: ChangesParams): Promise<ChangesPage>
+
+  /**
+   * Opens a batch, or returns the caller's batch with that id as it is (so a
+   * lost answer to "open" is harmless). Another user's id: 'already-exists';
+   * too many open batches: 'quota-exceeded'.
+   */
+  openBatch(batch: NewBatch, limits: BatchLimits, now: string): Promise<{ batch: StoredBatch; created: boolean }>
+  /** The batch as stored; status 'expired' once past its expiry. */
+  getBatch(id: string, now: string): Promise<StoredBatch | undefined>
+  /**
+   * Stages operations in one transaction; an operation on a record already
+   * staged replaces it. Over a limit: 'too-large' (per batch) or
+   * 'quota-exceeded' (per user), and nothing changes. Not open: 'closed'.
+   */
+  stageOperations(batchId: string, params: StageParams): Promise<StoredBatch>
+  /** The staged operations in staging order. */
+  listOperations(batchId: string): Promise<StagedOperation[]>
+  /**
+   * Applies every staged operation and the conditions in one transaction, as
+   * commitWrites does, and keeps the result: committing a committed batch
+   * returns it again (replayed). Aborted or expired: 'closed'.
+   */
+  commitBatch(batchId: string, params: CommitBatchParams): Promise<CommitOutcome & { batch: StoredBatch }>
+  /** Aborts an open batch and drops what it staged; aborting again is a no-op. Committed: 'closed'. */
+  abortBatch(batchId: string, userId: string, now: string): Promise<StoredBatch>
+
+  getIdempotencyKey(userId: string, key: string, now: string): Promise<StoredIdempotencyKey | undefined>
+  /** Keeps a response under a key; if the key was stored meanwhile, keeps the first. */
+  saveIdempotencyKey(scope: IdempotencyScope, response: JsonValue, at: string): Promise<void>
+
+  /** Marks open batches past expiry as expired and drops their operations; deletes old batches and keys. */
+  purgeExpired(now: string, retainUntil: string): Promise<PurgeResult>
 }

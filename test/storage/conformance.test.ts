@@ -340,7 +340,7 @@ describeBackends('storage conformance', (backend) => {
         updatedBy: owner.id,
         seq: 1
       }
-      expect(result).toEqual({ records: [expected], positions: { [fresh.id]: { seq: 1, epoch: fresh.epoch } } })
+      expect(result).toEqual({ records: [expected], outcomes: ['created'], positions: { [fresh.id]: { seq: 1, epoch: fresh.epoch } }, replayed: false })
       expect(await storage.getRecord(fresh.id, 'r1')).toEqual(expected)
       expect(await seqOf(fresh.id)).toBe(1)
     })

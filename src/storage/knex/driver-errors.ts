@@ -56,6 +56,9 @@ const MESSAGES: Record<StorageErrorKind, string> = {
   'already-exists': 'An item with this id already exists',
   invalid: 'The value cannot be stored',
   'too-large': 'The value is too large',
+  'quota-exceeded': 'A limit was reached',
+  closed: 'The batch is not open',
+  'key-reused': 'The idempotency key was used for another request',
   unavailable: 'The database is unavailable',
   internal: 'The database failed'
 }

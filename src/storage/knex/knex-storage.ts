@@ -2,13 +2,22 @@ import { randomBytes, randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import knex, { type Knex } from 'knex'
 import { migrationSource } from '../../../migrations/index.js'
-import { StorageError, type RecordConflict } from '../errors.js'
-import { planWrite } from '../plan-write.js'
+import { StorageError } from '../errors.js'
 import type {
+  BatchLimits,
   ChangesPage,
   ChangesParams,
-  CommitResult,
+  CommitBatchParams,
+  CommitOutcome,
   FindRecordsParams,
+  IdempotencyScope,
+  JsonValue,
+  NewBatch,
+  PurgeResult,
+  StagedOperation,
+  StageParams,
+  StoredBatch,
+  StoredIdempotencyKey,
   ListCollectionsParams,
   NewCollection,
   NewUser,
@@ -20,12 +29,13 @@ import type {
   StoredUser,
   WriteContext
 } from '../types.js'
+import { applyWrites, Replay, type IdempotencyRow } from './apply-writes.js'
+import * as batches from './batches.js'
 import { knexConfig, type KnexDialect } from './connection.js'
 import { isRetryable, translateDriverError } from './driver-errors.js'
 import {
   collectionFromRow,
   recordFromRow,
-  recordToRow,
   SORT_COLUMNS,
   userFromRow,
   type CollectionRow,
@@ -34,11 +44,6 @@ import {
 } from './rows.js'
 
 const MAX_TRANSACTION_ATTEMPTS = 5
-// Keeps every statement under SQLite's bound-parameter limit.
-const CHUNK = 200
-
-const chunks = <T>(items: T[], size = CHUNK): T[][] =>
-  Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size))
 
 /** SQLite and PostgreSQL through knex. Dialect differences stay in connection.ts and driver-errors.ts. */
 export class KnexStorage implements Storage {
@@ -154,78 +159,13 @@ export class KnexStorage implements Storage {
     })
   }
 
-  async commitWrites(writes: RecordWrite[], context: WriteContext): Promise<CommitResult> {
-    assertDistinct(writes)
-    return this.transaction(async (trx) => {
-      const byCollection = new Map<string, RecordWrite[]>()
-      for (const write of writes) {
-        byCollection.set(write.collectionId, [...(byCollection.get(write.collectionId) ?? []), write])
-      }
-
-      // 1. Reserve positions: bumping the counter row first locks it (on
-      //    PostgreSQL) until commit, so writers of one collection commit in
-      //    position order. Sorted ids make multi-collection commits deadlock-free.
-      const positions: CommitResult['positions'] = {}
-      const nextSeq = new Map<string, number>()
-      for (const collectionId of [...byCollection.keys()].sort()) {
-        const count = byCollection.get(collectionId)!.length
-        const [row] = await trx<CollectionRow>('collections')
-          .where({ id: collectionId })
-          .increment('seq', count)
-          .returning(['seq', 'epoch'])
-        if (row === undefined) throw new StorageError('not-found', `Collection ${collectionId} does not exist`)
-        const last = Number(row.seq)
-        positions[collectionId] = { seq: last, epoch: row.epoch }
-        nextSeq.set(collectionId, last - count + 1)
-      }
-
-      // 2. Read the current rows, now that no other writer can change them.
-      const current = new Map<string, StoredRecord>()
-      for (const [collectionId, group] of byCollection) {
-        for (const ids of chunks(group.map((write) => write.id))) {
-          const rows = await trx<RecordRow>('records').where({ collection_id: collectionId }).whereIn('id', ids)
-          for (const row of rows) current.set(key(collectionId, row.id), recordFromRow(row))
-        }
-      }
-
-      // 3. Check every write; report all conflicts, apply nothing.
-      const conflicts: RecordConflict[] = []
-      const records: StoredRecord[] = []
-      for (const write of writes) {
-        const plan = planWrite(current.get(key(write.collectionId, write.id)), write, context)
-        if (!plan.ok) conflicts.push(plan.conflict)
-        else {
-          const seq = nextSeq.get(write.collectionId)!
-          nextSeq.set(write.collectionId, seq + 1)
-          records.push({ ...plan.next, seq })
-        }
-      }
-      if (conflicts.length > 0) {
-        throw new StorageError('conflict', `${conflicts.length} of ${writes.length} writes conflict`, { conflicts })
-      }
-
-      // 4. Write. Updates are still compare-and-set on the version, so a
-      //    broken lock could never turn into a lost update.
-      const inserts: RecordRow[] = []
-      for (const record of records) {
-        const before = current.get(key(record.collectionId, record.id))
-        if (before === undefined) {
-          inserts.push(recordToRow(record))
-          continue
-        }
-        const { collection_id, id, ...changes } = recordToRow(record)
-        const updated = await trx<RecordRow>('records')
-          .where({ collection_id, id, version: before.version })
-          .update(changes)
-        if (updated !== 1) {
-          throw new StorageError('conflict', 'The record changed during the write', {
-            conflicts: [{ collectionId: collection_id, id, reason: 'version-mismatch', current: before }]
-          })
-        }
-      }
-      for (const rows of chunks(inserts)) await trx('records').insert(rows)
-      return { records, positions }
-    })
+  async commitWrites(writes: RecordWrite[], context: WriteContext): Promise<CommitOutcome> {
+    try {
+      return await this.transaction((trx) => applyWrites(trx, writes, context))
+    } catch (error) {
+      if (error instanceof Replay) return { ...error.result, replayed: true }
+      throw error
+    }
   }
 
   async changesSince(collectionId: string, { since, limit }: ChangesParams): Promise<ChangesPage> {
@@ -237,6 +177,80 @@ export class KnexStorage implements Storage {
         .limit(limit + 1)
     )
     return { changes: rows.slice(0, limit).map(recordFromRow), more: rows.length > limit }
+  }
+
+  // Batches
+
+  async openBatch(batch: NewBatch, limits: BatchLimits, now: string): Promise<{ batch: StoredBatch; created: boolean }> {
+    return this.transaction((trx) => batches.openBatch(trx, batch, limits, now))
+  }
+
+  async getBatch(id: string, now: string): Promise<StoredBatch | undefined> {
+    const row = await this.run(() => this.db<batches.BatchRow>('batches').where({ id }).first())
+    return row && batches.batchFromRow(row, now)
+  }
+
+  async stageOperations(batchId: string, params: StageParams): Promise<StoredBatch> {
+    return this.transaction((trx) => batches.stageOperations(trx, batchId, params))
+  }
+
+  async listOperations(batchId: string): Promise<StagedOperation[]> {
+    return this.run(() => batches.listOperations(this.db, batchId))
+  }
+
+  async commitBatch(batchId: string, params: CommitBatchParams): Promise<CommitOutcome & { batch: StoredBatch }> {
+    try {
+      return await this.transaction((trx) => batches.commitBatch(trx, batchId, params))
+    } catch (error) {
+      if (error instanceof Replay) return { ...error.result, replayed: true, batch: error.extra as StoredBatch }
+      throw error
+    }
+  }
+
+  async abortBatch(batchId: string, userId: string, now: string): Promise<StoredBatch> {
+    return this.transaction((trx) => batches.abortBatch(trx, batchId, userId, now))
+  }
+
+  // Idempotency keys
+
+  async getIdempotencyKey(userId: string, key: string, now: string): Promise<StoredIdempotencyKey | undefined> {
+    const row = await this.run(() =>
+      this.db<IdempotencyRow>('idempotency_keys').where({ user_id: userId, key }).andWhere('expires_at', '>', now).first()
+    )
+    return row && { fingerprint: row.fingerprint, response: JSON.parse(row.response) as JsonValue }
+  }
+
+  async saveIdempotencyKey(scope: IdempotencyScope, response: JsonValue, at: string): Promise<void> {
+    await this.transaction(async (trx) => {
+      await trx('idempotency_keys').where({ user_id: scope.userId, key: scope.key }).andWhere('expires_at', '<=', at).del()
+      await trx<IdempotencyRow>('idempotency_keys')
+        .insert({
+          user_id: scope.userId,
+          key: scope.key,
+          fingerprint: scope.fingerprint,
+          response: JSON.stringify(response),
+          created_at: at,
+          expires_at: scope.expiresAt
+        })
+        .onConflict(['user_id', 'key'])
+        .ignore()
+    })
+  }
+
+  async purgeExpired(now: string, retainUntil: string): Promise<PurgeResult> {
+    return this.transaction(async (trx) => {
+      const expired = await trx<batches.BatchRow>('batches')
+        .where({ status: 'open' })
+        .andWhere('expires_at', '<=', now)
+        .update({ status: 'expired' })
+      // Only open batches keep operations.
+      await trx('batch_operations')
+        .whereIn('batch_id', trx('batches').select('id').whereNot({ status: 'open' }))
+        .del()
+      const deletedBatches = await trx('batches').whereNot({ status: 'open' }).andWhere('expires_at', '<=', retainUntil).del()
+      const deletedKeys = await trx('idempotency_keys').where('expires_at', '<=', now).del()
+      return { expiredBatches: Number(expired), deletedBatches: Number(deletedBatches), deletedKeys: Number(deletedKeys) }
+    })
   }
 
   // Plumbing
@@ -256,6 +270,7 @@ export class KnexStorage implements Storage {
       try {
         return await this.db.transaction(work)
       } catch (error) {
+        if (error instanceof Replay) throw error
         if (isRetryable(error) && attempt < MAX_TRANSACTION_ATTEMPTS) {
           await sleep(Math.random() * 10 * attempt)
           continue
@@ -266,13 +281,3 @@ export class KnexStorage implements Storage {
   }
 }
 
-const key = (collectionId: string, id: string): string => `${collectionId}\u0000${id}`
-
-function assertDistinct(writes: RecordWrite[]): void {
-  const seen = new Set<string>()
-  for (const write of writes) {
-    const k = key(write.collectionId, write.id)
-    if (seen.has(k)) throw new StorageError('invalid', `Record ${write.id} is written more than once in one commit`)
-    seen.add(k)
-  }
-}

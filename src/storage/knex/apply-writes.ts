@@ -1,0 +1,161 @@
+import type { Knex } from 'knex'
+import { StorageError, type RecordConflict, type StaleCollection } from '../errors.js'
+import { planWrite } from '../plan-write.js'
+import type { CollectionCondition, CommitOutcome, CommitResult, RecordWrite, StoredRecord, WriteContext, WriteOutcome } from '../types.js'
+import { chunks } from './chunks.js'
+import { recordFromRow, recordToRow, type CollectionRow, type RecordRow } from './rows.js'
+
+export interface IdempotencyRow {
+  user_id: string
+  key: string
+  fingerprint: string
+  response: string
+  created_at: string
+  expires_at: string
+}
+
+const key = (collectionId: string, id: string): string => `${collectionId}\u0000${id}`
+
+/**
+ * The heart of every versioned write (single calls, multi-record calls, batch
+ * commits), inside a transaction the caller opened: lock the collections,
+ * check the idempotency key and the conditions, check every write against the
+ * current rows, then apply all of them or throw with every conflict.
+ */
+export async function applyWrites(
+  trx: Knex.Transaction,
+  writes: RecordWrite[],
+  context: WriteContext,
+  conditions: CollectionCondition[] = []
+): Promise<CommitOutcome> {
+  assertDistinct(writes)
+  const byCollection = new Map<string, RecordWrite[]>()
+  for (const write of writes) byCollection.set(write.collectionId, [...(byCollection.get(write.collectionId) ?? []), write])
+  const collectionIds = [...new Set([...byCollection.keys(), ...conditions.map((condition) => condition.collectionId)])].sort()
+
+  // 1. Reserve positions: bumping the counter row first locks it (on
+  //    PostgreSQL) until commit, so writers of one collection commit in
+  //    position order. Sorted ids make multi-collection commits deadlock-free.
+  const positions: CommitResult['positions'] = {}
+  const before = new Map<string, number>()
+  for (const collectionId of collectionIds) {
+    const count = byCollection.get(collectionId)?.length ?? 0
+    const [row] = await trx<CollectionRow>('collections')
+      .where({ id: collectionId })
+      .increment('seq', count)
+      .returning(['seq', 'epoch'])
+    if (row === undefined) throw new StorageError('not-found', `Collection ${collectionId} does not exist`)
+    positions[collectionId] = { seq: Number(row.seq), epoch: row.epoch }
+    before.set(collectionId, Number(row.seq) - count)
+  }
+
+  // 2. A retry of a request already applied gets the first answer, and
+  //    nothing is applied again. Checked under the locks, so a concurrent
+  //    duplicate waits for the first and then finds its key.
+  if (context.idempotency) {
+    const { userId, key: idempotencyKey, fingerprint } = context.idempotency
+    const stored = await trx<IdempotencyRow>('idempotency_keys').where({ user_id: userId, key: idempotencyKey }).first()
+    if (stored !== undefined && stored.expires_at > context.at) {
+      if (stored.fingerprint !== fingerprint) {
+        throw new StorageError('key-reused', 'This idempotency key was used for a different request')
+      }
+      // Roll back the position reservation: nothing is written.
+      throw new Replay(JSON.parse(stored.response) as CommitResult)
+    }
+  }
+
+  // 3. Conditions: "fail if there are changes you have not seen".
+  const stale: StaleCollection[] = conditions
+    .filter((condition) => before.get(condition.collectionId)! > condition.seq)
+    .map((condition) => ({
+      collectionId: condition.collectionId,
+      seq: before.get(condition.collectionId)!,
+      epoch: positions[condition.collectionId].epoch
+    }))
+
+  // 4. Read the current rows, now that no other writer can change them.
+  const current = new Map<string, StoredRecord>()
+  for (const [collectionId, group] of byCollection) {
+    for (const ids of chunks(group.map((write) => write.id))) {
+      const rows = await trx<RecordRow>('records').where({ collection_id: collectionId }).whereIn('id', ids)
+      for (const row of rows) current.set(key(collectionId, row.id), recordFromRow(row))
+    }
+  }
+
+  // 5. Check every write; report all conflicts, apply nothing.
+  const nextSeq = new Map([...before].map(([collectionId, seq]) => [collectionId, seq + 1]))
+  const conflicts: RecordConflict[] = []
+  const records: StoredRecord[] = []
+  const outcomes: WriteOutcome[] = []
+  for (const write of writes) {
+    const existing = current.get(key(write.collectionId, write.id))
+    const plan = planWrite(existing, write, context)
+    if (!plan.ok) {
+      conflicts.push(plan.conflict)
+      continue
+    }
+    const seq = nextSeq.get(write.collectionId)!
+    nextSeq.set(write.collectionId, seq + 1)
+    records.push({ ...plan.next, seq })
+    outcomes.push(plan.next.deleted ? 'deleted' : existing === undefined || existing.deleted ? 'created' : 'updated')
+  }
+  if (conflicts.length > 0 || stale.length > 0) {
+    const message =
+      conflicts.length > 0
+        ? `${conflicts.length} of ${writes.length} writes conflict`
+        : `${stale.length} collection(s) changed since the cursor given`
+    throw new StorageError('conflict', message, { conflicts, stale })
+  }
+
+  // 6. Write. Updates are still compare-and-set on the version, so a broken
+  //    lock could never turn into a lost update.
+  const inserts: RecordRow[] = []
+  for (const record of records) {
+    const previous = current.get(key(record.collectionId, record.id))
+    if (previous === undefined) {
+      inserts.push(recordToRow(record))
+      continue
+    }
+    const { collection_id, id, ...changes } = recordToRow(record)
+    const updated = await trx<RecordRow>('records').where({ collection_id, id, version: previous.version }).update(changes)
+    if (updated !== 1) {
+      throw new StorageError('conflict', 'The record changed during the write', {
+        conflicts: [{ collectionId: collection_id, id, reason: 'version-mismatch', current: previous }]
+      })
+    }
+  }
+  for (const rows of chunks(inserts)) await trx('records').insert(rows)
+
+  const result: CommitResult = { records, outcomes, positions }
+  if (context.idempotency) {
+    const { userId, key: idempotencyKey, fingerprint, expiresAt } = context.idempotency
+    // An expired key of the same name may still be there until the sweeper runs.
+    await trx('idempotency_keys').where({ user_id: userId, key: idempotencyKey }).del()
+    await trx<IdempotencyRow>('idempotency_keys').insert({
+      user_id: userId,
+      key: idempotencyKey,
+      fingerprint,
+      response: JSON.stringify(result),
+      created_at: context.at,
+      expires_at: expiresAt
+    })
+  }
+  return { ...result, replayed: false }
+}
+
+/** Thrown inside the transaction to roll it back and answer with a stored result. */
+export class Replay<Extra = unknown> {
+  constructor(
+    readonly result: CommitResult,
+    readonly extra?: Extra
+  ) {}
+}
+
+function assertDistinct(writes: RecordWrite[]): void {
+  const seen = new Set<string>()
+  for (const write of writes) {
+    const k = key(write.collectionId, write.id)
+    if (seen.has(k)) throw new StorageError('invalid', `Record ${write.id} is written more than once in one commit`)
+    seen.add(k)
+  }
+}
