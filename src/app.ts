@@ -6,7 +6,10 @@ import { authentication } from './authentication.js'
 import { channels } from './channels.js'
 import { checkConfiguration, type RoostConfiguration } from './configuration.js'
 import type { Application, HookContext, NextFunction } from './declarations.js'
+import { systemClock, type Clock } from './clock.js'
 import { toClientError } from './errors.js'
+import { extractIdempotencyKey } from './idempotency.js'
+import { Sweeper } from './sweeper.js'
 import { httpErrors } from './http-errors.js'
 import { createLogger } from './logger.js'
 import { restGuards } from './rest-guards.js'
@@ -22,7 +25,12 @@ export type Overrides = { [K in keyof RoostConfiguration]?: Partial<RoostConfigu
  * and channels. Nothing touches the database or a port until `app.listen()`
  * (or `app.setup()`), which also brings the schema up to date.
  */
-export function createApp(overrides: Overrides = {}): Application {
+export interface AppOptions {
+  /** Where "now" comes from; tests pass their own to move time. */
+  clock?: Clock
+}
+
+export function createApp(overrides: Overrides = {}, options: AppOptions = {}): Application {
   const app: Application = koa(feathers())
   app.configure(configuration())
   for (const [key, value] of Object.entries(overrides)) {
@@ -41,6 +49,8 @@ export function createApp(overrides: Overrides = {}): Application {
     secret: loadOrCreateSecret(app.get('authentication').secret, dataDir)
   })
   app.set('storage', createStorage(app.get('databaseUrl'), dataDir))
+  app.set('clock', options.clock ?? systemClock)
+  app.set('sweeper', new Sweeper(app))
 
   const origins = app.get('origins')
   const { requestBytes } = app.get('limits')
@@ -58,16 +68,18 @@ export function createApp(overrides: Overrides = {}): Application {
   app.configure(services)
   app.configure(channels)
 
-  app.hooks({ around: { all: [hideInternalErrors] } })
+  app.hooks({ around: { all: [hideInternalErrors, extractIdempotencyKey] } })
   app.hooks({
     setup: [
       async (context: HookContext, next: NextFunction) => {
         await context.app.get('storage').migrate()
+        context.app.get('sweeper').start()
         await next()
       }
     ],
     teardown: [
       async (context: HookContext, next: NextFunction) => {
+        context.app.get('sweeper').stop()
         await next()
         await context.app.get('storage').close()
       }

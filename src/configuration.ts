@@ -32,6 +32,25 @@ export const configurationSchema = Type.Object(
       /** Most changes one pull of the change feed returns. */
       changesPerPage: Type.Integer({ minimum: 1, maximum: 1000 })
     }),
+    batches: Type.Object({
+      /** Time-to-live of a batch when the client asks for none. */
+      ttlSeconds: Type.Integer({ minimum: 1 }),
+      maxTtlSeconds: Type.Integer({ minimum: 1 }),
+      /** Per batch: operations staged, and bytes of their data. */
+      maxOperations: Type.Integer({ minimum: 1 }),
+      maxBytes: Type.Integer({ minimum: 1 }),
+      /** Per user: open batches, and bytes staged across them. */
+      maxOpenPerUser: Type.Integer({ minimum: 1 }),
+      maxStagedBytesPerUser: Type.Integer({ minimum: 1 }),
+      /** How long committed, aborted and expired batches stay readable (and re-committable). */
+      retentionSeconds: Type.Integer({ minimum: 0 })
+    }),
+    idempotency: Type.Object({
+      /** How long an idempotency key and its answer are kept. */
+      ttlSeconds: Type.Integer({ minimum: 1 })
+    }),
+    /** How often expired batches and idempotency keys are cleaned up. */
+    sweepIntervalSeconds: Type.Integer({ minimum: 1 }),
     authentication: Type.Object(
       {
         /** Empty: generated on first start and kept in dataDir/auth-secret (mode 0600). */

@@ -1,8 +1,10 @@
 import type { HookContext as FeathersHookContext, NextFunction } from '@feathersjs/feathers'
 import type { Application as FeathersApplication } from '@feathersjs/koa'
+import type { Clock } from './clock.js'
 import type { RoostConfiguration } from './configuration.js'
 import type { Logger } from './logger.js'
 import type { Storage, StoredUser } from './storage/types.js'
+import type { Sweeper } from './sweeper.js'
 
 export type { NextFunction }
 
@@ -10,6 +12,8 @@ export type { NextFunction }
 export interface Configuration extends RoostConfiguration {
   storage: Storage
   logger: Logger
+  clock: Clock
+  sweeper: Sweeper
 }
 
 // Each service file adds its own entry (see src/services/*/…).

@@ -33,15 +33,18 @@ export function validationError(root: string, errors: ErrorObject[] | null | und
 }
 
 export interface Validator {
-  (value: unknown): void
+  (value: unknown, root?: string): void
 }
 
-const compile = (ajv: Ajv, schema: TSchema, root: string): Validator => {
+const compile = (ajv: Ajv, schema: TSchema, defaultRoot: string): Validator => {
   const check: ValidateFunction = ajv.compile(schema)
-  return (value) => {
+  return (value, root = defaultRoot) => {
     if (!check(value)) throw validationError(root, check.errors)
   }
 }
+
+/** Most items one call may create, patch or remove at once. */
+export const MAX_ITEMS = 1000
 
 export const dataValidator = (schema: TSchema): Validator => compile(dataAjv, schema, 'data')
 export const queryValidator = (schema: TSchema): Validator => compile(queryAjv, schema, 'query')
@@ -50,9 +53,13 @@ export const queryValidator = (schema: TSchema): Validator => compile(queryAjv, 
 export const validateData =
   (validator: Validator) =>
   async (context: HookContext, next: NextFunction): Promise<void> => {
-    const items: unknown[] = Array.isArray(context.data) ? context.data : [context.data]
-    if (Array.isArray(context.data) && context.data.length === 0) throw new BadRequest('"data" must not be empty')
-    items.forEach((item) => validator(item))
+    if (Array.isArray(context.data)) {
+      if (context.data.length === 0) throw new BadRequest('"data" must not be empty')
+      if (context.data.length > MAX_ITEMS) throw new BadRequest(`"data" has ${context.data.length} items; at most ${MAX_ITEMS} are allowed`)
+      context.data.forEach((item: unknown, index: number) => validator(item, `data.${index}`))
+    } else {
+      validator(context.data)
+    }
     await next()
   }
 

@@ -79,8 +79,10 @@ const CASES: BadInput[] = [
   { description: 'record id with an encoded "/" in the path', method: 'GET', path: '/collections/{c}/records/a%2Fb', status: 400, message: /not a valid id/ },
   { description: 'record id with "%20" in the path', method: 'DELETE', path: '/collections/{c}/records/r1%20', query: { version: '2' }, status: 400, message: /not a valid id/ },
   { description: 'record id starting with "." in the path', method: 'PATCH', path: '/collections/{c}/records/.r1', body: { data: { a: 1 }, version: 2 }, status: 400, message: /not a valid id/ },
-  { description: 'patch without a record id', method: 'PATCH', path: '/collections/{c}/records', body: { data: { a: 1 }, version: 2 }, status: 400, message: /needs the id of one record/ },
-  { description: 'remove without a record id (no bulk delete)', method: 'DELETE', path: '/collections/{c}/records', query: { version: '2' }, status: 400, message: /needs the id of one record/ },
+  { description: 'patch without a record id and a single object', method: 'PATCH', path: '/collections/{c}/records', body: { data: { a: 1 }, version: 2 }, status: 400, message: /patch without an id takes an array/ },
+  { description: 'patch of several records without their versions', method: 'PATCH', path: '/collections/{c}/records', body: [{ id: 'r1', data: { a: 1 } }], status: 400, message: /"data\.0" is missing "version"/ },
+  { description: 'remove without a record id and no versions', method: 'DELETE', path: '/collections/{c}/records', query: { version: '2' }, status: 400, message: /"query" is missing "versions"/ },
+  { description: 'remove of several records with a version that is not a number', method: 'DELETE', path: '/collections/{c}/records', query: { 'versions[r1]': 'x' }, status: 400, message: /"query\.versions\.r1" must be integer/, restOnly: true },
   // … and in the body
   { description: 'record id of 129 characters in the body', method: 'POST', path: '/collections/{c}/records', body: { id: long(129), data: 1 }, status: 400, message: /"data\.id" must be an id of 1–128 characters/ },
   { description: 'record id containing "/" in the body', method: 'POST', path: '/collections/{c}/records', body: { id: 'a/b', data: 1 }, status: 400, message: /"data\.id" must be an id/ },

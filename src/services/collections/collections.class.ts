@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { Conflict } from '@feathersjs/errors'
 import type { Paginated, Params } from '@feathersjs/feathers'
 import { authorizeCollection } from '../../access.js'
+import { nowIso } from '../../clock.js'
 import { encodeCursor } from '../../cursor.js'
 import type { Application } from '../../declarations.js'
 import { isStorageError } from '../../storage/index.js'
@@ -49,7 +50,7 @@ export class CollectionService {
     try {
       const created = await this.storage.createCollection(
         { id: data.id ?? randomUUID(), name: data.name ?? null, ownerId: user(params).id },
-        new Date().toISOString()
+        nowIso(this.app)
       )
       return toPublicCollection(created)
     } catch (error) {
@@ -62,7 +63,7 @@ export class CollectionService {
 
   async patch(id: string, data: CollectionPatch, params: CollectionParams): Promise<Collection> {
     await authorizeCollection(this.storage, user(params), id, 'manage')
-    return toPublicCollection(await this.storage.renameCollection(id, data.name, new Date().toISOString()))
+    return toPublicCollection(await this.storage.renameCollection(id, data.name, nowIso(this.app)))
   }
 
   async remove(id: string, params: CollectionParams): Promise<Collection> {

@@ -1,6 +1,7 @@
 import { authenticate } from '@feathersjs/authentication'
 import type { Application } from '../../declarations.js'
 import { requireValidId } from '../../hooks/valid-id.js'
+import { idempotent } from '../../idempotency.js'
 import { validateData, validateQuery } from '../../validation.js'
 import { CollectionService } from './collections.class.js'
 import {
@@ -18,9 +19,9 @@ export const collections = (app: Application) => {
       all: [authenticate('jwt'), requireValidId()],
       find: [validateQuery(collectionQueryValidator)],
       get: [validateQuery(emptyQueryValidator)],
-      create: [validateQuery(emptyQueryValidator), validateData(collectionDataValidator)],
-      patch: [validateQuery(emptyQueryValidator), validateData(collectionPatchValidator)],
-      remove: [validateQuery(emptyQueryValidator)]
+      create: [validateQuery(emptyQueryValidator), validateData(collectionDataValidator), idempotent()],
+      patch: [validateQuery(emptyQueryValidator), validateData(collectionPatchValidator), idempotent()],
+      remove: [validateQuery(emptyQueryValidator), idempotent()]
     }
   })
 }

@@ -1,11 +1,20 @@
 import { randomUUID } from 'node:crypto'
 import { NotFound } from '@feathersjs/errors'
-import type { Id, Paginated, Params } from '@feathersjs/feathers'
+import type { Id, NullableId, Paginated, Params } from '@feathersjs/feathers'
+import { nowIso } from '../../clock.js'
 import type { Application } from '../../declarations.js'
 import { fromStorageError } from '../../errors.js'
 import { isStorageError } from '../../storage/index.js'
 import type { JsonValue, RecordWrite, SortField, StoredCollection, StoredRecord } from '../../storage/types.js'
-import type { RecordCreate, RecordItem, RecordPatch, RecordQuery, RecordUpdate } from './records.schema.js'
+import type {
+  RecordCreate,
+  RecordItem,
+  RecordPatch,
+  RecordPatchItem,
+  RecordQuery,
+  RecordRemoveManyQuery,
+  RecordUpdate
+} from './records.schema.js'
 
 export interface RecordParams extends Params<RecordQuery> {
   /** The version a write is based on, resolved by the hooks from the body, `?version=` or If-Match. */
@@ -75,19 +84,48 @@ export class RecordService {
     return record
   }
 
-  async patch(id: Id, data: RecordPatch, params: RecordParams): Promise<RecordItem> {
+  /** With an id: one record. Without (null): an array of `{ id, data, version }`, all or nothing. */
+  async patch(id: Id, data: RecordPatch, params: RecordParams): Promise<RecordItem>
+  async patch(id: null, data: RecordPatchItem[], params: RecordParams): Promise<RecordItem[]>
+  async patch(id: NullableId, data: RecordPatch | RecordPatchItem[], params: RecordParams): Promise<RecordItem | RecordItem[]> {
+    const collectionId = collection(params).id
+    if (id === null) {
+      const items = data as RecordPatchItem[]
+      const writes: RecordWrite[] = items.map((item) => ({
+        op: 'patch',
+        collectionId,
+        id: item.id,
+        data: item.data as { [key: string]: JsonValue },
+        baseVersion: item.version
+      }))
+      return this.commit(writes, params, false)
+    }
+    const patch = data as RecordPatch
     const [record] = await this.commit(
-      [{ op: 'patch', collectionId: collection(params).id, id: String(id), data: data.data as { [key: string]: JsonValue }, baseVersion: baseVersion(params) }],
+      [{ op: 'patch', collectionId, id: String(id), data: patch.data as { [key: string]: JsonValue }, baseVersion: baseVersion(params) }],
       params,
       true
     )
     return record
   }
 
-  /** Leaves a tombstone, which is returned. */
-  async remove(id: Id, params: RecordParams): Promise<RecordItem> {
+  /** Leaves a tombstone, which is returned. Without an id: `?versions[<id>]=<version>…`, all or nothing. */
+  async remove(id: Id, params: RecordParams): Promise<RecordItem>
+  async remove(id: null, params: RecordParams): Promise<RecordItem[]>
+  async remove(id: NullableId, params: RecordParams): Promise<RecordItem | RecordItem[]> {
+    const collectionId = collection(params).id
+    if (id === null) {
+      const { versions } = params.query as unknown as RecordRemoveManyQuery
+      const writes: RecordWrite[] = Object.entries(versions).map(([recordId, version]) => ({
+        op: 'delete',
+        collectionId,
+        id: recordId,
+        baseVersion: version
+      }))
+      return this.commit(writes, params, false)
+    }
     const [record] = await this.commit(
-      [{ op: 'delete', collectionId: collection(params).id, id: String(id), baseVersion: baseVersion(params) }],
+      [{ op: 'delete', collectionId, id: String(id), baseVersion: baseVersion(params) }],
       params,
       true
     )
@@ -98,10 +136,13 @@ export class RecordService {
     try {
       const result = await this.storage.commitWrites(writes, {
         actor: params.user?.id ?? null,
-        at: new Date().toISOString(),
-        maxDataBytes: this.app.get('limits').recordBytes
+        at: nowIso(this.app),
+        maxDataBytes: this.app.get('limits').recordBytes,
+        idempotency: params.idempotency
       })
-      this.app.service('collections').announceChanges([collection(params)], result)
+      // A replay was announced the first time.
+      if (result.replayed) params.idempotentReplay = true
+      else this.app.service('collections').announceChanges([collection(params)], result)
       return result.records
     } catch (error) {
       throw isStorageError(error) ? fromStorageError(error, single) : error

@@ -54,6 +54,17 @@ export const recordPatchSchema = Type.Object(
 )
 export type RecordPatch = Static<typeof recordPatchSchema>
 
+/** PATCH on the records path without an id: several records at once, all or nothing. */
+export const recordPatchItemSchema = Type.Object(
+  {
+    id: idSchema,
+    data: Type.Record(Type.String(), Type.Unknown()),
+    version: versionSchema
+  },
+  { $id: 'RecordPatchItem', additionalProperties: false }
+)
+export type RecordPatchItem = Static<typeof recordPatchItemSchema>
+
 const sortOrder = Type.Union([Type.Literal(1), Type.Literal(-1)])
 
 export const recordQuerySchema = Type.Object(
@@ -88,8 +99,22 @@ export const recordWriteQuerySchema = Type.Object(
 )
 export type RecordWriteQuery = Static<typeof recordWriteQuerySchema>
 
+/** DELETE on the records path without an id: `?versions[<id>]=<version>&…`, all or nothing. */
+export const recordRemoveManyQuerySchema = Type.Object(
+  {
+    versions: Type.Record(Type.String({ pattern: idSchema.pattern, maxLength: 128 }), versionSchema, {
+      minProperties: 1,
+      maxProperties: 1000
+    })
+  },
+  { $id: 'RecordRemoveManyQuery', additionalProperties: false, required: ['versions'] }
+)
+export type RecordRemoveManyQuery = Static<typeof recordRemoveManyQuerySchema>
+
 export const recordCreateValidator = dataValidator(recordCreateSchema)
 export const recordUpdateValidator = dataValidator(recordUpdateSchema)
 export const recordPatchValidator = dataValidator(recordPatchSchema)
 export const recordQueryValidator = queryValidator(recordQuerySchema)
 export const recordWriteQueryValidator = queryValidator(recordWriteQuerySchema)
+export const recordPatchItemValidator = dataValidator(recordPatchItemSchema)
+export const recordRemoveManyQueryValidator = queryValidator(recordRemoveManyQuerySchema)

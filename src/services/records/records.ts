@@ -5,13 +5,17 @@ import { noCrudEvents } from '../../hooks/no-events.js'
 import { requireBaseVersion } from '../../hooks/base-version.js'
 import { versionETag } from '../../hooks/etag.js'
 import { limitRecordSize } from '../../hooks/record-size.js'
-import { requireValidId } from '../../hooks/valid-id.js'
+import { oneOrMany, requireArray } from '../../hooks/one-or-many.js'
+import { allowMulti, requireValidId } from '../../hooks/valid-id.js'
+import { atomicIdempotency } from '../../idempotency.js'
 import { validateData, validateQuery } from '../../validation.js'
 import { RecordService } from './records.class.js'
 import {
   recordCreateValidator,
+  recordPatchItemValidator,
   recordPatchValidator,
   recordQueryValidator,
+  recordRemoveManyQueryValidator,
   recordUpdateValidator,
   recordWriteQueryValidator
 } from './records.schema.js'
@@ -23,13 +27,26 @@ export const records = (app: Application) => {
   // Order matters: who (401) → valid input (400) → may they (404) → preconditions (428/413) → write.
   app.service(recordPath).hooks({
     around: {
-      all: [authenticate('jwt'), noCrudEvents(), versionETag(), requireValidId()],
+      all: [authenticate('jwt'), noCrudEvents(), versionETag(), allowMulti(), requireValidId()],
       find: [validateQuery(recordQueryValidator), authorizeRouteCollection()],
       get: [validateQuery(emptyQueryValidator), authorizeRouteCollection()],
-      create: [validateQuery(emptyQueryValidator), validateData(recordCreateValidator), authorizeRouteCollection(), limitRecordSize()],
-      update: [validateQuery(recordWriteQueryValidator), validateData(recordUpdateValidator), authorizeRouteCollection(), requireBaseVersion(), limitRecordSize()],
-      patch: [validateQuery(recordWriteQueryValidator), validateData(recordPatchValidator), authorizeRouteCollection(), requireBaseVersion(), limitRecordSize()],
-      remove: [validateQuery(recordWriteQueryValidator), authorizeRouteCollection(), requireBaseVersion()]
+      create: [validateQuery(emptyQueryValidator), validateData(recordCreateValidator), authorizeRouteCollection(), limitRecordSize(), atomicIdempotency()],
+      update: [validateQuery(recordWriteQueryValidator), validateData(recordUpdateValidator), authorizeRouteCollection(), requireBaseVersion(), limitRecordSize(), atomicIdempotency()],
+      patch: [
+        oneOrMany(
+          [validateQuery(recordWriteQueryValidator), validateData(recordPatchValidator), authorizeRouteCollection(), requireBaseVersion()],
+          [validateQuery(emptyQueryValidator), requireArray('{ id, data, version }'), validateData(recordPatchItemValidator), authorizeRouteCollection()]
+        ),
+        limitRecordSize(),
+        atomicIdempotency()
+      ],
+      remove: [
+        oneOrMany(
+          [validateQuery(recordWriteQueryValidator), authorizeRouteCollection(), requireBaseVersion()],
+          [validateQuery(recordRemoveManyQueryValidator), authorizeRouteCollection()]
+        ),
+        atomicIdempotency()
+      ]
     }
   })
 }
