@@ -1,9 +1,11 @@
 import authenticationClientModule, { type AuthenticationClientOptions } from '@feathersjs/authentication-client'
 import { feathers, type Application, type TransportConnection } from '@feathersjs/feathers'
+import { batchClient } from './services/batches/batches.shared.js'
 import { collectionClient } from './services/collections/collections.shared.js'
 import { subscriptionClient } from './services/subscriptions/subscriptions.shared.js'
 import { userClient } from './services/users/users.shared.js'
 
+export type { Batch, BatchOperation, BatchResult } from './services/batches/batches.shared.js'
 export type { ChangesPageResult } from './services/changes/changes.shared.js'
 export { changesClient, changesPath } from './services/changes/changes.shared.js'
 export type { ChangeEvent, Collection } from './services/collections/collections.shared.js'
@@ -56,5 +58,6 @@ export const createClient = <Configuration = unknown>(
   client.configure(userClient)
   client.configure(collectionClient)
   client.configure(subscriptionClient)
+  client.configure(batchClient)
   return client as ClientApplication & { configuration?: Configuration }
 }

@@ -1,4 +1,5 @@
 import type { Application } from '../declarations.js'
+import { batches } from './batches/batches.js'
 import { changes } from './changes/changes.js'
 import { collections } from './collections/collections.js'
 import { records } from './records/records.js'
@@ -11,4 +12,5 @@ export const services = (app: Application) => {
   app.configure(records)
   app.configure(changes)
   app.configure(subscriptions)
+  app.configure(batches)
 }

@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net'
-import { createApp, type Overrides } from '../../src/app.js'
+import { createApp, type AppOptions, type Overrides } from '../../src/app.js'
 import { listen } from '../../src/listen.js'
 import type { Application } from '../../src/declarations.js'
 import type { Storage } from '../../src/storage/types.js'
@@ -13,7 +13,7 @@ export interface TestServer {
 }
 
 /** A Roost server listening on a free port of 127.0.0.1, on a fresh database of `backend`. */
-export async function startServer(backend: TestBackend, overrides: Overrides = {}): Promise<TestServer> {
+export async function startServer(backend: TestBackend, overrides: Overrides = {}, options: AppOptions = {}): Promise<TestServer> {
   const database = await backend.create()
   const app = createApp({
     databaseUrl: database.databaseUrl,
@@ -22,7 +22,7 @@ export async function startServer(backend: TestBackend, overrides: Overrides = {
     port: 0,
     logLevel: 'silent',
     ...overrides
-  })
+  }, options)
   const server = await listen(app, 0, '127.0.0.1')
   const { port } = server.address() as AddressInfo
   return {
@@ -34,5 +34,16 @@ export async function startServer(backend: TestBackend, overrides: Overrides = {
       await app.teardown()
       await database.cleanup()
     }
+  }
+}
+
+/** A clock that stands still until a test moves it: for anything with a time-to-live. */
+export class TestClock {
+  private time = Date.now()
+
+  readonly now = (): Date => new Date(this.time)
+
+  advance(seconds: number): void {
+    this.time += seconds * 1000
   }
 }
