@@ -1,0 +1,212 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createStorage, StorageError, type Storage } from '../../src/storage/index.js'
+import type { StorageErrorKind } from '../../src/storage/errors.js'
+import type { BatchLimits, StagedOperation, StoredUser } from '../../src/storage/types.js'
+import { describeBackends, type TestDatabase } from '../helpers/backends.js'
+
+/**
+ * The storage conformance suite, part two: batches and idempotency keys,
+ * through the Storage interface only, bound to every backend.
+ */
+
+const T0 = Date.UTC(2026, 0, 1)
+const at = (seconds: number): string => new Date(T0 + seconds * 1000).toISOString()
+const LIMITS: BatchLimits = { maxOperations: 5, maxBytes: 100, maxOpenPerUser: 100, maxStagedBytesPerUser: 10_000 }
+
+const put = (collectionId: string, id: string, data: unknown, baseVersion: number | null = null): StagedOperation => ({
+  op: 'put',
+  collectionId,
+  id,
+  data: data as never,
+  baseVersion
+})
+
+async function rejection(promise: Promise<unknown>, kind: StorageErrorKind): Promise<StorageError> {
+  try {
+    await promise
+  } catch (error) {
+    expect(error).toBeInstanceOf(StorageError)
+    expect((error as StorageError).kind).toBe(kind)
+    return error as StorageError
+  }
+  throw new Error(`Expected a StorageError (${kind})`)
+}
+
+describeBackends('storage conformance: batches and idempotency keys', (backend) => {
+  let database: TestDatabase
+  let storage: Storage
+  let alice: StoredUser
+  let bob: StoredUser
+  let counter = 0
+  const fresh = (prefix: string) => `${prefix}-${++counter}`
+
+  beforeAll(async () => {
+    database = await backend.create()
+    storage = createStorage(database.databaseUrl, database.dataDir)
+    await storage.migrate()
+    alice = await storage.createUser({ email: 'alice@example.com', password: 'x' }, at(0))
+    bob = await storage.createUser({ email: 'bob@example.com', password: 'x' }, at(0))
+  })
+  afterAll(async () => {
+    await storage.close()
+    await database.cleanup()
+  })
+
+  const openFor = (user: StoredUser, id = fresh('batch'), expiresAt = at(3600), limits = LIMITS) =>
+    storage.openBatch({ id, userId: user.id, expiresAt, declaredOperations: null, declaredBytes: null }, limits, at(1))
+
+  it('opens a batch once; opening the same id again returns it; another user cannot take the id', async () => {
+    const first = await openFor(alice, 'b-open')
+    expect(first.created).toBe(true)
+    expect(first.batch).toMatchObject({ id: 'b-open', userId: alice.id, status: 'open', operationCount: 0, bytes: 0, result: null })
+    const again = await openFor(alice, 'b-open')
+    expect(again).toEqual({ batch: first.batch, created: false })
+    await rejection(openFor(bob, 'b-open'), 'already-exists')
+  })
+
+  it('stages operations; re-staging a record replaces it and keeps its place; nothing is visible', async () => {
+    const collection = await storage.createCollection({ id: fresh('c'), name: null, ownerId: alice.id }, at(1))
+    const { batch } = await openFor(alice)
+    await storage.stageOperations(batch.id, { userId: alice.id, operations: [put(collection.id, 'a', 'first'), put(collection.id, 'b', 2)], limits: LIMITS, now: at(2) })
+    const staged = await storage.stageOperations(batch.id, {
+      userId: alice.id,
+      operations: [put(collection.id, 'a', 'second'), { op: 'delete', collectionId: collection.id, id: 'c', baseVersion: 1 }],
+      limits: LIMITS,
+      now: at(3)
+    })
+    expect(staged.operationCount).toBe(3)
+    expect(staged.bytes).toBe(Buffer.byteLength('"second"') + Buffer.byteLength('2'))
+    expect(await storage.listOperations(batch.id)).toEqual([
+      put(collection.id, 'a', 'second'),
+      put(collection.id, 'b', 2),
+      { op: 'delete', collectionId: collection.id, id: 'c', baseVersion: 1 }
+    ])
+    expect((await storage.changesSince(collection.id, { since: 0, limit: 10 })).changes).toEqual([])
+    await rejection(storage.stageOperations(batch.id, { userId: bob.id, operations: [put(collection.id, 'x', 1)], limits: LIMITS, now: at(3) }), 'not-found')
+  })
+
+  it('refuses what would pass a limit and keeps what was staged', async () => {
+    const { batch } = await openFor(alice)
+    const ops = ['a', 'b', 'c', 'd', 'e'].map((id) => put('any', id, 1))
+    await storage.stageOperations(batch.id, { userId: alice.id, operations: ops, limits: LIMITS, now: at(2) })
+    await rejection(storage.stageOperations(batch.id, { userId: alice.id, operations: [put('any', 'f', 1)], limits: LIMITS, now: at(2) }), 'too-large')
+    await rejection(storage.stageOperations(batch.id, { userId: alice.id, operations: [put('any', 'a', 'x'.repeat(200))], limits: LIMITS, now: at(2) }), 'too-large')
+    const kept = await storage.getBatch(batch.id, at(3))
+    expect(kept).toMatchObject({ operationCount: 5, bytes: 5 })
+    expect(await storage.listOperations(batch.id)).toEqual(ops)
+  })
+
+  it('commits all staged operations in one transaction, and answers the same when committed again', async () => {
+    const collection = await storage.createCollection({ id: fresh('c'), name: null, ownerId: alice.id }, at(1))
+    const { batch } = await openFor(alice)
+    await storage.stageOperations(batch.id, { userId: alice.id, operations: [put(collection.id, 'a', 1), put(collection.id, 'b', 2)], limits: LIMITS, now: at(2) })
+    const committed = await storage.commitBatch(batch.id, { userId: alice.id, conditions: [], context: { actor: alice.id, at: at(3) } })
+    expect(committed.replayed).toBe(false)
+    expect(committed.outcomes).toEqual(['created', 'created'])
+    expect(committed.records.map((record) => [record.id, record.version, record.seq])).toEqual([['a', 1, 1], ['b', 1, 2]])
+    expect(committed.batch).toMatchObject({ status: 'committed', committedAt: at(3) })
+    expect(await storage.listOperations(batch.id)).toEqual([])
+
+    const replay = await storage.commitBatch(batch.id, { userId: alice.id, conditions: [], context: { actor: alice.id, at: at(9) } })
+    expect(replay.replayed).toBe(true)
+    expect(replay.records).toEqual(committed.records)
+    expect((await storage.getCollection(collection.id))!.seq).toBe(2)
+  })
+
+  it('a conflicting batch applies nothing, lists every conflict, and stays open', async () => {
+    const collection = await storage.createCollection({ id: fresh('c'), name: null, ownerId: alice.id }, at(1))
+    await storage.commitWrites([{ op: 'create', collectionId: collection.id, id: 'taken', data: 1 }], { actor: alice.id, at: at(1) })
+    const { batch } = await openFor(alice)
+    await storage.stageOperations(batch.id, {
+      userId: alice.id,
+      operations: [put(collection.id, 'new', 1), put(collection.id, 'taken', 2), put(collection.id, 'ghost', 3, 4)],
+      limits: LIMITS,
+      now: at(2)
+    })
+    const error = await rejection(storage.commitBatch(batch.id, { userId: alice.id, conditions: [], context: { actor: alice.id, at: at(3) } }), 'conflict')
+    expect(error.conflicts.map((conflict) => [conflict.id, conflict.reason])).toEqual([['taken', 'exists'], ['ghost', 'missing']])
+    expect(await storage.getRecord(collection.id, 'new')).toBeUndefined()
+    expect((await storage.getCollection(collection.id))!.seq).toBe(1)
+    expect((await storage.getBatch(batch.id, at(4)))!.status).toBe('open')
+  })
+
+  it('a condition on a collection that changed since fails the commit', async () => {
+    const collection = await storage.createCollection({ id: fresh('c'), name: null, ownerId: alice.id }, at(1))
+    const { batch } = await openFor(alice)
+    await storage.stageOperations(batch.id, { userId: alice.id, operations: [put(collection.id, 'a', 1)], limits: LIMITS, now: at(2) })
+    await storage.commitWrites([{ op: 'create', collectionId: collection.id, id: 'meanwhile', data: 1 }], { actor: bob.id, at: at(2) })
+    const error = await rejection(
+      storage.commitBatch(batch.id, { userId: alice.id, conditions: [{ collectionId: collection.id, seq: 0 }], context: { actor: alice.id, at: at(3) } }),
+      'conflict'
+    )
+    expect(error.stale).toEqual([{ collectionId: collection.id, seq: 1, epoch: collection.epoch }])
+    const ok = await storage.commitBatch(batch.id, { userId: alice.id, conditions: [{ collectionId: collection.id, seq: 1 }], context: { actor: alice.id, at: at(4) } })
+    expect(ok.records.map((record) => record.seq)).toEqual([2])
+  })
+
+  it('aborted and expired batches are closed; the sweeper expires, drops and deletes', async () => {
+    const aborted = (await openFor(alice)).batch
+    await storage.stageOperations(aborted.id, { userId: alice.id, operations: [put('any', 'a', 1)], limits: LIMITS, now: at(2) })
+    expect((await storage.abortBatch(aborted.id, alice.id, at(3))).status).toBe('aborted')
+    expect((await storage.abortBatch(aborted.id, alice.id, at(3))).status).toBe('aborted')
+    expect(await storage.listOperations(aborted.id)).toEqual([])
+    const closed = await rejection(storage.commitBatch(aborted.id, { userId: alice.id, conditions: [], context: { actor: alice.id, at: at(4) } }), 'closed')
+    expect(closed.status).toBe('aborted')
+
+    const expiring = (await openFor(alice, fresh('batch'), at(10))).batch
+    await storage.stageOperations(expiring.id, { userId: alice.id, operations: [put('any', 'a', 1)], limits: LIMITS, now: at(5) })
+    expect((await storage.getBatch(expiring.id, at(11)))!.status).toBe('expired')
+    const gone = await rejection(storage.stageOperations(expiring.id, { userId: alice.id, operations: [put('any', 'b', 1)], limits: LIMITS, now: at(11) }), 'closed')
+    expect(gone.status).toBe('expired')
+
+    const swept = await storage.purgeExpired(at(11), at(0))
+    expect(swept.expiredBatches).toBeGreaterThanOrEqual(1)
+    expect(await storage.listOperations(expiring.id)).toEqual([])
+    expect((await storage.getBatch(expiring.id, at(11)))!.status).toBe('expired')
+    await storage.purgeExpired(at(12), at(11))
+    expect(await storage.getBatch(expiring.id, at(12))).toBeUndefined()
+  })
+
+  it('limits open batches and staged bytes per user', async () => {
+    const carol = await storage.createUser({ email: `carol-${fresh('u')}@example.com`, password: 'x' }, at(0))
+    const tight: BatchLimits = { ...LIMITS, maxOpenPerUser: 3, maxStagedBytesPerUser: 150 }
+    const batches = [await openFor(carol, fresh('b'), at(3600), tight), await openFor(carol, fresh('b'), at(3600), tight), await openFor(carol, fresh('b'), at(3600), tight)]
+    await rejection(openFor(carol, fresh('b'), at(3600), tight), 'quota-exceeded')
+    await storage.stageOperations(batches[0].batch.id, { userId: carol.id, operations: [put('any', 'a', 'x'.repeat(90))], limits: tight, now: at(2) })
+    await rejection(
+      storage.stageOperations(batches[1].batch.id, { userId: carol.id, operations: [put('any', 'a', 'x'.repeat(90))], limits: tight, now: at(2) }),
+      'quota-exceeded'
+    )
+    expect((await storage.getBatch(batches[1].batch.id, at(3)))!.operationCount).toBe(0)
+  })
+
+  it('keeps idempotency keys per user, with their fingerprint, until they expire', async () => {
+    const scope = { userId: alice.id, key: 'k-1', fingerprint: 'f'.repeat(64), expiresAt: at(100) }
+    expect(await storage.getIdempotencyKey(alice.id, 'k-1', at(1))).toBeUndefined()
+    await storage.saveIdempotencyKey(scope, { answer: 42 }, at(1))
+    await storage.saveIdempotencyKey({ ...scope, fingerprint: 'e'.repeat(64) }, { answer: 0 }, at(2)) // the first is kept
+    expect(await storage.getIdempotencyKey(alice.id, 'k-1', at(2))).toEqual({ fingerprint: 'f'.repeat(64), response: { answer: 42 } })
+    expect(await storage.getIdempotencyKey(bob.id, 'k-1', at(2))).toBeUndefined()
+    expect(await storage.getIdempotencyKey(alice.id, 'k-1', at(100))).toBeUndefined()
+    expect((await storage.purgeExpired(at(100), at(0))).deletedKeys).toBeGreaterThanOrEqual(1)
+  })
+
+  it('an idempotent commit applies once: the retry gets the stored result, a different request is refused', async () => {
+    const collection = await storage.createCollection({ id: fresh('c'), name: null, ownerId: alice.id }, at(1))
+    const idempotency = { userId: alice.id, key: 'write-1', fingerprint: 'a'.repeat(64), expiresAt: at(1000) }
+    const write = [{ op: 'create' as const, collectionId: collection.id, id: 'r', data: 1 }]
+    const first = await storage.commitWrites(write, { actor: alice.id, at: at(2), idempotency })
+    const retry = await storage.commitWrites(write, { actor: alice.id, at: at(3), idempotency })
+    expect(retry).toEqual({ ...first, replayed: true })
+    expect((await storage.getCollection(collection.id))!.seq).toBe(1)
+    await rejection(storage.commitWrites(write, { actor: alice.id, at: at(4), idempotency: { ...idempotency, fingerprint: 'b'.repeat(64) } }), 'key-reused')
+
+    // Concurrent duplicates: one applies, the others replay it.
+    const same = { ...idempotency, key: 'write-2' }
+    const writes = [{ op: 'create' as const, collectionId: collection.id, id: 'r2', data: 2 }]
+    const results = await Promise.all(Array.from({ length: 5 }, () => storage.commitWrites(writes, { actor: alice.id, at: at(5), idempotency: same })))
+    expect(results.filter((result) => !result.replayed)).toHaveLength(1)
+    expect(new Set(results.map((result) => JSON.stringify(result.records))).size).toBe(1)
+    expect((await storage.getCollection(collection.id))!.seq).toBe(2)
+  })
+})
