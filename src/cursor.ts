@@ -12,10 +12,10 @@ export const encodeCursor = (collection: Pick<StoredCollection, 'epoch'>, seq: n
   `${seq}.${collection.epoch}`
 
 /** The position a cursor stands for; no cursor means the beginning (0). */
-export function decodeCursor(cursor: string | undefined, collection: StoredCollection): number {
+export function decodeCursor(cursor: string | undefined, collection: StoredCollection, field = 'query.since'): number {
   if (cursor === undefined || cursor === '') return 0
   const match = /^(\d{1,15})\.([A-Za-z0-9_-]{1,32})$/.exec(cursor)
-  if (!match) throw new BadRequest('"query.since" is not a cursor returned by this server')
+  if (!match) throw new BadRequest(`"${field}" is not a cursor returned by this server`)
   const [, seq, epoch] = match
   if (epoch !== collection.epoch || Number(seq) > collection.seq) {
     throw new Gone(

@@ -34,7 +34,8 @@ declare module '@feathersjs/feathers' {
 export const extractIdempotencyKey = async (context: HookContext, next: NextFunction) => {
   const { query = {}, headers = {} } = context.params
   const { [IDEMPOTENCY_QUERY]: fromQuery, ...rest } = query as Record<string, unknown>
-  const fromHeader = headers[IDEMPOTENCY_HEADER] as string | undefined
+  // Only REST headers are per call: socket.io's are the handshake's, shared by every call of the connection.
+  const fromHeader = context.params.provider === 'rest' ? (headers[IDEMPOTENCY_HEADER] as string | undefined) : undefined
   const key = fromHeader ?? fromQuery
   if (key !== undefined) {
     if (typeof key !== 'string' || !KEY_PATTERN.test(key)) {

@@ -108,7 +108,7 @@ export class BatchService {
     const conditions: CollectionCondition[] = []
     for (const [collectionId, cursor] of Object.entries(data.since ?? {})) {
       const collection = await authorizeCollection(this.storage, caller, collectionId, 'read')
-      conditions.push({ collectionId, seq: decodeCursor(cursor, collection) })
+      conditions.push({ collectionId, seq: decodeCursor(cursor, collection, `data.since.${collectionId}`) })
     }
     const outcome = await this.storage
       .commitBatch(data.id, {
@@ -145,7 +145,10 @@ function toStaged(operation: BatchOperation, index: number, recordBytes: number)
     return { op: 'delete', collectionId: operation.collectionId, id: operation.id, baseVersion: operation.version }
   }
   if (!('data' in operation)) throw new BadRequest(`${where} is missing "data"`)
-  if ((operation.version === undefined) === (operation.ifNotExists === undefined)) {
+  if (operation.version !== undefined && operation.ifNotExists !== undefined) {
+    throw new BadRequest(`${where}: a put names either "version" or "ifNotExists", not both`)
+  }
+  if (operation.version === undefined && operation.ifNotExists === undefined) {
     throw new PreconditionRequired(`${where}: a put must name either the version it replaces or "ifNotExists": true`)
   }
   const bytes = Buffer.byteLength(JSON.stringify(operation.data))

@@ -66,6 +66,17 @@ async function lockBatch(trx: Knex.Transaction, batchId: string, userId: string)
   return row
 }
 
+/**
+ * Serialises the per-user quota checks (open batches, staged bytes) of one
+ * user: without it, concurrent opens or appends on PostgreSQL each count the
+ * others' uncommitted work as absent and together exceed the limits. Taken
+ * after the batch lock wherever both are held. Writes no key column, so it
+ * does not block foreign-key checks on the user.
+ */
+async function lockUserQuota(trx: Knex.Transaction, userId: string): Promise<void> {
+  await trx('users').where({ id: userId }).update({ created_at: trx.ref('created_at') })
+}
+
 function assertOpen(batch: StoredBatch): void {
   if (batch.status !== 'open') {
     throw new StorageError('closed', `Batch ${batch.id} is ${batch.status}`, { status: batch.status })
@@ -86,6 +97,8 @@ export async function openBatch(
   limits: BatchLimits,
   now: string
 ): Promise<{ batch: StoredBatch; created: boolean }> {
+  // First, so that a concurrent open of the same id by this user finds the other's batch.
+  await lockUserQuota(trx, batch.userId)
   const existing = await trx<BatchRow>('batches').where({ id: batch.id }).first()
   if (existing !== undefined) {
     if (existing.user_id !== batch.userId) throw new StorageError('already-exists', `Batch id ${batch.id} is taken`)
@@ -122,6 +135,7 @@ export async function stageOperations(trx: Knex.Transaction, batchId: string, pa
   const { userId, operations, limits, now } = params
   const batch = batchFromRow(await lockBatch(trx, batchId, userId), now)
   assertOpen(batch)
+  await lockUserQuota(trx, userId)
 
   const [{ last }] = await trx<OperationRow>('batch_operations').where({ batch_id: batchId }).max({ last: 'ordinal' })
   let ordinal = Number(last ?? 0)
