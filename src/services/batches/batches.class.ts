@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { BadRequest, NotFound } from '@feathersjs/errors'
 import type { Id, Params } from '@feathersjs/feathers'
 import { authorizeCollection } from '../../access.js'
-import { isoAfter, nowIso } from '../../clock.js'
+import { nowIso } from '../../clock.js'
 import { decodeCursor, encodeCursor } from '../../cursor.js'
 import type { Application } from '../../declarations.js'
 import { fromStorageError, PayloadTooLarge, PreconditionRequired } from '../../errors.js'
@@ -71,17 +71,18 @@ export class BatchService {
       throw new PayloadTooLarge(`A batch holds at most ${maxOperations} operations (batches.maxOperations)`)
     }
     if ((data.expectedBytes ?? 0) > maxBytes) throw new PayloadTooLarge(`A batch holds at most ${maxBytes} bytes (batches.maxBytes)`)
+    const now = this.app.get('clock')() // once, so that expiresAt - createdAt is exactly the ttl
     const { batch } = await this.storage
       .openBatch(
         {
           id: data.id ?? randomUUID(),
           userId: user(params).id,
-          expiresAt: isoAfter(this.app, ttl),
+          expiresAt: new Date(now.getTime() + ttl * 1000).toISOString(),
           declaredOperations: data.expectedOperations ?? null,
           declaredBytes: data.expectedBytes ?? null
         },
         this.limits,
-        nowIso(this.app)
+        now.toISOString()
       )
       .catch(mapStorageError)
     return toPublicBatch(batch)
