@@ -2,6 +2,7 @@ import configuration from '@feathersjs/configuration'
 import { feathers } from '@feathersjs/feathers'
 import { bodyParser, cors, koa, rest, serveStatic } from '@feathersjs/koa'
 import socketio from '@feathersjs/socketio'
+import koaQs from 'koa-qs'
 import { authentication } from './authentication.js'
 import { channels } from './channels.js'
 import { checkConfiguration, type RoostConfiguration } from './configuration.js'
@@ -59,6 +60,9 @@ export function createApp(overrides: Overrides = {}, options: AppOptions = {}): 
   app.use(serveStatic(app.get('public')))
   // JSON only: form and text bodies would arrive as strings where JSON types are expected.
   app.use(bodyParser({ jsonLimit: requestBytes, urlencoded: false, text: false, multipart: false }))
+  // Query strings: up to 1000 items per call (as bodies), and a 400 rather
+  // than qs's default of silently dropping what is over its limits.
+  koaQs(app as never, 'extended', { parameterLimit: 3000, arrayLimit: 1000, depth: 5, throwOnLimitExceeded: true })
   app.configure(restGuards)
   app.configure(rest())
   app.configure(

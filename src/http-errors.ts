@@ -30,6 +30,9 @@ function fromHttpError(error: unknown, length: number | undefined): FeathersErro
   if (status === 413 || type === 'entity.too.large') {
     return new PayloadTooLarge(`The request body${length ? ` (${length} bytes)` : ''} is over the server's limit (limits.requestBytes)`)
   }
+  if (error instanceof RangeError && /limit exceeded/i.test(error.message)) {
+    return new BadRequest('The query string has too many parameters or array items (at most 1000 items per call)')
+  }
   if (type === 'entity.parse.failed' || (error instanceof SyntaxError && status === 400)) return new BadRequest('The request body is not valid JSON')
   if (type === 'encoding.unsupported' || status === 415) return new BadRequest('The request body has an unsupported encoding or content type')
   // zlib (Z_DATA_ERROR, Z_BUF_ERROR…) or brotli (ERR__ERROR_FORMAT_…) failing on a Content-Encoding body.

@@ -90,9 +90,15 @@ export function markReplay(context: HookContext): void {
  * transaction: hands the scope to the service, and marks replays.
  */
 export const atomicIdempotency = () => async (context: HookContext, next: NextFunction) => {
-  context.params = { ...context.params, idempotency: idempotencyScope(context) }
-  await next()
-  if (context.params.idempotentReplay) markReplay(context)
+  const scope = idempotencyScope(context)
+  context.params = { ...context.params, idempotency: scope }
+  const run = async () => {
+    await next()
+    if (context.params.idempotentReplay) markReplay(context)
+  }
+  // Duplicates on one collection already queue on its transaction; requests
+  // with one key on different collections would race to insert it (a 409, not a 422).
+  await (scope === undefined ? run() : oneAtATime(context, scope, run))
 }
 
 declare module '@feathersjs/feathers' {
@@ -110,6 +116,10 @@ declare module '@feathersjs/feathers' {
 export const idempotent = () => async (context: HookContext, next: NextFunction) => {
   const scope = idempotencyScope(context)
   if (scope === undefined) return next()
+  await oneAtATime(context, scope, () => replayOrRun(context, next, scope))
+}
+
+async function replayOrRun(context: HookContext, next: NextFunction, scope: IdempotencyScope): Promise<void> {
   const storage = context.app.get('storage')
   const replay = async (): Promise<boolean> => {
     const stored = await storage.getIdempotencyKey(scope.userId, scope.key, nowIso(context.app))
@@ -123,9 +133,33 @@ export const idempotent = () => async (context: HookContext, next: NextFunction)
   try {
     await next()
   } catch (error) {
-    // A concurrent duplicate may have finished first; then this is its retry.
+    // A concurrent duplicate (in another process) may have finished first; then this is its retry.
     if (await replay()) return
     throw error
   }
   await storage.saveIdempotencyKey(scope, context.result as JsonValue, nowIso(context.app))
+}
+
+/**
+ * Calls of one user with one key run one at a time (in this process): a
+ * concurrent duplicate waits for the first call to finish, then finds its
+ * stored answer instead of running a second time beside it.
+ */
+const running = new WeakMap<object, Map<string, Promise<void>>>()
+
+async function oneAtATime<T>(context: HookContext, scope: IdempotencyScope, work: () => Promise<T>): Promise<T> {
+  let chains = running.get(context.app)
+  if (chains === undefined) running.set(context.app, (chains = new Map()))
+  const id = `${scope.userId}\u0000${scope.key}`
+  const result = (chains.get(id) ?? Promise.resolve()).then(work)
+  const done = result.then(
+    () => undefined,
+    () => undefined
+  )
+  chains.set(id, done)
+  try {
+    return await result
+  } finally {
+    if (chains.get(id) === done) chains.delete(id)
+  }
 }
