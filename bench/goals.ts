@@ -1,0 +1,63 @@
+import type { Goal, Ratio, TargetResult } from './results.js'
+import { round } from './lib/stats.js'
+import type { Backend, TargetName } from './targets/types.js'
+import type { WorkloadId } from './workloads/types.js'
+
+/**
+ * The issue's targets for Roost on SQLite, and the ratios of Roost's headline
+ * number to plain Feathers' and raw's on each backend.
+ */
+const median = (targets: TargetResult[], name: TargetName, key: string): number | undefined => {
+  const value = targets.find((result) => result.target === name && !result.error && !result.skipped)?.summary[key]?.median
+  return value === undefined || !Number.isFinite(value) ? undefined : value
+}
+
+export function ratios(targets: TargetResult[], metric: string, better: 'higher' | 'lower'): Ratio[] {
+  const result: Ratio[] = []
+  for (const backend of ['sqlite', 'postgres'] as Backend[]) {
+    const roost = median(targets, `roost-${backend}`, metric)
+    for (const versus of ['feathers', 'raw'] as const) {
+      const other = median(targets, `${versus}-${backend}`, metric)
+      if (roost !== undefined && other !== undefined && other !== 0) result.push({ backend, versus, metric, better, value: roost / other })
+    }
+  }
+  return result
+}
+
+const ratioOf = (list: Ratio[], versus: 'feathers' | 'raw') => list.find((ratio) => ratio.backend === 'sqlite' && ratio.versus === versus)?.value
+
+const check = (text: string, values: Array<number | undefined>, test: (...values: number[]) => boolean, actual: (...values: number[]) => string): Goal => {
+  if (values.some((value) => value === undefined)) return { text, actual: 'not measured' }
+  const numbers = values as number[]
+  return { text, pass: test(...numbers), actual: actual(...numbers) }
+}
+
+const x = (value: number) => `${round(value, 3)}×`
+const ms = (value: number) => `${round(value, 3)} ms`
+
+export function goals(id: WorkloadId, targets: TargetResult[], list: Ratio[]): Goal[] {
+  const roost = (key: string) => median(targets, 'roost-sqlite', key)
+  switch (id) {
+    case 'W1':
+      return [
+        check('SQLite: ≥ 1.2× plain Feathers writes/s', [ratioOf(list, 'feathers')], (r) => r >= 1.2, x),
+        check('SQLite: p99 ≤ 20 ms', [roost('p99Ms')], (p99) => p99 <= 20, ms)
+      ]
+    case 'W2':
+      return [check('SQLite: ≥ 3× plain Feathers records/s', [ratioOf(list, 'feathers')], (r) => r >= 3, x)]
+    case 'W3':
+      return [check('SQLite: ≥ 0.8× plain Feathers records/s', [ratioOf(list, 'feathers')], (r) => r >= 0.8, x)]
+    case 'W4': {
+      // Every run must deliver everything, so the smallest run counts.
+      const delivered = targets.find((result) => result.target === 'roost-sqlite')?.summary.deliveredPercent?.min
+      return [
+        check('SQLite: delivery p99 ≤ 25 ms', [roost('p99Ms')], (p99) => p99 <= 25, ms),
+        check('SQLite: 100% delivered', [delivered], (percent) => percent >= 100, (percent) => `${round(percent, 4)}% (worst run)`)
+      ]
+    }
+    case 'W5':
+      return [check('SQLite: 1,000-operation commit ≤ 100 ms', [roost('commitMs')], (commit) => commit <= 100, ms)]
+    default:
+      return []
+  }
+}

@@ -1,0 +1,258 @@
+import type { Spread } from './lib/stats.js'
+import { round } from './lib/stats.js'
+import { payloadBytes } from './lib/payload.js'
+import type { BenchResult, Ratio, TargetResult, WorkloadResult } from './results.js'
+import { DEFAULT_SETTINGS, type Settings } from './workloads/types.js'
+
+/** The results as markdown tables, an SVG chart of the ratios, and BENCHMARKS.md. */
+
+const number = (value: number) => (Number.isFinite(value) ? round(value, 3).toLocaleString('en') : '–')
+
+const cell = (spread: Spread | undefined, runs: number) => {
+  if (!spread || !Number.isFinite(spread.median)) return '–'
+  return runs > 1 ? `${number(spread.median)} (${number(spread.min)}–${number(spread.max)})` : number(spread.median)
+}
+
+const BACKENDS = { sqlite: 'SQLite', postgres: 'PostgreSQL' } as const
+const VERSUS = { feathers: 'plain Feathers', raw: 'raw' } as const
+
+const headline = (workload: WorkloadResult) => {
+  const metric = workload.metrics[0]
+  return `${metric.label}${metric.unit === '/s' ? '' : ` (${metric.unit})`}, ${metric.better} is better`
+}
+
+function ratioTable(result: BenchResult): string {
+  const rows = result.workloads
+    .filter((workload) => workload.ratios.length > 0)
+    .map((workload) => {
+      const find = (backend: Ratio['backend'], versus: Ratio['versus']) =>
+        workload.ratios.find((ratio) => ratio.backend === backend && ratio.versus === versus)?.value
+      const cells = (['sqlite', 'postgres'] as const).flatMap((backend) =>
+        (['feathers', 'raw'] as const).map((versus) => {
+          const value = find(backend, versus)
+          return value === undefined ? '–' : `${number(value)}×`
+        })
+      )
+      return `| ${workload.id} ${workload.title} | ${headline(workload)} | ${cells.join(' | ')} |`
+    })
+  if (rows.length === 0) return '_No ratios: they need Roost and another target on the same backend._\n'
+  return [
+    '| Workload | Compared on | SQLite: Roost ÷ plain Feathers | SQLite: Roost ÷ raw | PostgreSQL: Roost ÷ plain Feathers | PostgreSQL: Roost ÷ raw |',
+    '| --- | --- | ---: | ---: | ---: | ---: |',
+    ...rows
+  ].join('\n') + '\n'
+}
+
+function goalTable(result: BenchResult): string {
+  const rows = result.workloads.flatMap((workload) =>
+    workload.goals.map((goal) => `| ${workload.id} | ${goal.text} | ${goal.actual} | ${goal.pass === undefined ? '–' : goal.pass ? 'yes' : '**no**'} |`)
+  )
+  if (rows.length === 0) return ''
+  return ['| Workload | Target (Roost) | Measured (median) | Met |', '| --- | --- | --- | --- |', ...rows].join('\n') + '\n'
+}
+
+function workloadTable(workload: WorkloadResult): string {
+  if (workload.skipped) return `Skipped: ${workload.skipped}\n`
+  const hasDb = workload.targets.some((target) => target.summary.dbCpuPercent)
+  const header = [
+    'Target',
+    ...workload.metrics.map((metric) => `${metric.label}${metric.unit === '/s' ? '' : ` (${metric.unit})`}`),
+    'server CPU %',
+    'CPU µs/op',
+    ...(hasDb ? ['PostgreSQL CPU %'] : []),
+    'load gen. CPU %',
+    'peak RSS (MiB)'
+  ]
+  const rows = workload.targets.map((target: TargetResult) => {
+    if (target.skipped) return `| ${target.target} | n/a: ${target.skipped} |${' |'.repeat(header.length - 2)}`
+    if (target.error) return `| ${target.target} | failed: ${target.error.replace(/\|/g, '\\|').replace(/\n/g, ' ').slice(0, 200)} |${' |'.repeat(header.length - 2)}`
+    const runs = target.runs.length
+    const values = [
+      ...workload.metrics.map((metric) => cell(target.summary[metric.key], runs)),
+      cell(target.summary.cpuPercent, runs),
+      cell(target.summary.cpuUsPerOp, runs),
+      ...(hasDb ? [cell(target.summary.dbCpuPercent, runs)] : []),
+      cell(target.summary.loadCpuPercent, runs),
+      cell(target.summary.peakRssMiB, runs)
+    ]
+    return `| ${target.target} | ${values.join(' | ')} |`
+  })
+  return [`| ${header.join(' | ')} |`, `| --- |${' ---: |'.repeat(header.length - 1)}`, ...rows].join('\n') + '\n'
+}
+
+function settingsLine(result: BenchResult): string {
+  const s = result.settings
+  return (
+    `${s.runs} run(s) per workload and target, median (min–max); W1 ${s.clients} clients × ${s.seconds} s; ` +
+    `W2 ${s.bulkRecords.toLocaleString('en')} records in requests of ${s.bulkChunk}; W3 ${s.feedRecords.toLocaleString('en')} records in pages of ${s.feedPage}; ` +
+    `W4 ${s.subscribers} subscribers, ${s.rate} writes/s × ${s.seconds} s; W5 ${s.batchOperations.toLocaleString('en')} operations in ${s.batchAppends} appends; ` +
+    `records of about ${payloadBytes} bytes of JSON.`
+  )
+}
+
+function machineLine(result: BenchResult): string {
+  const m = result.machine
+  return `${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}, ${m.os}; load average ${m.loadAverage} at the start; ${m.date.slice(0, 16).replace('T', ' ')} UTC; took ${Math.round(result.durationSeconds)} s.`
+}
+
+/** latest.md: every table of one benchmark run. */
+export function resultsMarkdown(result: BenchResult, svgPath?: string): string {
+  const parts = [
+    `Command: \`${result.command}\`\n`,
+    `Settings: ${settingsLine(result)}\n`,
+    `Machine: ${machineLine(result)}\n`,
+    '### Roost compared (ratio of medians)\n',
+    ratioTable(result),
+    ...(svgPath ? [`![Roost's headline numbers divided by plain Feathers' and raw's](${svgPath})\n`] : []),
+    '### The issue\'s targets\n',
+    goalTable(result) || '_None measured._\n'
+  ]
+  for (const workload of result.workloads) {
+    parts.push(`### ${workload.id} ${workload.title}\n`, `${workload.description}\n`, workloadTable(workload))
+  }
+  return parts.join('\n')
+}
+
+/** Warnings about a result that is not a full, quiet run. */
+function caveats(result: BenchResult): string {
+  const notes: string[] = []
+  const changed = (Object.keys(DEFAULT_SETTINGS) as Array<keyof Settings>).filter((key) => result.settings[key] !== DEFAULT_SETTINGS[key])
+  if (changed.length > 0) {
+    notes.push(`**Shortened run:** ${changed.map((key) => `${key} ${result.settings[key]} (default ${DEFAULT_SETTINGS[key]})`).join(', ')}.`)
+  }
+  if (result.machine.loadAverage > result.machine.cores / 2) {
+    notes.push(`**Busy machine:** the load average was ${result.machine.loadAverage} on ${result.machine.cores} cores when it started, so other processes competed for the CPU.`)
+  }
+  if (!result.complete) notes.push('**Partial run:** not every workload ran on every target.')
+  return notes.length ? `> ${notes.join('\n>\n> ')}\n\n` : ''
+}
+
+/** BENCHMARKS.md: how to run it, the machine, and the latest full results. */
+export function benchmarksMarkdown(result: BenchResult, svgPath: string): string {
+  return `# Benchmarks
+
+How fast Roost is next to a plain Feathers v5 app and next to its database used
+directly, for the operations a sync server lives on. Everything below is
+generated by \`npm run bench\` (the code is in [bench/](bench/)); do not edit this
+file by hand: run the benchmark again.
+
+## Running it
+
+\`\`\`sh
+npm run bench                                   # everything: about 8 minutes on 2 cores
+npm run bench -- --workload W1 --target roost-sqlite --runs 1 --seconds 2
+npm run bench -- --help                         # every option
+\`\`\`
+
+PostgreSQL targets need a server that \`postgres://postgres@127.0.0.1:5432/postgres\`
+(or \`BENCH_POSTGRES_URL\`) reaches with the right to create databases; without
+one they are skipped with the reason printed. Every run writes
+\`bench/results/latest.json\` (every run's numbers), \`latest.md\` and \`ratios.svg\`;
+a full run also rewrites this file, with its numbers in
+\`bench/results/benchmarks.json\`. Run it on a quiet machine: the servers,
+PostgreSQL and the load generator share the same cores.
+
+## Targets
+
+Every target gets a fresh database (SQLite in a new temporary folder, or a new
+PostgreSQL database \`roost_bench_<random>\` dropped afterwards). The load
+generator is the \`npm run bench\` process itself, with keep-alive HTTP
+connections and socket.io clients.
+
+- **roost-sqlite**, **roost-postgres**: the real Roost server (\`src/index.ts\`,
+  through tsx's loader, \`NODE_ENV=production\`, \`LOG_LEVEL=silent\`, \`AUTH_SECRET\` set)
+  in its own process, signed in as one user.
+- **feathers-sqlite**, **feathers-postgres**: a plain Feathers v5 app
+  ([bench/targets/feathers-app.ts](bench/targets/feathers-app.ts)): Koa, REST,
+  socket.io and one \`items\` service over knex (configured exactly like
+  Roost's), no sync logic, no authentication, every event to every connection.
+  \`@feathersjs/knex\` is not a dependency of this project, so the service is a
+  hand-written stand-in that issues KnexService's queries (patch: select,
+  update, select again; create: insert then select, item by item, here in one
+  transaction per request).
+- **raw-sqlite**, **raw-postgres**: better-sqlite3 / pg called directly from the
+  benchmark process, on a table laid out like Roost's \`records\`, with no HTTP:
+  the floor. Their "server" CPU and memory are the benchmark process's.
+
+Server CPU is the user + system time the server process reports for itself
+(\`process.cpuUsage()\`, asked over an IPC channel before and after each run), as
+a percentage of one core over the run (Node's helper threads can take it above
+100%) and per operation. Peak RSS is the process's high-water mark during the
+runs (\`VmHWM\`, reset before each run). For PostgreSQL targets the CPU of the
+database's backend processes is shown separately (\`/proc/<pid>/stat\`). "Load
+gen. CPU" is the benchmark process: if it nears 100%, the client is the
+bottleneck. In W4, writes/s below the requested rate means the target could
+not keep up.
+
+To see where a server spends its time, profile it:
+\`BENCH_CPU_PROF=/tmp/prof npm run bench -- --workload W1 --target roost-sqlite\`
+writes a \`.cpuprofile\` per server process into \`/tmp/prof\` (open it in Chrome
+DevTools or VS Code).
+
+## Latest results
+
+${caveats(result)}${resultsMarkdown(result, svgPath)}`
+}
+
+/** Bars of Roost ÷ other per workload on a log scale, 1× in the middle. */
+export function ratioChartSvg(result: BenchResult): string {
+  const series = [
+    { backend: 'sqlite', versus: 'feathers', color: '#2563eb' },
+    { backend: 'sqlite', versus: 'raw', color: '#93c5fd' },
+    { backend: 'postgres', versus: 'feathers', color: '#ea580c' },
+    { backend: 'postgres', versus: 'raw', color: '#fdba74' }
+  ] as const
+  const workloads = result.workloads.filter((workload) => workload.ratios.length > 0)
+  const values = workloads.flatMap((workload) => workload.ratios.map((ratio) => ratio.value)).filter((value) => value > 0)
+  const low = Math.floor(Math.log10(Math.min(1, ...values)))
+  const high = Math.ceil(Math.log10(Math.max(1, ...values)))
+  const decades = Math.max(1, high - low)
+  const width = 120 + Math.max(1, workloads.length) * 150
+  const top = 60
+  const plotHeight = 260
+  const height = top + plotHeight + 70
+  const y = (value: number) => top + plotHeight - ((Math.log10(value) - low) / decades) * plotHeight
+  const lines: string[] = []
+  const text = (x: number, yy: number, content: string, attributes = '') =>
+    lines.push(`<text x="${x.toFixed(1)}" y="${yy.toFixed(1)}" ${attributes}>${escapeXml(content)}</text>`)
+
+  text(width / 2, 24, "Roost's headline number ÷ plain Feathers' and raw's (log scale)", 'text-anchor="middle" font-size="15" font-weight="bold"')
+  series.forEach((entry, index) => {
+    const x = 70 + index * 170
+    lines.push(`<rect x="${x}" y="36" width="12" height="12" fill="${entry.color}"/>`)
+    text(x + 18, 46, `${BACKENDS[entry.backend]} ÷ ${VERSUS[entry.versus]}`, 'font-size="12"')
+  })
+  for (let power = low; power <= high; power++) {
+    const value = 10 ** power
+    const yy = y(value)
+    lines.push(`<line x1="60" x2="${width - 20}" y1="${yy.toFixed(1)}" y2="${yy.toFixed(1)}" stroke="${power === 0 ? '#111' : '#ddd'}" stroke-width="${power === 0 ? 1.5 : 1}"/>`)
+    text(54, yy + 4, `${value >= 1 ? value : value.toString()}×`, 'text-anchor="end" font-size="11"')
+  }
+  workloads.forEach((workload, group) => {
+    const x0 = 80 + group * 150
+    series.forEach((entry, index) => {
+      const ratio = workload.ratios.find((candidate) => candidate.backend === entry.backend && candidate.versus === entry.versus)
+      const x = x0 + index * 30
+      if (!ratio || !(ratio.value > 0)) {
+        text(x + 12, y(1) - 4, 'n/a', 'text-anchor="middle" font-size="9" fill="#888"')
+        return
+      }
+      const y1 = Math.min(y(1), y(ratio.value))
+      const barHeight = Math.max(1, Math.abs(y(ratio.value) - y(1)))
+      lines.push(`<rect x="${x}" y="${y1.toFixed(1)}" width="24" height="${barHeight.toFixed(1)}" fill="${entry.color}"><title>${escapeXml(`${workload.id} ${BACKENDS[entry.backend]} ÷ ${VERSUS[entry.versus]}: ${number(ratio.value)}×`)}</title></rect>`)
+      const labelY = ratio.value >= 1 ? y1 - 3 : y1 + barHeight + 11
+      text(x + 12, labelY, number(ratio.value), 'text-anchor="middle" font-size="9"')
+    })
+    text(x0 + 57, top + plotHeight + 22, `${workload.id} ${workload.title}`, 'text-anchor="middle" font-size="12" font-weight="bold"')
+    text(x0 + 57, top + plotHeight + 38, `${workload.metrics[0].label}`, 'text-anchor="middle" font-size="11"')
+    text(x0 + 57, top + plotHeight + 52, `(${workload.metrics[0].better} is better)`, 'text-anchor="middle" font-size="11" fill="#555"')
+  })
+  if (workloads.length === 0) text(width / 2, top + plotHeight / 2, 'no ratios in this run', 'text-anchor="middle" font-size="13" fill="#888"')
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif">
+<rect width="100%" height="100%" fill="#fff"/>
+${lines.join('\n')}
+</svg>
+`
+}
+
+const escapeXml = (value: string) => value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')

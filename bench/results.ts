@@ -1,0 +1,90 @@
+import type { Usage } from './lib/proc.js'
+import type { Spread } from './lib/stats.js'
+import type { Backend, TargetName } from './targets/types.js'
+import type { Metric, Settings, WorkloadId } from './workloads/types.js'
+
+/** The shape of bench/results/latest.json. */
+export interface BenchResult {
+  startedAt: string
+  durationSeconds: number
+  command: string
+  machine: Machine
+  settings: Settings
+  /** True when every workload ran on every target (only then is BENCHMARKS.md rewritten by default). */
+  complete: boolean
+  targets: TargetInfo[]
+  workloads: WorkloadResult[]
+}
+
+export interface TargetInfo {
+  name: TargetName
+  /** The process doing the work (the benchmark process itself for raw targets). */
+  pid?: number
+  startSeconds?: number
+  /** Why it did not run at all. */
+  skipped?: string
+}
+
+export interface Machine {
+  cpu: string
+  cores: number
+  memoryGiB: number
+  node: string
+  os: string
+  /** 1-minute load average when the benchmark started: high means a busy machine. */
+  loadAverage: number
+  date: string
+}
+
+export interface WorkloadResult {
+  id: WorkloadId
+  title: string
+  description: string
+  metrics: Metric[]
+  skipped?: string
+  targets: TargetResult[]
+  ratios: Ratio[]
+  goals: Goal[]
+}
+
+export interface RunRecord {
+  values: Record<string, number>
+  operations: number
+  usage: Usage
+}
+
+export interface TargetResult {
+  target: TargetName
+  /** Why this target did not run this workload. */
+  skipped?: string
+  error?: string
+  runs: RunRecord[]
+  /** Median and min–max over the runs, of each metric and of the resource figures below. */
+  summary: Record<string, Spread>
+}
+
+/** Resource figures in `summary`, besides the workload's metrics. */
+export const RESOURCE_KEYS = {
+  cpuPercent: 'server CPU % of one core (the benchmark process itself for raw targets)',
+  cpuUsPerOp: 'server CPU µs per operation',
+  dbCpuPercent: 'PostgreSQL backends CPU % of one core',
+  loadCpuPercent: 'load generator (the benchmark process) CPU % of one core',
+  peakRssMiB: 'peak server RSS, MiB'
+} as const
+
+/** Roost's headline number divided by another target's, on one backend. */
+export interface Ratio {
+  backend: Backend
+  versus: 'feathers' | 'raw'
+  metric: string
+  better: 'higher' | 'lower'
+  value: number
+}
+
+/** One of the issue's targets for Roost, checked against this run. */
+export interface Goal {
+  text: string
+  /** Undefined when the numbers it needs are missing. */
+  pass?: boolean
+  actual: string
+}

@@ -1,0 +1,292 @@
+import { mkdirSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { parseArgs } from 'node:util'
+import { goals, ratios } from './goals.js'
+import { cleanupAll, installExitHandlers, ROOT } from './lib/children.js'
+import { postgresProblem } from './lib/databases.js'
+import { ResourceMeter } from './lib/proc.js'
+import { round, spread } from './lib/stats.js'
+import { benchmarksMarkdown, ratioChartSvg, resultsMarkdown } from './report.js'
+import type { BenchResult, Machine, RunRecord, TargetInfo, TargetResult, WorkloadResult } from './results.js'
+import { backendOf, startTarget, TARGET_NAMES, type Target, type TargetName } from './targets/index.js'
+import { DEFAULT_SETTINGS, WORKLOAD_IDS, WORKLOADS, type Settings, type Workload, type WorkloadId } from './workloads/index.js'
+
+const USAGE = `npm run bench -- [options]
+
+Runs the workloads against the targets, in this process as the load generator,
+and writes <out>/latest.json, <out>/latest.md and <out>/ratios.svg; a full run
+(every workload on every target, default --out) also rewrites BENCHMARKS.md
+with its numbers in <out>/benchmarks.json and its chart in <out>/benchmarks-ratios.svg.
+
+  --workload W1,W2,…   workloads (default: all: ${WORKLOAD_IDS.join(', ')})
+  --target NAME,…      targets (default: all: ${TARGET_NAMES.join(', ')})
+  --runs N             runs per workload and target (default ${DEFAULT_SETTINGS.runs})
+  --seconds S          duration of a W1 / W4 run (default ${DEFAULT_SETTINGS.seconds})
+  --clients N          W1 concurrent writers (default ${DEFAULT_SETTINGS.clients})
+  --bulk N             W2 records per run (default ${DEFAULT_SETTINGS.bulkRecords}, in requests of ${DEFAULT_SETTINGS.bulkChunk})
+  --feed N             W3 records in the collection (default ${DEFAULT_SETTINGS.feedRecords}, pages of ${DEFAULT_SETTINGS.feedPage})
+  --subscribers N      W4 socket.io subscribers (default ${DEFAULT_SETTINGS.subscribers})
+  --rate N             W4 writes per second (default ${DEFAULT_SETTINGS.rate})
+  --batch N            W5 operations per batch (default ${DEFAULT_SETTINGS.batchOperations}, in ${DEFAULT_SETTINGS.batchAppends} appends)
+  --out DIR            where the results go (default bench/results)
+  --benchmarks-md      rewrite BENCHMARKS.md even for a partial run
+  --no-benchmarks-md   never rewrite BENCHMARKS.md
+
+Example: npm run bench -- --workload W1 --target roost-sqlite --runs 1 --seconds 2`
+
+interface Options {
+  workloads: WorkloadId[]
+  targets: TargetName[]
+  settings: Settings
+  out: string
+  benchmarksMd: boolean | undefined
+}
+
+function parseOptions(argv: string[]): Options {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      workload: { type: 'string', multiple: true },
+      target: { type: 'string', multiple: true },
+      runs: { type: 'string' },
+      seconds: { type: 'string' },
+      clients: { type: 'string' },
+      bulk: { type: 'string' },
+      feed: { type: 'string' },
+      subscribers: { type: 'string' },
+      rate: { type: 'string' },
+      batch: { type: 'string' },
+      out: { type: 'string' },
+      'benchmarks-md': { type: 'boolean' },
+      'no-benchmarks-md': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' }
+    }
+  })
+  if (values.help) {
+    console.log(USAGE)
+    process.exit(0)
+  }
+  const list = <T extends string>(given: string[] | undefined, allowed: readonly T[], what: string): T[] => {
+    if (!given) return [...allowed]
+    const names = given.flatMap((value) => value.split(',')).map((name) => name.trim()).filter(Boolean)
+    for (const name of names) if (!allowed.includes(name as T)) throw new Error(`Unknown ${what} "${name}"; one of ${allowed.join(', ')}`)
+    return allowed.filter((name) => names.includes(name))
+  }
+  const number = (value: string | undefined, fallback: number, what: string, min = 1): number => {
+    if (value === undefined) return fallback
+    const parsed = Number(value)
+    if (!Number.isFinite(parsed) || parsed < min) throw new Error(`--${what} must be a number ≥ ${min}`)
+    return parsed
+  }
+  const integer = (value: string | undefined, fallback: number, what: string) => Math.round(number(value, fallback, what))
+  return {
+    workloads: list(values.workload, WORKLOAD_IDS, 'workload'),
+    targets: list(values.target, TARGET_NAMES, 'target'),
+    settings: {
+      ...DEFAULT_SETTINGS,
+      runs: integer(values.runs, DEFAULT_SETTINGS.runs, 'runs'),
+      seconds: number(values.seconds, DEFAULT_SETTINGS.seconds, 'seconds', 0.1),
+      clients: integer(values.clients, DEFAULT_SETTINGS.clients, 'clients'),
+      bulkRecords: integer(values.bulk, DEFAULT_SETTINGS.bulkRecords, 'bulk'),
+      feedRecords: integer(values.feed, DEFAULT_SETTINGS.feedRecords, 'feed'),
+      subscribers: integer(values.subscribers, DEFAULT_SETTINGS.subscribers, 'subscribers'),
+      rate: number(values.rate, DEFAULT_SETTINGS.rate, 'rate'),
+      batchOperations: integer(values.batch, DEFAULT_SETTINGS.batchOperations, 'batch')
+    },
+    out: path.resolve(values.out ?? path.join(ROOT, 'bench/results')),
+    benchmarksMd: values['no-benchmarks-md'] ? false : values['benchmarks-md'] ? true : undefined
+  }
+}
+
+function machine(): Machine {
+  const cpus = os.cpus()
+  return {
+    cpu: cpus[0]?.model.trim() ?? 'unknown',
+    cores: cpus.length,
+    memoryGiB: round(os.totalmem() / 2 ** 30, 3),
+    node: process.version,
+    os: `${os.type()} ${os.release()} ${os.arch()}`,
+    loadAverage: round(os.loadavg()[0], 3),
+    date: new Date().toISOString()
+  }
+}
+
+const describeError = (error: unknown) => (error instanceof Error ? error.message : String(error))
+const format = (value: number) => (Number.isFinite(value) ? round(value, 3).toLocaleString('en') : String(value))
+
+/** One timed run with the server's CPU and memory measured around it. */
+async function measuredRun(workload: Workload, target: Target, state: unknown, settings: Settings): Promise<RunRecord> {
+  const meter = new ResourceMeter(target.pid, () => target.cpuSeconds(), target.database.backendPids)
+  await meter.start()
+  try {
+    const result = await workload.run(target, state, settings)
+    return { ...result, usage: await meter.stop() }
+  } catch (error) {
+    await meter.stop()
+    throw error
+  }
+}
+
+function summarize(runs: RunRecord[]): TargetResult['summary'] {
+  const keys = new Set(runs.flatMap((run) => Object.keys(run.values)))
+  const summary: TargetResult['summary'] = {}
+  for (const key of keys) summary[key] = spread(runs.map((run) => run.values[key]))
+  summary.cpuPercent = spread(runs.map((run) => (100 * run.usage.cpuSeconds) / run.usage.wallSeconds))
+  summary.cpuUsPerOp = spread(runs.map((run) => (1e6 * run.usage.cpuSeconds) / run.operations))
+  if (runs.some((run) => run.usage.dbCpuSeconds !== undefined)) {
+    summary.dbCpuPercent = spread(runs.map((run) => (100 * (run.usage.dbCpuSeconds ?? Number.NaN)) / run.usage.wallSeconds))
+  }
+  summary.loadCpuPercent = spread(runs.map((run) => (100 * run.usage.loadCpuSeconds) / run.usage.wallSeconds))
+  summary.peakRssMiB = spread(runs.map((run) => run.usage.peakRssMiB))
+  return summary
+}
+
+async function runWorkload(workload: Workload, targets: Map<TargetName, Target | string>, settings: Settings): Promise<WorkloadResult> {
+  const base = { id: workload.id, title: workload.title, description: workload.description(settings), metrics: workload.metrics }
+  console.log(`\n${workload.id} ${workload.title}`)
+  if (workload.skipped) {
+    console.log(`  SKIPPED: ${workload.skipped}`)
+    return { ...base, skipped: workload.skipped, targets: [], ratios: [], goals: [] }
+  }
+  const results = new Map<TargetName, TargetResult>()
+  const states = new Map<TargetName, unknown>()
+  for (const [name, target] of targets) {
+    const result: TargetResult = { target: name, runs: [], summary: {} }
+    results.set(name, result)
+    if (typeof target === 'string') result.skipped = target
+    else if (workload.unsupported?.(target)) result.skipped = workload.unsupported(target)
+    if (result.skipped) {
+      console.log(`  ${name}: skipped (${result.skipped})`)
+      continue
+    }
+    try {
+      states.set(name, await workload.prepare(target as Target, settings))
+    } catch (error) {
+      result.error = `prepare: ${describeError(error)}`
+      console.log(`  ${name}: FAILED ${result.error}`)
+    }
+  }
+  // Runs interleave the targets, so a noisy moment does not hit one target's runs only.
+  for (let run = 1; run <= settings.runs; run++) {
+    for (const [name, state] of states) {
+      const result = results.get(name)!
+      if (result.error) continue
+      try {
+        const record = await measuredRun(workload, targets.get(name) as Target, state, settings)
+        result.runs.push(record)
+        const shown = workload.metrics
+          .filter((metric) => metric.key in record.values)
+          .map((metric) => `${metric.label} ${format(record.values[metric.key])}${metric.unit === '/s' ? '' : ` ${metric.unit}`}`)
+        const cpu = (100 * record.usage.cpuSeconds) / record.usage.wallSeconds
+        console.log(
+          `  run ${run}/${settings.runs}  ${name.padEnd(17)} ${shown.join('  ')}  cpu ${format(cpu)}%  rss ${format(record.usage.peakRssMiB)} MiB`
+        )
+      } catch (error) {
+        result.error = `run ${run}: ${describeError(error)}`
+        console.log(`  ${name}: FAILED ${result.error}`)
+      }
+    }
+  }
+  for (const [name, state] of states) {
+    await workload.finish?.(state).catch((error: unknown) => console.log(`  ${name}: finish failed: ${describeError(error)}`))
+  }
+  const targetResults = [...results.values()]
+  for (const result of targetResults) if (result.runs.length > 0) result.summary = summarize(result.runs)
+  const headline = workload.metrics[0]
+  const list = ratios(targetResults, headline.key, headline.better)
+  return { ...base, targets: targetResults, ratios: list, goals: goals(workload.id, targetResults, list) }
+}
+
+async function main() {
+  installExitHandlers()
+  const options = parseOptions(process.argv.slice(2))
+  const started = performance.now()
+  const startedAt = new Date().toISOString()
+  console.log(`Roost benchmarks: ${options.workloads.join(', ')} on ${options.targets.join(', ')}`)
+  console.log(`settings: ${JSON.stringify(options.settings)}`)
+
+  const noPostgres = options.targets.some((name) => backendOf(name) === 'postgres') ? await postgresProblem() : undefined
+  const targets = new Map<TargetName, Target | string>()
+  const infos: TargetInfo[] = []
+  try {
+    for (const name of options.targets) {
+      if (backendOf(name) === 'postgres' && noPostgres) {
+        console.log(`SKIPPED ${name}: ${noPostgres}`)
+        targets.set(name, noPostgres)
+        infos.push({ name, skipped: noPostgres })
+        continue
+      }
+      const start = performance.now()
+      try {
+        const target = await startTarget(name)
+        const startSeconds = round((performance.now() - start) / 1000, 3)
+        targets.set(name, target)
+        infos.push({ name, pid: target.pid, startSeconds })
+        console.log(`started ${name} (pid ${target.pid}) in ${startSeconds} s`)
+      } catch (error) {
+        console.log(`FAILED to start ${name}: ${describeError(error)}`)
+        const reason = `did not start: ${describeError(error).split('\n')[0]}`
+        targets.set(name, reason)
+        infos.push({ name, skipped: reason })
+      }
+    }
+
+    const workloads: WorkloadResult[] = []
+    for (const id of options.workloads) workloads.push(await runWorkload(WORKLOADS[id], targets, options.settings))
+
+    const result: BenchResult = {
+      startedAt,
+      durationSeconds: round((performance.now() - started) / 1000, 4),
+      command: ['npm run bench', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' '),
+      machine: machine(),
+      settings: options.settings,
+      complete: options.workloads.length === WORKLOAD_IDS.length && options.targets.length === TARGET_NAMES.length,
+      targets: infos,
+      workloads
+    }
+    writeResults(result, options)
+    const failed = workloads.flatMap((workload) => workload.targets.filter((target) => target.error).map((target) => `${workload.id} ${target.target}: ${target.error}`))
+    if (failed.length > 0) {
+      console.log(`\n${failed.length} failure(s):\n  ${failed.join('\n  ')}`)
+      process.exitCode = 1
+    }
+    console.log(`\nfinished in ${result.durationSeconds} s`)
+  } finally {
+    for (const target of targets.values()) {
+      if (typeof target !== 'string') await target.stop().catch((error: unknown) => console.log(`stopping ${target.name}: ${describeError(error)}`))
+    }
+    await cleanupAll()
+  }
+}
+
+function writeResults(result: BenchResult, options: Options) {
+  mkdirSync(options.out, { recursive: true })
+  const json = path.join(options.out, 'latest.json')
+  const svg = ratioChartSvg(result)
+  writeFileSync(json, `${JSON.stringify(result, null, 2)}\n`)
+  writeFileSync(path.join(options.out, 'ratios.svg'), svg)
+  writeFileSync(path.join(options.out, 'latest.md'), resultsMarkdown(result, 'ratios.svg'))
+  console.log(`\n${resultsMarkdown(result)}`)
+  console.log(`results: ${json}`)
+  const defaultOut = options.out === path.join(ROOT, 'bench/results')
+  if (options.benchmarksMd ?? (result.complete && defaultOut)) {
+    // Its own copies of the numbers and the chart, so that later partial runs (latest.*) leave BENCHMARKS.md's alone.
+    const chart = path.join(options.out, 'benchmarks-ratios.svg')
+    writeFileSync(chart, svg)
+    writeFileSync(path.join(options.out, 'benchmarks.json'), `${JSON.stringify(result, null, 2)}\n`)
+    writeFileSync(path.join(ROOT, 'BENCHMARKS.md'), benchmarksMarkdown(result, path.relative(ROOT, chart)))
+    console.log(`rewrote ${path.join(ROOT, 'BENCHMARKS.md')}`)
+  }
+}
+
+main().then(
+  // Do not wait for stray handles (a socket of a failed workload): everything is stopped and cleaned up.
+  () => process.exit(),
+  async (error: unknown) => {
+    console.error(describeError(error))
+    await cleanupAll()
+    process.exit(1)
+  }
+)

@@ -1,0 +1,18 @@
+import { w1Writes } from './w1-writes.js'
+import { w2Bulk } from './w2-bulk.js'
+import { w3Feed } from './w3-feed.js'
+import { w4Fanout } from './w4-fanout.js'
+import { w5Batch } from './w5-batch.js'
+import { w6InitialSync } from './w6-initial-sync.js'
+import type { Workload, WorkloadId } from './types.js'
+
+export * from './types.js'
+
+export const WORKLOADS: Record<WorkloadId, Workload<any>> = {
+  W1: w1Writes,
+  W2: w2Bulk,
+  W3: w3Feed,
+  W4: w4Fanout,
+  W5: w5Batch,
+  W6: w6InitialSync
+}

@@ -1,0 +1,72 @@
+import type { Target } from '../targets/types.js'
+
+/** What the command line can change; the defaults are the issue's. */
+export interface Settings {
+  /** Runs per workload and target; the report gives their median and min–max. */
+  runs: number
+  /** Duration of one W1 / W4 run. */
+  seconds: number
+  /** W1: concurrent writers. */
+  clients: number
+  /** W2: records per run, and per request. */
+  bulkRecords: number
+  bulkChunk: number
+  /** W3: records in the collection read, and per page. */
+  feedRecords: number
+  feedPage: number
+  /** W4: socket.io subscribers, and writes per second. */
+  subscribers: number
+  rate: number
+  /** W5: operations per batch, staged in this many appends. */
+  batchOperations: number
+  batchAppends: number
+}
+
+export const DEFAULT_SETTINGS: Settings = {
+  runs: 3,
+  seconds: 10,
+  clients: 16,
+  bulkRecords: 10_000,
+  bulkChunk: 500,
+  feedRecords: 100_000,
+  feedPage: 1000,
+  subscribers: 100,
+  rate: 200,
+  batchOperations: 1000,
+  batchAppends: 10
+}
+
+export interface Metric {
+  key: string
+  label: string
+  unit: string
+  better: 'higher' | 'lower'
+}
+
+/** One run's numbers by metric key, plus how many operations the run did (for CPU per operation). */
+export interface RunResult {
+  values: Record<string, number>
+  operations: number
+}
+
+export const WORKLOAD_IDS = ['W1', 'W2', 'W3', 'W4', 'W5', 'W6'] as const
+export type WorkloadId = (typeof WORKLOAD_IDS)[number]
+
+export interface Workload<State = unknown> {
+  id: WorkloadId
+  title: string
+  /** One paragraph for BENCHMARKS.md: what each kind of target does. */
+  description: (settings: Settings) => string
+  /** The first metric is the headline, which the ratios compare. */
+  metrics: Metric[]
+  /** Why the workload cannot run at all (W6), or undefined. */
+  skipped?: string
+  /** Why the workload does not apply to this target, or undefined. */
+  unsupported?(target: Target): string | undefined
+  /** Untimed setup on one target (collections, seed data, connections). */
+  prepare(target: Target, settings: Settings): Promise<State>
+  /** One timed run. Throws if the target misbehaved (lost writes, wrong counts). */
+  run(target: Target, state: State, settings: Settings): Promise<RunResult>
+  /** Undoes `prepare` (closes connections); the database goes away with the target. */
+  finish?(state: State): Promise<void>
+}

@@ -1,0 +1,108 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { afterAll, describe, expect, it } from 'vitest'
+import type { BenchResult } from '../../bench/results.js'
+
+/**
+ * Keeps the benchmark harness (bench/, `npm run bench`) from rotting: every
+ * workload, tiny, against roost-sqlite and feathers-sqlite, then sanity checks
+ * on the result JSON and on the cleanup. The numbers themselves are not
+ * judged: other tests run alongside.
+ */
+const ROOT = fileURLToPath(new URL('../..', import.meta.url))
+const work = mkdtempSync(path.join(tmpdir(), 'roost-bench-smoke-'))
+const out = path.join(work, 'results')
+// The run's temporary folders (its SQLite databases) go here, so the test can see they are gone.
+const temp = path.join(work, 'tmp')
+mkdirSync(temp)
+let child: ChildProcess | undefined
+
+afterAll(() => {
+  child?.kill('SIGKILL')
+  rmSync(work, { recursive: true, force: true })
+})
+
+function runBench(args: string[], timeoutMs: number): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', ...args], {
+      cwd: ROOT,
+      env: { ...process.env, TMPDIR: temp },
+      stdio: ['ignore', 'pipe', 'pipe']
+    })
+    let output = ''
+    child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()))
+    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()))
+    const timer = setTimeout(() => {
+      child?.kill('SIGINT') // the harness cleans up on SIGINT
+      reject(new Error(`the benchmark did not finish within ${timeoutMs / 1000} s:\n${output}`))
+    }, timeoutMs)
+    child.once('error', reject)
+    child.once('exit', (code) => {
+      clearTimeout(timer)
+      resolve({ code, output })
+    })
+  })
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+describe('benchmark harness', () => {
+  it('runs a tiny version of every workload on roost-sqlite and feathers-sqlite, and cleans up', async () => {
+    const { code, output } = await runBench(
+      [
+        ...['--target', 'roost-sqlite,feathers-sqlite', '--runs', '1', '--seconds', '1', '--clients', '4'],
+        ...['--bulk', '1000', '--feed', '3000', '--subscribers', '10', '--rate', '50', '--batch', '100'],
+        ...['--out', out, '--no-benchmarks-md']
+      ],
+      50_000
+    )
+    expect(code, output).toBe(0)
+
+    const result = JSON.parse(readFileSync(path.join(out, 'latest.json'), 'utf8')) as BenchResult
+    expect(readFileSync(path.join(out, 'latest.md'), 'utf8')).toContain('### W1 Versioned writes')
+    expect(readFileSync(path.join(out, 'ratios.svg'), 'utf8')).toMatch(/^<svg /)
+    expect(result.machine.cores).toBeGreaterThan(0)
+    expect(result.workloads.map((workload) => workload.id)).toEqual(['W1', 'W2', 'W3', 'W4', 'W5', 'W6'])
+    expect(result.workloads[5].skipped).toMatch(/client/)
+
+    for (const workload of result.workloads.slice(0, 5)) {
+      expect(workload.targets.map((target) => target.target)).toEqual(['roost-sqlite', 'feathers-sqlite'])
+      for (const target of workload.targets) {
+        const where = `${workload.id} ${target.target}`
+        expect(target.error, where).toBeUndefined()
+        expect(target.runs, where).toHaveLength(1)
+        for (const metric of workload.metrics.filter((metric) => metric.key !== 'stagingMs')) {
+          expect(target.summary[metric.key].median, `${where} ${metric.key}`).toBeGreaterThan(0)
+        }
+        expect(target.summary.cpuPercent.median, where).toBeGreaterThan(0)
+        expect(target.summary.cpuPercent.median, where).toBeLessThan(400)
+        expect(target.summary.peakRssMiB.median, where).toBeGreaterThan(20)
+        expect(target.summary.peakRssMiB.median, where).toBeLessThan(4096)
+      }
+      const feathers = workload.ratios.find((ratio) => ratio.backend === 'sqlite' && ratio.versus === 'feathers')
+      expect(feathers?.value, workload.id).toBeGreaterThan(0)
+      expect(workload.goals.length, workload.id).toBeGreaterThan(0)
+    }
+    const [w1, , w3, w4] = result.workloads
+    for (const target of w1.targets) expect(target.summary.p99Ms.median).toBeGreaterThanOrEqual(target.summary.p50Ms.median)
+    for (const target of w3.targets) expect(target.runs[0].operations).toBe(3000)
+    for (const target of w4.targets) expect(target.summary.deliveredPercent.median).toBeLessThanOrEqual(100)
+
+    // Cleanup: the servers are gone, and so are their temporary folders.
+    for (const info of result.targets) {
+      expect(info.pid, info.name).toBeGreaterThan(0)
+      expect(alive(info.pid!), `${info.name} (pid ${info.pid}) still runs`).toBe(false)
+    }
+    expect(readdirSync(temp).filter((name) => name.startsWith('roost-bench-'))).toEqual([])
+  })
+})
