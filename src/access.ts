@@ -31,6 +31,12 @@ export async function authorizeCollection(
   return collection
 }
 
+/** The signed-in user of a call; authenticate() runs first on every data service, so one is always there. */
+export function requireUser(params: { user?: StoredUser }): StoredUser {
+  if (!params.user) throw new Error('authenticate() must run before this service')
+  return params.user
+}
+
 const WRITE_METHODS = new Set(['create', 'update', 'patch', 'remove'])
 
 /**

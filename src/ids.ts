@@ -11,3 +11,6 @@ export const idSchema = Type.String({
   maxLength: 128,
   description: 'an id of 1–128 characters: letters, digits, "_", "-", "~" and (not first) "."'
 })
+
+/** A record version, as clients name it in versioned writes. */
+export const versionSchema = Type.Integer({ minimum: 1, maximum: 2147483647 })

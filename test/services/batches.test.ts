@@ -827,7 +827,7 @@ describeBackends('batches: atomic group uploads', (backend) => {
         })
 
         it('staging more than maxStagedBytesPerUser across open batches is refused (429), and nothing changes', async () => {
-          const { user, batches, collectionId } = await setup(transport)
+          const { batches, collectionId } = await setup(transport)
           const one = await batches.create({})
           const two = await batches.create({})
           await batches.append({ id: one.id, operations: [put(collectionId, 'one', 'o'.repeat(178))] })

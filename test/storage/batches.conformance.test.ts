@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, expect, it } from 'vitest'
 import { createStorage, StorageError, type Storage } from '../../src/storage/index.js'
 import type { StorageErrorKind } from '../../src/storage/errors.js'
 import type { BatchLimits, StagedOperation, StoredUser } from '../../src/storage/types.js'

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { BadRequest, NotFound } from '@feathersjs/errors'
 import type { Id, Params } from '@feathersjs/feathers'
-import { authorizeCollection } from '../../access.js'
+import { authorizeCollection, requireUser as user } from '../../access.js'
 import { nowIso } from '../../clock.js'
 import { decodeCursor, encodeCursor } from '../../cursor.js'
 import type { Application } from '../../declarations.js'
@@ -167,7 +167,3 @@ const mapStorageError = (error: unknown): never => {
   throw isStorageError(error) ? fromStorageError(error, false) : error
 }
 
-const user = (params: Params): StoredUser => {
-  if (!params.user) throw new Error('authenticate() must run before the batches service')
-  return params.user
-}

@@ -1,8 +1,6 @@
 import { Type, type Static } from '@feathersjs/typebox'
-import { idSchema } from '../../ids.js'
+import { idSchema, versionSchema } from '../../ids.js'
 import { dataValidator } from '../../validation.js'
-
-const versionSchema = Type.Integer({ minimum: 1, maximum: 2147483647 })
 
 export const batchStatusSchema = Type.Union([
   Type.Literal('open'),

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto'
 import { Conflict } from '@feathersjs/errors'
 import type { Paginated, Params } from '@feathersjs/feathers'
-import { authorizeCollection } from '../../access.js'
+import { authorizeCollection, requireUser as user } from '../../access.js'
 import { nowIso } from '../../clock.js'
 import { encodeCursor } from '../../cursor.js'
 import type { Application } from '../../declarations.js'
 import { isStorageError } from '../../storage/index.js'
-import type { CommitResult, StoredCollection, StoredUser } from '../../storage/types.js'
+import type { CommitResult, StoredCollection } from '../../storage/types.js'
 import type { ChangeEvent, Collection, CollectionData, CollectionPatch, CollectionQuery } from './collections.schema.js'
 
 export type CollectionParams = Params<CollectionQuery>
@@ -96,8 +96,3 @@ export class CollectionService {
   declare emit: (event: string, ...args: unknown[]) => boolean
 }
 
-/** Authentication runs first on every method, so there is always a user. */
-const user = (params: Params): StoredUser => {
-  if (!params.user) throw new Error('authenticate() must run before the collections service')
-  return params.user
-}
