@@ -1,0 +1,83 @@
+import { randomBytes } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import pg from 'pg'
+import { onCleanup } from './children.js'
+
+/**
+ * A fresh database per target: SQLite in a new temporary folder, or a new
+ * PostgreSQL database `roost_bench_<random>` on the local server (or on
+ * BENCH_POSTGRES_URL / TEST_POSTGRES_URL), dropped when the benchmark ends.
+ */
+export type Backend = 'sqlite' | 'postgres'
+
+export interface BenchDatabase {
+  backend: Backend
+  /** A folder of its own (the SQLite file lives in it; Roost also keeps its data folder here). */
+  dir: string
+  /** SQLite: the file; PostgreSQL: undefined. */
+  sqliteFile?: string
+  /** PostgreSQL: the connection URL; SQLite: undefined. */
+  postgresUrl?: string
+  /** PostgreSQL backends connected to this database (their CPU is the database's share of the work). */
+  backendPids?: () => Promise<number[]>
+  drop(): Promise<void>
+}
+
+export const ADMIN_URL = process.env.BENCH_POSTGRES_URL ?? process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
+
+async function adminQuery<T extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, values: unknown[] = []): Promise<T[]> {
+  const client = new pg.Client({ connectionString: ADMIN_URL, connectionTimeoutMillis: 3000 })
+  await client.connect()
+  try {
+    return (await client.query<T>(sql, values)).rows
+  } finally {
+    await client.end()
+  }
+}
+
+/** Why PostgreSQL cannot be used, or undefined if it can. */
+export async function postgresProblem(): Promise<string | undefined> {
+  return adminQuery('SELECT 1').then(
+    () => undefined,
+    (error: Error) => `PostgreSQL at ${ADMIN_URL.replace(/:[^:@/]*@/, ':***@')} is not reachable (${error.message})`
+  )
+}
+
+export async function createDatabase(backend: Backend): Promise<BenchDatabase> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'roost-bench-'))
+  const removeDir = () => rmSync(dir, { recursive: true, force: true })
+  if (backend === 'sqlite') {
+    const unregister = onCleanup(removeDir)
+    return {
+      backend,
+      dir,
+      sqliteFile: path.join(dir, 'bench.sqlite'),
+      async drop() {
+        unregister()
+        removeDir()
+      }
+    }
+  }
+  const name = `roost_bench_${randomBytes(6).toString('hex')}`
+  await adminQuery(`CREATE DATABASE ${name}`)
+  const dropDatabase = async () => {
+    await adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+    removeDir()
+  }
+  const unregister = onCleanup(dropDatabase)
+  const url = new URL(ADMIN_URL)
+  url.pathname = `/${name}`
+  return {
+    backend,
+    dir,
+    postgresUrl: url.toString(),
+    backendPids: async () =>
+      (await adminQuery<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1', [name])).map((row) => row.pid),
+    async drop() {
+      unregister()
+      await dropDatabase()
+    }
+  }
+}
