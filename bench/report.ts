@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from 'node:fs'
 import type { Spread } from './lib/stats.js'
 import { round } from './lib/stats.js'
 import { payloadBytes } from './lib/payload.js'
@@ -191,7 +192,13 @@ DevTools or VS Code).
 
 ## Latest results
 
-${caveats(result)}${resultsMarkdown(result, svgPath)}`
+${caveats(result)}${resultsMarkdown(result, svgPath)}${analysis()}`
+}
+
+/** The hand-written profile notes (bench/analysis.md), kept across regenerations. */
+function analysis(): string {
+  const file = new URL('./analysis.md', import.meta.url)
+  return existsSync(file) ? `\n${readFileSync(file, 'utf8')}` : ''
 }
 
 /** Bars of Roost ÷ other per workload on a log scale, 1× in the middle. */
