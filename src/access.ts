@@ -1,7 +1,7 @@
 import { BadRequest, NotFound } from '@feathersjs/errors'
-import type { HookContext, NextFunction } from './declarations.js'
+import type { AuthenticatedUser, HookContext, NextFunction } from './declarations.js'
 import { ID_PATTERN } from './ids.js'
-import type { Storage, StoredCollection, StoredUser } from './storage/types.js'
+import type { Storage, StoredCollection } from './storage/types.js'
 
 /**
  * The one authorization point for collections and everything inside them.
@@ -10,7 +10,7 @@ import type { Storage, StoredCollection, StoredUser } from './storage/types.js'
  */
 export type Permission = 'read' | 'write' | 'manage'
 
-export function can(user: Pick<StoredUser, 'id'> | undefined, collection: StoredCollection, _permission: Permission): boolean {
+export function can(user: Pick<AuthenticatedUser, 'id'> | undefined, collection: StoredCollection, _permission: Permission): boolean {
   return user !== undefined && collection.ownerId === user.id
 }
 
@@ -20,7 +20,7 @@ export function can(user: Pick<StoredUser, 'id'> | undefined, collection: Stored
  */
 export async function authorizeCollection(
   storage: Storage,
-  user: StoredUser | undefined,
+  user: AuthenticatedUser | undefined,
   collectionId: string,
   permission: Permission
 ): Promise<StoredCollection> {
@@ -32,7 +32,7 @@ export async function authorizeCollection(
 }
 
 /** The signed-in user of a call; authenticate() runs first on every data service, so one is always there. */
-export function requireUser(params: { user?: StoredUser }): StoredUser {
+export function requireUser(params: { user?: AuthenticatedUser }): AuthenticatedUser {
   if (!params.user) throw new Error('authenticate() must run before this service')
   return params.user
 }

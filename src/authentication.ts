@@ -1,9 +1,10 @@
 import { createSecretKey, type KeyObject } from 'node:crypto'
 import { AuthenticationService, JWTStrategy } from '@feathersjs/authentication'
+import { NotAuthenticated } from '@feathersjs/errors'
 import { LocalStrategy } from '@feathersjs/authentication-local'
 import type { Params } from '@feathersjs/feathers'
-import type { Application } from './declarations.js'
-import { normaliseEmail } from './services/users/users.class.js'
+import type { Application, AuthenticatedUser } from './declarations.js'
+import { normaliseEmail, toPublicUser } from './services/users/users.class.js'
 
 /** E-mail addresses are matched case-insensitively, as they were stored at sign-up. */
 class EmailStrategy extends LocalStrategy {
@@ -34,10 +35,35 @@ class RoostAuthenticationService extends AuthenticationService {
   }
 }
 
+/**
+ * Finds the user of a token with one read (Feathers' JWT strategy calls the
+ * users service twice, hooks and all, on every request) and keeps it for a few
+ * seconds: accounts cannot be changed or deleted yet, so nothing goes stale.
+ * Services get the public user, never the hash.
+ */
+class UserJWTStrategy extends JWTStrategy {
+  private readonly cache = new Map<string, { user: AuthenticatedUser; until: number }>()
+
+  override async getEntity(id: string, _params: Params): Promise<AuthenticatedUser> {
+    const now = Date.now()
+    const cached = this.cache.get(id)
+    if (cached !== undefined && cached.until > now) return cached.user
+    const stored = await (this.app as Application).get('storage').getUser(String(id))
+    if (stored === undefined) throw new NotAuthenticated('The user of this token does not exist')
+    const user = toPublicUser(stored)
+    if (this.cache.size >= USER_CACHE_SIZE) this.cache.clear()
+    this.cache.set(id, { user, until: now + USER_CACHE_MS })
+    return user
+  }
+}
+
+const USER_CACHE_MS = 5_000
+const USER_CACHE_SIZE = 10_000
+
 /** JWT for every call; e-mail + password to get one (POST /authentication, strategy "local"). */
 export const authentication = (app: Application) => {
   const service = new RoostAuthenticationService(app)
-  service.register('jwt', new JWTStrategy())
+  service.register('jwt', new UserJWTStrategy())
   service.register('local', new EmailStrategy())
   app.use('authentication', service)
 }

@@ -1,8 +1,8 @@
 import type { RealTimeConnection } from '@feathersjs/feathers'
 import { can } from './access.js'
-import type { Application } from './declarations.js'
+import type { Application, AuthenticatedUser } from './declarations.js'
 import type { Collection } from './services/collections/collections.schema.js'
-import type { StoredCollection, StoredUser } from './storage/types.js'
+import type { StoredCollection } from './storage/types.js'
 
 /**
  * Who hears what over socket.io:
@@ -16,14 +16,14 @@ import type { StoredCollection, StoredUser } from './storage/types.js'
 export const userChannel = (userId: string) => `users/${userId}`
 export const collectionChannel = (collectionId: string) => `collections/${collectionId}`
 
-type Connection = RealTimeConnection & { user?: StoredUser }
+type Connection = RealTimeConnection & { user?: AuthenticatedUser }
 
 export const channels = (app: Application) => {
   app.on('connection', (connection: Connection) => {
     app.channel('anonymous').join(connection)
   })
 
-  app.on('login', (result: { user?: StoredUser }, { connection }: { connection?: Connection }) => {
+  app.on('login', (result: { user?: AuthenticatedUser }, { connection }: { connection?: Connection }) => {
     if (!connection || !result.user) return
     app.channel('anonymous').leave(connection)
     app.channel(userChannel(result.user.id)).join(connection)

@@ -24,9 +24,12 @@ export type Application = FeathersApplication<ServiceTypes, Configuration>
 
 export type HookContext<S = any> = FeathersHookContext<Application, S>
 
+/** The signed-in user as services see it: never the password hash. */
+export type AuthenticatedUser = Pick<StoredUser, 'id' | 'email' | 'createdAt'>
+
 declare module '@feathersjs/feathers' {
   interface Params {
     /** The signed-in user, set by authentication. */
-    user?: StoredUser
+    user?: AuthenticatedUser
   }
 }

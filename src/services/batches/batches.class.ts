@@ -4,10 +4,10 @@ import type { Id, Params } from '@feathersjs/feathers'
 import { authorizeCollection, requireUser as user } from '../../access.js'
 import { nowIso } from '../../clock.js'
 import { decodeCursor, encodeCursor } from '../../cursor.js'
-import type { Application } from '../../declarations.js'
+import type { Application, AuthenticatedUser } from '../../declarations.js'
 import { fromStorageError, PayloadTooLarge, PreconditionRequired } from '../../errors.js'
 import { isStorageError } from '../../storage/index.js'
-import type { CollectionCondition, JsonValue, StagedOperation, StoredBatch, StoredCollection, StoredUser } from '../../storage/types.js'
+import type { CollectionCondition, JsonValue, StagedOperation, StoredBatch, StoredCollection } from '../../storage/types.js'
 import type { Batch, BatchAppend, BatchCommit, BatchOpen, BatchOperation } from './batches.schema.js'
 
 /** A batch as clients see it; committed ones carry every operation's outcome. */
@@ -129,7 +129,7 @@ export class BatchService {
     return toPublicBatch(batch)
   }
 
-  private async authorize(caller: StoredUser, collectionIds: string[]): Promise<StoredCollection[]> {
+  private async authorize(caller: AuthenticatedUser, collectionIds: string[]): Promise<StoredCollection[]> {
     const collections: StoredCollection[] = []
     for (const collectionId of new Set(collectionIds)) {
       collections.push(await authorizeCollection(this.storage, caller, collectionId, 'write'))
