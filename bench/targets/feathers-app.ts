@@ -20,7 +20,8 @@ import { knexConfig } from '../../src/storage/knex/connection.js'
  * array is all or nothing like Roost's.
  *
  * Environment: PORT, and DATABASE_URL (postgres://… or sqlite:<file>).
- * knex is configured exactly like Roost's (src/storage/knex/connection.ts).
+ * knex is configured like Roost's (src/storage/knex/connection.ts: WAL, one
+ * connection), without Roost's prepared-statement cache.
  */
 interface ItemRow {
   id: number
@@ -139,7 +140,8 @@ async function createItemsTable(db: Knex) {
 
 async function main() {
   const port = Number(process.env.PORT)
-  const { config } = knexConfig(process.env.DATABASE_URL ?? '', process.cwd())
+  // Stock knex behaviour: no prepared-statement cache (Roost's own addition).
+  const { config } = knexConfig(process.env.DATABASE_URL ?? '', process.cwd(), { cacheStatements: false })
   const db = knex(config)
   await createItemsTable(db)
 
