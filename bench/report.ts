@@ -165,12 +165,11 @@ connections and socket.io clients.
   in its own process, signed in as one user.
 - **feathers-sqlite**, **feathers-postgres**: a plain Feathers v5 app
   ([bench/targets/feathers-app.ts](bench/targets/feathers-app.ts)): Koa, REST,
-  socket.io and one \`items\` service over knex (configured exactly like
-  Roost's), no sync logic, no authentication, every event to every connection.
-  \`@feathersjs/knex\` is not a dependency of this project, so the service is a
-  hand-written stand-in that issues KnexService's queries (patch: select,
-  update, select again; create: insert then select, item by item, here in one
-  transaction per request).
+  socket.io and one \`items\` service, a stock \`@feathersjs/knex\` KnexService
+  (patch: select, update, select again; create in its transaction hooks, so an
+  array is all or nothing like Roost's), with knex configured like Roost's but
+  without Roost's prepared-statement cache; no sync logic, no authentication,
+  every event to every connection.
 - **raw-sqlite**, **raw-postgres**: better-sqlite3 / pg called directly from the
   benchmark process, on a table laid out like Roost's \`records\`, with no HTTP:
   the floor. Their "server" CPU and memory are the benchmark process's.
