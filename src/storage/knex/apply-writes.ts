@@ -2,7 +2,7 @@ import type { Knex } from 'knex'
 import { StorageError, type RecordConflict, type StaleCollection } from '../errors.js'
 import { planWrite } from '../plan-write.js'
 import type { CollectionCondition, CommitOutcome, CommitResult, RecordWrite, StoredRecord, WriteContext, WriteOutcome } from '../types.js'
-import { chunks } from './chunks.js'
+import { chunks, IDS_PER_QUERY, ROWS_PER_INSERT } from './chunks.js'
 import { recordFromRow, recordToRow, type CollectionRow, type RecordRow } from './rows.js'
 
 export interface IdempotencyRow {
@@ -76,7 +76,7 @@ export async function applyWrites(
   // 4. Read the current rows, now that no other writer can change them.
   const current = new Map<string, StoredRecord>()
   for (const [collectionId, group] of byCollection) {
-    for (const ids of chunks(group.map((write) => write.id))) {
+    for (const ids of chunks(group.map((write) => write.id), IDS_PER_QUERY)) {
       const rows = await trx<RecordRow>('records').where({ collection_id: collectionId }).whereIn('id', ids)
       for (const row of rows) current.set(key(collectionId, row.id), recordFromRow(row))
     }
@@ -124,7 +124,7 @@ export async function applyWrites(
       })
     }
   }
-  for (const rows of chunks(inserts)) await trx('records').insert(rows)
+  for (const rows of chunks(inserts, ROWS_PER_INSERT)) await trx('records').insert(rows)
 
   const result: CommitResult = { records, outcomes, positions }
   if (context.idempotency) {
