@@ -4,7 +4,7 @@ import type { Knex } from 'knex'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { changesClient, recordsClient, type Batch, type ChangeEvent, type ClientApplication, type Collection, type RecordItem } from '../src/client.js'
 import { describeBackends } from './helpers/backends.js'
-import { failure, signedIn, TRANSPORTS, type TestClient, type Transport } from './helpers/clients.js'
+import { failure, signedIn, TRANSPORTS, type TestClient, type Transport, jsonHeaders } from './helpers/clients.js'
 import { startServer, TestClock, type TestServer } from './helpers/server.js'
 
 /**
@@ -682,7 +682,7 @@ describeBackends('idempotent retries', (backend) => {
 
     beforeAll(async () => {
       owner = await signedIn(server.url, 'rest')
-      headers = { authorization: `Bearer ${await owner.client.authentication.getAccessToken()}`, 'content-type': 'application/json' }
+      headers = await jsonHeaders(owner)
     })
     afterAll(() => owner.close())
 

@@ -52,3 +52,9 @@ export async function failure(promise: Promise<unknown>): Promise<{ code: number
   }
   throw new Error('Expected the call to fail, but it succeeded')
 }
+
+/** Headers for raw `fetch` calls to the REST API as a signed-in client: its token and a JSON body. */
+export async function jsonHeaders(client: TestClient): Promise<Record<string, string>> {
+  const accessToken = await client.client.authentication.getAccessToken()
+  return { authorization: `Bearer ${accessToken}`, 'content-type': 'application/json' }
+}

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { changesClient, recordsClient, type Batch, type BatchOperation, type ChangeEvent, type ClientApplication, type RecordItem } from '../../src/client.js'
 import { describeBackends } from '../helpers/backends.js'
-import { connect, failure, signedIn, TRANSPORTS, type TestClient, type Transport } from '../helpers/clients.js'
+import { connect, failure, signedIn, TRANSPORTS, type TestClient, type Transport, jsonHeaders } from '../helpers/clients.js'
 import { startServer, TestClock, type TestServer } from '../helpers/server.js'
 
 // Operations as a client writes them.
@@ -449,8 +449,7 @@ describeBackends('batches: atomic group uploads', (backend) => {
   it('over REST the custom methods are POST /batches with X-Service-Method', async () => {
     const owner = await open.signedIn(server.url, 'rest')
     const collectionId = (await owner.client.service('collections').create({})).id
-    const accessToken = await owner.client.authentication.getAccessToken()
-    const headers = { authorization: `Bearer ${accessToken}`, 'content-type': 'application/json' }
+    const headers = await jsonHeaders(owner)
     const post = (body: unknown, method?: string) =>
       fetch(`${server.url}/batches`, { method: 'POST', headers: { ...headers, ...(method ? { 'x-service-method': method } : {}) }, body: JSON.stringify(body) })
 

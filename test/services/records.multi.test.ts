@@ -2,7 +2,7 @@ import type { Paginated } from '@feathersjs/feathers'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { changesClient, recordsClient, type ClientApplication, type RecordItem } from '../../src/client.js'
 import { describeBackends } from '../helpers/backends.js'
-import { failure, signedIn, TRANSPORTS, type TestClient } from '../helpers/clients.js'
+import { failure, signedIn, TRANSPORTS, type TestClient, jsonHeaders } from '../helpers/clients.js'
 import { startServer, type TestServer } from '../helpers/server.js'
 
 /**
@@ -409,7 +409,7 @@ describeBackends('records: several in one call, all or nothing', (backend) => {
 
     beforeAll(async () => {
       owner = await signedIn(server.url, 'rest')
-      headers = { authorization: `Bearer ${await owner.client.authentication.getAccessToken()}`, 'content-type': 'application/json' }
+      headers = await jsonHeaders(owner)
     })
     afterAll(() => owner.close())
 

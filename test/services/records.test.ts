@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { changesClient, recordsClient } from '../../src/client.js'
 import { describeBackends } from '../helpers/backends.js'
-import { failure, signedIn, TRANSPORTS, type TestClient } from '../helpers/clients.js'
+import { failure, signedIn, TRANSPORTS, type TestClient, jsonHeaders } from '../helpers/clients.js'
 import { startServer, type TestServer } from '../helpers/server.js'
 
 describeBackends('records: versioned writes', (backend) => {
@@ -169,8 +169,7 @@ describeBackends('records: versioned writes', (backend) => {
     beforeAll(async () => {
       owner = await signedIn(server.url, 'rest')
       collectionId = (await owner.client.service('collections').create({})).id
-      const { accessToken } = await owner.client.authentication.getAccessToken().then((accessToken) => ({ accessToken }))
-      headers = { authorization: `Bearer ${accessToken}`, 'content-type': 'application/json' }
+      headers = await jsonHeaders(owner)
     })
 
     const recordUrl = (id = '') => `${server.url}/collections/${collectionId}/records${id ? `/${id}` : ''}`
