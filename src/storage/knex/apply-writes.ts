@@ -1,9 +1,9 @@
-import type { Knex } from 'knex'
 import { StorageError, type RecordConflict, type StaleCollection } from '../errors.js'
 import { planWrite } from '../plan-write.js'
 import type { CollectionCondition, CommitOutcome, CommitResult, RecordWrite, StoredRecord, WriteContext, WriteOutcome } from '../types.js'
 import { chunks, IDS_PER_QUERY, ROWS_PER_INSERT } from './chunks.js'
-import { recordFromRow, recordToRow, type CollectionRow, type RecordRow } from './rows.js'
+import { recordFromRow, recordToRow, RECORD_COLUMNS, type CollectionRow, type RecordRow } from './rows.js'
+import { execute, placeholders, select, type SqlValue, type Steps } from './statements.js'
 
 export interface IdempotencyRow {
   user_id: string
@@ -21,13 +21,14 @@ const key = (collectionId: string, id: string): string => `${collectionId}\u0000
  * commits), inside a transaction the caller opened: lock the collections,
  * check the idempotency key and the conditions, check every write against the
  * current rows, then apply all of them or throw with every conflict.
+ * Written as statement steps (./statements.ts): SQLite runs it without
+ * yielding, PostgreSQL and batch commits run it asynchronously.
  */
-export async function applyWrites(
-  trx: Knex.Transaction,
+export function* applyWrites(
   writes: RecordWrite[],
   context: WriteContext,
   conditions: CollectionCondition[] = []
-): Promise<CommitOutcome> {
+): Steps<CommitOutcome> {
   assertDistinct(writes)
   const byCollection = new Map<string, RecordWrite[]>()
   for (const write of writes) byCollection.set(write.collectionId, [...(byCollection.get(write.collectionId) ?? []), write])
@@ -40,10 +41,10 @@ export async function applyWrites(
   const before = new Map<string, number>()
   for (const collectionId of collectionIds) {
     const count = byCollection.get(collectionId)?.length ?? 0
-    const [row] = await trx<CollectionRow>('collections')
-      .where({ id: collectionId })
-      .increment('seq', count)
-      .returning(['seq', 'epoch'])
+    const [row] = yield* select<Pick<CollectionRow, 'seq' | 'epoch'>>(
+      'UPDATE collections SET seq = seq + ? WHERE id = ? RETURNING seq, epoch',
+      [count, collectionId]
+    )
     if (row === undefined) throw new StorageError('not-found', `Collection ${collectionId} does not exist`)
     positions[collectionId] = { seq: Number(row.seq), epoch: row.epoch }
     before.set(collectionId, Number(row.seq) - count)
@@ -54,7 +55,10 @@ export async function applyWrites(
   //    duplicate waits for the first and then finds its key.
   if (context.idempotency) {
     const { userId, key: idempotencyKey, fingerprint } = context.idempotency
-    const stored = await trx<IdempotencyRow>('idempotency_keys').where({ user_id: userId, key: idempotencyKey }).first()
+    const [stored] = yield* select<IdempotencyRow>('SELECT * FROM idempotency_keys WHERE user_id = ? AND "key" = ?', [
+      userId,
+      idempotencyKey
+    ])
     if (stored !== undefined && stored.expires_at > context.at) {
       if (stored.fingerprint !== fingerprint) {
         throw new StorageError('key-reused', 'This idempotency key was used for a different request')
@@ -77,7 +81,10 @@ export async function applyWrites(
   const current = new Map<string, StoredRecord>()
   for (const [collectionId, group] of byCollection) {
     for (const ids of chunks(group.map((write) => write.id), IDS_PER_QUERY)) {
-      const rows = await trx<RecordRow>('records').where({ collection_id: collectionId }).whereIn('id', ids)
+      const rows = yield* select<RecordRow>(`SELECT * FROM records WHERE collection_id = ? AND id IN ${placeholders(ids.length)}`, [
+        collectionId,
+        ...ids
+      ])
       for (const row of rows) current.set(key(collectionId, row.id), recordFromRow(row))
     }
   }
@@ -116,29 +123,34 @@ export async function applyWrites(
       inserts.push(recordToRow(record))
       continue
     }
-    const { collection_id, id, ...changes } = recordToRow(record)
-    const updated = await trx<RecordRow>('records').where({ collection_id, id, version: previous.version }).update(changes)
+    const { collection_id, id, version, data, deleted, updated_at, updated_by, seq } = recordToRow(record)
+    const updated = yield* execute(
+      'UPDATE records SET version = ?, data = ?, deleted = ?, updated_at = ?, updated_by = ?, seq = ? WHERE collection_id = ? AND id = ? AND version = ?',
+      [version, data, Boolean(deleted), updated_at, updated_by, Number(seq), collection_id, id, previous.version]
+    )
     if (updated !== 1) {
       throw new StorageError('conflict', 'The record changed during the write', {
         conflicts: [{ collectionId: collection_id, id, reason: 'version-mismatch', current: previous }]
       })
     }
   }
-  for (const rows of chunks(inserts, ROWS_PER_INSERT)) await trx('records').insert(rows)
+  for (const rows of chunks(inserts, ROWS_PER_INSERT)) {
+    const values = rows.flatMap((row): SqlValue[] => RECORD_COLUMNS.map((column) => row[column] as SqlValue))
+    yield* execute(
+      `INSERT INTO records (${RECORD_COLUMNS.join(', ')}) VALUES ${new Array<string>(rows.length).fill(placeholders(RECORD_COLUMNS.length)).join(', ')}`,
+      values
+    )
+  }
 
   const result: CommitResult = { records, outcomes, positions }
   if (context.idempotency) {
     const { userId, key: idempotencyKey, fingerprint, expiresAt } = context.idempotency
     // An expired key of the same name may still be there until the sweeper runs.
-    await trx('idempotency_keys').where({ user_id: userId, key: idempotencyKey }).del()
-    await trx<IdempotencyRow>('idempotency_keys').insert({
-      user_id: userId,
-      key: idempotencyKey,
-      fingerprint,
-      response: JSON.stringify(result),
-      created_at: context.at,
-      expires_at: expiresAt
-    })
+    yield* execute('DELETE FROM idempotency_keys WHERE user_id = ? AND "key" = ?', [userId, idempotencyKey])
+    yield* execute(
+      'INSERT INTO idempotency_keys (user_id, "key", fingerprint, response, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)',
+      [userId, idempotencyKey, fingerprint, JSON.stringify(result), context.at, expiresAt]
+    )
   }
   return { ...result, replayed: false }
 }

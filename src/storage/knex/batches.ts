@@ -11,6 +11,7 @@ import type {
   StageParams,
   StoredBatch
 } from '../types.js'
+import { runInKnexTransaction } from './sessions.js'
 import { applyWrites, Replay } from './apply-writes.js'
 import { chunks } from './chunks.js'
 
@@ -213,7 +214,7 @@ export async function commitBatch(
   assertOpen(batch)
 
   const operations = await listOperations(trx, batchId)
-  const outcome = await applyWrites(trx, operations, context, conditions)
+  const outcome = await runInKnexTransaction(trx, applyWrites(operations, context, conditions))
   const result: CommitResult = { records: outcome.records, outcomes: outcome.outcomes, positions: outcome.positions }
   const [row] = await trx<BatchRow>('batches')
     .where({ id: batchId })

@@ -32,6 +32,8 @@ import type {
 import { applyWrites, Replay, type IdempotencyRow } from './apply-writes.js'
 import * as batches from './batches.js'
 import { knexConfig, type KnexDialect } from './connection.js'
+import { createSessions, type Sessions } from './sessions.js'
+import { select } from './statements.js'
 import { isRetryable, translateDriverError } from './driver-errors.js'
 import {
   collectionFromRow,
@@ -45,15 +47,22 @@ import {
 
 const MAX_TRANSACTION_ATTEMPTS = 5
 
-/** SQLite and PostgreSQL through knex. Dialect differences stay in connection.ts and driver-errors.ts. */
+/**
+ * SQLite and PostgreSQL through knex. Dialect differences stay in
+ * connection.ts, sessions.ts and driver-errors.ts. The calls every request
+ * makes (reading a user, a collection, a record, the feed; versioned writes)
+ * run as plain SQL steps through `sessions`; the rest uses knex's builder.
+ */
 export class KnexStorage implements Storage {
   readonly backend: KnexDialect
   readonly db: Knex
+  private readonly sessions: Sessions
 
   constructor(url: string, dataDir: string) {
     const { dialect, config } = knexConfig(url, dataDir)
     this.backend = dialect
     this.db = knex(config)
+    this.sessions = createSessions(dialect, this.db)
   }
 
   async migrate(): Promise<void> {
@@ -73,7 +82,7 @@ export class KnexStorage implements Storage {
   }
 
   async getUser(id: string): Promise<StoredUser | undefined> {
-    const row = await this.run(() => this.db<UserRow>('users').where({ id }).first())
+    const [row] = await this.run(() => this.sessions.read(select<UserRow>('SELECT * FROM users WHERE id = ?', [id])))
     return row && userFromRow(row)
   }
 
@@ -99,7 +108,7 @@ export class KnexStorage implements Storage {
   }
 
   async getCollection(id: string): Promise<StoredCollection | undefined> {
-    const row = await this.run(() => this.db<CollectionRow>('collections').where({ id }).first())
+    const [row] = await this.run(() => this.sessions.read(select<CollectionRow>('SELECT * FROM collections WHERE id = ?', [id])))
     return row && collectionFromRow(row)
   }
 
@@ -135,7 +144,9 @@ export class KnexStorage implements Storage {
   // Records
 
   async getRecord(collectionId: string, id: string): Promise<StoredRecord | undefined> {
-    const row = await this.run(() => this.db<RecordRow>('records').where({ collection_id: collectionId, id }).first())
+    const [row] = await this.run(() =>
+      this.sessions.read(select<RecordRow>('SELECT * FROM records WHERE collection_id = ? AND id = ?', [collectionId, id]))
+    )
     return row && recordFromRow(row)
   }
 
@@ -161,7 +172,7 @@ export class KnexStorage implements Storage {
 
   async commitWrites(writes: RecordWrite[], context: WriteContext): Promise<CommitOutcome> {
     try {
-      return await this.transaction((trx) => applyWrites(trx, writes, context))
+      return await this.retrying(() => this.sessions.write(applyWrites(writes, context)))
     } catch (error) {
       if (error instanceof Replay) return { ...error.result, replayed: true }
       throw error
@@ -170,11 +181,13 @@ export class KnexStorage implements Storage {
 
   async changesSince(collectionId: string, { since, limit }: ChangesParams): Promise<ChangesPage> {
     const rows = await this.run(() =>
-      this.db<RecordRow>('records')
-        .where({ collection_id: collectionId })
-        .andWhere('seq', '>', since)
-        .orderBy('seq', 'asc')
-        .limit(limit + 1)
+      this.sessions.read(
+        select<RecordRow>('SELECT * FROM records WHERE collection_id = ? AND seq > ? ORDER BY seq ASC LIMIT ?', [
+          collectionId,
+          since,
+          limit + 1
+        ])
+      )
     )
     return { changes: rows.slice(0, limit).map(recordFromRow), more: rows.length > limit }
   }
@@ -214,8 +227,10 @@ export class KnexStorage implements Storage {
   // Idempotency keys
 
   async getIdempotencyKey(userId: string, key: string, now: string): Promise<StoredIdempotencyKey | undefined> {
-    const row = await this.run(() =>
-      this.db<IdempotencyRow>('idempotency_keys').where({ user_id: userId, key }).andWhere('expires_at', '>', now).first()
+    const [row] = await this.run(() =>
+      this.sessions.read(
+        select<IdempotencyRow>('SELECT * FROM idempotency_keys WHERE user_id = ? AND "key" = ? AND expires_at > ?', [userId, key, now])
+      )
     )
     return row && { fingerprint: row.fingerprint, response: JSON.parse(row.response) as JsonValue }
   }
@@ -264,11 +279,16 @@ export class KnexStorage implements Storage {
     }
   }
 
-  /** The one transaction entry point: retries serialisation failures a few times. */
+  /** A knex transaction, retried as `retrying` says. */
   private async transaction<T>(work: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
+    return this.retrying(() => this.db.transaction(work))
+  }
+
+  /** Runs a transaction, retrying serialisation failures a few times; translates what the driver throws. */
+  private async retrying<T>(transaction: () => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.db.transaction(work)
+        return await transaction()
       } catch (error) {
         if (error instanceof Replay) throw error
         if (isRetryable(error) && attempt < MAX_TRANSACTION_ATTEMPTS) {

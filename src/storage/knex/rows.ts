@@ -71,6 +71,9 @@ export const recordToRow = (record: StoredRecord): RecordRow => ({
   seq: record.seq
 })
 
+/** The columns of `records`, in the order raw inserts list them. */
+export const RECORD_COLUMNS = ['collection_id', 'id', 'version', 'data', 'deleted', 'updated_at', 'updated_by', 'seq'] as const satisfies ReadonlyArray<keyof RecordRow>
+
 export const SORT_COLUMNS: Record<SortField, string> = {
   id: 'id',
   version: 'version',

@@ -1,0 +1,116 @@
+import type BetterSqlite3 from 'better-sqlite3'
+import type { Knex } from 'knex'
+import type pg from 'pg'
+import type { KnexDialect } from './connection.js'
+import { runAsync, runSync, type SqlValue, type Statement, type StatementResult, type Steps } from './statements.js'
+
+/**
+ * Runs statement steps (./statements.ts) on the connections of knex's pool,
+ * so that they take turns with knex's own queries and transactions exactly as
+ * knex's queries do (on SQLite: the one connection).
+ */
+export interface Sessions {
+  /** Each statement on its own, seeing what is committed. */
+  read<T>(steps: Steps<T>): Promise<T>
+  /** All statements in one transaction: committed if the steps return, rolled back if they throw. */
+  write<T>(steps: Steps<T>): Promise<T>
+}
+
+export const createSessions = (dialect: KnexDialect, db: Knex): Sessions =>
+  dialect === 'sqlite' ? new SqliteSessions(db) : new PostgresSessions(db)
+
+/** Steps inside a transaction knex already opened (batch commits). */
+export async function runInKnexTransaction<T>(trx: Knex.Transaction, steps: Steps<T>): Promise<T> {
+  return runAsync(steps, async ({ sql, bindings, expect }) => {
+    const response = (await trx.raw(sql, bindings as SqlValue[])) as unknown
+    if (Array.isArray(response)) return expect === 'rows' ? response : response.length // better-sqlite3 rows
+    const { rows, rowCount, changes } = response as { rows?: unknown[]; rowCount?: number | null; changes?: number }
+    return expect === 'rows' ? (rows ?? []) : (rowCount ?? changes ?? 0)
+  })
+}
+
+/**
+ * better-sqlite3 is synchronous: a whole write transaction runs in one turn
+ * of the event loop, so nothing waits behind a half-done transaction.
+ */
+class SqliteSessions implements Sessions {
+  constructor(private readonly db: Knex) {}
+
+  async read<T>(steps: Steps<T>): Promise<T> {
+    return this.withConnection((connection) => runSync(steps, (statement) => runOnSqlite(connection, statement)))
+  }
+
+  async write<T>(steps: Steps<T>): Promise<T> {
+    return this.withConnection((connection) =>
+      connection.transaction(() => runSync(steps, (statement) => runOnSqlite(connection, statement))).immediate()
+    )
+  }
+
+  private async withConnection<T>(work: (connection: BetterSqlite3.Database) => T): Promise<T> {
+    const connection = (await this.db.client.acquireConnection()) as BetterSqlite3.Database
+    try {
+      return work(connection)
+    } finally {
+      this.db.client.releaseConnection(connection)
+    }
+  }
+}
+
+function runOnSqlite(connection: BetterSqlite3.Database, { sql, bindings, expect }: Statement): StatementResult {
+  // Prepared statements are cached per connection (connection.ts).
+  const statement = connection.prepare(sql)
+  // SQLite has no booleans.
+  const values = bindings.map((value) => (typeof value === 'boolean' ? Number(value) : value))
+  return expect === 'rows' ? statement.all(values) : statement.run(values).changes
+}
+
+class PostgresSessions implements Sessions {
+  private readonly texts = new Map<string, string>()
+
+  constructor(private readonly db: Knex) {}
+
+  async read<T>(steps: Steps<T>): Promise<T> {
+    return this.withClient((client) => runAsync(steps, (statement) => this.run(client, statement)))
+  }
+
+  async write<T>(steps: Steps<T>): Promise<T> {
+    return this.withClient(async (client) => {
+      await client.query('BEGIN')
+      try {
+        const result = await runAsync(steps, (statement) => this.run(client, statement))
+        await client.query('COMMIT')
+        return result
+      } catch (error) {
+        // A failed ROLLBACK means a broken connection, which the pool drops; the first error is the one to report.
+        await client.query('ROLLBACK').catch(() => undefined)
+        throw error
+      }
+    })
+  }
+
+  private async run(client: pg.ClientBase, { sql, bindings, expect }: Statement): Promise<StatementResult> {
+    const result = await client.query(this.numbered(sql), bindings as SqlValue[])
+    return expect === 'rows' ? result.rows : (result.rowCount ?? 0)
+  }
+
+  /** `?` → `$1, $2, …`, as knex does, kept per statement text. */
+  private numbered(sql: string): string {
+    let text = this.texts.get(sql)
+    if (text === undefined) {
+      let n = 0
+      text = sql.replace(/\?/g, () => `$${++n}`)
+      if (this.texts.size > 1000) this.texts.clear()
+      this.texts.set(sql, text)
+    }
+    return text
+  }
+
+  private async withClient<T>(work: (client: pg.ClientBase) => Promise<T>): Promise<T> {
+    const client = (await this.db.client.acquireConnection()) as pg.ClientBase
+    try {
+      return await work(client)
+    } finally {
+      await this.db.client.releaseConnection(client)
+    }
+  }
+}
