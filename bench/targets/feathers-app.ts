@@ -16,7 +16,7 @@ import { knexConfig } from '../../src/storage/knex/connection.js'
  *
  * Environment: PORT, and DATABASE_URL (postgres://… or sqlite:<file>).
  * knex is configured like Roost's (src/storage/knex/connection.ts: WAL, one
- * connection), without Roost's prepared-statement cache.
+ * connection), without Roost's prepared-statement cache and background checkpoints.
  */
 
 const PAGINATE = { default: 10, max: 1000 }
@@ -51,8 +51,8 @@ async function createItemsTable(db: Knex) {
 
 async function main() {
   const port = Number(process.env.PORT)
-  // Stock knex behaviour: no prepared-statement cache (Roost's own addition).
-  const { config } = knexConfig(process.env.DATABASE_URL ?? '', process.cwd(), { cacheStatements: false })
+  // Stock knex and SQLite behaviour: none of Roost's own additions.
+  const { config } = knexConfig(process.env.DATABASE_URL ?? '', process.cwd(), { tuned: false })
   const db = knex(config)
   await createItemsTable(db)
 

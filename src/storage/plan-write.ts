@@ -12,12 +12,14 @@ const isPlainObject = (value: JsonValue): value is { [key: string]: JsonValue } 
  * write conflicts. Backends call this inside their transaction, after reading
  * the current rows, so the check and the write see the same state.
  */
-export function planWrite(current: StoredRecord | undefined, write: RecordWrite, context: WriteContext): PlannedWrite {
-  const conflict = (reason: RecordConflict['reason']): PlannedWrite => ({
-    ok: false,
-    conflict: { collectionId: write.collectionId, id: write.id, reason, current: current ?? null }
-  })
-  const next = (version: number, data: JsonValue, deleted: boolean): PlannedWrite => ({
+// Module-level rather than closures in planWrite: it runs once per record of
+// every write, and the TypeScript loader wraps each closure it creates.
+function conflictWith(current: StoredRecord | undefined, write: RecordWrite, reason: RecordConflict['reason']): PlannedWrite {
+  return { ok: false, conflict: { collectionId: write.collectionId, id: write.id, reason, current: current ?? null } }
+}
+
+function nextState(write: RecordWrite, context: WriteContext, version: number, data: JsonValue, deleted: boolean): PlannedWrite {
+  return {
     ok: true,
     next: {
       collectionId: write.collectionId,
@@ -28,8 +30,10 @@ export function planWrite(current: StoredRecord | undefined, write: RecordWrite,
       updatedAt: context.at,
       updatedBy: context.actor
     }
-  })
+  }
+}
 
+export function planWrite(current: StoredRecord | undefined, write: RecordWrite, context: WriteContext): PlannedWrite {
   if (write.op === 'put') {
     if (write.baseVersion === null) return planWrite(current, { ...write, op: 'create', baseVersion: undefined }, context)
     if (current?.deleted) return planWrite(current, { ...write, op: 'create', baseVersion: write.baseVersion }, context)
@@ -37,20 +41,20 @@ export function planWrite(current: StoredRecord | undefined, write: RecordWrite,
   }
 
   if (write.op === 'create') {
-    if (current === undefined) return next(1, write.data, false)
-    if (!current.deleted) return conflict('exists')
+    if (current === undefined) return nextState(write, context, 1, write.data, false)
+    if (!current.deleted) return conflictWith(current, write, 'exists')
     // Re-creating over a tombstone is a versioned write on the tombstone.
-    if (write.baseVersion !== current.version) return conflict('version-mismatch')
-    return next(current.version + 1, write.data, false)
+    if (write.baseVersion !== current.version) return conflictWith(current, write, 'version-mismatch')
+    return nextState(write, context, current.version + 1, write.data, false)
   }
 
-  if (current === undefined) return conflict('missing')
-  if (current.deleted) return conflict('deleted')
-  if (write.baseVersion !== current.version) return conflict('version-mismatch')
+  if (current === undefined) return conflictWith(current, write, 'missing')
+  if (current.deleted) return conflictWith(current, write, 'deleted')
+  if (write.baseVersion !== current.version) return conflictWith(current, write, 'version-mismatch')
 
   switch (write.op) {
     case 'update':
-      return next(current.version + 1, write.data, false)
+      return nextState(write, context, current.version + 1, write.data, false)
     case 'patch': {
       // Shallow merge into object data; any other current data is replaced.
       const base = isPlainObject(current.data) ? current.data : {}
@@ -59,9 +63,9 @@ export function planWrite(current: StoredRecord | undefined, write: RecordWrite,
       if (context.maxDataBytes !== undefined && bytes > context.maxDataBytes) {
         throw new StorageError('too-large', `Record ${write.id} would be ${bytes} bytes after this patch; the limit is ${context.maxDataBytes}`)
       }
-      return next(current.version + 1, merged, false)
+      return nextState(write, context, current.version + 1, merged, false)
     }
     case 'delete':
-      return next(current.version + 1, null, true)
+      return nextState(write, context, current.version + 1, null, true)
   }
 }

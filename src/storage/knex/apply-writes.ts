@@ -3,7 +3,7 @@ import { planWrite } from '../plan-write.js'
 import type { CollectionCondition, CommitOutcome, CommitResult, RecordWrite, StoredRecord, WriteContext, WriteOutcome } from '../types.js'
 import { chunks, IDS_PER_QUERY, ROWS_PER_INSERT } from './chunks.js'
 import { recordFromRow, recordToRow, RECORD_COLUMNS, type CollectionRow, type RecordRow } from './rows.js'
-import { execute, placeholders, select, type SqlValue, type Steps } from './statements.js'
+import { execute, placeholders, select, sqlForLength, type SqlValue, type Steps } from './statements.js'
 
 export interface IdempotencyRow {
   user_id: string
@@ -31,7 +31,11 @@ export function* applyWrites(
 ): Steps<CommitOutcome> {
   assertDistinct(writes)
   const byCollection = new Map<string, RecordWrite[]>()
-  for (const write of writes) byCollection.set(write.collectionId, [...(byCollection.get(write.collectionId) ?? []), write])
+  for (const write of writes) {
+    const group = byCollection.get(write.collectionId)
+    if (group === undefined) byCollection.set(write.collectionId, [write])
+    else group.push(write)
+  }
   const collectionIds = [...new Set([...byCollection.keys(), ...conditions.map((condition) => condition.collectionId)])].sort()
 
   // 1. Reserve positions: bumping the counter row first locks it (on
@@ -81,7 +85,7 @@ export function* applyWrites(
   const current = new Map<string, StoredRecord>()
   for (const [collectionId, group] of byCollection) {
     for (const ids of chunks(group.map((write) => write.id), IDS_PER_QUERY)) {
-      const rows = yield* select<RecordRow>(`SELECT * FROM records WHERE collection_id = ? AND id IN ${placeholders(ids.length)}`, [
+      const rows = yield* select<RecordRow>(selectRecordsSql(ids.length), [
         collectionId,
         ...ids
       ])
@@ -135,11 +139,9 @@ export function* applyWrites(
     }
   }
   for (const rows of chunks(inserts, ROWS_PER_INSERT)) {
-    const values = rows.flatMap((row): SqlValue[] => RECORD_COLUMNS.map((column) => row[column] as SqlValue))
-    yield* execute(
-      `INSERT INTO records (${RECORD_COLUMNS.join(', ')}) VALUES ${new Array<string>(rows.length).fill(placeholders(RECORD_COLUMNS.length)).join(', ')}`,
-      values
-    )
+    const values: SqlValue[] = []
+    for (const row of rows) for (const column of RECORD_COLUMNS) values.push(row[column] as SqlValue)
+    yield* execute(insertRecordsSql(rows.length), values)
   }
 
   const result: CommitResult = { records, outcomes, positions }
@@ -154,6 +156,13 @@ export function* applyWrites(
   }
   return { ...result, replayed: false }
 }
+
+// The SQL of the variable-length statements, made once per length: the same
+// string each time is also a cheap key for the prepared-statement cache.
+const selectRecordsSql = sqlForLength((n) => `SELECT * FROM records WHERE collection_id = ? AND id IN ${placeholders(n)}`)
+const insertRecordsSql = sqlForLength(
+  (n) => `INSERT INTO records (${RECORD_COLUMNS.join(', ')}) VALUES ${new Array<string>(n).fill(placeholders(RECORD_COLUMNS.length)).join(', ')}`
+)
 
 /** Thrown inside the transaction to roll it back and answer with a stored result. */
 export class Replay<Extra = unknown> {

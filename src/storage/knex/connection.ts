@@ -9,11 +9,21 @@ export type KnexDialect = 'sqlite' | 'postgres'
  * under the data folder, in WAL mode so readers never block the writer and a
  * killed process loses no committed transaction.
  */
+export interface ConnectionOptions {
+  /**
+   * Roost's additions to stock knex on SQLite (default true): a cache of
+   * prepared statements, and checkpoints left to a background thread
+   * (sqlite-checkpointer.ts). The benchmark's plain Feathers target turns
+   * them off.
+   */
+  tuned?: boolean
+}
+
 export function knexConfig(
   url: string,
   dataDir: string,
-  options: { cacheStatements?: boolean } = {}
-): { dialect: KnexDialect; config: Knex.Config } {
+  options: ConnectionOptions = {}
+): { dialect: KnexDialect; config: Knex.Config; filename?: string } {
   if (/^postgres(ql)?:\/\//.test(url)) {
     return {
       dialect: 'postgres',
@@ -28,8 +38,10 @@ export function knexConfig(
 
   const filename = sqliteFilename(url, dataDir)
   if (filename !== ':memory:') mkdirSync(path.dirname(filename), { recursive: true, mode: 0o700 })
+  const tuned = options.tuned !== false
   return {
     dialect: 'sqlite',
+    filename,
     config: {
       client: 'better-sqlite3',
       connection: { filename },
@@ -39,13 +51,19 @@ export function knexConfig(
         min: 1,
         max: 1,
         afterCreate(connection: SqliteConnection, done: (error: Error | null, connection: unknown) => void) {
-          if (options.cacheStatements !== false) cachePreparedStatements(connection)
+          if (tuned) cachePreparedStatements(connection)
           connection.pragma('journal_mode = WAL')
           // NORMAL is durable against a crashed or killed process in WAL mode;
           // only an OS crash or power loss can lose the last transactions.
           connection.pragma('synchronous = NORMAL')
           connection.pragma('foreign_keys = ON')
           connection.pragma('busy_timeout = 5000')
+          if (tuned && filename !== ':memory:') {
+            // A background thread checkpoints; this is only the safety net if it cannot.
+            connection.pragma('wal_autocheckpoint = 10000')
+            // The log file shrinks back to 64 MiB when it restarts.
+            connection.pragma('journal_size_limit = 67108864')
+          }
           done(null, connection)
         }
       },

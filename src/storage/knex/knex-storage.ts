@@ -32,6 +32,7 @@ import type {
 import { applyWrites, Replay, type IdempotencyRow } from './apply-writes.js'
 import * as batches from './batches.js'
 import { knexConfig, type KnexDialect } from './connection.js'
+import { SqliteCheckpointer } from './sqlite-checkpointer.js'
 import { createSessions, type Sessions } from './sessions.js'
 import { select } from './statements.js'
 import { isRetryable, translateDriverError } from './driver-errors.js'
@@ -57,19 +58,25 @@ export class KnexStorage implements Storage {
   readonly backend: KnexDialect
   readonly db: Knex
   private readonly sessions: Sessions
+  private readonly filename: string | undefined
+  private checkpointer: SqliteCheckpointer | undefined
 
   constructor(url: string, dataDir: string) {
-    const { dialect, config } = knexConfig(url, dataDir)
+    const { dialect, config, filename } = knexConfig(url, dataDir)
     this.backend = dialect
     this.db = knex(config)
     this.sessions = createSessions(dialect, this.db)
+    this.filename = filename
   }
 
   async migrate(): Promise<void> {
     await this.run(() => this.db.migrate.latest({ migrationSource }))
+    // Started once the file and its log exist.
+    if (this.filename !== undefined && this.filename !== ':memory:') this.checkpointer ??= new SqliteCheckpointer(this.filename)
   }
 
   async close(): Promise<void> {
+    await this.checkpointer?.stop()
     await this.db.destroy()
   }
 

@@ -41,6 +41,16 @@ export function* execute(sql: string, bindings: readonly SqlValue[]): Steps<numb
 /** `(?, ?, ?)` for a list of n values. */
 export const placeholders = (n: number): string => `(${new Array<string>(n).fill('?').join(', ')})`
 
+/** Memoises the SQL of a statement whose shape depends only on a length (lengths are bounded by chunks.ts). */
+export function sqlForLength(make: (n: number) => string): (n: number) => string {
+  const made = new Map<number, string>()
+  return (n) => {
+    let sql = made.get(n)
+    if (sql === undefined) made.set(n, (sql = make(n)))
+    return sql
+  }
+}
+
 export function runSync<T>(steps: Steps<T>, run: (statement: Statement) => StatementResult): T {
   let next = steps.next()
   while (!next.done) next = steps.next(run(next.value))
