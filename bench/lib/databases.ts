@@ -22,6 +22,12 @@ export interface BenchDatabase {
   postgresUrl?: string
   /** PostgreSQL backends connected to this database (their CPU is the database's share of the work). */
   backendPids?: () => Promise<number[]>
+  /**
+   * PostgreSQL: refreshes the planner's statistics, as autovacuum does within
+   * a minute or so of a bulk load on a running server (seeding then reading at
+   * once would otherwise measure plans made for an empty table). SQLite: nothing.
+   */
+  analyze(): Promise<void>
   drop(): Promise<void>
 }
 
@@ -54,6 +60,7 @@ export async function createDatabase(backend: Backend): Promise<BenchDatabase> {
       backend,
       dir,
       sqliteFile: path.join(dir, 'bench.sqlite'),
+      async analyze() {},
       async drop() {
         unregister()
         removeDir()
@@ -73,6 +80,15 @@ export async function createDatabase(backend: Backend): Promise<BenchDatabase> {
     backend,
     dir,
     postgresUrl: url.toString(),
+    async analyze() {
+      const client = new pg.Client({ connectionString: url.toString(), connectionTimeoutMillis: 3000 })
+      await client.connect()
+      try {
+        await client.query('ANALYZE')
+      } finally {
+        await client.end()
+      }
+    },
     backendPids: async () =>
       (await adminQuery<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1', [name])).map((row) => row.pid),
     async drop() {

@@ -30,6 +30,7 @@ async function seed(target: Target, count: number): Promise<State> {
     state = { collectionId, afterId: 0, seedSeconds: 0 }
   }
   state.seedSeconds = (now() - start) / 1000
+  await target.database.analyze()
   return state
 }
 
@@ -79,7 +80,8 @@ export const w3Feed: Workload<State> = {
     `Read a ${settings.feedRecords.toLocaleString('en')}-record collection from the start in pages of ${settings.feedPage}. ` +
     'Roost: `GET /collections/:c/changes?since=<cursor>&limit=…` until `more` is false (seeded through Roost\'s bulk create); ' +
     'plain Feathers: `GET /items?id[$gt]=<last>&$sort[id]=1&$limit=…` (a paginated find: the page plus a count; seeded with raw INSERTs); ' +
-    'raw: `SELECT … WHERE collection_id = ? AND seq > ? ORDER BY seq LIMIT …`, JSON-parsing `data` like the servers do.',
+    'raw: `SELECT … WHERE collection_id = ? AND seq > ? ORDER BY seq LIMIT …`, JSON-parsing `data` like the servers do. ' +
+    'On PostgreSQL every target runs `ANALYZE` after seeding, as autovacuum would on a running server.',
   metrics: [{ key: 'recordsPerSecond', label: 'records/s', unit: '/s', better: 'higher' }],
   async prepare(target, settings) {
     const state = await seed(target, settings.feedRecords)

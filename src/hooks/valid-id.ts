@@ -5,28 +5,17 @@ import { ID_PATTERN } from '../ids.js'
 /**
  * get/update/patch/remove: the id in the path must be a valid id (400
  * otherwise, not a 404). Without an id, patch and remove act on several items
- * only where the service allows it (`allowMulti()`).
+ * only on services that say so (`multi: true`).
  */
-export const requireValidId = () => async (context: HookContext, next: NextFunction) => {
-  if (context.id !== undefined && context.id !== null && !ID_PATTERN.test(String(context.id))) {
-    throw new BadRequest(`"id" ${JSON.stringify(String(context.id))} is not a valid id: 1–128 characters of A–Z a–z 0–9 _ - ~ . (not starting with .)`)
+export const requireValidId =
+  ({ multi = false }: { multi?: boolean } = {}) =>
+  async (context: HookContext, next: NextFunction) => {
+    if (context.id !== undefined && context.id !== null && !ID_PATTERN.test(String(context.id))) {
+      throw new BadRequest(`"id" ${JSON.stringify(String(context.id))} is not a valid id: 1–128 characters of A–Z a–z 0–9 _ - ~ . (not starting with .)`)
+    }
+    if (context.id === null && context.method === 'update') throw new BadRequest('update needs the id of one item')
+    if (context.id === null && !multi && (context.method === 'patch' || context.method === 'remove')) {
+      throw new BadRequest(`${context.method} needs the id of one item`)
+    }
+    await next()
   }
-  if (context.id === null && context.method === 'update') throw new BadRequest('update needs the id of one item')
-  if (context.id === null && ['patch', 'remove'].includes(context.method) && !context.params.multi) {
-    throw new BadRequest(`${context.method} needs the id of one item`)
-  }
-  await next()
-}
-
-declare module '@feathersjs/feathers' {
-  interface Params {
-    /** Set by allowMulti(): patch/remove without an id act on several items. */
-    multi?: boolean
-  }
-}
-
-/** Lets patch and remove without an id through requireValidId(), for services that take several items. */
-export const allowMulti = () => async (context: HookContext, next: NextFunction) => {
-  if (context.id === null) context.params = { ...context.params, multi: true }
-  await next()
-}

@@ -6,7 +6,7 @@ import { requireBaseVersion } from '../../hooks/base-version.js'
 import { versionETag } from '../../hooks/etag.js'
 import { limitRecordSize } from '../../hooks/record-size.js'
 import { oneOrMany, requireArray } from '../../hooks/one-or-many.js'
-import { allowMulti, requireValidId } from '../../hooks/valid-id.js'
+import { requireValidId } from '../../hooks/valid-id.js'
 import { atomicIdempotency } from '../../idempotency.js'
 import { validateData, validateQuery } from '../../validation.js'
 import { RecordService } from './records.class.js'
@@ -27,7 +27,7 @@ export const records = (app: Application) => {
   // Order matters: who (401) → valid input (400) → may they (404) → preconditions (428/413) → write.
   app.service(recordPath).hooks({
     around: {
-      all: [authenticate('jwt'), noCrudEvents(), versionETag(), allowMulti(), requireValidId()],
+      all: [authenticate('jwt'), noCrudEvents(), versionETag(), requireValidId({ multi: true })],
       find: [validateQuery(recordQueryValidator), authorizeRouteCollection()],
       get: [validateQuery(emptyQueryValidator), authorizeRouteCollection()],
       create: [validateQuery(emptyQueryValidator), validateData(recordCreateValidator), authorizeRouteCollection(), limitRecordSize(), atomicIdempotency()],
