@@ -14,6 +14,11 @@ export function can(user: Pick<AuthenticatedUser, 'id'> | undefined, collection:
   return user !== undefined && collection.ownerId === user.id
 }
 
+/** Everyone who may read a collection: whose sockets hear about its locks. */
+export function readersOf(collection: StoredCollection): string[] {
+  return [collection.ownerId]
+}
+
 /**
  * Loads a collection the user may access, or throws 404. Strangers get the
  * same 404 whether or not the collection exists, so ids cannot be probed.
@@ -39,17 +44,20 @@ export function requireUser(params: { user?: AuthenticatedUser }): Authenticated
 
 const WRITE_METHODS = new Set(['create', 'update', 'patch', 'remove'])
 
+/** By default reads (find, get) need 'read' and every other method 'write'. */
+const methodPermission = (context: HookContext): Permission => (WRITE_METHODS.has(context.method) ? 'write' : 'read')
+
 /**
  * Hook for services under /collections/:collectionId/…: checks the caller may
- * read (find, get) or write (create, update, patch, remove) the collection
- * and puts it on `params.collection`.
+ * do what the call needs (`permissionFor`, by default by method) on the
+ * collection and puts it on `params.collection`.
  */
-export const authorizeRouteCollection = () => async (context: HookContext, next: NextFunction) => {
+export const authorizeRouteCollection = (permissionFor: (context: HookContext) => Permission = methodPermission) => async (context: HookContext, next: NextFunction) => {
   const collectionId = context.params.route?.collectionId
   if (typeof collectionId !== 'string' || !ID_PATTERN.test(collectionId)) {
     throw new BadRequest(`"collectionId" in the path is not a valid id`)
   }
-  const permission: Permission = WRITE_METHODS.has(context.method) ? 'write' : 'read'
+  const permission = permissionFor(context)
   const collection = await authorizeCollection(context.app.get('storage'), context.params.user, collectionId, permission)
   context.params = { ...context.params, collection }
   await next()

@@ -10,6 +10,7 @@ import type { Application, HookContext, NextFunction } from './declarations.js'
 import { systemClock, type Clock } from './clock.js'
 import { toClientError } from './errors.js'
 import { extractIdempotencyKey } from './idempotency.js'
+import { extractLockToken } from './lock-token.js'
 import { Sweeper } from './sweeper.js'
 import { httpErrors } from './http-errors.js'
 import { createLogger } from './logger.js'
@@ -72,7 +73,7 @@ export function createApp(overrides: Overrides = {}, options: AppOptions = {}): 
   app.configure(services)
   app.configure(channels)
 
-  app.hooks({ around: { all: [hideInternalErrors, extractIdempotencyKey] } })
+  app.hooks({ around: { all: [hideInternalErrors, extractIdempotencyKey, extractLockToken] } })
   app.hooks({
     setup: [
       async (context: HookContext, next: NextFunction) => {

@@ -1,5 +1,5 @@
 import type { RealTimeConnection } from '@feathersjs/feathers'
-import { can } from './access.js'
+import { can, readersOf } from './access.js'
 import type { Application, AuthenticatedUser } from './declarations.js'
 import type { Collection } from './services/collections/collections.schema.js'
 import type { StoredCollection } from './storage/types.js'
@@ -10,7 +10,10 @@ import type { StoredCollection } from './storage/types.js'
  *   user's collections being created, renamed or deleted;
  * - a connection that subscribed to a collection (the `subscriptions`
  *   service) is in `collections/<id>` and hears its `change` events, but only
- *   while its user may still read the collection: checked on every event.
+ *   while its user may still read the collection: checked on every event;
+ * - `lock` events (acquired / released / expired) go to every connection of
+ *   everyone who may read the collection, subscribed or not: a device must
+ *   learn that it lost its lease even when it is not following changes.
  * Nothing is published to anonymous connections.
  */
 export const userChannel = (userId: string) => `users/${userId}`
@@ -41,6 +44,15 @@ export const channels = (app: Application) => {
     if (!collection) return undefined
     return app
       .channel(collectionChannel(collection.id))
+      .filter((connection: Connection) => can(connection.user, collection, 'read'))
+  })
+
+  // LockService passes the collection as the context, as for changes.
+  collections.publish('lock', (_event, context) => {
+    const { collection } = context as unknown as { collection?: StoredCollection }
+    if (!collection) return undefined
+    return app
+      .channel(...readersOf(collection).map(userChannel))
       .filter((connection: Connection) => can(connection.user, collection, 'read'))
   })
 

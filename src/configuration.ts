@@ -49,6 +49,16 @@ export const configurationSchema = Type.Object(
       /** How long an idempotency key and its answer are kept. */
       ttlSeconds: Type.Integer({ minimum: 1 })
     }),
+    locks: Type.Object({
+      /** Lease length when the client asks for none. */
+      ttlSeconds: Type.Integer({ minimum: 1 }),
+      /** Longest lease (acquire and renew); longer asks are cut to it. */
+      maxTtlSeconds: Type.Integer({ minimum: 1 }),
+      /** Longest an acquire may wait for a held lock to free up. */
+      maxWaitSeconds: Type.Integer({ minimum: 0 }),
+      /** How often leases past their expiry are ended and announced. */
+      expiryCheckMilliseconds: Type.Integer({ minimum: 10 })
+    }),
     /** How often expired batches and idempotency keys are cleaned up. */
     sweepIntervalSeconds: Type.Integer({ minimum: 1 }),
     authentication: Type.Object(

@@ -24,6 +24,13 @@ export class PayloadTooLarge extends FeathersError {
   }
 }
 
+/** 423: someone else holds a lock on the collection, or the lock token sent is not the lease in force. */
+export class Locked extends FeathersError {
+  constructor(message: string, data?: unknown) {
+    super(message, 'Locked', 423, 'locked', data)
+  }
+}
+
 export class PreconditionRequired extends FeathersError {
   constructor(message: string, data?: unknown) {
     super(message, 'PreconditionRequired', 428, 'precondition-required', data)
@@ -76,6 +83,8 @@ export function fromStorageError(error: StorageError, single: boolean): Feathers
       return error.status === 'expired'
         ? new Gone(error.message, { status: error.status })
         : new Conflict(error.message, { status: error.status })
+    case 'locked':
+      return new Locked(error.message, { locks: error.locks })
     case 'unavailable':
       return new Unavailable('The database is unavailable; retry later')
     case 'internal':

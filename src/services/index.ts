@@ -1,6 +1,7 @@
 import type { Application } from '../declarations.js'
 import { batches } from './batches/batches.js'
 import { changes } from './changes/changes.js'
+import { locks } from './locks/locks.js'
 import { collections } from './collections/collections.js'
 import { records } from './records/records.js'
 import { subscriptions } from './subscriptions/subscriptions.js'
@@ -13,4 +14,5 @@ export const services = (app: Application) => {
   app.configure(changes)
   app.configure(subscriptions)
   app.configure(batches)
+  app.configure(locks)
 }

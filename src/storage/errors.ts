@@ -1,4 +1,4 @@
-import type { StoredRecord } from './types.js'
+import type { StoredLock, StoredRecord } from './types.js'
 
 /**
  * The closed set of things that can go wrong in storage. Backends translate
@@ -16,6 +16,8 @@ export type StorageErrorKind =
   | 'closed'
   /** An idempotency key reused for a different request. */
   | 'key-reused'
+  /** The collection is locked by someone else, or a write's lock token is not the live lease's. */
+  | 'locked'
   | 'unavailable'
   | 'internal'
 
@@ -51,11 +53,13 @@ export class StorageError extends Error {
   readonly stale: StaleCollection[]
   /** For 'closed': the batch's status. */
   readonly status?: string
+  /** For 'locked': the live locks in the way (none when a stale token was the problem). */
+  readonly locks: StoredLock[]
 
   constructor(
     kind: StorageErrorKind,
     message: string,
-    options: { cause?: unknown; conflicts?: RecordConflict[]; stale?: StaleCollection[]; status?: string } = {}
+    options: { cause?: unknown; conflicts?: RecordConflict[]; stale?: StaleCollection[]; status?: string; locks?: StoredLock[] } = {}
   ) {
     super(message, { cause: options.cause })
     this.name = 'StorageError'
@@ -63,6 +67,7 @@ export class StorageError extends Error {
     this.conflicts = options.conflicts ?? []
     this.stale = options.stale ?? []
     this.status = options.status
+    this.locks = options.locks ?? []
   }
 }
 

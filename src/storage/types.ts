@@ -105,13 +105,53 @@ export interface IdempotencyScope {
 }
 
 export interface WriteContext {
-  /** User id recorded as `updatedBy`. */
+  /** User id recorded as `updatedBy`; also whose lock tokens `lockTokens` are. */
   actor: string | null
   /** ISO timestamp recorded as `updatedAt`. */
   at: string
   /** Largest `data` a write may leave, in bytes of its JSON (patches merge, so they are checked here). */
   maxDataBytes?: number
   idempotency?: IdempotencyScope
+  /**
+   * Fencing tokens of the caller's exclusive locks, by collection. A write to
+   * a collection under someone else's live exclusive lock, or naming a token
+   * that is not the live lease's, fails with 'locked'.
+   */
+  lockTokens?: Record<string, number>
+}
+
+// Locks
+
+export type LockMode = 'exclusive' | 'shared'
+
+export interface StoredLock {
+  collectionId: string
+  userId: string
+  /** The client/device of that user holding it, as the client names it. */
+  holder: string
+  mode: LockMode
+  /** Fencing token: strictly increases with every grant on the collection. */
+  token: number
+  acquiredAt: string
+  expiresAt: string
+}
+
+export interface AcquireLockParams {
+  collectionId: string
+  userId: string
+  holder: string
+  mode: LockMode
+  /** ISO time the lease ends, if granted now. */
+  expiresAt: string
+  now: string
+}
+
+export interface AcquireLockResult {
+  lock: StoredLock
+  /** False when the same holder already held it: the same lock, with its lease extended. */
+  created: boolean
+  /** Expired leases this call cleared on the way (their expiry is announced once, by whoever clears them). */
+  expired: StoredLock[]
 }
 
 /** A commit's result, and whether it was replayed from an earlier identical request. */
@@ -299,4 +339,24 @@ export interface Storage {
 
   /** Marks open batches past expiry as expired and drops their operations; deletes old batches and keys. */
   purgeExpired(now: string, retainUntil: string): Promise<PurgeResult>
+
+  /**
+   * Grants a lease, in a transaction serialised with the collection's writes:
+   * exclusive if nobody else holds a live lock, shared if nobody else holds a
+   * live exclusive one; otherwise 'locked' with the locks in the way. The same
+   * holder (user + holder id) asking again gets its lock back with the new
+   * expiry and the same token; asking for another mode replaces it with a new
+   * grant. Missing collection: 'not-found'.
+   */
+  acquireLock(params: AcquireLockParams): Promise<AcquireLockResult>
+  /** Extends a live lease of this holder; none (released or expired): 'not-found'. */
+  renewLock(collectionId: string, userId: string, holder: string, expiresAt: string, now: string): Promise<StoredLock>
+  /** Ends this holder's lease; returns it, or undefined if there was none (already released or expired). */
+  releaseLock(collectionId: string, userId: string, holder: string, now: string): Promise<StoredLock | undefined>
+  /** Live leases on a collection, oldest first. */
+  listLocks(collectionId: string, now: string): Promise<StoredLock[]>
+  /** Deletes every lease past its expiry and returns them (each exactly once, across server instances). */
+  expireLocks(now: string): Promise<StoredLock[]>
+  /** Ends every lease of one user on one collection (a member removed): returns them. */
+  releaseLocksOf(collectionId: string, userId: string): Promise<StoredLock[]>
 }

@@ -115,7 +115,7 @@ export class BatchService {
       .commitBatch(data.id, {
         userId: caller.id,
         conditions,
-        context: { actor: caller.id, at: nowIso(this.app), maxDataBytes: this.app.get('limits').recordBytes }
+        context: { actor: caller.id, at: nowIso(this.app), maxDataBytes: this.app.get('limits').recordBytes, lockTokens: data.lockTokens }
       })
       .catch(mapStorageError)
     // The whole group is announced together, after the commit; a replay was announced the first time.

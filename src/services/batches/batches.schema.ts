@@ -86,6 +86,10 @@ export const batchCommitSchema = Type.Object(
     /** Per collection, the cursor last seen: the commit fails (409) if the collection changed since. */
     since: Type.Optional(
       Type.Record(Type.String({ pattern: idSchema.pattern, maxLength: 128 }), Type.String({ maxLength: 64 }), { maxProperties: 100 })
+    ),
+    /** Per collection, the fencing token of the caller's exclusive lock on it (see the locks service). */
+    lockTokens: Type.Optional(
+      Type.Record(Type.String({ pattern: idSchema.pattern, maxLength: 128 }), Type.Integer({ minimum: 1 }), { maxProperties: 100 })
     )
   },
   { $id: 'BatchCommit', additionalProperties: false }

@@ -138,7 +138,8 @@ export class RecordService {
         actor: params.user?.id ?? null,
         at: nowIso(this.app),
         maxDataBytes: this.app.get('limits').recordBytes,
-        idempotency: params.idempotency
+        idempotency: params.idempotency,
+        lockTokens: params.lockToken === undefined ? undefined : { [collection(params).id]: params.lockToken }
       })
       // A replay was announced the first time.
       if (result.replayed) params.idempotentReplay = true

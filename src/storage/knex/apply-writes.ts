@@ -3,6 +3,7 @@ import { planWrite } from '../plan-write.js'
 import type { CollectionCondition, CommitOutcome, CommitResult, RecordWrite, StoredRecord, WriteContext, WriteOutcome } from '../types.js'
 import { chunks, IDS_PER_QUERY, ROWS_PER_INSERT } from './chunks.js'
 import { recordFromRow, recordToRow, RECORD_COLUMNS, type CollectionRow, type RecordRow } from './rows.js'
+import { checkWriteLock } from './locks.js'
 import { execute, placeholders, select, sqlForLength, type SqlValue, type Steps } from './statements.js'
 
 export interface IdempotencyRow {
@@ -43,15 +44,17 @@ export function* applyWrites(
   //    position order. Sorted ids make multi-collection commits deadlock-free.
   const positions: CommitResult['positions'] = {}
   const before = new Map<string, number>()
+  const everLocked = new Set<string>()
   for (const collectionId of collectionIds) {
     const count = byCollection.get(collectionId)?.length ?? 0
-    const [row] = yield* select<Pick<CollectionRow, 'seq' | 'epoch'>>(
-      'UPDATE collections SET seq = seq + ? WHERE id = ? RETURNING seq, epoch',
+    const [row] = yield* select<Pick<CollectionRow, 'seq' | 'epoch' | 'lock_seq'>>(
+      'UPDATE collections SET seq = seq + ? WHERE id = ? RETURNING seq, epoch, lock_seq',
       [count, collectionId]
     )
     if (row === undefined) throw new StorageError('not-found', `Collection ${collectionId} does not exist`)
     positions[collectionId] = { seq: Number(row.seq), epoch: row.epoch }
     before.set(collectionId, Number(row.seq) - count)
+    if (Number(row.lock_seq) > 0) everLocked.add(collectionId)
   }
 
   // 2. A retry of a request already applied gets the first answer, and
@@ -72,7 +75,14 @@ export function* applyWrites(
     }
   }
 
-  // 3. Conditions: "fail if there are changes you have not seen".
+  // 3. Locks: under the collection's row lock, so no grant slips in between.
+  //    A collection never locked (and no token sent) costs no statement.
+  for (const collectionId of byCollection.keys()) {
+    const token = context.lockTokens?.[collectionId]
+    if (everLocked.has(collectionId) || token !== undefined) yield* checkWriteLock(collectionId, context.actor, token, context.at)
+  }
+
+  // 4. Conditions: "fail if there are changes you have not seen".
   const stale: StaleCollection[] = conditions
     .filter((condition) => before.get(condition.collectionId)! > condition.seq)
     .map((condition) => ({
@@ -81,7 +91,7 @@ export function* applyWrites(
       epoch: positions[condition.collectionId].epoch
     }))
 
-  // 4. Read the current rows, now that no other writer can change them.
+  // 5. Read the current rows, now that no other writer can change them.
   const current = new Map<string, StoredRecord>()
   for (const [collectionId, group] of byCollection) {
     for (const ids of chunks(group.map((write) => write.id), IDS_PER_QUERY)) {
@@ -93,7 +103,7 @@ export function* applyWrites(
     }
   }
 
-  // 5. Check every write; report all conflicts, apply nothing.
+  // 6. Check every write; report all conflicts, apply nothing.
   const nextSeq = new Map([...before].map(([collectionId, seq]) => [collectionId, seq + 1]))
   const conflicts: RecordConflict[] = []
   const records: StoredRecord[] = []
@@ -118,7 +128,7 @@ export function* applyWrites(
     throw new StorageError('conflict', message, { conflicts, stale })
   }
 
-  // 6. Write. Updates are still compare-and-set on the version, so a broken
+  // 7. Write. Updates are still compare-and-set on the version, so a broken
   //    lock could never turn into a lost update.
   const inserts: RecordRow[] = []
   for (const record of records) {

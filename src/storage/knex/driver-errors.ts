@@ -59,6 +59,7 @@ const MESSAGES: Record<StorageErrorKind, string> = {
   'quota-exceeded': 'A limit was reached',
   closed: 'The batch is not open',
   'key-reused': 'The idempotency key was used for another request',
+  locked: 'The collection is locked',
   unavailable: 'The database is unavailable',
   internal: 'The database failed'
 }

@@ -4,6 +4,9 @@ import knex, { type Knex } from 'knex'
 import { migrationSource } from '../../../migrations/index.js'
 import { StorageError } from '../errors.js'
 import type {
+  AcquireLockParams,
+  AcquireLockResult,
+  StoredLock,
   BatchLimits,
   ChangesPage,
   ChangesParams,
@@ -31,6 +34,7 @@ import type {
 } from '../types.js'
 import { applyWrites, Replay, type IdempotencyRow } from './apply-writes.js'
 import * as batches from './batches.js'
+import * as locks from './locks.js'
 import { knexConfig, type KnexDialect } from './connection.js'
 import { SqliteCheckpointer } from './sqlite-checkpointer.js'
 import { createSessions, type Sessions } from './sessions.js'
@@ -273,6 +277,35 @@ export class KnexStorage implements Storage {
       const deletedKeys = await trx('idempotency_keys').where('expires_at', '<=', now).del()
       return { expiredBatches: Number(expired), deletedBatches: Number(deletedBatches), deletedKeys: Number(deletedKeys) }
     })
+  }
+
+  // Locks
+
+  async acquireLock(params: AcquireLockParams): Promise<AcquireLockResult> {
+    return this.transaction((trx) => locks.acquireLock(trx, params))
+  }
+
+  async renewLock(collectionId: string, userId: string, holder: string, expiresAt: string, now: string): Promise<StoredLock> {
+    return this.transaction((trx) => locks.renewLock(trx, collectionId, userId, holder, expiresAt, now))
+  }
+
+  async releaseLock(collectionId: string, userId: string, holder: string, now: string): Promise<StoredLock | undefined> {
+    return this.transaction((trx) => locks.releaseLock(trx, collectionId, userId, holder, now))
+  }
+
+  async listLocks(collectionId: string, now: string): Promise<StoredLock[]> {
+    const rows = await this.run(() =>
+      this.db<locks.LockRow>('locks').where({ collection_id: collectionId }).andWhere('expires_at', '>', now).orderBy(['acquired_at', 'holder'])
+    )
+    return rows.map(locks.lockFromRow)
+  }
+
+  async expireLocks(now: string): Promise<StoredLock[]> {
+    return this.transaction((trx) => locks.deleteExpired(trx, now))
+  }
+
+  async releaseLocksOf(collectionId: string, userId: string): Promise<StoredLock[]> {
+    return this.transaction((trx) => locks.releaseLocksOf(trx, collectionId, userId))
   }
 
   // Plumbing

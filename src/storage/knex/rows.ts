@@ -15,6 +15,8 @@ export interface CollectionRow {
   owner_id: string
   epoch: string
   seq: number | string // bigint: pg returns a string
+  /** Fencing-token counter of the collection's locks. */
+  lock_seq?: number | string
   created_at: string
   updated_at: string
 }

@@ -1,0 +1,32 @@
+import { nestedService, type ClientApplication } from '../../client.js'
+import type { Lock, LockAcquire, LockEvent, LockRelease, LockRenew } from './locks.schema.js'
+
+export type { Lock, LockAcquire, LockEvent, LockRelease, LockRenew }
+
+export const lockPath = 'collections/:collectionId/locks'
+export const lockMethods = ['find', 'get', 'create', 'patch', 'remove'] as const
+
+export const locksPath = (collectionId: string) => `collections/${encodeURIComponent(collectionId)}/locks`
+
+/**
+ * A write under an exclusive lock carries its fencing token: this header over
+ * REST, or `$lockToken` in the query over socket.io (batch commits name a
+ * token per collection in `lockTokens` instead).
+ */
+export const LOCK_TOKEN_HEADER = 'lock-token'
+export const LOCK_TOKEN_QUERY = '$lockToken'
+
+/** The locks of one collection, on a client. Ids are holder ids (the caller's own). */
+export interface LockClientService {
+  find(): Promise<Lock[]>
+  get(holder: string): Promise<Lock>
+  /** Acquire (or, for the same holder, extend). 423 with `data.locks` if someone else holds it. */
+  create(data: LockAcquire): Promise<Lock>
+  /** Renew: 404 if the lease already ended. */
+  patch(holder: string, data: LockRenew): Promise<Lock>
+  /** Release: succeeds whether or not the lease was still held. */
+  remove(holder: string): Promise<LockRelease>
+}
+
+export const locksClient = (client: ClientApplication, collectionId: string): LockClientService =>
+  nestedService<LockClientService>(client, locksPath(collectionId), lockMethods)
