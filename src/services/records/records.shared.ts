@@ -11,14 +11,21 @@ export const recordMethods = ['find', 'get', 'create', 'update', 'patch', 'remov
 export const recordsPath = (collectionId: string) => `collections/${encodeURIComponent(collectionId)}/records`
 
 /** The records service of one collection, typed, on a client. */
+/** A write under an exclusive lock names its fencing token (works over REST and socket.io). */
+export interface LockTokenQuery {
+  $lockToken?: number
+}
+
+type WriteParams = { query?: RecordWriteQuery & LockTokenQuery; headers?: Record<string, string> }
+
 export interface RecordClientService {
   find(params?: { query?: RecordQuery }): Promise<Paginated<RecordItem>>
   get(id: string): Promise<RecordItem>
-  create(data: RecordCreate): Promise<RecordItem>
-  create(data: RecordCreate[]): Promise<RecordItem[]>
-  update(id: string, data: RecordUpdate, params?: { query?: RecordWriteQuery; headers?: Record<string, string> }): Promise<RecordItem>
-  patch(id: string, data: RecordPatch, params?: { query?: RecordWriteQuery; headers?: Record<string, string> }): Promise<RecordItem>
-  remove(id: string, params?: { query?: RecordWriteQuery; headers?: Record<string, string> }): Promise<RecordItem>
+  create(data: RecordCreate, params?: { query?: LockTokenQuery }): Promise<RecordItem>
+  create(data: RecordCreate[], params?: { query?: LockTokenQuery }): Promise<RecordItem[]>
+  update(id: string, data: RecordUpdate, params?: WriteParams): Promise<RecordItem>
+  patch(id: string, data: RecordPatch, params?: WriteParams): Promise<RecordItem>
+  remove(id: string, params?: WriteParams): Promise<RecordItem>
 }
 
 export const recordsClient = (client: ClientApplication, collectionId: string): RecordClientService => {
