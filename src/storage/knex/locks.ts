@@ -80,8 +80,9 @@ export async function releaseLock(
   holder: string,
   now: string
 ): Promise<StoredLock | undefined> {
-  const [row] = await trx<LockRow>('locks').where({ collection_id: collectionId, user_id: userId, holder }).andWhere('expires_at', '>', now)
-  await trx('locks').where({ collection_id: collectionId, user_id: userId, holder }).andWhere('expires_at', '>', now).del()
+  const [row] = await deleteReturning(trx, () =>
+    trx<LockRow>('locks').where({ collection_id: collectionId, user_id: userId, holder }).andWhere('expires_at', '>', now)
+  )
   return row && lockFromRow(row)
 }
 
@@ -91,17 +92,24 @@ export async function deleteExpired(trx: Knex.Transaction, now: string, collecti
     const q = trx<LockRow>('locks').where('expires_at', '<=', now)
     return collectionId === undefined ? q : q.andWhere({ collection_id: collectionId })
   }
-  // Read, then delete what was read: with SQLite, knex ignores `returning` on delete.
-  const rows = await query()
-  if (rows.length === 0) return []
-  await query().del()
-  return rows.map(lockFromRow)
+  return (await deleteReturning(trx, query)).map(lockFromRow)
+}
+
+/**
+ * Deletes and returns the rows deleted, so that concurrent cleaners (several
+ * instances, or the expiry timer and an acquire) each report only what they
+ * deleted. PostgreSQL: DELETE … RETURNING. SQLite: knex ignores `returning`
+ * on delete, but its transactions run one at a time, so read-then-delete is exact.
+ */
+async function deleteReturning(trx: Knex.Transaction, query: () => Knex.QueryBuilder<LockRow>): Promise<LockRow[]> {
+  if (trx.client.config.client === 'pg') return (await query().del().returning('*')) as unknown as LockRow[]
+  const rows = (await query()) as LockRow[]
+  if (rows.length > 0) await query().del()
+  return rows
 }
 
 export async function releaseLocksOf(trx: Knex.Transaction, collectionId: string, userId: string): Promise<StoredLock[]> {
-  const rows = await trx<LockRow>('locks').where({ collection_id: collectionId, user_id: userId })
-  await trx('locks').where({ collection_id: collectionId, user_id: userId }).del()
-  return rows.map(lockFromRow)
+  return (await deleteReturning(trx, () => trx<LockRow>('locks').where({ collection_id: collectionId, user_id: userId }))).map(lockFromRow)
 }
 
 /**
