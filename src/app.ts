@@ -9,8 +9,8 @@ import { checkConfiguration, type RoostConfiguration } from './configuration.js'
 import type { Application, HookContext, NextFunction } from './declarations.js'
 import { systemClock, type Clock } from './clock.js'
 import { toClientError } from './errors.js'
-import { extractIdempotencyKey } from './idempotency.js'
-import { extractLockToken } from './lock-token.js'
+import { takeIdempotencyKey } from './idempotency.js'
+import { takeLockToken } from './lock-token.js'
 import { Sweeper } from './sweeper.js'
 import { httpErrors } from './http-errors.js'
 import { createLogger } from './logger.js'
@@ -73,7 +73,7 @@ export function createApp(overrides: Overrides = {}, options: AppOptions = {}): 
   app.configure(services)
   app.configure(channels)
 
-  app.hooks({ around: { all: [hideInternalErrors, extractIdempotencyKey, extractLockToken] } })
+  app.hooks({ around: { all: [hideInternalErrors, callParameters] } })
   app.hooks({
     setup: [
       async (context: HookContext, next: NextFunction) => {
@@ -91,6 +91,17 @@ export function createApp(overrides: Overrides = {}, options: AppOptions = {}): 
     ]
   })
   return app
+}
+
+/**
+ * The per-call parameters that ride outside the data (idempotency key, lock
+ * token), taken out of headers or the query before any validation. One hook
+ * for both: it runs on every call.
+ */
+async function callParameters(context: HookContext, next: NextFunction) {
+  takeIdempotencyKey(context)
+  takeLockToken(context)
+  await next()
 }
 
 /** Every service error reaches clients (REST and socket.io) as a Feathers error without internals. */

@@ -30,8 +30,8 @@ declare module '@feathersjs/feathers' {
   }
 }
 
-/** App-level, before any validation: takes the key out of the header or the query. */
-export const extractIdempotencyKey = async (context: HookContext, next: NextFunction) => {
+/** Before any validation (app.ts): takes the key out of the header or the query. */
+export function takeIdempotencyKey(context: HookContext): void {
   const { query = {}, headers = {} } = context.params
   const { [IDEMPOTENCY_QUERY]: fromQuery, ...rest } = query as Record<string, unknown>
   // Only REST headers are per call: socket.io's are the handshake's, shared by every call of the connection.
@@ -43,7 +43,6 @@ export const extractIdempotencyKey = async (context: HookContext, next: NextFunc
     }
     context.params = { ...context.params, query: rest, idempotencyKey: key }
   }
-  await next()
 }
 
 /** Canonical JSON: keys sorted, so the same request always hashes the same. */

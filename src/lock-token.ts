@@ -1,5 +1,5 @@
 import { BadRequest } from '@feathersjs/errors'
-import type { HookContext, NextFunction } from './declarations.js'
+import type { HookContext } from './declarations.js'
 import { LOCK_TOKEN_HEADER, LOCK_TOKEN_QUERY } from './services/locks/locks.shared.js'
 
 declare module '@feathersjs/feathers' {
@@ -12,11 +12,11 @@ declare module '@feathersjs/feathers' {
 const TOKEN_PATTERN = /^[1-9]\d{0,15}$/
 
 /**
- * App-level, before any validation: takes a write's lock token out of the
+ * Before any validation (app.ts): takes a write's lock token out of the
  * `Lock-Token` header (REST) or `$lockToken` in the query (socket.io, whose
  * headers are the handshake's, shared by every call of the connection).
  */
-export const extractLockToken = async (context: HookContext, next: NextFunction) => {
+export function takeLockToken(context: HookContext): void {
   const { query = {}, headers = {} } = context.params
   const { [LOCK_TOKEN_QUERY]: fromQuery, ...rest } = query as Record<string, unknown>
   const fromHeader = context.params.provider === 'rest' ? headers[LOCK_TOKEN_HEADER] : undefined
@@ -28,5 +28,4 @@ export const extractLockToken = async (context: HookContext, next: NextFunction)
     }
     context.params = { ...context.params, query: rest, lockToken: Number(text) }
   }
-  await next()
 }

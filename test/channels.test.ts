@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { recordsClient, type ChangeEvent, type Collection } from '../src/client.js'
 import { describeBackends } from './helpers/backends.js'
-import { failure, signedIn, type TestClient } from './helpers/clients.js'
+import { eventually, failure, signedIn, type TestClient } from './helpers/clients.js'
 import { startServer, type TestServer } from './helpers/server.js'
 
 /** Collects the `collections change` events a client hears. */
@@ -16,15 +16,6 @@ function listen(client: TestClient) {
     service.on(name, (collection: Collection) => collections.push([name, collection]))
   }
   return { changes, collections }
-}
-
-/** Resolves once `predicate` holds, polling briefly; fails the test after 5 s. */
-async function eventually(predicate: () => boolean, what: string) {
-  const deadline = Date.now() + 5000
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
 }
 
 describeBackends('channels: realtime events', (backend) => {

@@ -4,7 +4,7 @@ import type { Knex } from 'knex'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { changesClient, recordsClient, type Batch, type ChangeEvent, type ClientApplication, type Collection, type RecordItem } from '../src/client.js'
 import { describeBackends } from './helpers/backends.js'
-import { failure, signedIn, TRANSPORTS, type TestClient, type Transport, jsonHeaders } from './helpers/clients.js'
+import { eventually, failure, signedIn, TRANSPORTS, type TestClient, type Transport, jsonHeaders } from './helpers/clients.js'
 import { startServer, TestClock, type TestServer } from './helpers/server.js'
 
 /**
@@ -63,15 +63,6 @@ function keyed(transport: Transport, key: string, params: CallParams = {}): Call
 
 /** The params with extra query fields (e.g. a base version) merged in. */
 const withQuery = (params: CallParams, query: Record<string, unknown>): CallParams => ({ ...params, query: { ...params.query, ...query } })
-
-/** Resolves once `predicate` holds, polling briefly; fails the test after 5 s. */
-async function eventually(predicate: () => boolean, what: string) {
-  const deadline = Date.now() + 5000
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-}
 
 /** A call with its key and its target, set up afresh for one user. */
 interface Prepared {

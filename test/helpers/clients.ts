@@ -58,3 +58,19 @@ export async function jsonHeaders(client: TestClient): Promise<Record<string, st
   const accessToken = await client.client.authentication.getAccessToken()
   return { authorization: `Bearer ${accessToken}`, 'content-type': 'application/json' }
 }
+
+/** Another connection logged in as an existing user: "another device". */
+export async function device(url: string, transport: Transport, user: TestClient) {
+  const connection = connect(url, transport)
+  await connection.client.authenticate({ strategy: 'local', email: user.email, password: user.password })
+  return connection
+}
+
+/** Resolves once `predicate` holds, polling briefly; fails the test after 5 s. */
+export async function eventually(predicate: () => boolean, what: string) {
+  const deadline = Date.now() + 5000
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+}

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { changesClient, recordsClient, type Batch, type BatchOperation, type ChangeEvent, type ClientApplication, type RecordItem } from '../../src/client.js'
 import { describeBackends } from '../helpers/backends.js'
-import { connect, failure, signedIn, TRANSPORTS, type TestClient, type Transport, jsonHeaders } from '../helpers/clients.js'
+import { failure, signedIn, TRANSPORTS, type TestClient, type Transport, jsonHeaders, eventually, device } from '../helpers/clients.js'
 import { startServer, TestClock, type TestServer } from '../helpers/server.js'
 
 // Operations as a client writes them.
@@ -35,22 +35,6 @@ async function findAll(client: ClientApplication, collectionId: string, limit = 
 
 /** Positions of one commit are consecutive within a collection. */
 const expectConsecutive = (seqs: number[]) => expect(seqs).toEqual(seqs.map((_, index) => seqs[0] + index))
-
-/** Resolves once `predicate` holds, polling briefly; fails the test after 5 s. */
-async function eventually(predicate: () => boolean, what: string) {
-  const deadline = Date.now() + 5000
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-}
-
-/** Another connection logged in as an existing user: "another device". */
-async function device(url: string, transport: Transport, user: TestClient) {
-  const connection = connect(url, transport)
-  await connection.client.authenticate({ strategy: 'local', email: user.email, password: user.password })
-  return connection
-}
 
 /** Keeps every connection a test opens, to close them all in afterAll whatever happened. */
 function connections() {

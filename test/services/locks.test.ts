@@ -1,24 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { locksClient, recordsClient, type ClientApplication, type Lock, type LockEvent } from '../../src/client.js'
 import { describeBackends } from '../helpers/backends.js'
-import { connect, failure, jsonHeaders, signedIn, TRANSPORTS, type TestClient, type Transport } from '../helpers/clients.js'
+import { device, eventually, failure, jsonHeaders, signedIn, TRANSPORTS, type TestClient } from '../helpers/clients.js'
 import { startServer, TestClock, type TestServer } from '../helpers/server.js'
-
-/** Another connection logged in as an existing user: "another device". */
-async function device(url: string, transport: Transport, user: TestClient) {
-  const connection = connect(url, transport)
-  await connection.client.authenticate({ strategy: 'local', email: user.email, password: user.password })
-  return connection
-}
-
-/** Resolves once `predicate` holds, polling briefly; fails the test after 5 s. */
-async function eventually(predicate: () => boolean, what: string) {
-  const deadline = Date.now() + 5000
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-}
 
 const newCollection = async (client: ClientApplication) => (await client.service('collections').create({})).id
 

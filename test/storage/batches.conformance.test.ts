@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { createStorage, StorageError, type Storage } from '../../src/storage/index.js'
-import type { StorageErrorKind } from '../../src/storage/errors.js'
+import { createStorage, type Storage } from '../../src/storage/index.js'
 import type { BatchLimits, StagedOperation, StoredUser } from '../../src/storage/types.js'
+import { rejection } from '../helpers/storage.js'
 import { describeBackends, type TestDatabase } from '../helpers/backends.js'
 
 /**
@@ -20,17 +20,6 @@ const put = (collectionId: string, id: string, data: unknown, baseVersion: numbe
   data: data as never,
   baseVersion
 })
-
-async function rejection(promise: Promise<unknown>, kind: StorageErrorKind): Promise<StorageError> {
-  try {
-    await promise
-  } catch (error) {
-    expect(error).toBeInstanceOf(StorageError)
-    expect((error as StorageError).kind).toBe(kind)
-    return error as StorageError
-  }
-  throw new Error(`Expected a StorageError (${kind})`)
-}
 
 describeBackends('storage conformance: batches and idempotency keys', (backend) => {
   let database: TestDatabase

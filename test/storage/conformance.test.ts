@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createStorage, StorageError, type Storage } from '../../src/storage/index.js'
-import type { RecordConflict, StorageErrorKind } from '../../src/storage/errors.js'
+import type { RecordConflict } from '../../src/storage/errors.js'
 import type {
   JsonValue,
   RecordWrite,
@@ -11,6 +11,7 @@ import type {
   StoredUser,
   WriteContext
 } from '../../src/storage/types.js'
+import { rejection } from '../helpers/storage.js'
 import { describeBackends, type TestDatabase } from '../helpers/backends.js'
 
 /**
@@ -48,20 +49,6 @@ const patch = (collectionId: string, id: string, data: { [key: string]: JsonValu
   baseVersion
 })
 const remove = (collectionId: string, id: string, baseVersion: number): RecordWrite => ({ op: 'delete', collectionId, id, baseVersion })
-
-/** Awaits a promise that must reject with a StorageError (of `kind`, when given) and returns the error. */
-async function rejection(promise: Promise<unknown>, kind?: StorageErrorKind): Promise<StorageError> {
-  let outcome: unknown
-  try {
-    outcome = await promise
-  } catch (error) {
-    expect(error).toBeInstanceOf(StorageError)
-    const storageError = error as StorageError
-    if (kind !== undefined) expect(storageError.kind).toBe(kind)
-    return storageError
-  }
-  throw new Error(`Expected a StorageError${kind === undefined ? '' : ` (${kind})`}, but it resolved to ${JSON.stringify(outcome)}`)
-}
 
 /** Codepoint order with null first: the order every backend sorts by. */
 const compareValues = (a: string | number | null, b: string | number | null): number =>

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { createStorage, StorageError, type Storage } from '../../src/storage/index.js'
-import type { StorageErrorKind } from '../../src/storage/errors.js'
+import { createStorage, type Storage } from '../../src/storage/index.js'
 import type { AcquireLockParams, StoredCollection, StoredUser } from '../../src/storage/types.js'
+import { rejection } from '../helpers/storage.js'
 import { describeBackends, type TestDatabase } from '../helpers/backends.js'
 
 /**
@@ -11,17 +11,6 @@ import { describeBackends, type TestDatabase } from '../helpers/backends.js'
 
 const T0 = Date.UTC(2026, 0, 1)
 const at = (seconds: number): string => new Date(T0 + seconds * 1000).toISOString()
-
-async function rejection(promise: Promise<unknown>, kind: StorageErrorKind): Promise<StorageError> {
-  try {
-    await promise
-  } catch (error) {
-    expect(error).toBeInstanceOf(StorageError)
-    expect((error as StorageError).kind).toBe(kind)
-    return error as StorageError
-  }
-  throw new Error(`Expected a StorageError (${kind})`)
-}
 
 describeBackends('storage conformance: locks', (backend) => {
   let database: TestDatabase
