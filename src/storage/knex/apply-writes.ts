@@ -1,6 +1,6 @@
 import { StorageError, type RecordConflict, type StaleCollection } from '../errors.js'
 import { planWrite } from '../plan-write.js'
-import type { CollectionCondition, CommitOutcome, CommitResult, RecordWrite, StoredRecord, WriteContext, WriteOutcome } from '../types.js'
+import type { CollectionCondition, CommitOutcome, CommitResult, JsonValue, RecordWrite, StoredRecord, WriteContext, WriteOutcome } from '../types.js'
 import { chunks, IDS_PER_QUERY, ROWS_PER_INSERT } from './chunks.js'
 import { recordFromRow, recordToRow, RECORD_COLUMNS, type CollectionRow, type RecordRow } from './rows.js'
 import { checkWriteLock } from './locks.js'
@@ -91,6 +91,14 @@ export function* applyWrites(
       epoch: positions[condition.collectionId].epoch
     }))
 
+  // 5a. The common single write (an update or delete naming the live
+  //     record's version) is one compare-and-set with no read before it. If
+  //     it matches nothing, the general path below reads the row and tells why.
+  if (writes.length === 1 && stale.length === 0) {
+    const done = yield* compareAndSetOne(writes[0], context, before.get(writes[0].collectionId)! + 1)
+    if (done !== undefined) return yield* finish({ records: [done], outcomes: [done.deleted ? 'deleted' : 'updated'], positions }, context)
+  }
+
   // 5. Read the current rows, now that no other writer can change them.
   const current = new Map<string, StoredRecord>()
   for (const [collectionId, group] of byCollection) {
@@ -154,7 +162,11 @@ export function* applyWrites(
     yield* execute(insertRecordsSql(rows.length), values)
   }
 
-  const result: CommitResult = { records, outcomes, positions }
+  return yield* finish({ records, outcomes, positions }, context)
+}
+
+/** Stores the idempotency key with the result, in the write's transaction. */
+function* finish(result: CommitResult, context: WriteContext): Steps<CommitOutcome> {
   if (context.idempotency) {
     const { userId, key: idempotencyKey, fingerprint, expiresAt } = context.idempotency
     // An expired key of the same name may still be there until the sweeper runs.
@@ -165,6 +177,45 @@ export function* applyWrites(
     )
   }
   return { ...result, replayed: false }
+}
+
+const UPDATE_LIVE_SQL =
+  'UPDATE records SET version = ?, data = ?, deleted = ?, updated_at = ?, updated_by = ?, seq = ? WHERE collection_id = ? AND id = ? AND version = ? AND deleted = ?'
+
+/**
+ * An update, delete, or put with a base version, applied as one conditional
+ * statement on the live record of that version: the record it would be
+ * planned into then, or undefined when no such record exists (nothing written).
+ */
+function* compareAndSetOne(write: RecordWrite, context: WriteContext, seq: number): Steps<StoredRecord | undefined> {
+  const baseVersion = write.baseVersion
+  const eligible = write.op === 'update' || write.op === 'delete' || (write.op === 'put' && typeof baseVersion === 'number')
+  if (!eligible || typeof baseVersion !== 'number') return undefined
+  const deleted = write.op === 'delete'
+  const record: StoredRecord = {
+    collectionId: write.collectionId,
+    id: write.id,
+    version: baseVersion + 1,
+    data: deleted ? null : (write as { data: JsonValue }).data,
+    deleted,
+    updatedAt: context.at,
+    updatedBy: context.actor,
+    seq
+  }
+  const { version, data, updated_at, updated_by } = recordToRow(record)
+  const changed = yield* execute(UPDATE_LIVE_SQL, [
+    version,
+    data,
+    deleted,
+    updated_at,
+    updated_by,
+    seq,
+    write.collectionId,
+    write.id,
+    baseVersion,
+    false
+  ])
+  return changed === 1 ? record : undefined
 }
 
 // The SQL of the variable-length statements, made once per length: the same
