@@ -2,6 +2,7 @@ import type { Knex } from 'knex'
 import * as initial from './20261124000000_initial.js'
 import * as batchesAndIdempotency from './20261124000001_batches_and_idempotency.js'
 import * as locks from './20261124000002_locks.js'
+import * as sharing from './20261124000003_sharing.js'
 
 /**
  * The migrations, in order. They are listed here rather than discovered on
@@ -11,7 +12,8 @@ import * as locks from './20261124000002_locks.js'
 const migrations: Record<string, Knex.Migration> = {
   '20261124000000_initial': initial,
   '20261124000001_batches_and_idempotency': batchesAndIdempotency,
-  '20261124000002_locks': locks
+  '20261124000002_locks': locks,
+  '20261124000003_sharing': sharing
 }
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -1,39 +1,65 @@
-import { BadRequest, NotFound } from '@feathersjs/errors'
+import { BadRequest, Forbidden, NotFound } from '@feathersjs/errors'
 import type { AuthenticatedUser, HookContext, NextFunction } from './declarations.js'
 import { ID_PATTERN } from './ids.js'
-import type { Storage, StoredCollection } from './storage/types.js'
+import type { CollectionWithRole, MemberRole, Storage } from './storage/types.js'
 
 /**
- * The one authorization point for collections and everything inside them.
- * Today a collection is private to its owner; sharing (roles per member)
- * will change `can` and nothing else.
+ * The one authorization point for collections and everything inside them:
+ * records, changes, subscriptions, batches, locks, members, invitations,
+ * over REST and socket.io alike, and the realtime channels (channels.ts).
+ *
+ * A user's access to a collection is their role as a member:
+ *
+ * | permission | needs role | used for |
+ * | --- | --- | --- |
+ * | read | reader | records find/get, changes, subscriptions, shared locks, members list |
+ * | write | writer | record writes, batches, exclusive locks |
+ * | manage | admin | rename, members, invitations |
+ * | delete | owner | deleting the collection |
+ *
+ * Not a member → 404, whether or not the collection exists (ids cannot be
+ * probed). A member whose role is too low → 403: they know it exists.
  */
-export type Permission = 'read' | 'write' | 'manage'
+export type Permission = 'read' | 'write' | 'manage' | 'delete'
 
-export function can(user: Pick<AuthenticatedUser, 'id'> | undefined, collection: StoredCollection, _permission: Permission): boolean {
-  return user !== undefined && collection.ownerId === user.id
-}
+const RANK: Record<MemberRole, number> = { reader: 1, writer: 2, admin: 3, owner: 4 }
+const NEEDS: Record<Permission, MemberRole> = { read: 'reader', write: 'writer', manage: 'admin', delete: 'owner' }
 
-/** Everyone who may read a collection: whose sockets hear about its locks. */
-export function readersOf(collection: StoredCollection): string[] {
-  return [collection.ownerId]
+/** Whether a role (undefined: not a member) grants a permission. */
+export function allows(role: MemberRole | undefined, permission: Permission): boolean {
+  return role !== undefined && RANK[role] >= RANK[NEEDS[permission]]
 }
 
 /**
- * Loads a collection the user may access, or throws 404. Strangers get the
- * same 404 whether or not the collection exists, so ids cannot be probed.
+ * May `actor` (an owner or admin) give `target` the role `next` (undefined:
+ * remove them)? Admins manage everyone but owners, and cannot make owners.
+ */
+export function mayManageMember(actor: MemberRole, target: MemberRole | undefined, next: MemberRole | undefined): boolean {
+  if (!allows(actor, 'manage')) return false
+  if (actor === 'owner') return true
+  return target !== 'owner' && next !== 'owner'
+}
+
+/**
+ * Loads a collection with the caller's role, or throws: 404 if they are not
+ * a member (or it does not exist), 403 if their role does not allow
+ * `permission`.
  */
 export async function authorizeCollection(
   storage: Storage,
   user: AuthenticatedUser | undefined,
   collectionId: string,
   permission: Permission
-): Promise<StoredCollection> {
-  const collection = ID_PATTERN.test(collectionId) ? await storage.getCollection(collectionId) : undefined
-  if (collection === undefined || !can(user, collection, permission)) {
-    throw new NotFound(`Collection "${collectionId}" not found`)
+): Promise<CollectionWithRole> {
+  const access = user !== undefined && ID_PATTERN.test(collectionId) ? await storage.getCollectionAccess(collectionId, user.id) : undefined
+  if (access === undefined || access.role === undefined) throw new NotFound(`Collection "${collectionId}" not found`)
+  if (!allows(access.role, permission)) {
+    throw new Forbidden(`Your role in collection "${collectionId}" is ${access.role}; this needs ${NEEDS[permission]} or above`, {
+      role: access.role,
+      needs: NEEDS[permission]
+    })
   }
-  return collection
+  return { ...access.collection, role: access.role }
 }
 
 /** The signed-in user of a call; authenticate() runs first on every data service, so one is always there. */
@@ -50,7 +76,7 @@ const methodPermission = (context: HookContext): Permission => (WRITE_METHODS.ha
 /**
  * Hook for services under /collections/:collectionId/…: checks the caller may
  * do what the call needs (`permissionFor`, by default by method) on the
- * collection and puts it on `params.collection`.
+ * collection and puts it, with the caller's role, on `params.collection`.
  */
 export const authorizeRouteCollection = (permissionFor: (context: HookContext) => Permission = methodPermission) => async (context: HookContext, next: NextFunction) => {
   const collectionId = context.params.route?.collectionId
@@ -65,7 +91,7 @@ export const authorizeRouteCollection = (permissionFor: (context: HookContext) =
 
 declare module '@feathersjs/feathers' {
   interface Params {
-    /** The collection of a nested route, once authorized. */
-    collection?: StoredCollection
+    /** The collection of a nested route, once authorized, with the caller's role. */
+    collection?: CollectionWithRole
   }
 }

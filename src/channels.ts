@@ -1,25 +1,47 @@
 import type { RealTimeConnection } from '@feathersjs/feathers'
-import { can, readersOf } from './access.js'
+import { allows, type Permission } from './access.js'
 import type { Application, AuthenticatedUser } from './declarations.js'
 import type { Collection } from './services/collections/collections.schema.js'
-import type { StoredCollection } from './storage/types.js'
+import type { Invitation } from './services/invitations/invitations.schema.js'
+import type { MemberRole, StoredCollection } from './storage/types.js'
 
 /**
- * Who hears what over socket.io:
- * - every authenticated connection is in `users/<userId>`: it hears about its
- *   user's collections being created, renamed or deleted;
+ * Who hears what over socket.io. Every decision reads the collection's
+ * members when the event is published, so a member removed a moment ago
+ * hears nothing more, on sockets already connected too.
+ * - every authenticated connection is in `users/<userId>`;
  * - a connection that subscribed to a collection (the `subscriptions`
- *   service) is in `collections/<id>` and hears its `change` events, but only
- *   while its user may still read the collection: checked on every event;
- * - `lock` events (acquired / released / expired) go to every connection of
- *   everyone who may read the collection, subscribed or not: a device must
- *   learn that it lost its lease even when it is not following changes.
+ *   service) is in `collections/<id>` and hears its `change` events while
+ *   its user is a member;
+ * - `lock` events go to every connection of every member, subscribed or not
+ *   (a device must learn that it lost its lease even when not following changes);
+ * - `member` events go to every member and to the member concerned (so a
+ *   removed member learns it); the removed member's connections also leave
+ *   the collection's channel;
+ * - collection `created` goes to its creator, `patched` and `removed` to
+ *   every member (for `removed`, those of the moment it was deleted);
+ * - `invitations` events go to the invitee and to the collection's owners and admins.
  * Nothing is published to anonymous connections.
  */
 export const userChannel = (userId: string) => `users/${userId}`
 export const collectionChannel = (collectionId: string) => `collections/${collectionId}`
 
 type Connection = RealTimeConnection & { user?: AuthenticatedUser }
+type Roles = Map<string, MemberRole>
+
+/** What services pass as the second argument of their custom events: stands in for a hook context. */
+export interface CollectionEventContext {
+  collection: StoredCollection
+  /** For `member` events: the user the change is about. */
+  concerned?: string
+}
+
+declare module '@feathersjs/feathers' {
+  interface Params {
+    /** Set by collections.remove: the members at deletion, who hear of it. */
+    formerMembers?: string[]
+  }
+}
 
 export const channels = (app: Application) => {
   app.on('connection', (connection: Connection) => {
@@ -36,24 +58,38 @@ export const channels = (app: Application) => {
     if (connection && app.channels.length > 0) app.channel(app.channels).leave(connection)
   })
 
+  const members = new MemberRoles(app)
+  const usersWho = (roles: Roles, permission: Permission, ...also: string[]) =>
+    app.channel(...[...roles].filter(([, role]) => allows(role, permission)).map(([userId]) => userChannel(userId)), ...also.map(userChannel))
+  const anyoneSignedIn = () => app.channels.some((name) => name.startsWith('users/') && app.channel(name).length > 0)
+
   const collections = app.service('collections')
 
-  // CollectionService.announceChanges passes the collection as the context.
-  collections.publish('change', (_event, context) => {
-    const { collection } = context as unknown as { collection?: StoredCollection }
-    if (!collection) return undefined
-    return app
-      .channel(collectionChannel(collection.id))
-      .filter((connection: Connection) => can(connection.user, collection, 'read'))
+  collections.publish('change', async (_event, context) => {
+    const { collection } = context as unknown as CollectionEventContext
+    const subscribers = app.channel(collectionChannel(collection.id))
+    // Most writes have no subscriber: no need to read the members then.
+    if (subscribers.length === 0) return undefined
+    const roles = await members.of(collection.id)
+    return subscribers.filter((connection: Connection) => allows(roles.get(connection.user?.id ?? ''), 'read'))
   })
 
-  // LockService passes the collection as the context, as for changes.
-  collections.publish('lock', (_event, context) => {
-    const { collection } = context as unknown as { collection?: StoredCollection }
-    if (!collection) return undefined
-    return app
-      .channel(...readersOf(collection).map(userChannel))
-      .filter((connection: Connection) => can(connection.user, collection, 'read'))
+  collections.publish('lock', async (_event, context) => {
+    const { collection } = context as unknown as CollectionEventContext
+    if (!anyoneSignedIn()) return undefined
+    return usersWho(await members.of(collection.id), 'read')
+  })
+
+  collections.publish('member', async (_event, context) => {
+    const { collection, concerned } = context as unknown as CollectionEventContext
+    return usersWho(await members.of(collection.id), 'read', ...(concerned === undefined ? [] : [concerned]))
+  })
+
+  // A removed member's sockets stop following the collection at once.
+  collections.on('member', (event: { collectionId: string; type: string; member: { userId: string } }) => {
+    if (event.type !== 'removed') return
+    const channel = app.channel(collectionChannel(event.collectionId))
+    channel.leave((connection: Connection) => connection.user?.id === event.member.userId)
   })
 
   // A deleted collection's subscribers leave its channel: a collection created
@@ -63,7 +99,36 @@ export const channels = (app: Application) => {
     channel.leave(...channel.connections)
   })
 
-  for (const event of ['created', 'patched', 'removed'] as const) {
-    collections.publish(event, (collection) => app.channel(userChannel((collection as Collection).ownerId)))
+  collections.publish('created', (collection) => app.channel(userChannel((collection as Collection).ownerId)))
+  collections.publish('patched', async (collection) => usersWho(await members.of((collection as Collection).id), 'read'))
+  collections.publish('removed', (_collection, context) => app.channel(...(context.params.formerMembers ?? []).map(userChannel)))
+
+  app.service('invitations').publish(async (data) => {
+    const invitation = data as Invitation
+    const invitee = invitation.inviteeUserId ?? (invitation.inviteeEmail === null ? undefined : (await app.get('storage').findUserByEmail(invitation.inviteeEmail))?.id)
+    return usersWho(await members.of(invitation.collectionId), 'manage', ...(invitee === undefined ? [] : [invitee]))
+  })
+}
+
+/**
+ * The members of a collection, read afresh for every event, one read at a
+ * time per collection: events of one collection reach sockets in the order
+ * they were emitted even when the reads take different times.
+ */
+class MemberRoles {
+  private readonly last = new Map<string, Promise<unknown>>()
+
+  constructor(private readonly app: Application) {}
+
+  of(collectionId: string): Promise<Roles> {
+    const read = async () => new Map((await this.app.get('storage').listMemberRoles(collectionId)).map(({ userId, role }) => [userId, role]))
+    const previous = this.last.get(collectionId)
+    const next = previous === undefined ? read() : previous.then(read, read)
+    this.last.set(collectionId, next)
+    const forget = () => {
+      if (this.last.get(collectionId) === next) this.last.delete(collectionId)
+    }
+    next.then(forget, forget)
+    return next
   }
 }

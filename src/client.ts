@@ -2,6 +2,7 @@ import authenticationClientModule, { type AuthenticationClientOptions } from '@f
 import { feathers, type Application, type TransportConnection } from '@feathersjs/feathers'
 import { batchClient } from './services/batches/batches.shared.js'
 import { collectionClient } from './services/collections/collections.shared.js'
+import { invitationClient } from './services/invitations/invitations.shared.js'
 import { subscriptionClient } from './services/subscriptions/subscriptions.shared.js'
 import { userClient } from './services/users/users.shared.js'
 
@@ -9,7 +10,10 @@ export type { Batch, BatchOperation, BatchResult } from './services/batches/batc
 export type { ChangesPageResult } from './services/changes/changes.shared.js'
 export { changesClient, changesPath } from './services/changes/changes.shared.js'
 export type { ChangeEvent, Collection } from './services/collections/collections.shared.js'
+export type { Invitation, InvitationAnswer, InvitationCreate } from './services/invitations/invitations.shared.js'
 export type { Lock, LockEvent, LockRelease } from './services/locks/locks.shared.js'
+export type { Member, MemberAdd, MemberEvent, MemberPatch, Role } from './services/members/members.shared.js'
+export { membersClient, membersPath } from './services/members/members.shared.js'
 export { locksClient, locksPath, LOCK_TOKEN_HEADER } from './services/locks/locks.shared.js'
 export type { LockTokenQuery, RecordItem } from './services/records/records.shared.js'
 export { recordsClient, recordsPath } from './services/records/records.shared.js'
@@ -61,5 +65,6 @@ export const createClient = <Configuration = unknown>(
   client.configure(collectionClient)
   client.configure(subscriptionClient)
   client.configure(batchClient)
+  client.configure(invitationClient)
   return client as ClientApplication & { configuration?: Configuration }
 }

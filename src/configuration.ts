@@ -49,6 +49,12 @@ export const configurationSchema = Type.Object(
       /** How long an idempotency key and its answer are kept. */
       ttlSeconds: Type.Integer({ minimum: 1 })
     }),
+    sharing: Type.Object({
+      /** How long an invitation can be accepted when the inviter names no time. */
+      invitationTtlSeconds: Type.Integer({ minimum: 1 }),
+      /** Longest an inviter may ask for. */
+      maxInvitationTtlSeconds: Type.Integer({ minimum: 1 })
+    }),
     locks: Type.Object({
       /** Lease length when the client asks for none. */
       ttlSeconds: Type.Integer({ minimum: 1 }),

@@ -85,6 +85,8 @@ export function fromStorageError(error: StorageError, single: boolean): Feathers
         : new Conflict(error.message, { status: error.status })
     case 'locked':
       return new Locked(error.message, { locks: error.locks })
+    case 'last-owner':
+      return new Conflict(error.message, { reason: 'last-owner' })
     case 'unavailable':
       return new Unavailable('The database is unavailable; retry later')
     case 'internal':

@@ -237,7 +237,7 @@ describeBackends('bad input', (backend) => {
   const snapshot = async () => {
     const page = { sort: [['seq', 1]] as Array<['seq', 1]>, limit: 1000, skip: 0 }
     const storage = server.storage
-    const collections = await storage.listCollections({ ownerId: owner.user.id, limit: 1000, skip: 0 })
+    const collections = await storage.listCollections({ memberId: owner.user.id, limit: 1000, skip: 0 })
     return {
       collections,
       fixture: await storage.getCollection(collectionId),

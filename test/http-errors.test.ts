@@ -106,7 +106,7 @@ describeBackends('HTTP and transport errors', (backend) => {
     for (const [kind, makeError] of failures) {
       it(`${kind} is a bare 500 over REST, and logged with its details`, async () => {
         const logged = vi.spyOn(server.app.get('logger'), 'error')
-        vi.spyOn(server.storage, 'getCollection').mockRejectedValue(makeError())
+        vi.spyOn(server.storage, 'getCollectionAccess').mockRejectedValue(makeError())
 
         const response = await fetch(`${server.url}/collections/${collectionId}/records`, { headers })
         expect(response.status).toBe(500)
@@ -120,7 +120,7 @@ describeBackends('HTTP and transport errors', (backend) => {
       })
 
       it(`${kind} is a bare 500 over socket.io`, async () => {
-        vi.spyOn(server.storage, 'getCollection').mockRejectedValue(makeError())
+        vi.spyOn(server.storage, 'getCollectionAccess').mockRejectedValue(makeError())
         const { error } = await emit(socket, 'find', `collections/${collectionId}/changes`, {})
         expect(error).toEqual({ name: 'GeneralError', message: 'Internal server error', code: 500, className: 'general-error' })
         expect(JSON.stringify(error)).not.toMatch(INTERNALS)

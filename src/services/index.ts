@@ -6,6 +6,8 @@ import { collections } from './collections/collections.js'
 import { records } from './records/records.js'
 import { subscriptions } from './subscriptions/subscriptions.js'
 import { users } from './users/users.js'
+import { members } from './members/members.js'
+import { invitations } from './invitations/invitations.js'
 
 export const services = (app: Application) => {
   app.configure(users)
@@ -15,4 +17,6 @@ export const services = (app: Application) => {
   app.configure(subscriptions)
   app.configure(batches)
   app.configure(locks)
+  app.configure(members)
+  app.configure(invitations)
 }

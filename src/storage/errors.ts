@@ -18,6 +18,8 @@ export type StorageErrorKind =
   | 'key-reused'
   /** The collection is locked by someone else, or a write's lock token is not the live lease's. */
   | 'locked'
+  /** The change would leave a collection without an owner. */
+  | 'last-owner'
   | 'unavailable'
   | 'internal'
 

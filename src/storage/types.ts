@@ -217,6 +217,8 @@ export interface PurgeResult {
   expiredBatches: number
   deletedBatches: number
   deletedKeys: number
+  /** Invitations answered, revoked or expired before retainUntil. */
+  deletedInvitations: number
 }
 
 export interface StoredIdempotencyKey {
@@ -265,9 +267,88 @@ export interface ChangesPage {
 }
 
 export interface ListCollectionsParams {
-  ownerId: string
+  /** The collections this user is a member of. */
+  memberId: string
   limit: number
   skip: number
+}
+
+/** What a member may do, from most to least: see src/access.ts. */
+export type MemberRole = 'owner' | 'admin' | 'writer' | 'reader'
+
+/** A collection as one user sees it. */
+export interface CollectionWithRole extends StoredCollection {
+  role: MemberRole
+}
+
+export interface StoredMember {
+  collectionId: string
+  userId: string
+  email: string
+  role: MemberRole
+  createdAt: string
+  updatedAt: string
+}
+
+export interface MemberChange {
+  member: StoredMember
+  /** The role before; undefined when the member was added. */
+  previousRole: MemberRole | undefined
+}
+
+/** What ended with a member's removal. */
+export interface MemberRemoval {
+  member: StoredMember
+  /** Their leases on the collection, released. */
+  locks: StoredLock[]
+  /** Ids of their open batches that staged operations on the collection, aborted. */
+  abortedBatches: string[]
+}
+
+export type InvitationStatus = 'pending' | 'accepted' | 'declined' | 'revoked' | 'expired'
+
+export interface StoredInvitation {
+  id: string
+  collectionId: string
+  role: MemberRole
+  /** Exactly one of these two names the invitee. */
+  inviteeUserId: string | null
+  inviteeEmail: string | null
+  invitedBy: string
+  /** 'expired' once past expiresAt while still pending. */
+  status: InvitationStatus
+  createdAt: string
+  expiresAt: string
+  answeredAt: string | null
+}
+
+export interface NewInvitation {
+  id: string
+  collectionId: string
+  role: MemberRole
+  inviteeUserId: string | null
+  /** Lower case. */
+  inviteeEmail: string | null
+  invitedBy: string
+  expiresAt: string
+}
+
+export interface ListInvitationsParams {
+  /** A collection's invitations (for its managers)… */
+  collectionId?: string
+  /** …or those addressed to this user, by id or by their (lower-case) e-mail. */
+  invitee?: { userId: string; email: string }
+  /** Only these; every status when absent. 'expired' and 'pending' are told apart by `now`. */
+  status?: InvitationStatus
+  now: string
+  limit: number
+  skip: number
+}
+
+export interface InvitationAnswer {
+  invitation: StoredInvitation
+  /** On 'accepted': the membership it created or changed. */
+  change?: MemberChange
 }
 
 export interface Storage {
@@ -284,7 +365,10 @@ export interface Storage {
 
   createCollection(collection: NewCollection, at: string): Promise<StoredCollection>
   getCollection(id: string): Promise<StoredCollection | undefined>
-  listCollections(params: ListCollectionsParams): Promise<Page<StoredCollection>>
+  /** Whether (and as what) a user may see a collection, in one read; undefined if the collection does not exist. */
+  getCollectionAccess(collectionId: string, userId: string): Promise<{ collection: StoredCollection; role: MemberRole | undefined } | undefined>
+  /** The collections a user is a member of, with their role, ordered by id. */
+  listCollections(params: ListCollectionsParams): Promise<Page<CollectionWithRole>>
   renameCollection(id: string, name: string | null, at: string): Promise<StoredCollection>
   /** Removes the collection with all its records. */
   deleteCollection(id: string): Promise<StoredCollection>
@@ -359,4 +443,39 @@ export interface Storage {
   expireLocks(now: string): Promise<StoredLock[]>
   /** Ends every lease of one user on one collection (a member removed): returns them. */
   releaseLocksOf(collectionId: string, userId: string): Promise<StoredLock[]>
+
+  // Sharing. Membership changes of one collection serialise with each other
+  // (and with its writes) on the collection's row, so two owners demoting
+  // each other at once cannot leave it without one.
+
+  /** Members ordered by user id. */
+  listMembers(collectionId: string, page: { limit: number; skip: number }): Promise<Page<StoredMember>>
+  /** Every member's user id and role: who hears the collection's events. */
+  listMemberRoles(collectionId: string): Promise<Array<{ userId: string; role: MemberRole }>>
+  getMember(collectionId: string, userId: string): Promise<StoredMember | undefined>
+  /**
+   * Adds a member or changes their role. `onlyIf: 'new'` refuses an existing
+   * member ('already-exists'), `'existing'` a non-member ('not-found').
+   * Demoting the last owner: 'last-owner'. Missing collection or user: 'not-found'.
+   */
+  putMember(member: { collectionId: string; userId: string; role: MemberRole }, at: string, onlyIf?: 'new' | 'existing'): Promise<MemberChange>
+  /**
+   * Removes a member, releases their leases on the collection and aborts
+   * their open batches that staged operations on it, in one transaction.
+   * Not a member: 'not-found'; the last owner: 'last-owner'.
+   */
+  removeMember(collectionId: string, userId: string, at: string): Promise<MemberRemoval>
+
+  createInvitation(invitation: NewInvitation, at: string): Promise<StoredInvitation>
+  getInvitation(id: string, now: string): Promise<StoredInvitation | undefined>
+  /** Newest first. */
+  listInvitations(params: ListInvitationsParams): Promise<Page<StoredInvitation>>
+  /**
+   * The invitee's (`userId`, checked by the caller) answer. Accepting makes them a member with the invited role
+   * (or changes their role) in the same transaction, under putMember's rules.
+   * No longer pending: 'closed' with the status.
+   */
+  answerInvitation(id: string, answer: 'accepted' | 'declined', userId: string, at: string): Promise<InvitationAnswer>
+  /** Withdraws a pending invitation; no longer pending: 'closed'. */
+  revokeInvitation(id: string, at: string): Promise<StoredInvitation>
 }

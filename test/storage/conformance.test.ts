@@ -210,32 +210,32 @@ describeBackends('storage conformance', (backend) => {
       expect(await storage.getCollection(id)).toBeUndefined()
     })
 
-    it('lists the collections of one owner, paged', async () => {
+    it('lists the collections of one member (with their role), paged', async () => {
       const alice = await newUser()
       const bob = await newUser()
       const nobody = await newUser()
       const alices = await Promise.all(range(1, 5).map(() => newCollection(alice.id)))
       const bobs = await Promise.all(range(1, 2).map(() => newCollection(bob.id)))
 
-      const all = await storage.listCollections({ ownerId: alice.id, limit: 100, skip: 0 })
+      const all = await storage.listCollections({ memberId: alice.id, limit: 100, skip: 0 })
       expect(all.total).toBe(5)
-      expect([...all.data].sort(byId)).toEqual([...alices].sort(byId))
+      expect([...all.data].sort(byId)).toEqual([...alices].map((collection) => ({ ...collection, role: 'owner' })).sort(byId))
 
       // Pages follow one stable order: no repeats, no gaps.
       const pages = await Promise.all(
-        [0, 2, 4].map((skip) => storage.listCollections({ ownerId: alice.id, limit: 2, skip }))
+        [0, 2, 4].map((skip) => storage.listCollections({ memberId: alice.id, limit: 2, skip }))
       )
       expect(pages.map((page) => page.total)).toEqual([5, 5, 5])
       expect(pages.map((page) => page.data.length)).toEqual([2, 2, 1])
       expect(pages.flatMap((page) => page.data)).toEqual(all.data)
 
-      expect(await storage.listCollections({ ownerId: alice.id, limit: 0, skip: 0 })).toEqual({ total: 5, data: [] })
-      expect(await storage.listCollections({ ownerId: alice.id, limit: 10, skip: 5 })).toEqual({ total: 5, data: [] })
+      expect(await storage.listCollections({ memberId: alice.id, limit: 0, skip: 0 })).toEqual({ total: 5, data: [] })
+      expect(await storage.listCollections({ memberId: alice.id, limit: 10, skip: 5 })).toEqual({ total: 5, data: [] })
 
-      const bobsPage = await storage.listCollections({ ownerId: bob.id, limit: 100, skip: 0 })
+      const bobsPage = await storage.listCollections({ memberId: bob.id, limit: 100, skip: 0 })
       expect(bobsPage.total).toBe(2)
-      expect([...bobsPage.data].sort(byId)).toEqual([...bobs].sort(byId))
-      expect(await storage.listCollections({ ownerId: nobody.id, limit: 100, skip: 0 })).toEqual({ total: 0, data: [] })
+      expect([...bobsPage.data].sort(byId)).toEqual([...bobs].map((collection) => ({ ...collection, role: 'owner' })).sort(byId))
+      expect(await storage.listCollections({ memberId: nobody.id, limit: 100, skip: 0 })).toEqual({ total: 0, data: [] })
     })
 
     it('renames a collection, keeping everything else', async () => {
@@ -273,7 +273,7 @@ describeBackends('storage conformance', (backend) => {
         expect(page).toEqual({ total: 0, data: [] })
       }
       expect(await storage.changesSince(doomed.id, { since: 0, limit: 100 })).toEqual({ changes: [], more: false })
-      const listed = await storage.listCollections({ ownerId: owner.id, limit: 100_000, skip: 0 })
+      const listed = await storage.listCollections({ memberId: owner.id, limit: 100_000, skip: 0 })
       expect(ids(listed.data)).not.toContain(doomed.id)
 
       // The other collection's record with the same id is untouched.

@@ -6,16 +6,19 @@ import { nowIso } from '../../clock.js'
 import { encodeCursor } from '../../cursor.js'
 import type { Application } from '../../declarations.js'
 import { isStorageError } from '../../storage/index.js'
-import type { CommitResult, StoredCollection } from '../../storage/types.js'
+import type { CollectionWithRole, CommitResult, StoredCollection, StoredMember } from '../../storage/types.js'
+import type { CollectionEventContext } from '../../channels.js'
+import type { MemberEvent } from '../members/members.schema.js'
+import { toMember } from '../members/members.class.js'
 import type { ChangeEvent, Collection, CollectionData, CollectionPatch, CollectionQuery } from './collections.schema.js'
 
 export type CollectionParams = Params<CollectionQuery>
 
-export const toPublicCollection = (collection: StoredCollection): Collection => ({
+export const toPublicCollection = (collection: CollectionWithRole): Collection => ({
   id: collection.id,
   name: collection.name,
   ownerId: collection.ownerId,
-  role: 'owner',
+  role: collection.role,
   cursor: encodeCursor(collection, collection.seq),
   createdAt: collection.createdAt,
   updatedAt: collection.updatedAt
@@ -38,7 +41,7 @@ export class CollectionService {
     const { default: defaultLimit, max } = this.app.get('paginate')
     const limit = Math.min(params.query?.$limit ?? defaultLimit, max)
     const skip = params.query?.$skip ?? 0
-    const page = await this.storage.listCollections({ ownerId: user(params).id, limit, skip })
+    const page = await this.storage.listCollections({ memberId: user(params).id, limit, skip })
     return { total: page.total, limit, skip, data: page.data.map(toPublicCollection) }
   }
 
@@ -52,7 +55,7 @@ export class CollectionService {
         { id: data.id ?? randomUUID(), name: data.name ?? null, ownerId: user(params).id },
         nowIso(this.app)
       )
-      return toPublicCollection(created)
+      return toPublicCollection({ ...created, role: 'owner' })
     } catch (error) {
       if (isStorageError(error) && error.kind === 'already-exists') {
         throw new Conflict(`Collection "${data.id}" already exists`)
@@ -62,13 +65,22 @@ export class CollectionService {
   }
 
   async patch(id: string, data: CollectionPatch, params: CollectionParams): Promise<Collection> {
-    await authorizeCollection(this.storage, user(params), id, 'manage')
-    return toPublicCollection(await this.storage.renameCollection(id, data.name, nowIso(this.app)))
+    const { role } = await authorizeCollection(this.storage, user(params), id, 'manage')
+    return toPublicCollection({ ...(await this.storage.renameCollection(id, data.name, nowIso(this.app))), role })
   }
 
+  /** Owners only. Every member at that moment hears of it (channels.ts). */
   async remove(id: string, params: CollectionParams): Promise<Collection> {
-    await authorizeCollection(this.storage, user(params), id, 'manage')
-    return toPublicCollection(await this.storage.deleteCollection(id))
+    const { role } = await authorizeCollection(this.storage, user(params), id, 'delete')
+    params.formerMembers = (await this.storage.listMemberRoles(id)).map((member) => member.userId)
+    return toPublicCollection({ ...(await this.storage.deleteCollection(id)), role })
+  }
+
+  /** Tells the members (and the member concerned) that someone joined, changed role or left; after the commit. */
+  announceMember(collection: StoredCollection, type: MemberEvent['type'], member: StoredMember): void {
+    const event: MemberEvent = { collectionId: collection.id, type, member: toMember(member) }
+    const context: CollectionEventContext = { collection, concerned: member.userId }
+    this.emit('member', event, { app: this.app, path: 'collections', service: this, result: event, ...context })
   }
 
   /**

@@ -1,6 +1,7 @@
 import { Type, type Static } from '@feathersjs/typebox'
 import { idSchema } from '../../ids.js'
 import { dataValidator, queryValidator } from '../../validation.js'
+import { roleSchema } from '../members/members.schema.js'
 import { recordSchema } from '../records/records.schema.js'
 
 const nameSchema = Type.Union([Type.String({ minLength: 1, maxLength: 256 }), Type.Null()])
@@ -9,9 +10,10 @@ export const collectionSchema = Type.Object(
   {
     id: idSchema,
     name: nameSchema,
+    /** The user who created it (who may since have left; `members` says who owns it now). */
     ownerId: Type.String(),
-    /** The caller's role. Only owners exist until sharing lands. */
-    role: Type.Literal('owner'),
+    /** The caller's role in it. */
+    role: roleSchema,
     /** Cursor of the latest change: pulling with it returns only later changes. */
     cursor: Type.String(),
     createdAt: Type.String(),

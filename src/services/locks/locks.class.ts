@@ -115,7 +115,8 @@ export class LockService {
     return expired
   }
 
-  private announce(type: LockEvent['type'], target: StoredCollection, lock: StoredLock): void {
+  /** Tells the collection's members (channels.ts) that a lease began or ended. */
+  announce(type: LockEvent['type'], target: StoredCollection, lock: StoredLock): void {
     if (type !== 'acquired') this.freed.emit('freed', target.id)
     const event: LockEvent = { collectionId: target.id, type, lock: toLock(lock) }
     this.app.service('collections').emit('lock', event, { app: this.app, path: 'collections', result: event, collection: target })

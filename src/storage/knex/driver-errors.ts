@@ -60,6 +60,7 @@ const MESSAGES: Record<StorageErrorKind, string> = {
   closed: 'The batch is not open',
   'key-reused': 'The idempotency key was used for another request',
   locked: 'The collection is locked',
+  'last-owner': 'A collection keeps at least one owner',
   unavailable: 'The database is unavailable',
   internal: 'The database failed'
 }

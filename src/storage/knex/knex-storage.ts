@@ -22,6 +22,15 @@ import type {
   StoredBatch,
   StoredIdempotencyKey,
   ListCollectionsParams,
+  CollectionWithRole,
+  InvitationAnswer,
+  ListInvitationsParams,
+  MemberChange,
+  MemberRemoval,
+  MemberRole,
+  NewInvitation,
+  StoredInvitation,
+  StoredMember,
   NewCollection,
   NewUser,
   Page,
@@ -35,6 +44,7 @@ import type {
 import { applyWrites, Replay, type IdempotencyRow } from './apply-writes.js'
 import * as batches from './batches.js'
 import * as locks from './locks.js'
+import * as sharing from './sharing.js'
 import { knexConfig, type KnexDialect } from './connection.js'
 import { SqliteCheckpointer } from './sqlite-checkpointer.js'
 import { createSessions, type Sessions } from './sessions.js'
@@ -114,8 +124,23 @@ export class KnexStorage implements Storage {
       created_at: at,
       updated_at: at
     }
-    await this.run(() => this.db<CollectionRow>('collections').insert(row))
+    await this.transaction(async (trx) => {
+      await trx<CollectionRow>('collections').insert(row)
+      await trx<sharing.MemberRow>('members').insert({ collection_id: row.id, user_id: row.owner_id, role: 'owner', created_at: at, updated_at: at })
+    })
     return collectionFromRow(row)
+  }
+
+  async getCollectionAccess(collectionId: string, userId: string): Promise<{ collection: StoredCollection; role: MemberRole | undefined } | undefined> {
+    const [row] = await this.run(() =>
+      this.sessions.read(
+        select<CollectionRow & { member_role: string | null }>(
+          'SELECT collections.*, members.role AS member_role FROM collections LEFT JOIN members ON members.collection_id = collections.id AND members.user_id = ? WHERE collections.id = ?',
+          [userId, collectionId]
+        )
+      )
+    )
+    return row && { collection: collectionFromRow(row), role: (row.member_role ?? undefined) as MemberRole | undefined }
   }
 
   async getCollection(id: string): Promise<StoredCollection | undefined> {
@@ -123,12 +148,20 @@ export class KnexStorage implements Storage {
     return row && collectionFromRow(row)
   }
 
-  async listCollections({ ownerId, limit, skip }: ListCollectionsParams): Promise<Page<StoredCollection>> {
+  async listCollections({ memberId, limit, skip }: ListCollectionsParams): Promise<Page<CollectionWithRole>> {
     return this.run(async () => {
-      const query = this.db<CollectionRow>('collections').where({ owner_id: ownerId })
-      const [{ count }] = await query.clone().count({ count: '*' })
-      const rows = limit === 0 ? [] : await query.orderBy('id').limit(limit).offset(skip)
-      return { total: Number(count), data: rows.map(collectionFromRow) }
+      const [{ count }] = await this.db('members').where({ user_id: memberId }).count({ count: '*' })
+      const rows: Array<CollectionRow & { member_role: string }> =
+        limit === 0
+          ? []
+          : await this.db('collections')
+              .join('members', 'members.collection_id', 'collections.id')
+              .where('members.user_id', memberId)
+              .select('collections.*', 'members.role as member_role')
+              .orderBy('collections.id')
+              .limit(limit)
+              .offset(skip)
+      return { total: Number(count), data: rows.map((row) => ({ ...collectionFromRow(row), role: row.member_role as MemberRole })) }
     })
   }
 
@@ -275,7 +308,13 @@ export class KnexStorage implements Storage {
         .del()
       const deletedBatches = await trx('batches').whereNot({ status: 'open' }).andWhere('expires_at', '<=', retainUntil).del()
       const deletedKeys = await trx('idempotency_keys').where('expires_at', '<=', now).del()
-      return { expiredBatches: Number(expired), deletedBatches: Number(deletedBatches), deletedKeys: Number(deletedKeys) }
+      const deletedInvitations = await sharing.purgeInvitations(trx, retainUntil)
+      return {
+        expiredBatches: Number(expired),
+        deletedBatches: Number(deletedBatches),
+        deletedKeys: Number(deletedKeys),
+        deletedInvitations: Number(deletedInvitations)
+      }
     })
   }
 
@@ -306,6 +345,51 @@ export class KnexStorage implements Storage {
 
   async releaseLocksOf(collectionId: string, userId: string): Promise<StoredLock[]> {
     return this.transaction((trx) => locks.releaseLocksOf(trx, collectionId, userId))
+  }
+
+  // Sharing
+
+  async listMembers(collectionId: string, page: { limit: number; skip: number }): Promise<Page<StoredMember>> {
+    return this.run(() => sharing.listMembers(this.db, collectionId, page))
+  }
+
+  async listMemberRoles(collectionId: string): Promise<Array<{ userId: string; role: MemberRole }>> {
+    const rows = await this.run(() =>
+      this.sessions.read(select<{ user_id: string; role: string }>('SELECT user_id, role FROM members WHERE collection_id = ?', [collectionId]))
+    )
+    return rows.map((row) => ({ userId: row.user_id, role: row.role as MemberRole }))
+  }
+
+  async getMember(collectionId: string, userId: string): Promise<StoredMember | undefined> {
+    return this.run(() => sharing.getMember(this.db, collectionId, userId))
+  }
+
+  async putMember(member: { collectionId: string; userId: string; role: MemberRole }, at: string, onlyIf?: 'new' | 'existing'): Promise<MemberChange> {
+    return this.transaction((trx) => sharing.putMember(trx, member, at, onlyIf))
+  }
+
+  async removeMember(collectionId: string, userId: string, at: string): Promise<MemberRemoval> {
+    return this.transaction((trx) => sharing.removeMember(trx, collectionId, userId, at))
+  }
+
+  async createInvitation(invitation: NewInvitation, at: string): Promise<StoredInvitation> {
+    return this.transaction((trx) => sharing.createInvitation(trx, invitation, at))
+  }
+
+  async getInvitation(id: string, now: string): Promise<StoredInvitation | undefined> {
+    return this.run(() => sharing.getInvitation(this.db, id, now))
+  }
+
+  async listInvitations(params: ListInvitationsParams): Promise<Page<StoredInvitation>> {
+    return this.run(() => sharing.listInvitations(this.db, params))
+  }
+
+  async answerInvitation(id: string, answer: 'accepted' | 'declined', userId: string, at: string): Promise<InvitationAnswer> {
+    return this.transaction((trx) => sharing.answerInvitation(trx, id, answer, userId, at))
+  }
+
+  async revokeInvitation(id: string, at: string): Promise<StoredInvitation> {
+    return this.transaction((trx) => sharing.revokeInvitation(trx, id, at))
   }
 
   // Plumbing
