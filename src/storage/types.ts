@@ -311,7 +311,10 @@ export interface StoredInvitation {
   id: string
   collectionId: string
   role: MemberRole
-  /** Exactly one of these two names the invitee. */
+  /**
+   * Who is invited: one of the two when created; once answered,
+   * inviteeUserId is the user who answered (an e-mail invitation learns it).
+   */
   inviteeUserId: string | null
   inviteeEmail: string | null
   invitedBy: string

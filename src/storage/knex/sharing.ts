@@ -82,8 +82,9 @@ export async function getMember(db: Knex | Knex.Transaction, collectionId: strin
  * at a time anyway) so that membership changes of one collection serialise,
  * and the owner count they check cannot change under them.
  */
-async function lockCollection(trx: Knex.Transaction, collectionId: string, at: string): Promise<void> {
-  const updated = await trx('collections').where({ id: collectionId }).update({ updated_at: at })
+async function lockCollection(trx: Knex.Transaction, collectionId: string): Promise<void> {
+  // A column set to itself: the row lock without changing what the collection shows (updatedAt is its name's).
+  const updated = await trx('collections').where({ id: collectionId }).update({ lock_seq: trx.ref('lock_seq') })
   if (updated === 0) throw new StorageError('not-found', `Collection ${collectionId} does not exist`)
 }
 
@@ -100,7 +101,7 @@ export async function putMember(
   at: string,
   onlyIf?: 'new' | 'existing'
 ): Promise<MemberChange> {
-  await lockCollection(trx, collectionId, at)
+  await lockCollection(trx, collectionId)
   const existing = await trx<MemberRow>('members').where({ collection_id: collectionId, user_id: userId }).first()
   if (existing !== undefined && onlyIf === 'new') throw new StorageError('already-exists', `User ${userId} is already a member`)
   if (existing === undefined && onlyIf === 'existing') throw new StorageError('not-found', `User ${userId} is not a member`)
@@ -116,8 +117,8 @@ export async function putMember(
   return { member, previousRole: existing?.role as MemberRole | undefined }
 }
 
-export async function removeMember(trx: Knex.Transaction, collectionId: string, userId: string, at: string): Promise<MemberRemoval> {
-  await lockCollection(trx, collectionId, at)
+export async function removeMember(trx: Knex.Transaction, collectionId: string, userId: string, _at: string): Promise<MemberRemoval> {
+  await lockCollection(trx, collectionId)
   const member = await getMember(trx, collectionId, userId)
   if (member === undefined) throw new StorageError('not-found', `User ${userId} is not a member`)
   if (member.role === 'owner') await assertNotLastOwner(trx, collectionId, userId)
@@ -188,9 +189,35 @@ async function pendingInvitation(trx: Knex.Transaction, id: string, at: string):
 }
 
 /**
+ * Closes a pending invitation with a conditional UPDATE: of two answers (or an
+ * answer and a revocation) racing, the second waits for the first's row lock
+ * (PostgreSQL) and then finds it no longer pending, so exactly one wins.
+ */
+async function closeInvitation(
+  trx: Knex.Transaction,
+  id: string,
+  status: 'accepted' | 'declined' | 'revoked',
+  at: string,
+  inviteeUserId?: string
+): Promise<StoredInvitation> {
+  const updated = await trx<InvitationRow>('invitations')
+    .where({ id, status: 'pending' })
+    .andWhere('expires_at', '>', at)
+    .update(inviteeUserId === undefined ? { status, answered_at: at } : { status, answered_at: at, invitee_user_id: inviteeUserId })
+  if (updated === 0) {
+    // Not closed by us: missing, answered meanwhile or expired; this throws which.
+    await pendingInvitation(trx, id, at)
+    throw new StorageError('internal', `Invitation ${id} could not be closed`)
+  }
+  return (await getInvitation(trx, id, at))!
+}
+
+/**
  * The invitee is whoever the service says answers (it checks that the
  * caller is the invitee); accepting makes them a member by user id, which an
- * e-mail invitation learns now.
+ * e-mail invitation learns now. The membership is changed before the
+ * invitation is closed, so that the collection's row is locked before the
+ * invitation's, in the order deleting a collection takes them.
  */
 export async function answerInvitation(
   trx: Knex.Transaction,
@@ -201,14 +228,11 @@ export async function answerInvitation(
 ): Promise<InvitationAnswer> {
   const invitation = await pendingInvitation(trx, id, at)
   const change = answer === 'accepted' ? await putMember(trx, { collectionId: invitation.collectionId, userId, role: invitation.role }, at) : undefined
-  await trx<InvitationRow>('invitations').where({ id }).update({ status: answer, answered_at: at, invitee_user_id: userId })
-  return { invitation: (await getInvitation(trx, id, at))!, change }
+  return { invitation: await closeInvitation(trx, id, answer, at, userId), change }
 }
 
 export async function revokeInvitation(trx: Knex.Transaction, id: string, at: string): Promise<StoredInvitation> {
-  await pendingInvitation(trx, id, at)
-  await trx<InvitationRow>('invitations').where({ id }).update({ status: 'revoked', answered_at: at })
-  return (await getInvitation(trx, id, at))!
+  return closeInvitation(trx, id, 'revoked', at)
 }
 
 /** Invitations past their expiry, or answered, before `retainUntil`: gone for good. */
