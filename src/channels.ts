@@ -1,4 +1,4 @@
-import type { RealTimeConnection } from '@feathersjs/feathers'
+import type { Params, RealTimeConnection } from '@feathersjs/feathers'
 import { allows, type Permission } from './access.js'
 import type { Application, AuthenticatedUser } from './declarations.js'
 import type { Collection } from './services/collections/collections.schema.js'
@@ -39,7 +39,7 @@ export interface CollectionEventContext {
 declare module '@feathersjs/feathers' {
   interface Params {
     /** Set by collections.remove: the members at deletion, who hear of it. */
-    formerMembers?: string[]
+    formerMembers?: Array<{ userId: string; role: MemberRole }>
   }
 }
 
@@ -99,9 +99,17 @@ export const channels = (app: Application) => {
     channel.leave(...channel.connections)
   })
 
+  // A collection as each listener sees it: with their own role, not the caller's.
+  const toEachMember = (collection: Collection, roles: Iterable<[string, MemberRole]>) => {
+    const byRole = new Map<MemberRole, string[]>()
+    for (const [userId, role] of roles) byRole.set(role, [...(byRole.get(role) ?? []), userChannel(userId)])
+    return [...byRole].map(([role, names]) => app.channel(...names).send({ ...collection, role }))
+  }
   collections.publish('created', (collection) => app.channel(userChannel((collection as Collection).ownerId)))
-  collections.publish('patched', async (collection) => usersWho(await members.of((collection as Collection).id), 'read'))
-  collections.publish('removed', (_collection, context) => app.channel(...(context.params.formerMembers ?? []).map(userChannel)))
+  collections.publish('patched', async (collection) => toEachMember(collection as Collection, await members.of((collection as Collection).id)))
+  collections.publish('removed', (collection, context) =>
+    toEachMember(collection as Collection, ((context.params as Params).formerMembers ?? []).map(({ userId, role }): [string, MemberRole] => [userId, role]))
+  )
 
   app.service('invitations').publish(async (data) => {
     const invitation = data as Invitation

@@ -88,7 +88,13 @@ const validate = new Ajv({ allErrors: true, strict: false }).compile(configurati
 
 /** Throws an Error naming every wrong setting. */
 export function checkConfiguration(config: unknown): asserts config is RoostConfiguration {
-  if (validate(config)) return
+  if (validate(config)) {
+    const { invitationTtlSeconds, maxInvitationTtlSeconds } = (config as RoostConfiguration).sharing
+    if (invitationTtlSeconds > maxInvitationTtlSeconds) {
+      throw new Error(`Invalid configuration: sharing.invitationTtlSeconds (${invitationTtlSeconds}) is over sharing.maxInvitationTtlSeconds (${maxInvitationTtlSeconds})`)
+    }
+    return
+  }
   const problems = (validate.errors ?? []).map((error) => {
     const path = error.instancePath.slice(1).replaceAll('/', '.')
     if (error.keyword === 'required') {

@@ -26,7 +26,7 @@ export class Sweeper {
   async run() {
     const retention = this.app.get('batches').retentionSeconds
     const result = await this.app.get('storage').purgeExpired(nowIso(this.app), isoAfter(this.app, -retention))
-    if (result.expiredBatches + result.deletedBatches + result.deletedKeys > 0) this.app.get('logger').debug(result, 'swept')
+    if (Object.values(result).some((count) => count > 0)) this.app.get('logger').debug(result, 'swept')
     return result
   }
 }

@@ -88,6 +88,10 @@ describeBackends('channels: sharing isolation', (backend) => {
       collections: ['patched']
     })
     expect(idsOf(heard.writer, collectionId).changes).toEqual(['before', 'after'])
+    // Each hears the collection with their own role, not the owner's who renamed it.
+    await eventually(() => idsOf(heard.writer, collectionId).collections.includes('patched'), 'the writer hearing the rename')
+    expect(heard.reader.collections.find(([name]) => name === 'patched')?.[1]).toMatchObject({ name: 'Renamed', role: 'reader' })
+    expect(heard.writer.collections.find(([name]) => name === 'patched')?.[1]).toMatchObject({ name: 'Renamed', role: 'writer' })
     expect(idsOf(heard.leaver, collectionId)).toEqual({
       changes: ['before'],
       locks: ['acquired'],

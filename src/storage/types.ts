@@ -294,6 +294,8 @@ export interface MemberChange {
   member: StoredMember
   /** The role before; undefined when the member was added. */
   previousRole: MemberRole | undefined
+  /** Exclusive leases ended because the member can no longer write (made a reader). */
+  locks: StoredLock[]
 }
 
 /** What ended with a member's removal. */
@@ -457,13 +459,16 @@ export interface Storage {
   listMemberRoles(collectionId: string): Promise<Array<{ userId: string; role: MemberRole }>>
   getMember(collectionId: string, userId: string): Promise<StoredMember | undefined>
   /**
-   * Adds a member or changes their role. `onlyIf: 'new'` refuses an existing
+   * Adds a member or changes their role; their pending invitations to the
+   * collection are revoked (superseded), and made a reader they lose their
+   * exclusive leases on it. `onlyIf: 'new'` refuses an existing
    * member ('already-exists'), `'existing'` a non-member ('not-found').
    * Demoting the last owner: 'last-owner'. Missing collection or user: 'not-found'.
    */
   putMember(member: { collectionId: string; userId: string; role: MemberRole }, at: string, onlyIf?: 'new' | 'existing'): Promise<MemberChange>
   /**
-   * Removes a member, releases their leases on the collection and aborts
+   * Removes a member, releases their leases on the collection, revokes their
+   * pending invitations to it and aborts
    * their open batches that staged operations on it, in one transaction.
    * Not a member: 'not-found'; the last owner: 'last-owner'.
    */

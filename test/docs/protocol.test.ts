@@ -23,6 +23,9 @@ import { startServer, type TestServer } from '../helpers/server.js'
  *   In expected output, `…` inside a string matches any characters, a bare
  *   `…` value matches any value, and a bare `…` member (or array element)
  *   allows further members (elements).
+ * - `<!-- output: any order -->` is the same, except that the elements of
+ *   every JSON array in it may come in any order (for lists ordered by
+ *   generated ids).
  */
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
@@ -34,6 +37,8 @@ interface Block {
   /** 1-based line of the opening fence, for messages. */
   line: number
   output?: Block
+  /** For an output block: its JSON arrays may come in any order. */
+  anyOrder?: boolean
 }
 
 interface Example {
@@ -43,7 +48,7 @@ interface Example {
 }
 
 const EXAMPLE_MARKER = /^<!--\s*example:\s*([A-Za-z0-9_-]+)\s*-->$/
-const OUTPUT_MARKER = /^<!--\s*output\s*-->$/
+const OUTPUT_MARKER = /^<!--\s*output(:\s*any order)?\s*-->$/
 const RUNNABLE = new Set(['sh', 'ts'])
 const OUTPUTS = new Set(['json', 'http', 'text'])
 
@@ -74,7 +79,9 @@ function parseExamples(markdown: string): Example[] {
       examples.set(name, group)
       lastExampleBlock = block
     } else if (OUTPUT_MARKER.test(marker)) {
+      if (OUTPUT_MARKER.exec(marker)![1]) block.anyOrder = true
       if (!OUTPUTS.has(lang)) throw new Error(`PROTOCOL.md:${block.line}: output blocks are json, http or text, not "${lang}"`)
+      if (block.anyOrder && lang === 'text') throw new Error(`PROTOCOL.md:${block.line}: "any order" is for json and http outputs`)
       if (!lastExampleBlock || lastExampleBlock.output) {
         throw new Error(`PROTOCOL.md:${block.line}: an output block must follow a runnable example block`)
       }
@@ -120,7 +127,26 @@ function parseDocJson(text: string): unknown {
 const pattern = (expected: string): RegExp =>
   new RegExp(`^${expected.split('…').map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`, 's')
 
-function compareJson(expected: unknown, actual: unknown, where: string, problems: string[]): void {
+/** Whether each expected item matches a different actual item, in some order (backtracking; lists in the docs are short). */
+function matchesInSomeOrder(items: unknown[], actual: unknown[], where: string): boolean {
+  const used = new Set<number>()
+  const place = (at: number): boolean => {
+    if (at === items.length) return true
+    for (let index = 0; index < actual.length; index++) {
+      if (used.has(index)) continue
+      const problems: string[] = []
+      compareJson(items[at], actual[index], `${where}[${index}]`, problems, true)
+      if (problems.length > 0) continue
+      used.add(index)
+      if (place(at + 1)) return true
+      used.delete(index)
+    }
+    return false
+  }
+  return place(0)
+}
+
+function compareJson(expected: unknown, actual: unknown, where: string, problems: string[], anyOrder = false): void {
   if (expected === ANY) return
   const show = (value: unknown) => JSON.stringify(value)
   if (typeof expected === 'string') {
@@ -134,7 +160,11 @@ function compareJson(expected: unknown, actual: unknown, where: string, problems
       problems.push(`${where}: expected an array of ${open ? 'at least ' : ''}${items.length} items, got ${show(actual)}`)
       return
     }
-    items.forEach((item, index) => compareJson(item, actual[index], `${where}[${index}]`, problems))
+    if (anyOrder && matchesInSomeOrder(items, actual, where)) return
+    const positional: string[] = []
+    items.forEach((item, index) => compareJson(item, actual[index], `${where}[${index}]`, positional, anyOrder))
+    if (anyOrder && positional.length > 0) problems.push(`${where}: no order of the elements matches; in this order:`)
+    problems.push(...positional)
     return
   }
   if (typeof expected === 'object' && expected !== null) {
@@ -146,7 +176,7 @@ function compareJson(expected: unknown, actual: unknown, where: string, problems
     const keys = Object.keys(expected).filter((key) => key !== REST)
     for (const key of keys) {
       if (!(key in actual)) problems.push(`${where}.${key}: missing`)
-      else compareJson((expected as Record<string, unknown>)[key], (actual as Record<string, unknown>)[key], `${where}.${key}`, problems)
+      else compareJson((expected as Record<string, unknown>)[key], (actual as Record<string, unknown>)[key], `${where}.${key}`, problems, anyOrder)
     }
     if (!open) {
       for (const key of Object.keys(actual)) if (!keys.includes(key)) problems.push(`${where}.${key}: not documented (${show((actual as Record<string, unknown>)[key])})`)
@@ -171,7 +201,7 @@ function compareOutput(expected: Block, actual: string): string[] {
   const text = actual.replace(/\r\n/g, '\n').trim()
   if (expected.lang === 'json') {
     const value = parseActualJson(text, problems)
-    if (problems.length === 0) compareJson(parseDocJson(expected.code), value, '$', problems)
+    if (problems.length === 0) compareJson(parseDocJson(expected.code), value, '$', problems, expected.anyOrder)
   } else if (expected.lang === 'http') {
     const split = (value: string) => {
       const at = value.indexOf('\n\n')
@@ -200,7 +230,7 @@ function compareOutput(expected: Block, actual: string): string[] {
       if (actualBody !== '') problems.push(`body: expected none, got ${JSON.stringify(actualBody.slice(0, 500))}`)
     } else {
       const value = parseActualJson(actualBody, problems)
-      if (problems.length === 0) compareJson(parseDocJson(expectedBody), value, 'body', problems)
+      if (problems.length === 0) compareJson(parseDocJson(expectedBody), value, 'body', problems, expected.anyOrder)
     }
   } else {
     const expectedLines = expected.code.trim().split('\n')
@@ -335,6 +365,11 @@ describe('docs/PROTOCOL.md', () => {
     expect(compareOutput(json('{ "id": "…" }'), '{"id":"x","extra":true}')).toHaveLength(1)
     expect(compareOutput(json('{ "cursor": "3.…" }'), '{"cursor":"4.abc"}')).toHaveLength(1)
     expect(compareOutput(json('[1, …]'), '[1, 2, 3]')).toEqual([])
+    const anyOrder = (code: string): Block => ({ lang: 'json', code, line: 0, anyOrder: true })
+    expect(compareOutput(json('[{ "a": 1 }, { "a": 2 }]'), '[{"a":2},{"a":1}]')).toHaveLength(2)
+    expect(compareOutput(anyOrder('{ "data": [{ "a": 1, "b": "…" }, { "a": 2, "b": "…" }] }'), '{"data":[{"a":2,"b":"x"},{"a":1,"b":"y"}]}')).toEqual([])
+    expect(compareOutput(anyOrder('[{ "a": 1 }, { "a": 1 }]'), '[{"a":1},{"a":2}]')).not.toEqual([])
+    expect(compareOutput(anyOrder('[1, …]'), '[3, 2, 1]')).toEqual([])
     const http: Block = { lang: 'http', code: 'HTTP/1.1 201 Created\nETag: "1"\n\n{ "a": 1 }', line: 0 }
     expect(compareOutput(http, 'HTTP/1.1 201 Created\r\nEtag: "1"\r\nVary: Origin\r\n\r\n{"a":1}')).toEqual([])
     expect(compareOutput(http, 'HTTP/1.1 200 OK\r\nETag: "1"\r\n\r\n{"a":1}')).toHaveLength(1)

@@ -191,7 +191,7 @@ describeBackends('storage conformance: sharing', (backend) => {
     const collection = await newCollection(alice)
     const change = await addMember(collection, bob, 'writer', at(7))
     const member = { collectionId: collection.id, userId: bob.id, email: bob.email, role: 'writer', createdAt: at(7), updatedAt: at(7) }
-    expect(change).toEqual({ member, previousRole: undefined })
+    expect(change).toEqual({ member, previousRole: undefined, locks: [] })
     expect(await storage.getMember(collection.id, bob.id)).toEqual(member)
   })
 
@@ -495,7 +495,8 @@ describeBackends('storage conformance: sharing', (backend) => {
     expect(answer.invitation).toEqual({ ...invitation, status: 'accepted', answeredAt: at(20), inviteeUserId: bob.id })
     expect(answer.change).toEqual({
       member: { collectionId: collection.id, userId: bob.id, email: bob.email, role: 'admin', createdAt: at(20), updatedAt: at(20) },
-      previousRole: undefined
+      previousRole: undefined,
+      locks: []
     })
     expect(await storage.getInvitation(invitation.id, at(21))).toEqual(answer.invitation)
     expect(await roleOf(collection.id, bob.id)).toBe('admin')
@@ -510,6 +511,48 @@ describeBackends('storage conformance: sharing', (backend) => {
     const invitation = await invite(collection, alice, { user: bob }, { role: 'writer' })
     const answer = await storage.answerInvitation(invitation.id, 'accepted', bob.id, at(20))
     expect(answer.change).toMatchObject({ member: { userId: bob.id, role: 'writer' }, previousRole: 'reader' })
+  })
+
+  it('setting or ending a membership revokes the user’s other pending invitations to that collection (by id and by e-mail), and only those', async () => {
+    const alice = await newUser()
+    const bob = await newUser()
+    const carol = await newUser()
+    const collection = await newCollection(alice)
+    const other = await newCollection(alice)
+    const byId = await invite(collection, alice, { user: bob }, { role: 'admin' })
+    const byEmail = await invite(collection, alice, { email: bob.email }, { role: 'owner' })
+    const elsewhere = await invite(other, alice, { user: bob })
+    const carols = await invite(collection, alice, { user: carol })
+
+    await addMember(collection, bob, 'reader', at(30))
+    expect((await storage.getInvitation(byId.id, at(31)))?.status).toBe('revoked')
+    expect((await storage.getInvitation(byEmail.id, at(31)))?.status).toBe('revoked')
+    expect((await storage.getInvitation(elsewhere.id, at(31)))?.status).toBe('pending')
+    expect((await storage.getInvitation(carols.id, at(31)))?.status).toBe('pending')
+    // A demoted member cannot undo the demotion with an older invitation.
+    await rejection(storage.answerInvitation(byId.id, 'accepted', bob.id, at(32)), 'closed')
+    expect(await roleOf(collection.id, bob.id)).toBe('reader')
+
+    const later = await invite(collection, alice, { user: bob }, { role: 'admin' }, at(33))
+    await storage.removeMember(collection.id, bob.id, at(34))
+    expect((await storage.getInvitation(later.id, at(35)))?.status).toBe('revoked')
+  })
+
+  it('made a reader, a member loses their exclusive leases on the collection (returned), not their shared ones', async () => {
+    const alice = await newUser()
+    const bob = await newUser()
+    const collection = await newCollection(alice)
+    await addMember(collection, bob, 'writer')
+    const now = at(40)
+    const exclusive = await storage.acquireLock({ collectionId: collection.id, userId: bob.id, holder: 'laptop', mode: 'exclusive', expiresAt: at(400), now })
+    const change = await storage.putMember({ collectionId: collection.id, userId: bob.id, role: 'reader' }, at(41))
+    expect(change.locks).toEqual([exclusive.lock])
+    expect(await storage.listLocks(collection.id, at(42))).toEqual([])
+    const shared = await storage.acquireLock({ collectionId: collection.id, userId: bob.id, holder: 'phone', mode: 'shared', expiresAt: at(400), now: at(43) })
+    await storage.putMember({ collectionId: collection.id, userId: bob.id, role: 'writer' }, at(44))
+    expect((await storage.putMember({ collectionId: collection.id, userId: bob.id, role: 'reader' }, at(45))).locks).toEqual([])
+    expect(await storage.listLocks(collection.id, at(46))).toEqual([shared.lock])
+    await storage.releaseLock(collection.id, bob.id, 'phone', at(47))
   })
 
   it('declining records the answer and adds nobody', async () => {

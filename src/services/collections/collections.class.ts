@@ -72,7 +72,7 @@ export class CollectionService {
   /** Owners only. Every member at that moment hears of it (channels.ts). */
   async remove(id: string, params: CollectionParams): Promise<Collection> {
     const { role } = await authorizeCollection(this.storage, user(params), id, 'delete')
-    params.formerMembers = (await this.storage.listMemberRoles(id)).map((member) => member.userId)
+    params.formerMembers = await this.storage.listMemberRoles(id)
     return toPublicCollection({ ...(await this.storage.deleteCollection(id)), role })
   }
 

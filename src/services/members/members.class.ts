@@ -54,6 +54,7 @@ export class MemberService {
     this.mayChange(target, current.role, data.role)
     const change = await this.storage.putMember({ collectionId: target.id, userId: current.userId, role: data.role }, nowIso(this.app), 'existing').catch(mapError)
     if (change.previousRole !== change.member.role) this.app.service('collections').announceMember(target, 'changed', change.member)
+    for (const lock of change.locks) this.app.service(lockPath).announce('released', target, lock)
     return toMember(change.member)
   }
 

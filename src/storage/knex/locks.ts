@@ -108,8 +108,10 @@ async function deleteReturning(trx: Knex.Transaction, query: () => Knex.QueryBui
   return rows
 }
 
-export async function releaseLocksOf(trx: Knex.Transaction, collectionId: string, userId: string): Promise<StoredLock[]> {
-  return (await deleteReturning(trx, () => trx<LockRow>('locks').where({ collection_id: collectionId, user_id: userId }))).map(lockFromRow)
+/** Ends a user's leases on a collection (of one mode, or all). */
+export async function releaseLocksOf(trx: Knex.Transaction, collectionId: string, userId: string, mode?: LockMode): Promise<StoredLock[]> {
+  const query = () => trx<LockRow>('locks').where({ collection_id: collectionId, user_id: userId, ...(mode === undefined ? {} : { mode }) })
+  return (await deleteReturning(trx, query)).map(lockFromRow)
 }
 
 /**

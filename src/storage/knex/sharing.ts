@@ -113,17 +113,37 @@ export async function putMember(
     if (existing.role === 'owner') await assertNotLastOwner(trx, collectionId, userId)
     await trx<MemberRow>('members').where({ collection_id: collectionId, user_id: userId }).update({ role, updated_at: at })
   }
+  // A reader may not write, so an exclusive lease (which keeps writers out) ends with the demotion.
+  const locks = role === 'reader' && existing !== undefined && existing.role !== 'reader' ? await releaseLocksOf(trx, collectionId, userId, 'exclusive') : []
+  await supersedeInvitations(trx, collectionId, userId, at)
   const member = (await getMember(trx, collectionId, userId))!
-  return { member, previousRole: existing?.role as MemberRole | undefined }
+  return { member, previousRole: existing?.role as MemberRole | undefined, locks }
 }
 
-export async function removeMember(trx: Knex.Transaction, collectionId: string, userId: string, _at: string): Promise<MemberRemoval> {
+/**
+ * Pending invitations of a user to a collection whose membership was just
+ * set are revoked: accepting one later would otherwise undo that change
+ * (a demoted member accepting an older invitation as admin).
+ */
+async function supersedeInvitations(trx: Knex.Transaction, collectionId: string, userId: string, at: string): Promise<void> {
+  await trx<InvitationRow>('invitations')
+    .where({ collection_id: collectionId, status: 'pending' })
+    .andWhere((whom) =>
+      whom
+        .where({ invitee_user_id: userId })
+        .orWhere((byEmail) => byEmail.whereNull('invitee_user_id').andWhere('invitee_email', trx('users').select('email').where({ id: userId })))
+    )
+    .update({ status: 'revoked', answered_at: at })
+}
+
+export async function removeMember(trx: Knex.Transaction, collectionId: string, userId: string, at: string): Promise<MemberRemoval> {
   await lockCollection(trx, collectionId)
   const member = await getMember(trx, collectionId, userId)
   if (member === undefined) throw new StorageError('not-found', `User ${userId} is not a member`)
   if (member.role === 'owner') await assertNotLastOwner(trx, collectionId, userId)
   await trx('members').where({ collection_id: collectionId, user_id: userId }).del()
   const locks = await releaseLocksOf(trx, collectionId, userId)
+  await supersedeInvitations(trx, collectionId, userId, at)
   // Their open batches that staged something here could only fail at commit now: end them (as abortBatch does).
   const abortedBatches: string[] = await trx('batches')
     .where({ user_id: userId, status: 'open' })
@@ -215,9 +235,10 @@ async function closeInvitation(
 /**
  * The invitee is whoever the service says answers (it checks that the
  * caller is the invitee); accepting makes them a member by user id, which an
- * e-mail invitation learns now. The membership is changed before the
- * invitation is closed, so that the collection's row is locked before the
- * invitation's, in the order deleting a collection takes them.
+ * e-mail invitation learns now. The collection's row is locked before the
+ * invitation's, in the order deleting a collection takes them; the
+ * invitation is closed before the membership is set, which revokes the
+ * user's other pending invitations to the collection.
  */
 export async function answerInvitation(
   trx: Knex.Transaction,
@@ -227,8 +248,10 @@ export async function answerInvitation(
   at: string
 ): Promise<InvitationAnswer> {
   const invitation = await pendingInvitation(trx, id, at)
+  await lockCollection(trx, invitation.collectionId)
+  const closed = await closeInvitation(trx, id, answer, at, userId)
   const change = answer === 'accepted' ? await putMember(trx, { collectionId: invitation.collectionId, userId, role: invitation.role }, at) : undefined
-  return { invitation: await closeInvitation(trx, id, answer, at, userId), change }
+  return { invitation: closed, change }
 }
 
 export async function revokeInvitation(trx: Knex.Transaction, id: string, at: string): Promise<StoredInvitation> {
