@@ -1,6 +1,7 @@
 import { BadRequest, Forbidden, NotFound } from '@feathersjs/errors'
 import type { AuthenticatedUser, HookContext, NextFunction } from './declarations.js'
 import { ID_PATTERN } from './ids.js'
+import { atLeast } from './storage/roles.js'
 import type { CollectionWithRole, MemberRole, Storage } from './storage/types.js'
 
 /**
@@ -22,13 +23,19 @@ import type { CollectionWithRole, MemberRole, Storage } from './storage/types.js
  */
 export type Permission = 'read' | 'write' | 'manage' | 'delete'
 
-const RANK: Record<MemberRole, number> = { reader: 1, writer: 2, admin: 3, owner: 4 }
-const NEEDS: Record<Permission, MemberRole> = { read: 'reader', write: 'writer', manage: 'admin', delete: 'owner' }
+export const NEEDS: Record<Permission, MemberRole> = { read: 'reader', write: 'writer', manage: 'admin', delete: 'owner' }
 
 /** Whether a role (undefined: not a member) grants a permission. */
 export function allows(role: MemberRole | undefined, permission: Permission): boolean {
-  return role !== undefined && RANK[role] >= RANK[NEEDS[permission]]
+  return atLeast(role, NEEDS[permission])
 }
+
+/** The 404 a non-member gets: the same words whether or not the collection exists. */
+export const collectionNotFound = (collectionId: string) => new NotFound(`Collection "${collectionId}" not found`)
+
+/** The 403 a member whose role is too low gets. */
+export const roleTooLow = (collectionId: string, role: MemberRole, needs: MemberRole) =>
+  new Forbidden(`Your role in collection "${collectionId}" is ${role}; this needs ${needs} or above`, { role, needs })
 
 /**
  * May `actor` (an owner or admin) give `target` the role `next` (undefined:
@@ -52,13 +59,8 @@ export async function authorizeCollection(
   permission: Permission
 ): Promise<CollectionWithRole> {
   const access = user !== undefined && ID_PATTERN.test(collectionId) ? await storage.getCollectionAccess(collectionId, user.id) : undefined
-  if (access === undefined || access.role === undefined) throw new NotFound(`Collection "${collectionId}" not found`)
-  if (!allows(access.role, permission)) {
-    throw new Forbidden(`Your role in collection "${collectionId}" is ${access.role}; this needs ${NEEDS[permission]} or above`, {
-      role: access.role,
-      needs: NEEDS[permission]
-    })
-  }
+  if (access === undefined || access.role === undefined) throw collectionNotFound(collectionId)
+  if (!allows(access.role, permission)) throw roleTooLow(collectionId, access.role, NEEDS[permission])
   return { ...access.collection, role: access.role }
 }
 

@@ -9,6 +9,7 @@ import {
   Unavailable,
   Unprocessable
 } from '@feathersjs/errors'
+import { collectionNotFound, roleTooLow } from './access.js'
 import { encodeCursor } from './cursor.js'
 import { isStorageError, type StorageError } from './storage/index.js'
 import type { RecordConflict, StaleCollection } from './storage/errors.js'
@@ -87,6 +88,11 @@ export function fromStorageError(error: StorageError, single: boolean): Feathers
       return new Locked(error.message, { locks: error.locks })
     case 'last-owner':
       return new Conflict(error.message, { reason: 'last-owner' })
+    case 'forbidden': {
+      const access = error.access
+      if (access === undefined) return new GeneralError('Internal server error')
+      return access.role === undefined ? collectionNotFound(access.collectionId) : roleTooLow(access.collectionId, access.role, access.needs)
+    }
     case 'unavailable':
       return new Unavailable('The database is unavailable; retry later')
     case 'internal':

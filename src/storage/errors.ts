@@ -1,4 +1,4 @@
-import type { StoredLock, StoredRecord } from './types.js'
+import type { MemberRole, StoredLock, StoredRecord } from './types.js'
 
 /**
  * The closed set of things that can go wrong in storage. Backends translate
@@ -20,6 +20,8 @@ export type StorageErrorKind =
   | 'locked'
   /** The change would leave a collection without an owner. */
   | 'last-owner'
+  /** A write's author is not a member of the collection (role undefined) or has too low a role, checked in its transaction. */
+  | 'forbidden'
   | 'unavailable'
   | 'internal'
 
@@ -57,11 +59,20 @@ export class StorageError extends Error {
   readonly status?: string
   /** For 'locked': the live locks in the way (none when a stale token was the problem). */
   readonly locks: StoredLock[]
+  /** For 'forbidden': the collection, the author's role there (undefined: not a member) and the role needed. */
+  readonly access?: { collectionId: string; role: MemberRole | undefined; needs: MemberRole }
 
   constructor(
     kind: StorageErrorKind,
     message: string,
-    options: { cause?: unknown; conflicts?: RecordConflict[]; stale?: StaleCollection[]; status?: string; locks?: StoredLock[] } = {}
+    options: {
+      cause?: unknown
+      conflicts?: RecordConflict[]
+      stale?: StaleCollection[]
+      status?: string
+      locks?: StoredLock[]
+      access?: StorageError['access']
+    } = {}
   ) {
     super(message, { cause: options.cause })
     this.name = 'StorageError'
@@ -70,6 +81,7 @@ export class StorageError extends Error {
     this.stale = options.stale ?? []
     this.status = options.status
     this.locks = options.locks ?? []
+    this.access = options.access
   }
 }
 

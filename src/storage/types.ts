@@ -118,6 +118,13 @@ export interface WriteContext {
    * that is not the live lease's, fails with 'locked'.
    */
   lockTokens?: Record<string, number>
+  /**
+   * The actor must be a member with at least this role of every collection
+   * written, checked inside the transaction: a membership change that
+   * committed first (they lock the same collection rows) is seen, so a member
+   * removed or demoted a moment ago cannot still write. 'forbidden' otherwise.
+   */
+  requireRole?: MemberRole
 }
 
 // Locks

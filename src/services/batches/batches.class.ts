@@ -115,7 +115,14 @@ export class BatchService {
       .commitBatch(data.id, {
         userId: caller.id,
         conditions,
-        context: { actor: caller.id, at: nowIso(this.app), maxDataBytes: this.app.get('limits').recordBytes, lockTokens: data.lockTokens }
+        context: {
+          actor: caller.id,
+          at: nowIso(this.app),
+          maxDataBytes: this.app.get('limits').recordBytes,
+          lockTokens: data.lockTokens,
+          // Checked again inside the transaction: membership may have changed since the appends.
+          requireRole: 'writer'
+        }
       })
       .catch(mapStorageError)
     // The whole group is announced together, after the commit; a replay was announced the first time.

@@ -139,6 +139,8 @@ export class RecordService {
         at: nowIso(this.app),
         maxDataBytes: this.app.get('limits').recordBytes,
         idempotency: params.idempotency,
+        // Checked again inside the transaction: the hooks' check may be a moment old.
+        requireRole: 'writer',
         lockTokens: params.lockToken === undefined ? undefined : { [collection(params).id]: params.lockToken }
       })
       // A replay was announced the first time.

@@ -1,6 +1,7 @@
 import { StorageError, type RecordConflict, type StaleCollection } from '../errors.js'
 import { planWrite } from '../plan-write.js'
-import type { CollectionCondition, CommitOutcome, CommitResult, JsonValue, RecordWrite, StoredRecord, WriteContext, WriteOutcome } from '../types.js'
+import { atLeast, rolesFrom } from '../roles.js'
+import type { CollectionCondition, CommitOutcome, CommitResult, JsonValue, MemberRole, RecordWrite, StoredRecord, WriteContext, WriteOutcome } from '../types.js'
 import { chunks, IDS_PER_QUERY, ROWS_PER_INSERT } from './chunks.js'
 import { recordFromRow, recordToRow, RECORD_COLUMNS, type CollectionRow, type RecordRow } from './rows.js'
 import { checkWriteLock } from './locks.js'
@@ -92,14 +93,21 @@ export function* applyWrites(
     }))
 
   // 5a. The common single write (an update or delete naming the live
-  //     record's version) is one compare-and-set with no read before it. If
-  //     it matches nothing, the general path below reads the row and tells why.
+  //     record's version, by a member allowed to write) is one
+  //     compare-and-set with no read before it. If it matches nothing, the
+  //     general path below checks the role, reads the row and tells why.
   if (writes.length === 1 && stale.length === 0) {
     const done = yield* compareAndSetOne(writes[0], context, before.get(writes[0].collectionId)! + 1)
     if (done !== undefined) return yield* finish({ records: [done], outcomes: [done.deleted ? 'deleted' : 'updated'], positions }, context)
   }
 
-  // 5. Read the current rows, now that no other writer can change them.
+  // 5. The author's role, now that membership changes of these collections
+  //    (which lock the same rows) either committed before or wait for us.
+  if (context.requireRole !== undefined) {
+    for (const collectionId of byCollection.keys()) yield* checkRole(collectionId, context.actor, context.requireRole)
+  }
+
+  // 6. Read the current rows, now that no other writer can change them.
   const current = new Map<string, StoredRecord>()
   for (const [collectionId, group] of byCollection) {
     for (const ids of chunks(group.map((write) => write.id), IDS_PER_QUERY)) {
@@ -111,7 +119,7 @@ export function* applyWrites(
     }
   }
 
-  // 6. Check every write; report all conflicts, apply nothing.
+  // 7. Check every write; report all conflicts, apply nothing.
   const nextSeq = new Map([...before].map(([collectionId, seq]) => [collectionId, seq + 1]))
   const conflicts: RecordConflict[] = []
   const records: StoredRecord[] = []
@@ -136,7 +144,7 @@ export function* applyWrites(
     throw new StorageError('conflict', message, { conflicts, stale })
   }
 
-  // 7. Write. Updates are still compare-and-set on the version, so a broken
+  // 8. Write. Updates are still compare-and-set on the version, so a broken
   //    lock could never turn into a lost update.
   const inserts: RecordRow[] = []
   for (const record of records) {
@@ -181,6 +189,21 @@ function* finish(result: CommitResult, context: WriteContext): Steps<CommitOutco
 
 const UPDATE_LIVE_SQL =
   'UPDATE records SET version = ?, data = ?, deleted = ?, updated_at = ?, updated_by = ?, seq = ? WHERE collection_id = ? AND id = ? AND version = ? AND deleted = ?'
+// The same, only if the author has one of the roles listed.
+const UPDATE_LIVE_AS_MEMBER_SQL = sqlForLength(
+  (n) => `${UPDATE_LIVE_SQL} AND EXISTS (SELECT 1 FROM members WHERE collection_id = ? AND user_id = ? AND role IN ${placeholders(n)})`
+)
+
+/** Throws 'forbidden' unless `actor` is a member of the collection with `needed` or above. */
+function* checkRole(collectionId: string, actor: string | null, needed: MemberRole): Steps<void> {
+  const [row] = actor === null ? [] : yield* select<{ role: string }>('SELECT role FROM members WHERE collection_id = ? AND user_id = ?', [collectionId, actor])
+  const role = row?.role as MemberRole | undefined
+  if (!atLeast(role, needed)) {
+    throw new StorageError('forbidden', role === undefined ? `Not a member of collection ${collectionId}` : `A ${role} cannot write to collection ${collectionId}`, {
+      access: { collectionId, role, needs: needed }
+    })
+  }
+}
 
 /**
  * An update, delete, or put with a base version, applied as one conditional
@@ -203,18 +226,14 @@ function* compareAndSetOne(write: RecordWrite, context: WriteContext, seq: numbe
     seq
   }
   const { version, data, updated_at, updated_by } = recordToRow(record)
-  const changed = yield* execute(UPDATE_LIVE_SQL, [
-    version,
-    data,
-    deleted,
-    updated_at,
-    updated_by,
-    seq,
-    write.collectionId,
-    write.id,
-    baseVersion,
-    false
-  ])
+  const values: SqlValue[] = [version, data, deleted, updated_at, updated_by, seq, write.collectionId, write.id, baseVersion, false]
+  if (context.requireRole === undefined) {
+    const changed = yield* execute(UPDATE_LIVE_SQL, values)
+    return changed === 1 ? record : undefined
+  }
+  if (context.actor === null) return undefined
+  const roles = rolesFrom(context.requireRole)
+  const changed = yield* execute(UPDATE_LIVE_AS_MEMBER_SQL(roles.length), [...values, write.collectionId, context.actor, ...roles])
   return changed === 1 ? record : undefined
 }
 

@@ -61,6 +61,7 @@ const MESSAGES: Record<StorageErrorKind, string> = {
   'key-reused': 'The idempotency key was used for another request',
   locked: 'The collection is locked',
   'last-owner': 'A collection keeps at least one owner',
+  forbidden: 'Not allowed',
   unavailable: 'The database is unavailable',
   internal: 'The database failed'
 }
