@@ -75,16 +75,33 @@ const WRITE_METHODS = new Set(['create', 'update', 'patch', 'remove'])
 /** By default reads (find, get) need 'read' and every other method 'write'. */
 const methodPermission = (context: HookContext): Permission => (WRITE_METHODS.has(context.method) ? 'write' : 'read')
 
+/** The `:collectionId` of a nested route, checked to be a valid id (400 otherwise). */
+export function routeCollectionId(context: HookContext): string {
+  const collectionId = context.params.route?.collectionId
+  if (typeof collectionId !== 'string' || !ID_PATTERN.test(collectionId)) {
+    throw new BadRequest(`"collectionId" in the path is not a valid id`)
+  }
+  return collectionId
+}
+
+/**
+ * Record writes are authorized by storage, inside their transaction (where it
+ * must happen anyway, to see a membership change that committed first): this
+ * hook only checks the route's collection id. Storage refuses a non-member
+ * with the same 404 as a missing collection, and too low a role with a 403.
+ */
+export const routeCollectionOnly = () => async (context: HookContext, next: NextFunction) => {
+  routeCollectionId(context)
+  await next()
+}
+
 /**
  * Hook for services under /collections/:collectionId/…: checks the caller may
  * do what the call needs (`permissionFor`, by default by method) on the
  * collection and puts it, with the caller's role, on `params.collection`.
  */
 export const authorizeRouteCollection = (permissionFor: (context: HookContext) => Permission = methodPermission) => async (context: HookContext, next: NextFunction) => {
-  const collectionId = context.params.route?.collectionId
-  if (typeof collectionId !== 'string' || !ID_PATTERN.test(collectionId)) {
-    throw new BadRequest(`"collectionId" in the path is not a valid id`)
-  }
+  const collectionId = routeCollectionId(context)
   const permission = permissionFor(context)
   const collection = await authorizeCollection(context.app.get('storage'), context.params.user, collectionId, permission)
   context.params = { ...context.params, collection }

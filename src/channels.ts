@@ -31,7 +31,8 @@ type Roles = Map<string, MemberRole>
 
 /** What services pass as the second argument of their custom events: stands in for a hook context. */
 export interface CollectionEventContext {
-  collection: StoredCollection
+  /** Who may hear is decided by its members, read when the event is published. */
+  collection: Pick<StoredCollection, 'id'>
   /** For `member` events: the user the change is about. */
   concerned?: string
 }

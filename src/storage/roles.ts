@@ -5,6 +5,3 @@ const RANK: Record<MemberRole, number> = { reader: 1, writer: 2, admin: 3, owner
 
 /** Whether a role (undefined: not a member) is `needed` or above. */
 export const atLeast = (role: MemberRole | undefined, needed: MemberRole): boolean => role !== undefined && RANK[role] >= RANK[needed]
-
-/** The roles that are `needed` or above, for SQL `IN (…)` conditions. */
-export const rolesFrom = (needed: MemberRole): MemberRole[] => (Object.keys(RANK) as MemberRole[]).filter((role) => atLeast(role, needed))

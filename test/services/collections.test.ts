@@ -140,7 +140,7 @@ describeBackends('collections', (backend) => {
           ['records.update', (id) => recordsClient(stranger.client, id).update('r', { data: 'x', version: 1 })],
           ['records.patch', (id) => recordsClient(stranger.client, id).patch('r', { data: { x: 1 }, version: 1 })],
           ['records.remove', (id) => recordsClient(stranger.client, id).remove('r', { query: { version: 1 } })],
-          // Without a version too: the 404 must come before the 428.
+          // Without a version: a write is authorized in its transaction, so the 428 comes first, the same for both.
           ['records.update (no version)', (id) => recordsClient(stranger.client, id).update('r', { data: 'x' })],
           ['changes.find', (id) => changesClient(stranger.client, id).find()]
         ]
@@ -150,7 +150,7 @@ describeBackends('collections', (backend) => {
         for (const [name, probe] of probes) {
           const hidden = await failure(probe(created.id))
           const missing = await failure(probe(missingId))
-          expect(hidden.code, name).toBe(404)
+          expect(hidden.code, name).toBe(name.endsWith('(no version)') ? 428 : 404)
           expect(shape(hidden, created.id), name).toEqual(shape(missing, missingId))
           expect(JSON.stringify(hidden), name).not.toContain('secret')
           expect(JSON.stringify(hidden), name).not.toContain(owner.user.id)

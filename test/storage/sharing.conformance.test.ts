@@ -590,6 +590,14 @@ describeBackends('storage conformance: sharing', (backend) => {
     expect(await storage.getRecord(collection.id, 'r1')).toEqual(created)
     expect((await storage.getCollection(collection.id))!.seq).toBe(before)
 
+    // A collection that does not exist is refused the same way as one the author is not a member of.
+    const missing = fresh('missing')
+    const error = await rejection(
+      storage.commitWrites([{ op: 'create', collectionId: missing, id: 'x', data: 1 }], { actor: alice.id, at: at(52), requireRole: 'writer' }),
+      'forbidden'
+    )
+    expect(error.access).toEqual({ collectionId: missing, role: undefined, needs: 'writer' })
+
     // Without requireRole, storage leaves access to the caller.
     expect((await storage.commitWrites([{ op: 'update', collectionId: collection.id, id: 'r1', data: 3, baseVersion: created.version }], { actor: stranger.id, at: at(52) })).records[0].version).toBe(2)
   })

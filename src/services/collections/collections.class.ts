@@ -87,7 +87,7 @@ export class CollectionService {
    * Emits one `change` event per committed record. Called only after the
    * transaction has committed, so nobody hears of a change they cannot pull.
    */
-  announceChanges(collections: StoredCollection[], result: CommitResult): void {
+  announceChanges(collections: Array<Pick<StoredCollection, 'id'>>, result: CommitResult): void {
     for (const record of result.records) {
       const collection = collections.find((candidate) => candidate.id === record.collectionId)
       const position = result.positions[record.collectionId]

@@ -23,9 +23,11 @@ export interface RecordParams extends Params<RecordQuery> {
 
 /**
  * Versioned records of one collection (/collections/:collectionId/records).
- * The hooks have authenticated the caller, authorized the collection
- * (`params.collection`), validated the input and resolved the base version;
- * this class turns each call into storage writes and announces what committed.
+ * The hooks have authenticated the caller, validated the input, resolved the
+ * base version and, for reads, authorized the collection
+ * (`params.collection`); writes are authorized by storage in their own
+ * transaction (`requireRole`). This class turns each call into storage
+ * writes and announces what committed.
  */
 export class RecordService {
   constructor(private readonly app: Application) {}
@@ -62,7 +64,7 @@ export class RecordService {
   async create(data: RecordCreate, params: RecordParams): Promise<RecordItem>
   async create(data: RecordCreate[], params: RecordParams): Promise<RecordItem[]>
   async create(data: RecordCreate | RecordCreate[], params: RecordParams): Promise<RecordItem | RecordItem[]> {
-    const collectionId = collection(params).id
+    const collectionId = target(params)
     const items = Array.isArray(data) ? data : [data]
     const writes: RecordWrite[] = items.map((item) => ({
       op: 'create',
@@ -77,7 +79,7 @@ export class RecordService {
 
   async update(id: Id, data: RecordUpdate, params: RecordParams): Promise<RecordItem> {
     const [record] = await this.commit(
-      [{ op: 'update', collectionId: collection(params).id, id: String(id), data: data.data as JsonValue, baseVersion: baseVersion(params) }],
+      [{ op: 'update', collectionId: target(params), id: String(id), data: data.data as JsonValue, baseVersion: baseVersion(params) }],
       params,
       true
     )
@@ -88,7 +90,7 @@ export class RecordService {
   async patch(id: Id, data: RecordPatch, params: RecordParams): Promise<RecordItem>
   async patch(id: null, data: RecordPatchItem[], params: RecordParams): Promise<RecordItem[]>
   async patch(id: NullableId, data: RecordPatch | RecordPatchItem[], params: RecordParams): Promise<RecordItem | RecordItem[]> {
-    const collectionId = collection(params).id
+    const collectionId = target(params)
     if (id === null) {
       const items = data as RecordPatchItem[]
       const writes: RecordWrite[] = items.map((item) => ({
@@ -113,7 +115,7 @@ export class RecordService {
   async remove(id: Id, params: RecordParams): Promise<RecordItem>
   async remove(id: null, params: RecordParams): Promise<RecordItem[]>
   async remove(id: NullableId, params: RecordParams): Promise<RecordItem | RecordItem[]> {
-    const collectionId = collection(params).id
+    const collectionId = target(params)
     if (id === null) {
       const { versions } = params.query as unknown as RecordRemoveManyQuery
       const writes: RecordWrite[] = Object.entries(versions).map(([recordId, version]) => ({
@@ -141,11 +143,11 @@ export class RecordService {
         idempotency: params.idempotency,
         // Checked again inside the transaction: the hooks' check may be a moment old.
         requireRole: 'writer',
-        lockTokens: params.lockToken === undefined ? undefined : { [collection(params).id]: params.lockToken }
+        lockTokens: params.lockToken === undefined ? undefined : { [target(params)]: params.lockToken }
       })
       // A replay was announced the first time.
       if (result.replayed) params.idempotentReplay = true
-      else this.app.service('collections').announceChanges([collection(params)], result)
+      else this.app.service('collections').announceChanges([{ id: target(params) }], result)
       return result.records
     } catch (error) {
       throw isStorageError(error) ? fromStorageError(error, single) : error
@@ -153,10 +155,17 @@ export class RecordService {
   }
 }
 
-/** The hooks put the authorized collection on params before any method runs. */
+/** Reads: the hooks put the authorized collection on params before the method runs. */
 const collection = (params: RecordParams): StoredCollection => {
-  if (!params.collection) throw new Error('authorizeRouteCollection() must run before the records service')
+  if (!params.collection) throw new Error('authorizeRouteCollection() must run before a records read')
   return params.collection
+}
+
+/** Writes: the route's collection, which storage authorizes inside the write's transaction. */
+const target = (params: RecordParams): string => {
+  const collectionId = params.route?.collectionId
+  if (typeof collectionId !== 'string') throw new Error('routeCollectionOnly() must run before a records write')
+  return collectionId
 }
 
 const baseVersion = (params: RecordParams): number => {

@@ -1,5 +1,5 @@
 import { authenticate } from '@feathersjs/authentication'
-import { authorizeRouteCollection } from '../../access.js'
+import { authorizeRouteCollection, routeCollectionOnly } from '../../access.js'
 import type { Application } from '../../declarations.js'
 import { noCrudEvents } from '../../hooks/no-events.js'
 import { requireBaseVersion } from '../../hooks/base-version.js'
@@ -24,26 +24,27 @@ import { emptyQueryValidator } from '../collections/collections.schema.js'
 
 export const records = (app: Application) => {
   app.use(recordPath, new RecordService(app), { methods: [...recordMethods], events: [] })
-  // Order matters: who (401) → valid input (400) → may they (404) → preconditions (428/413) → write.
+  // Order matters: who (401) → valid input (400) → may they (404/403; for writes, in storage's
+  // transaction, after the preconditions) → preconditions (428/413) → write.
   app.service(recordPath).hooks({
     around: {
       all: [authenticate('jwt'), noCrudEvents(), versionETag(), requireValidId({ multi: true })],
       find: [validateQuery(recordQueryValidator), authorizeRouteCollection()],
       get: [validateQuery(emptyQueryValidator), authorizeRouteCollection()],
-      create: [validateQuery(emptyQueryValidator), validateData(recordCreateValidator), authorizeRouteCollection(), limitRecordSize(), atomicIdempotency()],
-      update: [validateQuery(recordWriteQueryValidator), validateData(recordUpdateValidator), authorizeRouteCollection(), requireBaseVersion(), limitRecordSize(), atomicIdempotency()],
+      create: [validateQuery(emptyQueryValidator), validateData(recordCreateValidator), routeCollectionOnly(), limitRecordSize(), atomicIdempotency()],
+      update: [validateQuery(recordWriteQueryValidator), validateData(recordUpdateValidator), routeCollectionOnly(), requireBaseVersion(), limitRecordSize(), atomicIdempotency()],
       patch: [
         oneOrMany(
-          [validateQuery(recordWriteQueryValidator), validateData(recordPatchValidator), authorizeRouteCollection(), requireBaseVersion()],
-          [validateQuery(emptyQueryValidator), requireArray('{ id, data, version }'), validateData(recordPatchItemValidator), authorizeRouteCollection()]
+          [validateQuery(recordWriteQueryValidator), validateData(recordPatchValidator), routeCollectionOnly(), requireBaseVersion()],
+          [validateQuery(emptyQueryValidator), requireArray('{ id, data, version }'), validateData(recordPatchItemValidator), routeCollectionOnly()]
         ),
         limitRecordSize(),
         atomicIdempotency()
       ],
       remove: [
         oneOrMany(
-          [validateQuery(recordWriteQueryValidator), authorizeRouteCollection(), requireBaseVersion()],
-          [validateQuery(recordRemoveManyQueryValidator), authorizeRouteCollection()]
+          [validateQuery(recordWriteQueryValidator), routeCollectionOnly(), requireBaseVersion()],
+          [validateQuery(recordRemoveManyQueryValidator), routeCollectionOnly()]
         ),
         atomicIdempotency()
       ]

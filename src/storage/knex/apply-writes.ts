@@ -1,11 +1,11 @@
 import { StorageError, type RecordConflict, type StaleCollection } from '../errors.js'
 import { planWrite } from '../plan-write.js'
-import { atLeast, rolesFrom } from '../roles.js'
+import { atLeast } from '../roles.js'
 import type { CollectionCondition, CommitOutcome, CommitResult, JsonValue, MemberRole, RecordWrite, StoredRecord, WriteContext, WriteOutcome } from '../types.js'
 import { chunks, IDS_PER_QUERY, ROWS_PER_INSERT } from './chunks.js'
 import { recordFromRow, recordToRow, RECORD_COLUMNS, type CollectionRow, type RecordRow } from './rows.js'
 import { checkWriteLock } from './locks.js'
-import { execute, placeholders, select, sqlForLength, type SqlValue, type Steps } from './statements.js'
+import { execute, placeholders, rowsOf, select, selectPair, sqlForLength, type SqlValue, type Steps } from './statements.js'
 
 export interface IdempotencyRow {
   user_id: string
@@ -46,12 +46,20 @@ export function* applyWrites(
   const positions: CommitResult['positions'] = {}
   const before = new Map<string, number>()
   const everLocked = new Set<string>()
+  //    With requireRole, the author's role comes with it (see checkRole).
   for (const collectionId of collectionIds) {
     const count = byCollection.get(collectionId)?.length ?? 0
-    const [row] = yield* select<Pick<CollectionRow, 'seq' | 'epoch' | 'lock_seq'>>(
-      'UPDATE collections SET seq = seq + ? WHERE id = ? RETURNING seq, epoch, lock_seq',
-      [count, collectionId]
-    )
+    const bump = rowsOf('UPDATE collections SET seq = seq + ? WHERE id = ? RETURNING seq, epoch, lock_seq', [count, collectionId])
+    const written = byCollection.has(collectionId)
+    const checked = written && context.requireRole !== undefined
+    const [[row], roles] = checked
+      ? yield* selectPair<Pick<CollectionRow, 'seq' | 'epoch' | 'lock_seq'>, { role: string }>(
+          bump,
+          rowsOf('SELECT role FROM members WHERE collection_id = ? AND user_id = ?', [collectionId, context.actor])
+        )
+      : [(yield* select<Pick<CollectionRow, 'seq' | 'epoch' | 'lock_seq'>>(bump.sql, bump.bindings)), []]
+    // To someone not allowed in, a missing collection looks like any other they are not a member of.
+    if (checked) checkRole(collectionId, roles[0]?.role as MemberRole | undefined, context.requireRole!)
     if (row === undefined) throw new StorageError('not-found', `Collection ${collectionId} does not exist`)
     positions[collectionId] = { seq: Number(row.seq), epoch: row.epoch }
     before.set(collectionId, Number(row.seq) - count)
@@ -93,21 +101,14 @@ export function* applyWrites(
     }))
 
   // 5a. The common single write (an update or delete naming the live
-  //     record's version, by a member allowed to write) is one
-  //     compare-and-set with no read before it. If it matches nothing, the
-  //     general path below checks the role, reads the row and tells why.
+  //     record's version) is one compare-and-set with no read before it. If
+  //     it matches nothing, the general path below reads the row and tells why.
   if (writes.length === 1 && stale.length === 0) {
     const done = yield* compareAndSetOne(writes[0], context, before.get(writes[0].collectionId)! + 1)
     if (done !== undefined) return yield* finish({ records: [done], outcomes: [done.deleted ? 'deleted' : 'updated'], positions }, context)
   }
 
-  // 5. The author's role, now that membership changes of these collections
-  //    (which lock the same rows) either committed before or wait for us.
-  if (context.requireRole !== undefined) {
-    for (const collectionId of byCollection.keys()) yield* checkRole(collectionId, context.actor, context.requireRole)
-  }
-
-  // 6. Read the current rows, now that no other writer can change them.
+  // 5. Read the current rows, now that no other writer can change them.
   const current = new Map<string, StoredRecord>()
   for (const [collectionId, group] of byCollection) {
     for (const ids of chunks(group.map((write) => write.id), IDS_PER_QUERY)) {
@@ -119,7 +120,7 @@ export function* applyWrites(
     }
   }
 
-  // 7. Check every write; report all conflicts, apply nothing.
+  // 6. Check every write; report all conflicts, apply nothing.
   const nextSeq = new Map([...before].map(([collectionId, seq]) => [collectionId, seq + 1]))
   const conflicts: RecordConflict[] = []
   const records: StoredRecord[] = []
@@ -144,7 +145,7 @@ export function* applyWrites(
     throw new StorageError('conflict', message, { conflicts, stale })
   }
 
-  // 8. Write. Updates are still compare-and-set on the version, so a broken
+  // 7. Write. Updates are still compare-and-set on the version, so a broken
   //    lock could never turn into a lost update.
   const inserts: RecordRow[] = []
   for (const record of records) {
@@ -189,15 +190,12 @@ function* finish(result: CommitResult, context: WriteContext): Steps<CommitOutco
 
 const UPDATE_LIVE_SQL =
   'UPDATE records SET version = ?, data = ?, deleted = ?, updated_at = ?, updated_by = ?, seq = ? WHERE collection_id = ? AND id = ? AND version = ? AND deleted = ?'
-// The same, only if the author has one of the roles listed.
-const UPDATE_LIVE_AS_MEMBER_SQL = sqlForLength(
-  (n) => `${UPDATE_LIVE_SQL} AND EXISTS (SELECT 1 FROM members WHERE collection_id = ? AND user_id = ? AND role IN ${placeholders(n)})`
-)
-
-/** Throws 'forbidden' unless `actor` is a member of the collection with `needed` or above. */
-function* checkRole(collectionId: string, actor: string | null, needed: MemberRole): Steps<void> {
-  const [row] = actor === null ? [] : yield* select<{ role: string }>('SELECT role FROM members WHERE collection_id = ? AND user_id = ?', [collectionId, actor])
-  const role = row?.role as MemberRole | undefined
+/**
+ * Throws 'forbidden' unless the author's role (read right after the position
+ * bump, so after any membership change of the collection that committed
+ * first: they lock the same row) is `needed` or above.
+ */
+function checkRole(collectionId: string, role: MemberRole | undefined, needed: MemberRole): void {
   if (!atLeast(role, needed)) {
     throw new StorageError('forbidden', role === undefined ? `Not a member of collection ${collectionId}` : `A ${role} cannot write to collection ${collectionId}`, {
       access: { collectionId, role, needs: needed }
@@ -226,14 +224,7 @@ function* compareAndSetOne(write: RecordWrite, context: WriteContext, seq: numbe
     seq
   }
   const { version, data, updated_at, updated_by } = recordToRow(record)
-  const values: SqlValue[] = [version, data, deleted, updated_at, updated_by, seq, write.collectionId, write.id, baseVersion, false]
-  if (context.requireRole === undefined) {
-    const changed = yield* execute(UPDATE_LIVE_SQL, values)
-    return changed === 1 ? record : undefined
-  }
-  if (context.actor === null) return undefined
-  const roles = rolesFrom(context.requireRole)
-  const changed = yield* execute(UPDATE_LIVE_AS_MEMBER_SQL(roles.length), [...values, write.collectionId, context.actor, ...roles])
+  const changed = yield* execute(UPDATE_LIVE_SQL, [version, data, deleted, updated_at, updated_by, seq, write.collectionId, write.id, baseVersion, false])
   return changed === 1 ? record : undefined
 }
 

@@ -91,11 +91,17 @@ class PostgresSessions implements Sessions {
     return this.withClient(async (client) => {
       let begun = false
       try {
-        const result = await runAsync(steps, async (statement) => {
-          if (begun) return this.run(client, statement)
-          begun = true
-          return this.beginWith(client, statement)
-        })
+        const result = await runAsync(
+          steps,
+          async ({ then, ...statement }) => {
+            if (!begun) {
+              begun = true
+              return this.beginWith(client, statement, then)
+            }
+            return then === undefined ? this.run(client, statement) : [await this.run(client, statement), await this.run(client, then)]
+          },
+          true
+        )
         if (!begun) await client.query('BEGIN')
         await client.query('COMMIT')
         return result
@@ -113,17 +119,23 @@ class PostgresSessions implements Sessions {
   }
 
   /**
-   * BEGIN and the transaction's first statement in one round trip: a
-   * multi-statement simple query, so the values are written into the text as
-   * literals (pg's own escaping). A write's first statement is small and the
-   * same shape each time; this saves one of its four or five round trips.
+   * BEGIN, the transaction's first statement and the SELECT that may follow
+   * it in one round trip: a multi-statement simple query, so the values are
+   * written into the text as literals (pg's own escaping). Each statement of
+   * it still gets its own snapshot (READ COMMITTED). A write's first
+   * statement is small and the same shape each time; this saves one or two
+   * of its round trips.
    */
-  private async beginWith(client: pg.ClientBase, { sql, bindings, expect }: Statement): Promise<StatementResult> {
-    let n = 0
-    const text = sql.replace(/\?/g, () => literal(client, bindings[n++]))
-    const results = (await client.query(`BEGIN; ${text}`)) as unknown as pg.QueryResult[]
-    const result = results[1]
-    return expect === 'rows' ? result.rows : (result.rowCount ?? 0)
+  private async beginWith(client: pg.ClientBase, first: Statement, then: Statement | undefined): Promise<StatementResult> {
+    const inline = ({ sql, bindings }: Statement) => {
+      let n = 0
+      return sql.replace(/\?/g, () => literal(client, bindings[n++]))
+    }
+    const text = ['BEGIN', inline(first), ...(then === undefined ? [] : [inline(then)])].join('; ')
+    const results = (await client.query(text)) as unknown as pg.QueryResult[]
+    const resultOf = (statement: Statement, result: pg.QueryResult): StatementResult =>
+      statement.expect === 'rows' ? result.rows : (result.rowCount ?? 0)
+    return then === undefined ? resultOf(first, results[1]) : [resultOf(first, results[1]), resultOf(then, results[2])]
   }
 
   /** `?` → `$1, $2, …`, as knex does, kept per statement text. */

@@ -21,6 +21,13 @@ export interface Statement {
   bindings: readonly SqlValue[]
   /** `rows`: the rows it returns; `count`: how many rows it changed. */
   expect: 'rows' | 'count'
+  /**
+   * A SELECT to run right after this one, as its own statement (on
+   * PostgreSQL with its own snapshot: it sees what committed while the first
+   * waited for a lock). Runners that can send both in one round trip do; the
+   * step gets both results, `[first, then]`.
+   */
+  then?: Statement
 }
 
 export type StatementResult = readonly unknown[] | number
@@ -32,6 +39,14 @@ export type Steps<T> = Generator<Statement, T, StatementResult>
 export function* select<Row>(sql: string, bindings: readonly SqlValue[]): Steps<Row[]> {
   return (yield { sql, bindings, expect: 'rows' }) as Row[]
 }
+
+/** Two statements, the second a SELECT run after the first (see Statement.then): both results. */
+export function* selectPair<First, Then>(first: Statement, then: Statement): Steps<[First[], Then[]]> {
+  return (yield { ...first, then }) as unknown as [First[], Then[]]
+}
+
+/** A SELECT (or a write with RETURNING) as a Statement value, for selectPair. */
+export const rowsOf = (sql: string, bindings: readonly SqlValue[]): Statement => ({ sql, bindings, expect: 'rows' })
 
 /** Runs a write and gives how many rows it changed. */
 export function* execute(sql: string, bindings: readonly SqlValue[]): Steps<number> {
@@ -51,14 +66,23 @@ export function sqlForLength(make: (n: number) => string): (n: number) => string
   }
 }
 
+/** Runs the steps; `run` gets single statements (a pair is run one after the other). */
 export function runSync<T>(steps: Steps<T>, run: (statement: Statement) => StatementResult): T {
+  const runOne = ({ then, ...statement }: Statement): StatementResult => (then === undefined ? run(statement) : [run(statement), run(then)])
   let next = steps.next()
-  while (!next.done) next = steps.next(run(next.value))
+  while (!next.done) next = steps.next(runOne(next.value))
   return next.value
 }
 
-export async function runAsync<T>(steps: Steps<T>, run: (statement: Statement) => Promise<StatementResult>): Promise<T> {
+/**
+ * Runs the steps asynchronously. `run` gets single statements, and pairs
+ * (`then`) too when `runsPairs` says it sends them together; otherwise a pair
+ * is run one after the other.
+ */
+export async function runAsync<T>(steps: Steps<T>, run: (statement: Statement) => Promise<StatementResult>, runsPairs = false): Promise<T> {
+  const runOne = async ({ then, ...statement }: Statement): Promise<StatementResult> =>
+    then === undefined ? run(statement) : runsPairs ? run({ ...statement, then }) : [await run(statement), await run(then)]
   let next = steps.next()
-  while (!next.done) next = steps.next(await run(next.value))
+  while (!next.done) next = steps.next(await runOne(next.value))
   return next.value
 }
