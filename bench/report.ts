@@ -156,7 +156,9 @@ PostgreSQL and the load generator share the same cores.
 ## Targets
 
 Every target gets a fresh database (SQLite in a new temporary folder, or a new
-PostgreSQL database \`roost_bench_<random>\` dropped afterwards). The load
+PostgreSQL database \`roost_bench_<random>\` dropped afterwards). Before every
+timed run on PostgreSQL the database gets a \`CHECKPOINT\`, so that no run is
+charged for writing out what earlier ones left behind. The load
 generator is the \`npm run bench\` process itself, with keep-alive HTTP
 connections and socket.io clients.
 

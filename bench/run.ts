@@ -118,6 +118,7 @@ const format = (value: number) => (Number.isFinite(value) ? round(value, 3).toLo
 
 /** One timed run with the server's CPU and memory measured around it. */
 async function measuredRun(workload: Workload, target: Target, state: unknown, settings: Settings): Promise<RunRecord> {
+  await target.database.settle()
   const meter = new ResourceMeter(target.pid, () => target.cpuSeconds(), target.database.backendPids)
   await meter.start()
   try {

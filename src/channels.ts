@@ -88,6 +88,7 @@ export const channels = (app: Application) => {
 
   // A removed member's sockets stop following the collection at once.
   collections.on('member', (event: { collectionId: string; type: string; member: { userId: string } }) => {
+    members.forget(event.collectionId)
     if (event.type !== 'removed') return
     const channel = app.channel(collectionChannel(event.collectionId))
     channel.leave((connection: Connection) => connection.user?.id === event.member.userId)
@@ -96,6 +97,7 @@ export const channels = (app: Application) => {
   // A deleted collection's subscribers leave its channel: a collection created
   // again under the same id must be subscribed to afresh.
   collections.on('removed', (collection: Collection) => {
+    members.forget(collection.id)
     const channel = app.channel(collectionChannel(collection.id))
     channel.leave(...channel.connections)
   })
@@ -120,24 +122,37 @@ export const channels = (app: Application) => {
 }
 
 /**
- * The members of a collection, read afresh for every event, one read at a
- * time per collection: events of one collection reach sockets in the order
- * they were emitted even when the reads take different times.
+ * The members of a collection, as the events decide who hears what. Read
+ * once and kept until a membership change of that collection is announced in
+ * this process (`collections member`, `collections removed`), which drops it
+ * before the change's own event is published, so a removed member hears
+ * nothing after their removal. Kept at most `MEMBERS_KEPT_MS` besides, in case
+ * the members changed elsewhere. Reads of one collection are chained, so its
+ * events reach sockets in the order they were emitted.
  */
+const MEMBERS_KEPT_MS = 1000
+
 class MemberRoles {
-  private readonly last = new Map<string, Promise<unknown>>()
+  private readonly kept = new Map<string, { roles: Promise<Roles>; until: number }>()
 
   constructor(private readonly app: Application) {}
 
   of(collectionId: string): Promise<Roles> {
+    const entry = this.kept.get(collectionId)
+    if (entry !== undefined && entry.until > Date.now()) return entry.roles
     const read = async () => new Map((await this.app.get('storage').listMemberRoles(collectionId)).map(({ userId, role }) => [userId, role]))
-    const previous = this.last.get(collectionId)
-    const next = previous === undefined ? read() : previous.then(read, read)
-    this.last.set(collectionId, next)
-    const forget = () => {
-      if (this.last.get(collectionId) === next) this.last.delete(collectionId)
-    }
-    next.then(forget, forget)
-    return next
+    const roles = entry === undefined ? read() : entry.roles.then(read, read)
+    this.kept.set(collectionId, { roles, until: Date.now() + MEMBERS_KEPT_MS })
+    // A failed read is not kept.
+    roles.catch(() => {
+      if (this.kept.get(collectionId)?.roles === roles) this.kept.delete(collectionId)
+    })
+    return roles
+  }
+
+  /** The members changed: the next event reads them again, after any read still running. */
+  forget(collectionId: string): void {
+    const entry = this.kept.get(collectionId)
+    if (entry !== undefined) this.kept.set(collectionId, { ...entry, until: 0 })
   }
 }
