@@ -5,6 +5,7 @@ import { authorizeCollection, requireUser as user } from '../../access.js'
 import { nowIso } from '../../clock.js'
 import { encodeCursor } from '../../cursor.js'
 import type { Application } from '../../declarations.js'
+import { pageOf } from '../../paging.js'
 import { isStorageError } from '../../storage/index.js'
 import type { CollectionWithRole, CommitResult, StoredCollection, StoredMember } from '../../storage/types.js'
 import type { CollectionEventContext } from '../../channels.js'
@@ -38,9 +39,7 @@ export class CollectionService {
   }
 
   async find(params: CollectionParams): Promise<Paginated<Collection>> {
-    const { default: defaultLimit, max } = this.app.get('paginate')
-    const limit = Math.min(params.query?.$limit ?? defaultLimit, max)
-    const skip = params.query?.$skip ?? 0
+    const { limit, skip } = pageOf(this.app, params.query)
     const page = await this.storage.listCollections({ memberId: user(params).id, limit, skip })
     return { total: page.total, limit, skip, data: page.data.map(toPublicCollection) }
   }

@@ -4,6 +4,7 @@ import type { Id, Paginated, Params } from '@feathersjs/feathers'
 import { allows, authorizeCollection, mayManageMember, requireUser as user } from '../../access.js'
 import { isoAfter, nowIso } from '../../clock.js'
 import type { Application, AuthenticatedUser } from '../../declarations.js'
+import { pageOf } from '../../paging.js'
 import { fromStorageError } from '../../errors.js'
 import { isStorageError } from '../../storage/index.js'
 import type { StoredInvitation } from '../../storage/types.js'
@@ -34,9 +35,7 @@ export class InvitationService {
   async find(params: InvitationParams): Promise<Paginated<Invitation>> {
     const me = user(params)
     const query = params.query ?? {}
-    const { default: defaultLimit, max } = this.app.get('paginate')
-    const limit = Math.min(query.$limit ?? defaultLimit, max)
-    const skip = query.$skip ?? 0
+    const { limit, skip } = pageOf(this.app, query)
     const now = nowIso(this.app)
     if (query.collectionId !== undefined) await authorizeCollection(this.storage, me, query.collectionId, 'manage')
     const page = await this.storage.listInvitations({

@@ -3,6 +3,7 @@ import type { Id, Paginated, Params } from '@feathersjs/feathers'
 import { mayManageMember, requireUser as user } from '../../access.js'
 import { nowIso } from '../../clock.js'
 import type { Application } from '../../declarations.js'
+import { pageOf } from '../../paging.js'
 import { fromStorageError } from '../../errors.js'
 import { isStorageError } from '../../storage/index.js'
 import type { CollectionWithRole, MemberRole, StoredMember } from '../../storage/types.js'
@@ -29,9 +30,7 @@ export class MemberService {
   }
 
   async find(params: MemberParams): Promise<Paginated<Member>> {
-    const { default: defaultLimit, max } = this.app.get('paginate')
-    const limit = Math.min(params.query?.$limit ?? defaultLimit, max)
-    const skip = params.query?.$skip ?? 0
+    const { limit, skip } = pageOf(this.app, params.query)
     const page = await this.storage.listMembers(collection(params).id, { limit, skip })
     return { total: page.total, limit, skip, data: page.data.map(toMember) }
   }

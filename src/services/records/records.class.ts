@@ -3,6 +3,7 @@ import { NotFound } from '@feathersjs/errors'
 import type { Id, NullableId, Paginated, Params } from '@feathersjs/feathers'
 import { nowIso } from '../../clock.js'
 import type { Application } from '../../declarations.js'
+import { pageOf } from '../../paging.js'
 import { fromStorageError } from '../../errors.js'
 import { isStorageError } from '../../storage/index.js'
 import type { JsonValue, RecordWrite, SortField, StoredCollection, StoredRecord } from '../../storage/types.js'
@@ -38,9 +39,7 @@ export class RecordService {
 
   async find(params: RecordParams): Promise<Paginated<RecordItem>> {
     const query = params.query ?? {}
-    const { default: defaultLimit, max } = this.app.get('paginate')
-    const limit = Math.min(query.$limit ?? defaultLimit, max)
-    const skip = query.$skip ?? 0
+    const { limit, skip } = pageOf(this.app, query)
     const ids = query.id === undefined ? undefined : typeof query.id === 'string' ? [query.id] : query.id.$in
     const sort = Object.entries(query.$sort ?? {}) as Array<[SortField, 1 | -1]>
     const page = await this.storage.findRecords(collection(params).id, {
