@@ -582,8 +582,21 @@ describeBackends('storage conformance: sharing', (backend) => {
     for (const [who, role] of [[reader, 'reader'], [stranger, undefined]] as const) {
       // The single-update fast path, a create, and a multi-record write.
       const update: Partial<RecordWrite> = { op: 'update', id: 'r1', data: 2, baseVersion: created.version }
-      for (const attempt of [write(who, update), write(who), storage.commitWrites([{ op: 'create', collectionId: collection.id, id: fresh('a'), data: 1 }, { op: 'create', collectionId: collection.id, id: fresh('b'), data: 1 }], { actor: who.id, at: at(51), requireRole: 'writer' })]) {
-        const error = await rejection(attempt, 'forbidden')
+      const attempts = [
+        () => write(who, update),
+        () => write(who),
+        () =>
+          storage.commitWrites(
+            [
+              { op: 'create', collectionId: collection.id, id: fresh('a'), data: 1 },
+              { op: 'create', collectionId: collection.id, id: fresh('b'), data: 1 }
+            ],
+            { actor: who.id, at: at(51), requireRole: 'writer' }
+          )
+      ]
+      // One at a time, each awaited as it starts: a rejection is never left unhandled.
+      for (const attempt of attempts) {
+        const error = await rejection(attempt(), 'forbidden')
         expect(error.access).toEqual({ collectionId: collection.id, role, needs: 'writer' })
       }
     }
