@@ -209,6 +209,20 @@ function checkRole(collectionId: string, role: MemberRole | undefined, needed: M
  * planned into then, or undefined when no such record exists (nothing written).
  */
 function* compareAndSetOne(write: RecordWrite, context: WriteContext, seq: number): Steps<StoredRecord | undefined> {
+  const planned = planCompareAndSet(write, context, seq)
+  if (planned === undefined) return undefined
+  const { record, baseVersion } = planned
+  const { version, data, deleted, updated_at, updated_by } = recordToRow(record)
+  const changed = yield* execute(UPDATE_LIVE_SQL, [version, data, deleted, updated_at, updated_by, seq, write.collectionId, write.id, baseVersion, false])
+  return changed === 1 ? record : undefined
+}
+
+/**
+ * For a write that can be one compare-and-set (an update, delete, or put
+ * with a base version): the record it makes if the live record has that
+ * version. Undefined for any other write.
+ */
+export function planCompareAndSet(write: RecordWrite, context: WriteContext, seq: number): { record: StoredRecord; baseVersion: number } | undefined {
   const baseVersion = write.baseVersion
   const eligible = write.op === 'update' || write.op === 'delete' || (write.op === 'put' && typeof baseVersion === 'number')
   if (!eligible || typeof baseVersion !== 'number') return undefined
@@ -223,9 +237,7 @@ function* compareAndSetOne(write: RecordWrite, context: WriteContext, seq: numbe
     updatedBy: context.actor,
     seq
   }
-  const { version, data, updated_at, updated_by } = recordToRow(record)
-  const changed = yield* execute(UPDATE_LIVE_SQL, [version, data, deleted, updated_at, updated_by, seq, write.collectionId, write.id, baseVersion, false])
-  return changed === 1 ? record : undefined
+  return { record, baseVersion }
 }
 
 // The SQL of the variable-length statements, made once per length: the same

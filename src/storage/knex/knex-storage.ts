@@ -216,6 +216,8 @@ export class KnexStorage implements Storage {
 
   async commitWrites(writes: RecordWrite[], context: WriteContext): Promise<CommitOutcome> {
     try {
+      const short = this.sessions.writeOne === undefined ? undefined : await this.retrying(() => this.sessions.writeOne!(writes, context))
+      if (short !== undefined) return short
       return await this.retrying(() => this.sessions.write(applyWrites(writes, context)))
     } catch (error) {
       if (error instanceof Replay) return { ...error.result, replayed: true }

@@ -2,6 +2,9 @@ import type BetterSqlite3 from 'better-sqlite3'
 import type { Knex } from 'knex'
 import type pg from 'pg'
 import type { KnexDialect } from './connection.js'
+import type { CommitOutcome, RecordWrite, WriteContext } from '../types.js'
+import { literal } from './pg-literals.js'
+import { singleWriteOnPostgres } from './pg-single-write.js'
 import { runAsync, runSync, type SqlValue, type Statement, type StatementResult, type Steps } from './statements.js'
 
 /**
@@ -14,6 +17,12 @@ export interface Sessions {
   read<T>(steps: Steps<T>): Promise<T>
   /** All statements in one transaction: committed if the steps return, rolled back if they throw. */
   write<T>(steps: Steps<T>): Promise<T>
+  /**
+   * A shorter way for a single versioned write, where the dialect has one
+   * (PostgreSQL: pg-single-write.ts): its outcome, or undefined to take the
+   * general path.
+   */
+  writeOne?(writes: RecordWrite[], context: WriteContext): Promise<CommitOutcome | undefined>
 }
 
 export const createSessions = (dialect: KnexDialect, db: Knex): Sessions =>
@@ -113,6 +122,10 @@ class PostgresSessions implements Sessions {
     })
   }
 
+  async writeOne(writes: RecordWrite[], context: WriteContext): Promise<CommitOutcome | undefined> {
+    return this.withClient((client) => singleWriteOnPostgres(client, writes, context))
+  }
+
   private async run(client: pg.ClientBase, { sql, bindings, expect }: Statement): Promise<StatementResult> {
     const result = await client.query(this.numbered(sql), bindings as SqlValue[])
     return expect === 'rows' ? result.rows : (result.rowCount ?? 0)
@@ -160,14 +173,3 @@ class PostgresSessions implements Sessions {
   }
 }
 
-/** A value as an SQL literal, for the few statements sent as text (see beginWith). */
-function literal(client: pg.ClientBase, value: SqlValue | undefined): string {
-  if (value === null || value === undefined) return 'NULL'
-  if (typeof value === 'boolean') return value ? 'TRUE' : 'FALSE'
-  if (typeof value === 'number') {
-    if (!Number.isFinite(value)) throw new Error(`Cannot write ${value} into SQL`)
-    return String(value)
-  }
-  if (typeof value === 'string') return client.escapeLiteral(value)
-  throw new Error('Only strings, numbers, booleans and null are written into SQL text')
-}
