@@ -141,4 +141,16 @@ describeBackends('channels: sharing isolation', (backend) => {
     expect(idsOf(heard.stranger, collectionId).collections).toEqual([])
     expect(idsOf(heard.invitee, collectionId).collections).toEqual([])
   })
+
+  it('an invitation made moot by a membership change is heard as revoked by the invitee', async () => {
+    const { id: collectionId } = await owner.client.service('collections').create({})
+    const heard = listen(leaver)
+    const invitation = await owner.client.service('invitations').create({ collectionId, role: 'admin', email: leaver.email })
+    await membersClient(owner.client, collectionId).create({ userId: leaver.user.id, role: 'reader' })
+    await eventually(() => heard.invitations.length === 2, 'the invitation and its revocation')
+    expect(heard.invitations.map(([name, item]) => `${name} ${item.id === invitation.id ? 'same' : 'other'} ${item.status}`)).toEqual([
+      'created same pending',
+      'patched same revoked'
+    ])
+  })
 })

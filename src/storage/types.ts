@@ -303,6 +303,8 @@ export interface MemberChange {
   previousRole: MemberRole | undefined
   /** Exclusive leases ended because the member can no longer write (made a reader). */
   locks: StoredLock[]
+  /** Their other pending invitations to the collection, revoked (superseded) by this change. */
+  revokedInvitations: StoredInvitation[]
 }
 
 /** What ended with a member's removal. */
@@ -312,6 +314,8 @@ export interface MemberRemoval {
   locks: StoredLock[]
   /** Ids of their open batches that staged operations on the collection, aborted. */
   abortedBatches: string[]
+  /** Their pending invitations to the collection, revoked. */
+  revokedInvitations: StoredInvitation[]
 }
 
 export type InvitationStatus = 'pending' | 'accepted' | 'declined' | 'revoked' | 'expired'
@@ -319,6 +323,8 @@ export type InvitationStatus = 'pending' | 'accepted' | 'declined' | 'revoked' |
 export interface StoredInvitation {
   id: string
   collectionId: string
+  /** The collection's name now (the invitee cannot read the collection before accepting). */
+  collectionName: string | null
   role: MemberRole
   /**
    * Who is invited: one of the two when created; once answered,

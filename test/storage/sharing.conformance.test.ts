@@ -192,7 +192,7 @@ describeBackends('storage conformance: sharing', (backend) => {
     const collection = await newCollection(alice)
     const change = await addMember(collection, bob, 'writer', at(7))
     const member = { collectionId: collection.id, userId: bob.id, email: bob.email, role: 'writer', createdAt: at(7), updatedAt: at(7) }
-    expect(change).toEqual({ member, previousRole: undefined, locks: [] })
+    expect(change).toEqual({ member, previousRole: undefined, locks: [], revokedInvitations: [] })
     expect(await storage.getMember(collection.id, bob.id)).toEqual(member)
   })
 
@@ -280,7 +280,7 @@ describeBackends('storage conformance: sharing', (backend) => {
     await addMember(collection, bob, 'owner')
     const before = await storage.getMember(collection.id, alice.id)
     const removal = await storage.removeMember(collection.id, alice.id, at(10))
-    expect(removal).toEqual({ member: before, locks: [], abortedBatches: [] })
+    expect(removal).toEqual({ member: before, locks: [], abortedBatches: [], revokedInvitations: [] })
     expect(await ownersOf(collection.id)).toEqual([bob.id])
     await rejection(storage.removeMember(collection.id, bob.id, at(11)), 'last-owner')
   })
@@ -400,6 +400,7 @@ describeBackends('storage conformance: sharing', (backend) => {
     expect(byEmail).toEqual({
       id: byEmail.id,
       collectionId: collection.id,
+      collectionName: null,
       role: 'reader',
       inviteeUserId: null,
       inviteeEmail: 'new.friend@example.com',
@@ -415,6 +416,12 @@ describeBackends('storage conformance: sharing', (backend) => {
     expect(await storage.getInvitation(byEmail.id, at(11))).toEqual(byEmail)
     expect(await storage.getInvitation(byId.id, at(11))).toEqual(byId)
     expect(await storage.getInvitation(fresh('no-such-invitation'), at(11))).toBeUndefined()
+
+    // They carry the collection's name as it is now: the invitee cannot read the collection yet.
+    await storage.renameCollection(collection.id, 'Pets', at(12))
+    expect((await storage.getInvitation(byId.id, at(13)))?.collectionName).toBe('Pets')
+    const [listed] = (await storage.listInvitations({ invitee: { userId: bob.id, email: bob.email }, now: at(13), limit: 10, skip: 0 })).data
+    expect(listed).toEqual({ ...byId, collectionName: 'Pets' })
   })
 
   it('createInvitation for a missing collection or an unknown user id: not-found, nothing stored', async () => {
@@ -503,7 +510,8 @@ describeBackends('storage conformance: sharing', (backend) => {
     expect(answer.change).toEqual({
       member: { collectionId: collection.id, userId: bob.id, email: bob.email, role: 'admin', createdAt: at(20), updatedAt: at(20) },
       previousRole: undefined,
-      locks: []
+      locks: [],
+      revokedInvitations: []
     })
     expect(await storage.getInvitation(invitation.id, at(21))).toEqual(answer.invitation)
     expect(await roleOf(collection.id, bob.id)).toBe('admin')
@@ -531,7 +539,9 @@ describeBackends('storage conformance: sharing', (backend) => {
     const elsewhere = await invite(other, alice, { user: bob })
     const carols = await invite(collection, alice, { user: carol })
 
-    await addMember(collection, bob, 'reader', at(30))
+    const change = await addMember(collection, bob, 'reader', at(30))
+    expect(change.revokedInvitations.map((invitation) => invitation.id)).toEqual([byId.id, byEmail.id].sort())
+    expect(change.revokedInvitations.map((invitation) => invitation.status)).toEqual(['revoked', 'revoked'])
     expect((await storage.getInvitation(byId.id, at(31)))?.status).toBe('revoked')
     expect((await storage.getInvitation(byEmail.id, at(31)))?.status).toBe('revoked')
     expect((await storage.getInvitation(elsewhere.id, at(31)))?.status).toBe('pending')
@@ -541,7 +551,8 @@ describeBackends('storage conformance: sharing', (backend) => {
     expect(await roleOf(collection.id, bob.id)).toBe('reader')
 
     const later = await invite(collection, alice, { user: bob }, { role: 'admin' }, at(33))
-    await storage.removeMember(collection.id, bob.id, at(34))
+    const removal = await storage.removeMember(collection.id, bob.id, at(34))
+    expect(removal.revokedInvitations.map((invitation) => invitation.id)).toEqual([later.id])
     expect((await storage.getInvitation(later.id, at(35)))?.status).toBe('revoked')
   })
 

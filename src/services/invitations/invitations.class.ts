@@ -96,6 +96,7 @@ export class InvitationService {
     const { invitation, asInvitee } = await this.visible(String(id), me)
     if (!asInvitee) throw new Forbidden('Only the invitee answers an invitation; revoke it instead (remove)')
     const answer = await this.storage.answerInvitation(invitation.id, data.status, me.id, nowIso(this.app)).catch(mapError)
+    this.announceRevoked(answer.change?.revokedInvitations ?? [])
     if (answer.change !== undefined && answer.change.previousRole !== answer.change.member.role) {
       const collection = await this.storage.getCollection(invitation.collectionId)
       if (collection !== undefined) {
@@ -115,6 +116,17 @@ export class InvitationService {
     if (!mayManageMember(role!, undefined, invitation.role)) throw new Forbidden('Only an owner can revoke an invitation to be an owner')
     return toInvitation(await this.storage.revokeInvitation(invitation.id, nowIso(this.app)).catch(mapError))
   }
+
+  /**
+   * Invitations revoked because their invitee's membership changed: heard
+   * as `patched` by the invitee and the managers, as an answer would be.
+   */
+  announceRevoked(invitations: StoredInvitation[]): void {
+    for (const invitation of invitations) this.emit('patched', toInvitation(invitation))
+  }
+
+  // Provided by Feathers' event mixin once the service is registered.
+  declare emit: (event: string, ...args: unknown[]) => boolean
 
   /** The invitation if the caller is its invitee or manages its collection; 404 otherwise. */
   private async visible(id: string, me: AuthenticatedUser) {

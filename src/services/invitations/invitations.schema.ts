@@ -16,6 +16,8 @@ export const invitationSchema = Type.Object(
   {
     id: Type.String(),
     collectionId: Type.String(),
+    /** The collection's name now: what the invitee sees of it before accepting. */
+    collectionName: Type.Union([Type.String(), Type.Null()]),
     role: roleSchema,
     /** Who is invited: a user id, or an e-mail address (whoever signs in with it). Once answered, the user who answered. */
     inviteeUserId: Type.Union([Type.String(), Type.Null()]),

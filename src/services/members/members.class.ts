@@ -44,6 +44,7 @@ export class MemberService {
     this.mayChange(target, undefined, data.role)
     const change = await this.storage.putMember({ collectionId: target.id, userId: data.userId, role: data.role }, nowIso(this.app), 'new').catch(mapError)
     this.app.service('collections').announceMember(target, 'added', change.member)
+    this.app.service('invitations').announceRevoked(change.revokedInvitations)
     return toMember(change.member)
   }
 
@@ -54,6 +55,7 @@ export class MemberService {
     const change = await this.storage.putMember({ collectionId: target.id, userId: current.userId, role: data.role }, nowIso(this.app), 'existing').catch(mapError)
     if (change.previousRole !== change.member.role) this.app.service('collections').announceMember(target, 'changed', change.member)
     for (const lock of change.locks) this.app.service(lockPath).announce('released', target, lock)
+    this.app.service('invitations').announceRevoked(change.revokedInvitations)
     return toMember(change.member)
   }
 
@@ -65,6 +67,7 @@ export class MemberService {
     const removal = await this.storage.removeMember(target.id, current.userId, nowIso(this.app)).catch(mapError)
     this.app.service('collections').announceMember(target, 'removed', removal.member)
     for (const lock of removal.locks) this.app.service(lockPath).announce('released', target, lock)
+    this.app.service('invitations').announceRevoked(removal.revokedInvitations)
     return toMember(removal.member)
   }
 

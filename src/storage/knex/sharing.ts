@@ -39,6 +39,8 @@ export interface InvitationRow {
   created_at: string
   expires_at: string
   answered_at: string | null
+  /** Read with the invitation (see withCollectionName), not a column of it. */
+  collection_name?: string | null
 }
 
 const memberFromRow = (row: MemberWithEmailRow): StoredMember => ({
@@ -53,6 +55,7 @@ const memberFromRow = (row: MemberWithEmailRow): StoredMember => ({
 export const invitationFromRow = (row: InvitationRow, now: string): StoredInvitation => ({
   id: row.id,
   collectionId: row.collection_id,
+  collectionName: row.collection_name ?? null,
   role: row.role as MemberRole,
   inviteeUserId: row.invitee_user_id,
   inviteeEmail: row.invitee_email,
@@ -115,9 +118,9 @@ export async function putMember(
   }
   // A reader may not write, so an exclusive lease (which keeps writers out) ends with the demotion.
   const locks = role === 'reader' && existing !== undefined && existing.role !== 'reader' ? await releaseLocksOf(trx, collectionId, userId, 'exclusive') : []
-  await supersedeInvitations(trx, collectionId, userId, at)
+  const revokedInvitations = await supersedeInvitations(trx, collectionId, userId, at)
   const member = (await getMember(trx, collectionId, userId))!
-  return { member, previousRole: existing?.role as MemberRole | undefined, locks }
+  return { member, previousRole: existing?.role as MemberRole | undefined, locks, revokedInvitations }
 }
 
 /**
@@ -125,15 +128,20 @@ export async function putMember(
  * set are revoked: accepting one later would otherwise undo that change
  * (a demoted member accepting an older invitation as admin).
  */
-async function supersedeInvitations(trx: Knex.Transaction, collectionId: string, userId: string, at: string): Promise<void> {
-  await trx<InvitationRow>('invitations')
+async function supersedeInvitations(trx: Knex.Transaction, collectionId: string, userId: string, at: string): Promise<StoredInvitation[]> {
+  // Pending by status, expired or not: an expired one is revoked too, and nobody is told of it.
+  const ids: string[] = await trx<InvitationRow>('invitations')
     .where({ collection_id: collectionId, status: 'pending' })
     .andWhere((whom) =>
       whom
         .where({ invitee_user_id: userId })
         .orWhere((byEmail) => byEmail.whereNull('invitee_user_id').andWhere('invitee_email', trx('users').select('email').where({ id: userId })))
     )
-    .update({ status: 'revoked', answered_at: at })
+    .pluck('id')
+  if (ids.length === 0) return []
+  await trx<InvitationRow>('invitations').whereIn('id', ids).update({ status: 'revoked', answered_at: at })
+  const revoked = await Promise.all(ids.sort().map((id) => getInvitation(trx, id, at)))
+  return revoked.filter((invitation): invitation is StoredInvitation => invitation !== undefined)
 }
 
 export async function removeMember(trx: Knex.Transaction, collectionId: string, userId: string, at: string): Promise<MemberRemoval> {
@@ -143,7 +151,7 @@ export async function removeMember(trx: Knex.Transaction, collectionId: string, 
   if (member.role === 'owner') await assertNotLastOwner(trx, collectionId, userId)
   await trx('members').where({ collection_id: collectionId, user_id: userId }).del()
   const locks = await releaseLocksOf(trx, collectionId, userId)
-  await supersedeInvitations(trx, collectionId, userId, at)
+  const revokedInvitations = await supersedeInvitations(trx, collectionId, userId, at)
   // Their open batches that staged something here could only fail at commit now: end them (as abortBatch does).
   const abortedBatches: string[] = await trx('batches')
     .where({ user_id: userId, status: 'open' })
@@ -153,11 +161,11 @@ export async function removeMember(trx: Knex.Transaction, collectionId: string, 
     await trx('batches').whereIn('id', abortedBatches).update({ status: 'aborted' })
     await trx('batch_operations').whereIn('batch_id', abortedBatches).del()
   }
-  return { member, locks, abortedBatches: abortedBatches.sort() }
+  return { member, locks, abortedBatches: abortedBatches.sort(), revokedInvitations }
 }
 
 export async function createInvitation(trx: Knex.Transaction, invitation: NewInvitation, at: string): Promise<StoredInvitation> {
-  const collection = await trx('collections').where({ id: invitation.collectionId }).first('id')
+  const collection: { name: string | null } | undefined = await trx('collections').where({ id: invitation.collectionId }).first('name')
   if (collection === undefined) throw new StorageError('not-found', `Collection ${invitation.collectionId} does not exist`)
   if (invitation.inviteeUserId !== null) {
     const user = await trx('users').where({ id: invitation.inviteeUserId }).first('id')
@@ -176,16 +184,20 @@ export async function createInvitation(trx: Knex.Transaction, invitation: NewInv
     answered_at: null
   }
   await trx<InvitationRow>('invitations').insert(row)
-  return invitationFromRow(row, at)
+  return invitationFromRow({ ...row, collection_name: collection.name }, at)
 }
 
+/** Invitations with their collection's current name, which an invitee may not otherwise see before accepting. */
+const withCollectionName = (db: Knex | Knex.Transaction) =>
+  db<InvitationRow>('invitations').select('invitations.*', db.raw('(SELECT name FROM collections WHERE collections.id = invitations.collection_id) AS collection_name'))
+
 export async function getInvitation(db: Knex | Knex.Transaction, id: string, now: string): Promise<StoredInvitation | undefined> {
-  const row = await db<InvitationRow>('invitations').where({ id }).first()
+  const row = (await withCollectionName(db).where({ id }).first()) as InvitationRow | undefined
   return row && invitationFromRow(row, now)
 }
 
 export async function listInvitations(db: Knex, { collectionId, invitee, status, now, limit, skip }: ListInvitationsParams): Promise<Page<StoredInvitation>> {
-  const query = db<InvitationRow>('invitations').where((where) => {
+  const query = withCollectionName(db).where((where) => {
     if (collectionId !== undefined) where.andWhere({ collection_id: collectionId })
     if (invitee !== undefined) {
       where.andWhere((whom) => whom.where({ invitee_user_id: invitee.userId }).orWhere({ invitee_email: invitee.email }))
@@ -194,8 +206,8 @@ export async function listInvitations(db: Knex, { collectionId, invitee, status,
     else if (status === 'expired') where.andWhere({ status: 'pending' }).andWhere('expires_at', '<=', now)
     else if (status !== undefined) where.andWhere({ status })
   })
-  const [{ count }] = await query.clone().count({ count: '*' })
-  const rows = limit === 0 ? [] : await query.orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id' }]).limit(limit).offset(skip)
+  const [{ count }] = await query.clone().clearSelect().count({ count: '*' })
+  const rows = limit === 0 ? [] : ((await query.orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id' }]).limit(limit).offset(skip)) as InvitationRow[])
   return { total: Number(count), data: rows.map((row) => invitationFromRow(row, now)) }
 }
 
