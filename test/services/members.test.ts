@@ -95,7 +95,7 @@ describeBackends('members and invitations', (backend) => {
         const collectionId = await sharedWith(admin, 'admin')
         const asAdmin = admin.client.service('invitations')
 
-        expect(await failure(asAdmin.create({ collectionId, role: 'owner', userId: invitee.user.id }))).toMatchObject({ code: 403 })
+        expect(await failure(asAdmin.create({ collectionId, role: 'owner', userId: invitee.user.id }))).toMatchObject({ code: 403, data: { role: 'admin', needs: 'owner' } })
         const invitation = await asAdmin.create({ collectionId, role: 'admin', userId: invitee.user.id })
         expect(await failure(asAdmin.create({ collectionId, role: 'reader', email: owner.email }))).toMatchObject({ code: 409 })
         expect(await failure(asAdmin.create({ collectionId, role: 'reader' } as never))).toMatchObject({ code: 400 })
@@ -119,7 +119,7 @@ describeBackends('members and invitations', (backend) => {
         expect(await asAdmin.create({ userId: reader.user.id, role: 'reader' })).toMatchObject({ role: 'reader' })
         expect(await asAdmin.patch(reader.user.id, { role: 'writer' })).toMatchObject({ role: 'writer' })
         expect(await failure(asAdmin.create({ userId: reader.user.id, role: 'reader' }))).toMatchObject({ code: 409 })
-        expect(await failure(asAdmin.patch(reader.user.id, { role: 'owner' }))).toMatchObject({ code: 403 })
+        expect(await failure(asAdmin.patch(reader.user.id, { role: 'owner' }))).toMatchObject({ code: 403, data: { role: 'admin', needs: 'owner' } })
         expect(await failure(asAdmin.patch(owner.user.id, { role: 'reader' }))).toMatchObject({ code: 403 })
         expect(await failure(asAdmin.remove(owner.user.id))).toMatchObject({ code: 403 })
         expect(await failure(asAdmin.patch('00000000-0000-4000-8000-000000000000', { role: 'reader' }))).toMatchObject({ code: 404 })
@@ -128,7 +128,7 @@ describeBackends('members and invitations', (backend) => {
         const asReader = membersClient(reader.client, collectionId)
         expect((await asReader.find()).total).toBe(3)
         expect(await failure(asReader.patch(admin.user.id, { role: 'reader' }))).toMatchObject({ code: 403 })
-        expect(await failure(asReader.remove(admin.user.id))).toMatchObject({ code: 403 })
+        expect(await failure(asReader.remove(admin.user.id))).toMatchObject({ code: 403, data: { role: 'reader', needs: 'admin' } })
         expect(await failure(recordsClient(reader.client, collectionId).create({ data: 1 }))).toMatchObject({ code: 403, data: { role: 'reader', needs: 'writer' } })
       })
 

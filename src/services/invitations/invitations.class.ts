@@ -66,7 +66,7 @@ export class InvitationService {
       throw new BadRequest(`"data.ttlSeconds" is ${ttl}; the limit is ${maxInvitationTtlSeconds} (sharing.maxInvitationTtlSeconds)`)
     }
     const collection = await authorizeCollection(this.storage, me, data.collectionId, 'manage')
-    if (!mayManageMember(collection.role, undefined, data.role)) throw new Forbidden('Only an owner can invite an owner')
+    if (!mayManageMember(collection.role, undefined, data.role)) throw new Forbidden('Only an owner can invite an owner', { role: collection.role, needs: 'owner' })
     const email = data.email === undefined ? null : normaliseEmail(data.email)
     // Someone already in needs a role change, not an invitation. (Managers see the members' addresses anyway.)
     const existing = data.userId ?? (email === null ? undefined : (await this.storage.findUserByEmail(email))?.id)
@@ -113,7 +113,7 @@ export class InvitationService {
     const me = user(params)
     const { invitation, role } = await this.visible(String(id), me)
     if (!allows(role, 'manage')) throw new Forbidden('Only the collection\'s owners and admins revoke an invitation; decline it instead')
-    if (!mayManageMember(role!, undefined, invitation.role)) throw new Forbidden('Only an owner can revoke an invitation to be an owner')
+    if (!mayManageMember(role!, undefined, invitation.role)) throw new Forbidden('Only an owner can revoke an invitation to be an owner', { role, needs: 'owner' })
     return toInvitation(await this.storage.revokeInvitation(invitation.id, nowIso(this.app)).catch(mapError))
   }
 

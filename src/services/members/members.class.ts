@@ -79,10 +79,12 @@ export class MemberService {
 
   private mayChange(target: CollectionWithRole, current: MemberRole | undefined, next: MemberRole | undefined): void {
     if (mayManageMember(target.role, current, next)) return
+    const ownerMatter = target.role === 'admin'
     throw new Forbidden(
-      target.role === 'admin'
+      ownerMatter
         ? 'Admins manage writers, readers and other admins; only an owner can make, change or remove an owner'
-        : `Your role in collection "${target.id}" is ${target.role}; managing members needs admin or above`
+        : `Your role in collection "${target.id}" is ${target.role}; managing members needs admin or above`,
+      { role: target.role, needs: ownerMatter ? 'owner' : 'admin' }
     )
   }
 }
