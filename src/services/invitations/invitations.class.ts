@@ -5,8 +5,6 @@ import { allows, authorizeCollection, mayManageMember, requireUser as user } fro
 import { isoAfter, nowIso } from '../../clock.js'
 import type { Application, AuthenticatedUser } from '../../declarations.js'
 import { pageOf } from '../../paging.js'
-import { fromStorageError } from '../../errors.js'
-import { isStorageError } from '../../storage/index.js'
 import type { StoredInvitation } from '../../storage/types.js'
 import { normaliseEmail } from '../users/users.class.js'
 import type { Invitation, InvitationAnswer, InvitationCreate, InvitationQuery } from './invitations.schema.js'
@@ -23,7 +21,9 @@ export const isInvitee = (invitation: StoredInvitation, who: Pick<AuthenticatedU
  * Invitations to collections (/invitations). Owners and admins invite by
  * e-mail or user id with a role; the invitee sees what is addressed to them
  * when signed in, and accepts or declines; a manager revokes; it expires.
- * Anyone else gets 404 for an invitation, as for a collection.
+ * Anyone else gets 404 for an invitation, as for a collection. Storage
+ * errors (409/410 closed, 404…) become Feathers errors in the app's one
+ * mapping (app.ts).
  */
 export class InvitationService {
   constructor(private readonly app: Application) {}
@@ -86,7 +86,7 @@ export class InvitationService {
         },
         nowIso(this.app)
       )
-      .catch(mapError)
+      
     return toInvitation(invitation)
   }
 
@@ -95,7 +95,7 @@ export class InvitationService {
     const me = user(params)
     const { invitation, asInvitee } = await this.visible(String(id), me)
     if (!asInvitee) throw new Forbidden('Only the invitee answers an invitation; revoke it instead (remove)')
-    const answer = await this.storage.answerInvitation(invitation.id, data.status, me.id, nowIso(this.app)).catch(mapError)
+    const answer = await this.storage.answerInvitation(invitation.id, data.status, me.id, nowIso(this.app))
     this.announceRevoked(answer.change?.revokedInvitations ?? [])
     if (answer.change !== undefined && answer.change.previousRole !== answer.change.member.role) {
       const collection = await this.storage.getCollection(invitation.collectionId)
@@ -114,7 +114,7 @@ export class InvitationService {
     const { invitation, role } = await this.visible(String(id), me)
     if (!allows(role, 'manage')) throw new Forbidden('Only the collection\'s owners and admins revoke an invitation; decline it instead')
     if (!mayManageMember(role!, undefined, invitation.role)) throw new Forbidden('Only an owner can revoke an invitation to be an owner', { role, needs: 'owner' })
-    return toInvitation(await this.storage.revokeInvitation(invitation.id, nowIso(this.app)).catch(mapError))
+    return toInvitation(await this.storage.revokeInvitation(invitation.id, nowIso(this.app)))
   }
 
   /**
@@ -140,6 +140,3 @@ export class InvitationService {
   }
 }
 
-const mapError = (error: unknown): never => {
-  throw isStorageError(error) ? fromStorageError(error, false) : error
-}

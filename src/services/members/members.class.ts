@@ -4,8 +4,6 @@ import { mayManageMember, requireUser as user } from '../../access.js'
 import { nowIso } from '../../clock.js'
 import type { Application } from '../../declarations.js'
 import { pageOf } from '../../paging.js'
-import { fromStorageError } from '../../errors.js'
-import { isStorageError } from '../../storage/index.js'
 import type { CollectionWithRole, MemberRole, StoredMember } from '../../storage/types.js'
 import { lockPath } from '../locks/locks.shared.js'
 import type { Member, MemberAdd, MemberPatch, MemberQuery } from './members.schema.js'
@@ -20,7 +18,8 @@ export const toMember = (member: StoredMember): Member => ({ ...member })
  * collection (`params.collection`, with the caller's role): any member may
  * list members; changing them needs owner or admin, as `mayManageMember` says;
  * anyone may remove themselves. Every change is announced as a
- * `collections member` event after it committed.
+ * `collections member` event after it committed. Storage errors (409
+ * last-owner, 404…) become Feathers errors in the app's one mapping (app.ts).
  */
 export class MemberService {
   constructor(private readonly app: Application) {}
@@ -42,7 +41,7 @@ export class MemberService {
   async create(data: MemberAdd, params: MemberParams): Promise<Member> {
     const target = collection(params)
     this.mayChange(target, undefined, data.role)
-    const change = await this.storage.putMember({ collectionId: target.id, userId: data.userId, role: data.role }, nowIso(this.app), 'new').catch(mapError)
+    const change = await this.storage.putMember({ collectionId: target.id, userId: data.userId, role: data.role }, nowIso(this.app), 'new')
     this.app.service('collections').announceMember(target, 'added', change.member)
     this.app.service('invitations').announceRevoked(change.revokedInvitations)
     return toMember(change.member)
@@ -52,7 +51,7 @@ export class MemberService {
     const target = collection(params)
     const current = await this.existing(target.id, String(id))
     this.mayChange(target, current.role, data.role)
-    const change = await this.storage.putMember({ collectionId: target.id, userId: current.userId, role: data.role }, nowIso(this.app), 'existing').catch(mapError)
+    const change = await this.storage.putMember({ collectionId: target.id, userId: current.userId, role: data.role }, nowIso(this.app), 'existing')
     if (change.previousRole !== change.member.role) this.app.service('collections').announceMember(target, 'changed', change.member)
     for (const lock of change.locks) this.app.service(lockPath).announce('released', target, lock)
     this.app.service('invitations').announceRevoked(change.revokedInvitations)
@@ -64,7 +63,7 @@ export class MemberService {
     const target = collection(params)
     const current = await this.existing(target.id, String(id))
     if (current.userId !== user(params).id) this.mayChange(target, current.role, undefined)
-    const removal = await this.storage.removeMember(target.id, current.userId, nowIso(this.app)).catch(mapError)
+    const removal = await this.storage.removeMember(target.id, current.userId, nowIso(this.app))
     this.app.service('collections').announceMember(target, 'removed', removal.member)
     for (const lock of removal.locks) this.app.service(lockPath).announce('released', target, lock)
     this.app.service('invitations').announceRevoked(removal.revokedInvitations)
@@ -89,9 +88,6 @@ export class MemberService {
   }
 }
 
-const mapError = (error: unknown): never => {
-  throw isStorageError(error) ? fromStorageError(error, false) : error
-}
 
 /** The hooks put the authorized collection on params before any method runs. */
 const collection = (params: MemberParams): CollectionWithRole => {

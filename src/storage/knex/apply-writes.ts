@@ -43,10 +43,10 @@ export function* applyWrites(
   // 1. Reserve positions: bumping the counter row first locks it (on
   //    PostgreSQL) until commit, so writers of one collection commit in
   //    position order. Sorted ids make multi-collection commits deadlock-free.
+  //    With requireRole, the author's role is read with it (see checkRole).
   const positions: CommitResult['positions'] = {}
   const before = new Map<string, number>()
   const everLocked = new Set<string>()
-  //    With requireRole, the author's role comes with it (see checkRole).
   for (const collectionId of collectionIds) {
     const count = byCollection.get(collectionId)?.length ?? 0
     const bump = rowsOf('UPDATE collections SET seq = seq + ? WHERE id = ? RETURNING seq, epoch, lock_seq', [count, collectionId])

@@ -27,7 +27,8 @@ import { recordToRow, type CollectionRow } from './rows.js'
 export async function singleWriteOnPostgres(client: pg.ClientBase, writes: RecordWrite[], context: WriteContext): Promise<CommitOutcome | undefined> {
   const [write] = writes
   if (writes.length !== 1 || context.idempotency !== undefined || context.lockTokens?.[write.collectionId] !== undefined) return undefined
-  if (planCompareAndSet(write, context, 0) === undefined) return undefined
+  const planned = planCompareAndSet(write, context, 0)
+  if (planned === undefined) return undefined
   const sql = (value: string | number | boolean | null) => literal(client, value)
   const collection = sql(write.collectionId)
 
@@ -46,7 +47,8 @@ export async function singleWriteOnPostgres(client: pg.ClientBase, writes: Recor
     }
 
     const seq = Number(row.seq) + 1
-    const { record, baseVersion } = planCompareAndSet(write, context, seq)!
+    const { baseVersion } = planned
+    const record = { ...planned.record, seq }
     const next = recordToRow(record)
     const [changed] = (await client.query(
       `WITH changed AS (
