@@ -10,6 +10,14 @@ export interface HttpResponse<T> {
   body: T
 }
 
+/** A request body already serialised as JSON, so that a timed loop does not pay for building it. */
+export class JsonText {
+  constructor(readonly text: string) {}
+  static of(body: unknown): JsonText {
+    return new JsonText(JSON.stringify(body))
+  }
+}
+
 export class HttpError extends Error {
   constructor(
     readonly status: number,
@@ -40,7 +48,7 @@ export class HttpClient {
   }
 
   async request<T = unknown>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<HttpResponse<T>> {
-    const payload = body === undefined ? undefined : JSON.stringify(body)
+    const payload = body === undefined ? undefined : body instanceof JsonText ? body.text : JSON.stringify(body)
     try {
       return await this.send<T>(method, path, payload, headers)
     } catch (error) {

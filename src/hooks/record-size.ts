@@ -1,5 +1,6 @@
 import type { HookContext, NextFunction } from '../declarations.js'
 import { PayloadTooLarge } from '../errors.js'
+import { jsonBytes } from '../storage/json-text.js'
 
 /**
  * Rejects a write whose `data` is over `limits.recordBytes` (bytes of its
@@ -9,7 +10,7 @@ export const limitRecordSize = () => async (context: HookContext, next: NextFunc
   const limit = context.app.get('limits').recordBytes
   const items = (Array.isArray(context.data) ? context.data : [context.data]) as Array<{ id?: string; data?: unknown }>
   items.forEach((item, index) => {
-    const bytes = Buffer.byteLength(JSON.stringify(item.data) ?? '')
+    const bytes = jsonBytes(item.data)
     if (bytes > limit) {
       const which = item.id ?? context.id ?? (Array.isArray(context.data) ? `#${index}` : undefined)
       const record = which === undefined ? 'the new record' : `record ${String(which)}`

@@ -1,3 +1,4 @@
+import { jsonBytes } from './json-text.js'
 import { StorageError, type RecordConflict } from './errors.js'
 import type { JsonValue, RecordWrite, StoredRecord, WriteContext } from './types.js'
 
@@ -59,7 +60,7 @@ export function planWrite(current: StoredRecord | undefined, write: RecordWrite,
       // Shallow merge into object data; any other current data is replaced.
       const base = isPlainObject(current.data) ? current.data : {}
       const merged = { ...base, ...write.data }
-      const bytes = Buffer.byteLength(JSON.stringify(merged))
+      const bytes = jsonBytes(merged)
       if (context.maxDataBytes !== undefined && bytes > context.maxDataBytes) {
         throw new StorageError('too-large', `Record ${write.id} would be ${bytes} bytes after this patch; the limit is ${context.maxDataBytes}`)
       }

@@ -470,6 +470,30 @@ describeBackends('storage conformance', (backend) => {
       expect(await storage.getRecord(c, 'brand-new')).toBeUndefined()
     })
 
+    it('an upload of only new ids with some taken (live or tombstone) conflicts on just those and applies nothing', async () => {
+      const collection = await newCollection()
+      const c = collection.id
+      const live = await commitOne(create(c, 'u-250', { n: 1 }))
+      await commitOne(create(c, 'u-600', { n: 1 }))
+      const tomb = await commitOne(remove(c, 'u-600', 1))
+      const before = await snapshot(c)
+      // More than one insert statement's worth, with taken ids in both statements.
+      const upload = Array.from({ length: 700 }, (_, n) => create(c, `u-${n}`, { n }))
+      const error = await rejection(commit(upload), 'conflict')
+      expect([...error.conflicts].sort(byId)).toEqual([
+        { collectionId: c, id: 'u-250', reason: 'exists', current: live },
+        { collectionId: c, id: 'u-600', reason: 'version-mismatch', current: tomb }
+      ])
+      expect(await snapshot(c)).toEqual(before)
+      expect(await storage.getRecord(c, 'u-0')).toBeUndefined()
+
+      // Without the taken ids the same upload goes through, at dense positions.
+      const result = await commit(upload.filter((write) => write.id !== 'u-250' && write.id !== 'u-600'))
+      expect(result.outcomes.every((outcome) => outcome === 'created')).toBe(true)
+      expect(result.records.map((record) => record.seq)).toEqual(Array.from({ length: 698 }, (_, n) => before.collection!.seq + 1 + n))
+      expect(await storage.getRecord(c, 'u-699')).toMatchObject({ version: 1, data: { n: 699 }, seq: before.collection!.seq + 698 })
+    })
+
     it('applies nothing when only the last of several valid-looking writes conflicts', async () => {
       const collection = await newCollection()
       const c = collection.id

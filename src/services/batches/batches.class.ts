@@ -9,6 +9,7 @@ import { fromStorageError, PayloadTooLarge, PreconditionRequired } from '../../e
 import { isStorageError } from '../../storage/index.js'
 import type { CollectionCondition, JsonValue, StagedOperation, StoredBatch, StoredCollection } from '../../storage/types.js'
 import type { Batch, BatchAppend, BatchCommit, BatchOpen, BatchOperation } from './batches.schema.js'
+import { jsonBytes } from '../../storage/json-text.js'
 
 /** A batch as clients see it; committed ones carry every operation's outcome. */
 export function toPublicBatch(batch: StoredBatch): Batch {
@@ -159,7 +160,7 @@ function toStaged(operation: BatchOperation, index: number, recordBytes: number)
   if (operation.version === undefined && operation.ifNotExists === undefined) {
     throw new PreconditionRequired(`${where}: a put must name either the version it replaces or "ifNotExists": true`)
   }
-  const bytes = Buffer.byteLength(JSON.stringify(operation.data))
+  const bytes = jsonBytes(operation.data)
   if (bytes > recordBytes) throw new PayloadTooLarge(`${where}: "data" is ${bytes} bytes; the limit is ${recordBytes} bytes (limits.recordBytes)`)
   return {
     op: 'put',

@@ -32,12 +32,7 @@ export function* applyWrites(
   conditions: CollectionCondition[] = []
 ): Steps<CommitOutcome> {
   assertDistinct(writes)
-  const byCollection = new Map<string, RecordWrite[]>()
-  for (const write of writes) {
-    const group = byCollection.get(write.collectionId)
-    if (group === undefined) byCollection.set(write.collectionId, [write])
-    else group.push(write)
-  }
+  const byCollection = byCollectionOf(writes)
   const collectionIds = [...new Set([...byCollection.keys(), ...conditions.map((condition) => condition.collectionId)])].sort()
 
   // 1. Reserve positions: bumping the counter row first locks it (on
@@ -108,17 +103,16 @@ export function* applyWrites(
     if (done !== undefined) return yield* finish({ records: [done], outcomes: [done.deleted ? 'deleted' : 'updated'], positions }, context)
   }
 
-  // 5. Read the current rows, now that no other writer can change them.
-  const current = new Map<string, StoredRecord>()
-  for (const [collectionId, group] of byCollection) {
-    for (const ids of chunks(group.map((write) => write.id), IDS_PER_QUERY)) {
-      const rows = yield* select<RecordRow>(selectRecordsSql(ids.length), [
-        collectionId,
-        ...ids
-      ])
-      for (const row of rows) current.set(key(collectionId, row.id), recordFromRow(row))
-    }
+  // 5b. Only new ids (creates naming no version, as uploads are): insert
+  //     them without reading first. Any id that already exists, live or as
+  //     a tombstone, is a conflict, so if one is there the write fails anyway.
+  if (stale.length === 0 && writes.every(isPlainCreate)) {
+    const records = yield* insertNew(writes, context, before)
+    return yield* finish({ records, outcomes: records.map(() => 'created'), positions }, context)
   }
+
+  // 5. Read the current rows, now that no other writer can change them.
+  const current = yield* readCurrent(byCollection)
 
   // 6. Check every write; report all conflicts, apply nothing.
   const nextSeq = new Map([...before].map(([collectionId, seq]) => [collectionId, seq + 1]))
@@ -172,6 +166,70 @@ export function* applyWrites(
   }
 
   return yield* finish({ records, outcomes, positions }, context)
+}
+
+function byCollectionOf(writes: RecordWrite[]): Map<string, RecordWrite[]> {
+  const byCollection = new Map<string, RecordWrite[]>()
+  for (const write of writes) {
+    const group = byCollection.get(write.collectionId)
+    if (group === undefined) byCollection.set(write.collectionId, [write])
+    else group.push(write)
+  }
+  return byCollection
+}
+
+/** The current rows of the records written, by key(). */
+function* readCurrent(byCollection: Map<string, RecordWrite[]>): Steps<Map<string, StoredRecord>> {
+  const current = new Map<string, StoredRecord>()
+  for (const [collectionId, group] of byCollection) {
+    for (const ids of chunks(group.map((write) => write.id), IDS_PER_QUERY)) {
+      const rows = yield* select<RecordRow>(selectRecordsSql(ids.length), [collectionId, ...ids])
+      for (const row of rows) current.set(key(collectionId, row.id), recordFromRow(row))
+    }
+  }
+  return current
+}
+
+/** A write that may only make a new record: version 1 if its id is free, a conflict otherwise. */
+const isPlainCreate = (write: RecordWrite): boolean =>
+  (write.op === 'create' && write.baseVersion === undefined) || (write.op === 'put' && write.baseVersion === null)
+
+/**
+ * Inserts plain creates (isPlainCreate) at the positions after `before`,
+ * skipping ids that are taken: the records made if every id was free;
+ * otherwise it throws the conflicts of the taken ids (and the transaction
+ * rolls back what was inserted).
+ */
+function* insertNew(writes: RecordWrite[], context: WriteContext, before: Map<string, number>): Steps<StoredRecord[]> {
+  const nextSeq = new Map([...before].map(([collectionId, seq]) => [collectionId, seq + 1]))
+  const records: StoredRecord[] = writes.map((write) => {
+    const seq = nextSeq.get(write.collectionId)!
+    nextSeq.set(write.collectionId, seq + 1)
+    const data = (write as { data: JsonValue }).data
+    return { collectionId: write.collectionId, id: write.id, version: 1, data, deleted: false, updatedAt: context.at, updatedBy: context.actor, seq }
+  })
+  let inserted = 0
+  for (const rows of chunks(records, ROWS_PER_INSERT)) {
+    const values: SqlValue[] = []
+    for (const record of rows) {
+      const row = recordToRow(record)
+      for (const column of RECORD_COLUMNS) values.push(row[column] as SqlValue)
+    }
+    inserted += yield* execute(insertNewRecordsSql(rows.length), values)
+  }
+  if (inserted === records.length) return records
+
+  // Some ids were taken. A row there from before (at none of the positions
+  // reserved above) is in the way of its create; planWrite says how.
+  const current = yield* readCurrent(byCollectionOf(writes))
+  const conflicts: RecordConflict[] = []
+  for (const write of writes) {
+    const existing = current.get(key(write.collectionId, write.id))
+    if (existing === undefined || existing.seq > before.get(write.collectionId)!) continue
+    const plan = planWrite(existing, write, context)
+    if (!plan.ok) conflicts.push(plan.conflict)
+  }
+  throw new StorageError('conflict', `${conflicts.length} of ${writes.length} writes conflict`, { conflicts, stale: [] })
 }
 
 /** Stores the idempotency key with the result, in the write's transaction. */
@@ -243,6 +301,12 @@ export function planCompareAndSet(write: RecordWrite, context: WriteContext, seq
 // The SQL of the variable-length statements, made once per length: the same
 // string each time is also a cheap key for the prepared-statement cache.
 const selectRecordsSql = sqlForLength((n) => `SELECT * FROM records WHERE collection_id = ? AND id IN ${placeholders(n)}`)
+// Skips rows whose id is taken (only those: the conflict target is the
+// primary key), so that insertNew can tell which were.
+const insertNewRecordsSql = sqlForLength(
+  (n) =>
+    `INSERT INTO records (${RECORD_COLUMNS.join(', ')}) VALUES ${new Array<string>(n).fill(placeholders(RECORD_COLUMNS.length)).join(', ')} ON CONFLICT (collection_id, id) DO NOTHING`
+)
 const insertRecordsSql = sqlForLength(
   (n) => `INSERT INTO records (${RECORD_COLUMNS.join(', ')}) VALUES ${new Array<string>(n).fill(placeholders(RECORD_COLUMNS.length)).join(', ')}`
 )

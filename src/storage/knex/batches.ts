@@ -14,6 +14,7 @@ import type {
 import { runInKnexTransaction } from './sessions.js'
 import { applyWrites, Replay } from './apply-writes.js'
 import { chunks } from './chunks.js'
+import { jsonBytes, jsonText } from '../json-text.js'
 
 /** Batches: staged in their own tables, applied by applyWrites in one transaction at commit. */
 
@@ -130,7 +131,7 @@ export async function openBatch(
 }
 
 const operationBytes = (operation: StagedOperation): number =>
-  operation.op === 'put' ? Buffer.byteLength(JSON.stringify(operation.data)) : 0
+  operation.op === 'put' ? jsonBytes(operation.data) : 0
 
 export async function stageOperations(trx: Knex.Transaction, batchId: string, params: StageParams): Promise<StoredBatch> {
   const { userId, operations, limits, now } = params
@@ -148,7 +149,7 @@ export async function stageOperations(trx: Knex.Transaction, batchId: string, pa
     record_id: operation.id,
     ordinal: ++ordinal,
     op: operation.op,
-    data: operation.op === 'put' ? JSON.stringify(operation.data) : null,
+    data: operation.op === 'put' ? jsonText(operation.data) : null,
     base_version: operation.baseVersion,
     bytes: operationBytes(operation)
   }))

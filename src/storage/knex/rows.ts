@@ -1,3 +1,4 @@
+import { jsonText } from '../json-text.js'
 import type { JsonValue, SortField, StoredCollection, StoredRecord, StoredUser } from '../types.js'
 
 /** Column names and the mapping between rows and storage types. */
@@ -66,7 +67,7 @@ export const recordToRow = (record: StoredRecord): RecordRow => ({
   collection_id: record.collectionId,
   id: record.id,
   version: record.version,
-  data: record.deleted ? null : JSON.stringify(record.data),
+  data: record.deleted ? null : jsonText(record.data),
   deleted: record.deleted,
   updated_at: record.updatedAt,
   updated_by: record.updatedBy,
