@@ -62,7 +62,13 @@ export class HttpClient {
     }
   }
 
-  private send<T>(method: string, path: string, payload: string | undefined, headers: Record<string, string>): Promise<HttpResponse<T>> {
+  private send<T>(
+    method: string,
+    path: string,
+    payload: string | undefined,
+    headers: Record<string, string>,
+    parse = true
+  ): Promise<HttpResponse<T>> {
     return new Promise((resolve, reject) => {
       const request = http.request(
         {
@@ -85,7 +91,7 @@ export class HttpClient {
           response.on('end', () => {
             const text = Buffer.concat(chunks).toString('utf8')
             let parsed: unknown = text
-            if (text !== '' && String(response.headers['content-type'] ?? '').includes('json')) {
+            if (text !== '' && (parse || (response.statusCode ?? 0) >= 300) && String(response.headers['content-type'] ?? '').includes('json')) {
               try {
                 parsed = JSON.parse(text)
               } catch (error) {
@@ -107,6 +113,16 @@ export class HttpClient {
     const response = await this.request<T>(method, path, body, headers)
     if (response.status < 200 || response.status >= 300) throw new HttpError(response.status, response.body, `${method} ${path}`)
     return response.body
+  }
+
+  /**
+   * A request that must succeed (2xx), whose answer is received in full but
+   * not parsed: for timed loops that check what was stored afterwards
+   * instead, so that the clock measures the server, not JSON.parse here.
+   */
+  async ok(method: string, path: string, body: JsonText): Promise<void> {
+    const response = await this.send<unknown>(method, path, body.text, {}, false)
+    if (response.status < 200 || response.status >= 300) throw new HttpError(response.status, response.body, `${method} ${path}`)
   }
 
   close(): void {
