@@ -35,7 +35,31 @@ const check = (text: string, values: Array<number | undefined>, test: (...values
 const x = (value: number) => `${round(value, 3)}×`
 const ms = (value: number) => `${round(value, 3)} ms`
 
+/**
+ * "On PostgreSQL: each ratio to the plain Feathers service on PostgreSQL at
+ * least as good as on SQLite": better means higher for rates, lower for times.
+ */
+function postgresGoal(list: Ratio[]): Goal[] {
+  const on = (backend: Backend) => list.find((ratio) => ratio.backend === backend && ratio.versus === 'feathers')
+  const sqlite = on('sqlite')
+  const postgres = on('postgres')
+  if (sqlite === undefined && postgres === undefined) return []
+  const higher = (sqlite ?? postgres)!.better === 'higher'
+  return [
+    check(
+      `PostgreSQL: ratio to plain Feathers ${higher ? '≥' : '≤'} SQLite's`,
+      [postgres?.value, sqlite?.value],
+      (pg, lite) => (higher ? pg >= lite : pg <= lite),
+      (pg, lite) => `${x(pg)} (SQLite ${x(lite)})`
+    )
+  ]
+}
+
 export function goals(id: WorkloadId, targets: TargetResult[], list: Ratio[]): Goal[] {
+  return [...sqliteGoals(id, targets, list), ...postgresGoal(list)]
+}
+
+function sqliteGoals(id: WorkloadId, targets: TargetResult[], list: Ratio[]): Goal[] {
   const roost = (key: string) => median(targets, 'roost-sqlite', key)
   switch (id) {
     case 'W1':
