@@ -1,28 +1,42 @@
 import type pg from 'pg'
-import { atLeast } from '../roles.js'
-import type { CommitOutcome, MemberRole, RecordWrite, WriteContext } from '../types.js'
+import { rolesAtLeast } from '../roles.js'
+import type { CommitOutcome, RecordWrite, WriteContext } from '../types.js'
 import { planCompareAndSet } from './apply-writes.js'
 import { literal } from './pg-literals.js'
 import { recordToRow, type CollectionRow } from './rows.js'
 
+/** What PostgreSQL answers when the statement below refuses to commit a half-done write. */
+const DIVISION_BY_ZERO = '22012'
+
 /**
  * PostgreSQL only: the common single versioned write (an update or delete
  * naming the live record's version, with no idempotency key, lock token or
- * lock on the collection) in two round trips where the general algorithm
- * (apply-writes.ts) takes three:
+ * lock on the collection) in one round trip, `BEGIN; <statement>; COMMIT`,
+ * where the general algorithm (apply-writes.ts) takes three. The collection's
+ * row lock, which serialises its writers so that the feed has no gaps, is
+ * then held only while PostgreSQL runs that message, never across a round
+ * trip to this process (which, busy with other requests, would keep every
+ * writer of the collection waiting).
  *
- * 1. `BEGIN; SELECT … FROM collections … FOR UPDATE; SELECT role …`: the
- *    collection's row lock, which every writer, lock grant and membership
- *    change takes first, so the position read cannot move and the role read
- *    (its own snapshot) sees every membership change that committed before;
- * 2. one statement that updates the record if its version still matches and
- *    only then moves the collection's position, followed by `COMMIT`.
+ * The statement, in order:
+ * 1. `bumped`: moves the collection's position, which takes its row lock (the
+ *    lock every writer, lock grant and membership change takes first), if
+ *    the collection has never been locked and, as far as the statement's
+ *    snapshot shows, the record is at the base version and the author may
+ *    write. If not, nothing is changed and the general path finds out why.
+ * 2. `member`: the author's member row, locked (FOR SHARE) after the
+ *    collection's row: a removal or demotion that committed while this write
+ *    waited for the collection is seen here (a locked row is re-read at its
+ *    latest version), and none can start until this write commits.
+ * 3. `changed`: the compare-and-set of the record at the new position (it
+ *    too re-reads a row that another writer changed meanwhile).
+ * 4. If the position moved but the record did not (a writer or a membership
+ *    change got there first while this one waited), the division by zero
+ *    aborts the transaction, so that no position is left without its change,
+ *    and the general path runs.
  *
- * If it matches nothing (a conflict, a missing record, a tombstone) the
- * transaction commits having changed nothing, and undefined sends the write
- * down the general path, which finds out why. Anything unusual found in step
- * 1 rolls back and does the same. Values travel as literals (pg's escaping):
- * several statements in one message cannot take parameters.
+ * Values travel as literals (pg's escaping): several statements in one
+ * message cannot take parameters.
  */
 export async function singleWriteOnPostgres(client: pg.ClientBase, writes: RecordWrite[], context: WriteContext): Promise<CommitOutcome | undefined> {
   const [write] = writes
@@ -31,44 +45,46 @@ export async function singleWriteOnPostgres(client: pg.ClientBase, writes: Recor
   if (planned === undefined) return undefined
   const sql = (value: string | number | boolean | null) => literal(client, value)
   const collection = sql(write.collectionId)
+  const next = recordToRow(planned.record)
+  const live = `collection_id = ${collection} AND id = ${sql(write.id)} AND version = ${sql(planned.baseVersion)} AND deleted = FALSE`
+  const author =
+    context.requireRole === undefined
+      ? undefined
+      : `FROM members WHERE collection_id = ${collection} AND user_id = ${sql(context.actor)} AND role IN (${rolesAtLeast(context.requireRole).map(sql).join(', ')})`
 
-  const lockAndRole = [`BEGIN`, `SELECT seq, epoch, lock_seq FROM collections WHERE id = ${collection} FOR UPDATE`]
-  if (context.requireRole !== undefined) {
-    lockAndRole.push(`SELECT role FROM members WHERE collection_id = ${collection} AND user_id = ${sql(context.actor)}`)
-  }
+  const text = `BEGIN;
+    WITH bumped AS (
+      UPDATE collections SET seq = seq + 1
+      WHERE id = ${collection} AND lock_seq = 0 AND EXISTS (SELECT 1 FROM records WHERE ${live})${author === undefined ? '' : ` AND EXISTS (SELECT 1 ${author})`}
+      RETURNING seq, epoch
+    ), member AS MATERIALIZED (
+      ${author === undefined ? 'SELECT 1 FROM bumped' : `SELECT 1 ${author} AND EXISTS (SELECT 1 FROM bumped) FOR SHARE`}
+    ), changed AS (
+      UPDATE records SET version = ${sql(next.version)}, data = ${sql(next.data)}, deleted = ${sql(Boolean(next.deleted))},
+        updated_at = ${sql(next.updated_at)}, updated_by = ${sql(next.updated_by)}, seq = (SELECT seq FROM bumped)
+      WHERE ${live} AND EXISTS (SELECT 1 FROM member)
+      RETURNING 1
+    )
+    SELECT seq, epoch, 1 / (CASE WHEN (SELECT count(*) FROM changed) = 1 THEN 1 ELSE 0 END) AS applied FROM bumped;
+    COMMIT`
+  let results: pg.QueryResult[]
   try {
-    const first = (await client.query(lockAndRole.join('; '))) as unknown as pg.QueryResult[]
-    const row = first[1].rows[0] as Pick<CollectionRow, 'seq' | 'epoch' | 'lock_seq'> | undefined
-    const role = first[2]?.rows[0]?.role as MemberRole | undefined
-    const allowed = context.requireRole === undefined || atLeast(role, context.requireRole)
-    if (row === undefined || Number(row.lock_seq) > 0 || !allowed) {
-      await client.query('ROLLBACK')
-      return undefined
-    }
-
-    const seq = Number(row.seq) + 1
-    const { baseVersion } = planned
-    const record = { ...planned.record, seq }
-    const next = recordToRow(record)
-    const [changed] = (await client.query(
-      `WITH changed AS (
-         UPDATE records SET version = ${sql(next.version)}, data = ${sql(next.data)}, deleted = ${sql(Boolean(next.deleted))},
-           updated_at = ${sql(next.updated_at)}, updated_by = ${sql(next.updated_by)}, seq = ${sql(seq)}
-         WHERE collection_id = ${collection} AND id = ${sql(write.id)} AND version = ${sql(baseVersion)} AND deleted = FALSE
-         RETURNING 1
-       )
-       UPDATE collections SET seq = ${sql(seq)} WHERE id = ${collection} AND EXISTS (SELECT 1 FROM changed); COMMIT`
-    )) as unknown as pg.QueryResult[]
-    if (changed.rowCount !== 1) return undefined
-    return {
-      records: [record],
-      outcomes: [record.deleted ? 'deleted' : 'updated'],
-      positions: { [write.collectionId]: { seq, epoch: row.epoch } },
-      replayed: false
-    }
+    results = (await client.query(text)) as unknown as pg.QueryResult[]
   } catch (error) {
     // A failed statement leaves the transaction open and aborted.
     await client.query('ROLLBACK').catch(() => undefined)
+    if ((error as { code?: string }).code === DIVISION_BY_ZERO) return undefined
     throw error
+  }
+  // Nothing matched: nothing was changed (the empty transaction committed).
+  const row = results[1].rows[0] as Pick<CollectionRow, 'seq' | 'epoch'> | undefined
+  if (row === undefined) return undefined
+  const seq = Number(row.seq)
+  const record = { ...planned.record, seq }
+  return {
+    records: [record],
+    outcomes: [record.deleted ? 'deleted' : 'updated'],
+    positions: { [write.collectionId]: { seq, epoch: row.epoch } },
+    replayed: false
   }
 }
