@@ -2,7 +2,6 @@ import type pg from 'pg'
 import { rolesAtLeast } from '../roles.js'
 import type { CommitOutcome, RecordWrite, WriteContext } from '../types.js'
 import { planCompareAndSet } from './apply-writes.js'
-import { literal } from './pg-literals.js'
 import { recordToRow, type CollectionRow } from './rows.js'
 
 /** What PostgreSQL answers when the statement below refuses to commit a half-done write. */
@@ -11,12 +10,13 @@ const DIVISION_BY_ZERO = '22012'
 /**
  * PostgreSQL only: the common single versioned write (an update or delete
  * naming the live record's version, with no idempotency key, lock token or
- * lock on the collection) in one round trip, `BEGIN; <statement>; COMMIT`,
- * where the general algorithm (apply-writes.ts) takes three. The collection's
- * row lock, which serialises its writers so that the feed has no gaps, is
- * then held only while PostgreSQL runs that message, never across a round
- * trip to this process (which, busy with other requests, would keep every
- * writer of the collection waiting).
+ * lock on the collection) as one statement, which is its own transaction:
+ * one round trip where the general algorithm (apply-writes.ts) takes three,
+ * and a statement prepared once per connection, so PostgreSQL does not parse
+ * and plan it for every write. The collection's row lock, which serialises
+ * its writers so that the feed has no gaps, is held only while PostgreSQL
+ * runs it and commits, never across a round trip to this process (which,
+ * busy with other requests, would keep every writer of the collection waiting).
  *
  * The statement, in order:
  * 1. `bumped`: moves the collection's position, which takes its row lock (the
@@ -32,52 +32,29 @@ const DIVISION_BY_ZERO = '22012'
  *    too re-reads a row that another writer changed meanwhile).
  * 4. If the position moved but the record did not (a writer or a membership
  *    change got there first while this one waited), the division by zero
- *    aborts the transaction, so that no position is left without its change,
- *    and the general path runs.
- *
- * Values travel as literals (pg's escaping): several statements in one
- * message cannot take parameters.
+ *    fails the statement, which rolls it back, so that no position is left
+ *    without its change, and the general path runs.
  */
 export async function singleWriteOnPostgres(client: pg.ClientBase, writes: RecordWrite[], context: WriteContext): Promise<CommitOutcome | undefined> {
   const [write] = writes
   if (writes.length !== 1 || context.idempotency !== undefined || context.lockTokens?.[write.collectionId] !== undefined) return undefined
   const planned = planCompareAndSet(write, context, 0)
   if (planned === undefined) return undefined
-  const sql = (value: string | number | boolean | null) => literal(client, value)
-  const collection = sql(write.collectionId)
   const next = recordToRow(planned.record)
-  const live = `collection_id = ${collection} AND id = ${sql(write.id)} AND version = ${sql(planned.baseVersion)} AND deleted = FALSE`
-  const author =
+  const values = [write.collectionId, write.id, planned.baseVersion, next.version, next.data, Boolean(next.deleted), next.updated_at, next.updated_by]
+  const query =
     context.requireRole === undefined
-      ? undefined
-      : `FROM members WHERE collection_id = ${collection} AND user_id = ${sql(context.actor)} AND role IN (${rolesAtLeast(context.requireRole).map(sql).join(', ')})`
-
-  const text = `BEGIN;
-    WITH bumped AS (
-      UPDATE collections SET seq = seq + 1
-      WHERE id = ${collection} AND lock_seq = 0 AND EXISTS (SELECT 1 FROM records WHERE ${live})${author === undefined ? '' : ` AND EXISTS (SELECT 1 ${author})`}
-      RETURNING seq, epoch
-    ), member AS MATERIALIZED (
-      ${author === undefined ? 'SELECT 1 FROM bumped' : `SELECT 1 ${author} AND EXISTS (SELECT 1 FROM bumped) FOR SHARE`}
-    ), changed AS (
-      UPDATE records SET version = ${sql(next.version)}, data = ${sql(next.data)}, deleted = ${sql(Boolean(next.deleted))},
-        updated_at = ${sql(next.updated_at)}, updated_by = ${sql(next.updated_by)}, seq = (SELECT seq FROM bumped)
-      WHERE ${live} AND EXISTS (SELECT 1 FROM member)
-      RETURNING 1
-    )
-    SELECT seq, epoch, 1 / (CASE WHEN (SELECT count(*) FROM changed) = 1 THEN 1 ELSE 0 END) AS applied FROM bumped;
-    COMMIT`
-  let results: pg.QueryResult[]
+      ? { name: 'roost-single-write', text: SINGLE_WRITE, values }
+      : { name: 'roost-single-write-by-member', text: SINGLE_WRITE_BY_MEMBER, values: [...values, context.actor, rolesAtLeast(context.requireRole)] }
+  let result: pg.QueryResult<Pick<CollectionRow, 'seq' | 'epoch'>>
   try {
-    results = (await client.query(text)) as unknown as pg.QueryResult[]
+    result = await client.query(query)
   } catch (error) {
-    // A failed statement leaves the transaction open and aborted.
-    await client.query('ROLLBACK').catch(() => undefined)
     if ((error as { code?: string }).code === DIVISION_BY_ZERO) return undefined
     throw error
   }
-  // Nothing matched: nothing was changed (the empty transaction committed).
-  const row = results[1].rows[0] as Pick<CollectionRow, 'seq' | 'epoch'> | undefined
+  // Nothing matched: nothing was changed.
+  const row = result.rows[0]
   if (row === undefined) return undefined
   const seq = Number(row.seq)
   const record = { ...planned.record, seq }
@@ -88,3 +65,26 @@ export async function singleWriteOnPostgres(client: pg.ClientBase, writes: Recor
     replayed: false
   }
 }
+
+// $1 collection, $2 record id, $3 base version, $4–$8 the record's new
+// version, data, deleted, updated_at, updated_by; $9 the author, $10 the
+// roles allowed to write.
+const LIVE = 'collection_id = $1 AND id = $2 AND version = $3 AND deleted = FALSE'
+const AUTHOR = 'FROM members WHERE collection_id = $1 AND user_id = $9 AND role = ANY($10::text[])'
+
+const singleWrite = (author: string | undefined) => `
+  WITH bumped AS (
+    UPDATE collections SET seq = seq + 1
+    WHERE id = $1 AND lock_seq = 0 AND EXISTS (SELECT 1 FROM records WHERE ${LIVE})${author === undefined ? '' : ` AND EXISTS (SELECT 1 ${author})`}
+    RETURNING seq, epoch
+  ), member AS MATERIALIZED (
+    ${author === undefined ? 'SELECT 1 FROM bumped' : `SELECT 1 ${author} AND EXISTS (SELECT 1 FROM bumped) FOR SHARE`}
+  ), changed AS (
+    UPDATE records SET version = $4, data = $5, deleted = $6, updated_at = $7, updated_by = $8, seq = (SELECT seq FROM bumped)
+    WHERE ${LIVE} AND EXISTS (SELECT 1 FROM member)
+    RETURNING 1
+  )
+  SELECT seq, epoch, 1 / (CASE WHEN (SELECT count(*) FROM changed) = 1 THEN 1 ELSE 0 END) AS applied FROM bumped`
+
+const SINGLE_WRITE = singleWrite(undefined)
+const SINGLE_WRITE_BY_MEMBER = singleWrite(AUTHOR)
