@@ -111,7 +111,7 @@ export function* applyWrites(
     return yield* finish({ records, outcomes: records.map(() => 'created'), positions }, context)
   }
 
-  // 5. Read the current rows, now that no other writer can change them.
+  // 5. Any other writes: read the current rows, now that no other writer can change them.
   const current = yield* readCurrent(byCollection)
 
   // 6. Check every write; report all conflicts, apply nothing.
@@ -159,11 +159,7 @@ export function* applyWrites(
       })
     }
   }
-  for (const rows of chunks(inserts, ROWS_PER_INSERT)) {
-    const values: SqlValue[] = []
-    for (const row of rows) for (const column of RECORD_COLUMNS) values.push(row[column] as SqlValue)
-    yield* execute(insertRecordsSql(rows.length), values)
-  }
+  yield* insertRows(inserts, insertRecordsSql)
 
   return yield* finish({ records, outcomes, positions }, context)
 }
@@ -208,15 +204,7 @@ function* insertNew(writes: RecordWrite[], context: WriteContext, before: Map<st
     const data = (write as { data: JsonValue }).data
     return { collectionId: write.collectionId, id: write.id, version: 1, data, deleted: false, updatedAt: context.at, updatedBy: context.actor, seq }
   })
-  let inserted = 0
-  for (const rows of chunks(records, ROWS_PER_INSERT)) {
-    const values: SqlValue[] = []
-    for (const record of rows) {
-      const row = recordToRow(record)
-      for (const column of RECORD_COLUMNS) values.push(row[column] as SqlValue)
-    }
-    inserted += yield* execute(insertNewRecordsSql(rows.length), values)
-  }
+  const inserted = yield* insertRows(records.map(recordToRow), insertNewRecordsSql)
   if (inserted === records.length) return records
 
   // Some ids were taken. A row there from before (at none of the positions
@@ -230,6 +218,17 @@ function* insertNew(writes: RecordWrite[], context: WriteContext, before: Map<st
     if (!plan.ok) conflicts.push(plan.conflict)
   }
   throw new StorageError('conflict', `${conflicts.length} of ${writes.length} writes conflict`, { conflicts, stale: [] })
+}
+
+/** Inserts the rows, as many per statement as chunks.ts allows; how many were inserted. */
+function* insertRows(rows: RecordRow[], sqlFor: (n: number) => string): Steps<number> {
+  let inserted = 0
+  for (const chunk of chunks(rows, ROWS_PER_INSERT)) {
+    const values: SqlValue[] = []
+    for (const row of chunk) for (const column of RECORD_COLUMNS) values.push(row[column] as SqlValue)
+    inserted += yield* execute(sqlFor(chunk.length), values)
+  }
+  return inserted
 }
 
 /** Stores the idempotency key with the result, in the write's transaction. */
