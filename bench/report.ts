@@ -157,8 +157,10 @@ PostgreSQL and the load generator share the same cores.
 
 Every target gets a fresh database (SQLite in a new temporary folder, or a new
 PostgreSQL database \`roost_bench_<random>\` dropped afterwards). Before every
-timed run on PostgreSQL the database gets a \`CHECKPOINT\`, so that no run is
-charged for writing out what earlier ones left behind. The load
+timed run, of any target, every PostgreSQL database in use gets a \`VACUUM\` and
+the server a \`CHECKPOINT\`, and the run waits until no autovacuum worker is
+busy, so that no run (SQLite's included, on the same two cores) is charged for
+cleaning up or writing out what earlier runs left behind. The load
 generator is the \`npm run bench\` process itself, with keep-alive HTTP
 connections and socket.io clients.
 

@@ -9,6 +9,7 @@ import { ResourceMeter } from './lib/proc.js'
 import { round, spread } from './lib/stats.js'
 import { benchmarksMarkdown, ratioChartSvg, resultsMarkdown } from './report.js'
 import type { BenchResult, Machine, RunRecord, TargetInfo, TargetResult, WorkloadResult } from './results.js'
+import { quietPostgres } from './lib/databases.js'
 import { backendOf, startTarget, TARGET_NAMES, type Target, type TargetName } from './targets/index.js'
 import { DEFAULT_SETTINGS, WORKLOAD_IDS, WORKLOADS, type Settings, type Workload, type WorkloadId } from './workloads/index.js'
 
@@ -116,9 +117,20 @@ function machine(): Machine {
 const describeError = (error: unknown) => (error instanceof Error ? error.message : String(error))
 const format = (value: number) => (Number.isFinite(value) ? round(value, 3).toLocaleString('en') : String(value))
 
+/**
+ * Before every timed run, whatever its target: what earlier runs left to
+ * PostgreSQL (dead rows, dirty pages) is cleaned up, and its autovacuum
+ * workers have finished, so that no run (SQLite's included: the machine's two
+ * cores are shared) competes with the aftermath of another target's run.
+ */
+async function settleAll(targets: Target[]): Promise<void> {
+  for (const database of new Set(targets.map((target) => target.database))) await database.settle()
+  if (targets.some((target) => target.backend === 'postgres')) await quietPostgres()
+}
+
 /** One timed run with the server's CPU and memory measured around it. */
-async function measuredRun(workload: Workload, target: Target, state: unknown, settings: Settings): Promise<RunRecord> {
-  await target.database.settle()
+async function measuredRun(workload: Workload, target: Target, state: unknown, settings: Settings, everyTarget: Target[]): Promise<RunRecord> {
+  await settleAll(everyTarget)
   const meter = new ResourceMeter(target.pid, () => target.cpuSeconds(), target.database.backendPids)
   await meter.start()
   try {
@@ -169,13 +181,14 @@ async function runWorkload(workload: Workload, targets: Map<TargetName, Target |
       console.log(`  ${name}: FAILED ${result.error}`)
     }
   }
+  const running = [...targets.values()].filter((target): target is Target => typeof target !== 'string')
   // Runs interleave the targets, so a noisy moment does not hit one target's runs only.
   for (let run = 1; run <= settings.runs; run++) {
     for (const [name, state] of states) {
       const result = results.get(name)!
       if (result.error) continue
       try {
-        const record = await measuredRun(workload, targets.get(name) as Target, state, settings)
+        const record = await measuredRun(workload, targets.get(name) as Target, state, settings, running)
         result.runs.push(record)
         const shown = workload.metrics
           .filter((metric) => metric.key in record.values)

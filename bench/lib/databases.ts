@@ -29,9 +29,9 @@ export interface BenchDatabase {
    */
   analyze(): Promise<void>
   /**
-   * PostgreSQL: a CHECKPOINT before each timed run, so that a run is not
-   * charged for writing out what earlier ones (or the seeding) left dirty;
-   * every PostgreSQL target gets the same. SQLite: nothing (its log is
+   * PostgreSQL: a VACUUM before each timed run (of any target), doing now
+   * what autovacuum would do during the next run after a run that changed many
+   * rows; quietPostgres() then checkpoints. SQLite: nothing (its log is
    * checkpointed as it goes).
    */
   settle(): Promise<void>
@@ -47,6 +47,22 @@ async function adminQuery<T extends pg.QueryResultRow = pg.QueryResultRow>(sql: 
     return (await client.query<T>(sql, values)).rows
   } finally {
     await client.end()
+  }
+}
+
+/**
+ * A CHECKPOINT, so that a run is not charged for writing out what earlier ones
+ * (or the seeding) left dirty, then a wait (at most 10 s) until no autovacuum
+ * worker runs.
+ */
+export async function quietPostgres(): Promise<void> {
+  await adminQuery('CHECKPOINT')
+  for (let waited = 0; waited < 10_000; waited += 100) {
+    const [{ workers }] = await adminQuery<{ workers: number }>(
+      "SELECT count(*)::int AS workers FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'"
+    )
+    if (workers === 0) return
+    await new Promise((resolve) => setTimeout(resolve, 100))
   }
 }
 
@@ -101,7 +117,7 @@ export async function createDatabase(backend: Backend): Promise<BenchDatabase> {
       await query('ANALYZE')
     },
     async settle() {
-      await query('CHECKPOINT')
+      await query('VACUUM')
     },
     backendPids: async () =>
       (await adminQuery<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1', [name])).map((row) => row.pid),
