@@ -1,7 +1,7 @@
 import pg from 'pg'
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest'
 import { createStorage, type Storage } from '../../src/storage/index.js'
-import type { RecordWrite, StoredCollection, StoredUser, WriteContext } from '../../src/storage/types.js'
+import type { CommitOutcome, RecordWrite, StoredCollection, StoredUser, WriteContext } from '../../src/storage/types.js'
 import { describePostgres, type TestDatabase } from '../helpers/backends.js'
 import { rejection } from '../helpers/storage.js'
 
@@ -73,32 +73,43 @@ describePostgres('storage: the single write on PostgreSQL, racing a change', (ba
     throw new Error('the write never waited for the collection')
   }
 
+  /**
+   * Starts the writer's update of `r` while the test holds the collection's
+   * row lock, makes `change` in the holding transaction once the write waits,
+   * and commits it; `write` is the write's outcome, still to be awaited.
+   */
+  async function writeWhile(collectionId: string, writer: StoredUser, change: (hold: pg.Client) => Promise<unknown>): Promise<{ write: Promise<CommitOutcome> }> {
+    const hold = await holdCollection(collectionId)
+    const write = storage.commitWrites([update(collectionId, 1)], context(writer.id))
+    write.catch(() => undefined) // the caller awaits it
+    await someoneWaits()
+    await change(hold)
+    await hold.query('COMMIT')
+    return { write }
+  }
+
   const positionOf = async (collectionId: string): Promise<number> => (await storage.getCollection(collectionId))!.seq
 
   it('the record changed while the write waited: a version conflict, and no position without its change', async () => {
     const { collection, writer } = await setUp()
-    const hold = await holdCollection(collection.id)
-    const write = storage.commitWrites([update(collection.id, 1)], context(writer.id))
-    write.catch(() => undefined) // awaited below
-    await someoneWaits()
-    await hold.query("UPDATE collections SET seq = seq + 1 WHERE id = $1", [collection.id])
-    await hold.query("UPDATE records SET version = 2, data = '{\"n\":99}', seq = 2 WHERE collection_id = $1 AND id = 'r'", [collection.id])
-    await hold.query('COMMIT')
+    const { write } = await writeWhile(collection.id, writer, async (hold) => {
+      await hold.query('UPDATE collections SET seq = seq + 1 WHERE id = $1', [collection.id])
+      await hold.query(`UPDATE records SET version = 2, data = '{"n":99}', seq = 2 WHERE collection_id = $1 AND id = 'r'`, [collection.id])
+    })
 
     const error = await rejection(write, 'conflict')
-    expect(error.conflicts).toEqual([expect.objectContaining({ id: 'r', reason: 'version-mismatch', current: expect.objectContaining({ version: 2, data: { n: 99 } }) })])
+    expect(error.conflicts).toEqual([
+      expect.objectContaining({ id: 'r', reason: 'version-mismatch', current: expect.objectContaining({ version: 2, data: { n: 99 } }) })
+    ])
     expect(await positionOf(collection.id)).toBe(2)
     expect((await storage.changesSince(collection.id, { since: 0, limit: 10 })).changes.map((change) => [change.seq, change.version])).toEqual([[2, 2]])
   })
 
   it('the author was removed while the write waited: refused, nothing written', async () => {
     const { collection, writer } = await setUp()
-    const hold = await holdCollection(collection.id)
-    const write = storage.commitWrites([update(collection.id, 1)], context(writer.id))
-    write.catch(() => undefined)
-    await someoneWaits()
-    await hold.query('DELETE FROM members WHERE collection_id = $1 AND user_id = $2', [collection.id, writer.id])
-    await hold.query('COMMIT')
+    const { write } = await writeWhile(collection.id, writer, (hold) =>
+      hold.query('DELETE FROM members WHERE collection_id = $1 AND user_id = $2', [collection.id, writer.id])
+    )
 
     await rejection(write, 'forbidden')
     expect(await positionOf(collection.id)).toBe(1)
@@ -107,12 +118,9 @@ describePostgres('storage: the single write on PostgreSQL, racing a change', (ba
 
   it('the author was made a reader while the write waited: refused, nothing written', async () => {
     const { collection, writer } = await setUp()
-    const hold = await holdCollection(collection.id)
-    const write = storage.commitWrites([update(collection.id, 1)], context(writer.id))
-    write.catch(() => undefined)
-    await someoneWaits()
-    await hold.query("UPDATE members SET role = 'reader' WHERE collection_id = $1 AND user_id = $2", [collection.id, writer.id])
-    await hold.query('COMMIT')
+    const { write } = await writeWhile(collection.id, writer, (hold) =>
+      hold.query("UPDATE members SET role = 'reader' WHERE collection_id = $1 AND user_id = $2", [collection.id, writer.id])
+    )
 
     const error = await rejection(write, 'forbidden')
     expect(error.message).toContain('reader')
@@ -122,10 +130,7 @@ describePostgres('storage: the single write on PostgreSQL, racing a change', (ba
 
   it('nothing in the way: the write waits for the lock, then lands at the next position', async () => {
     const { collection, writer } = await setUp()
-    const hold = await holdCollection(collection.id)
-    const write = storage.commitWrites([update(collection.id, 1)], context(writer.id))
-    await someoneWaits()
-    await hold.query('COMMIT')
+    const { write } = await writeWhile(collection.id, writer, async () => undefined)
     const result = await write
     expect(result.records[0]).toMatchObject({ version: 2, seq: 2, data: { n: 1 } })
     expect(await positionOf(collection.id)).toBe(2)
