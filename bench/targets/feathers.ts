@@ -1,47 +1,18 @@
 import Database from 'better-sqlite3'
 import pg from 'pg'
-import { spawnNode } from '../lib/children.js'
-import { createDatabase, type Backend, type BenchDatabase } from '../lib/databases.js'
-import { HttpClient, waitForHttp } from '../lib/http.js'
-import { freePort } from '../lib/ports.js'
+import type { Backend, BenchDatabase } from '../lib/databases.js'
+import { HttpClient } from '../lib/http.js'
+import { serverTarget, startServerChild } from './server-child.js'
 import type { FeathersTarget } from './types.js'
 
 /** The plain Feathers app (feathers-app.ts) in its own process on a fresh database. */
-export async function startFeathers(backend: Backend): Promise<FeathersTarget> {
-  const database = await createDatabase(backend)
-  const port = await freePort()
-  const child = spawnNode('bench/targets/feathers-app.ts', {
-    NODE_ENV: 'production',
-    PORT: String(port),
-    DATABASE_URL: database.postgresUrl ?? `sqlite:${database.sqliteFile}`
-  })
-  const url = `http://127.0.0.1:${port}`
-  const stop = async () => {
-    await child.stop()
-    await database.drop()
-  }
-  try {
-    await waitForHttp(url, 60_000, child.exited)
-  } catch (error) {
-    await stop()
-    throw new Error(`feathers-${backend} did not start: ${(error as Error).message}\n${child.output()}`)
-  }
-  const http = new HttpClient(url)
-  return {
+export function startFeathers(backend: Backend): Promise<FeathersTarget> {
+  return startServerChild(`feathers-${backend}`, 'bench/targets/feathers-app.ts', backend, () => ({}), async (server) => ({
     kind: 'feathers',
     name: `feathers-${backend}`,
-    backend,
-    database,
-    pid: child.pid,
-    cpuSeconds: child.cpuSeconds,
-    url,
-    http,
-    seedItems: (count, data) => seedItems(database, count, data),
-    async stop() {
-      http.close()
-      await stop()
-    }
-  }
+    ...serverTarget(server, backend, new HttpClient(server.url)),
+    seedItems: (count, data) => seedItems(server.database, count, data)
+  }))
 }
 
 /** Inserts rows into the app's `items` table directly (fast seeding); returns the first new id. */

@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto'
-import { spawnNode } from '../lib/children.js'
-import { createDatabase, type Backend } from '../lib/databases.js'
-import { HttpClient, waitForHttp } from '../lib/http.js'
-import { freePort } from '../lib/ports.js'
+import type { Backend, BenchDatabase } from '../lib/databases.js'
+import { HttpClient } from '../lib/http.js'
+import { serverTarget, startServerChild } from './server-child.js'
 import type { RoostTarget } from './types.js'
 
 /**
@@ -10,26 +9,15 @@ import type { RoostTarget } from './types.js'
  * loader, in production mode), in its own process on a fresh database, with
  * one signed-up user whose token the workloads use.
  */
-export async function startRoost(backend: Backend): Promise<RoostTarget> {
-  const database = await createDatabase(backend)
-  const port = await freePort()
-  const child = spawnNode('src/index.ts', {
-    NODE_ENV: 'production',
+export function startRoost(backend: Backend): Promise<RoostTarget> {
+  const env = (database: BenchDatabase) => ({
     HOST: '127.0.0.1',
-    PORT: String(port),
     LOG_LEVEL: 'silent',
     AUTH_SECRET: randomBytes(32).toString('hex'),
-    ROOST_DATA_DIR: database.dir,
-    DATABASE_URL: database.postgresUrl ?? `sqlite:${database.sqliteFile}`
+    ROOST_DATA_DIR: database.dir
   })
-  const url = `http://127.0.0.1:${port}`
-  const stop = async () => {
-    await child.stop()
-    await database.drop()
-  }
-  try {
-    await waitForHttp(url, 60_000, child.exited)
-    const anonymous = new HttpClient(url)
+  return startServerChild(`roost-${backend}`, 'src/index.ts', backend, env, async (server) => {
+    const anonymous = new HttpClient(server.url)
     const email = `bench-${randomBytes(4).toString('hex')}@example.com`
     const password = randomBytes(12).toString('hex')
     await anonymous.json('POST', '/users', { email, password })
@@ -38,23 +26,11 @@ export async function startRoost(backend: Backend): Promise<RoostTarget> {
     return {
       kind: 'roost',
       name: `roost-${backend}`,
-      backend,
-      database,
-      pid: child.pid,
-      cpuSeconds: child.cpuSeconds,
-      url,
-      http,
+      ...serverTarget(server, backend, http),
       accessToken,
       async newCollection() {
         return (await http.json<{ id: string }>('POST', '/collections', {})).id
-      },
-      async stop() {
-        http.close()
-        await stop()
       }
     }
-  } catch (error) {
-    await stop()
-    throw new Error(`roost-${backend} did not start: ${(error as Error).message}\n${child.output()}`)
-  }
+  })
 }

@@ -1,0 +1,67 @@
+import { spawnNode, type NodeChild } from '../lib/children.js'
+import { createDatabase, type Backend, type BenchDatabase } from '../lib/databases.js'
+import { waitForHttp, type HttpClient } from '../lib/http.js'
+import { freePort } from '../lib/ports.js'
+
+export interface ServerChild {
+  database: BenchDatabase
+  child: NodeChild
+  url: string
+  /** Stops the process, then drops its database. */
+  stop(): Promise<void>
+}
+
+/**
+ * A server script in its own process on a fresh database, once it answers
+ * HTTP; then `ready` (signing in, say). If the server does not start or
+ * `ready` fails, it is stopped and the error names it and says what it printed.
+ */
+export async function startServerChild<T>(
+  name: string,
+  script: string,
+  backend: Backend,
+  env: (database: BenchDatabase, port: number) => Record<string, string>,
+  ready: (server: ServerChild) => Promise<T>
+): Promise<T> {
+  const database = await createDatabase(backend)
+  const port = await freePort()
+  const child = spawnNode(script, {
+    NODE_ENV: 'production',
+    PORT: String(port),
+    DATABASE_URL: database.postgresUrl ?? `sqlite:${database.sqliteFile}`,
+    ...env(database, port)
+  })
+  const url = `http://127.0.0.1:${port}`
+  const server: ServerChild = {
+    database,
+    child,
+    url,
+    async stop() {
+      await child.stop()
+      await database.drop()
+    }
+  }
+  try {
+    await waitForHttp(url, 60_000, child.exited)
+    return await ready(server)
+  } catch (error) {
+    await server.stop()
+    throw new Error(`${name} did not start: ${(error as Error).message}\n${child.output()}`)
+  }
+}
+
+/** What every server target has alike: its process, database, address, HTTP client, and a stop() that closes them all. */
+export function serverTarget(server: ServerChild, backend: Backend, http: HttpClient) {
+  return {
+    backend,
+    database: server.database,
+    pid: server.child.pid,
+    cpuSeconds: server.child.cpuSeconds,
+    url: server.url,
+    http,
+    async stop() {
+      http.close()
+      await server.stop()
+    }
+  }
+}
