@@ -57,7 +57,7 @@ export function createApp(overrides: Overrides = {}, options: AppOptions = {}): 
   const origins = app.get('origins')
   const { requestBytes } = app.get('limits')
   app.use(httpErrors(logger))
-  app.use(cors({ origin: (ctx) => allowOrigin(origins, ctx.get('Origin')), exposeHeaders: ['ETag', 'Idempotent-Replayed'] }))
+  app.use(cors({ origin: (ctx) => allowOrigin(origins, ctx.get('Origin')), exposeHeaders: ['ETag', 'Idempotent-Replayed', 'Retry-After'] }))
   app.use(serveStatic(app.get('public')))
   // JSON only: form and text bodies would arrive as strings where JSON types are expected.
   app.use(bodyParser({ jsonLimit: requestBytes, urlencoded: false, text: false, multipart: false }))

@@ -19,9 +19,21 @@ export const httpErrors =
       const clientError = fromHttpError(error, ctx.request.length)
       if (clientError.code >= 500) logger.error({ err: error, method: ctx.method, path: ctx.path }, 'request failed')
       ctx.response.status = clientError.code
+      const retryAfter = retryAfterSeconds(clientError)
+      if (retryAfter !== undefined) ctx.set('Retry-After', String(retryAfter))
       ctx.body = clientError.toJSON()
     }
   }
+
+/**
+ * 429 and 503 say when to come back: an error whose `data.retryAfterSeconds`
+ * is a number gets a `Retry-After` header (whole seconds, at least 1). The
+ * same field reaches socket.io clients in the error's `data`.
+ */
+export function retryAfterSeconds(error: FeathersError): number | undefined {
+  const seconds = (error.data as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds
+  return typeof seconds === 'number' && Number.isFinite(seconds) ? Math.max(1, Math.ceil(seconds)) : undefined
+}
 
 /** Errors from the HTTP layer itself (koa-body, koa) carry a `status`. */
 function fromHttpError(error: unknown, length: number | undefined): FeathersError {
