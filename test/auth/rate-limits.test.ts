@@ -1,7 +1,7 @@
 import { MemoryStorage } from '@feathersjs/authentication-client'
 import restClientModule from '@feathersjs/rest-client'
 import socketioClientModule from '@feathersjs/socketio-client'
-import { io } from 'socket.io-client'
+import { io, type Socket } from 'socket.io-client'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import type { EmailStrategy } from '../../src/authentication.js'
 import { createClient, type ClientApplication } from '../../src/client.js'
@@ -216,7 +216,8 @@ describeBackends('rate limits without a trusted proxy', (backend) => {
   let server: TestServer
 
   beforeAll(async () => {
-    server = await startServer(backend, { rateLimits: LIMITS })
+    // Every client here is 127.0.0.1: a larger failuresPerIp lets each test reach failuresPerAddressAndIp on its own address.
+    server = await startServer(backend, { rateLimits: { ...LIMITS, signIn: { ...LIMITS.signIn, failuresPerIp: 100 } } })
   })
   afterAll(async () => {
     await server?.close()
@@ -232,5 +233,24 @@ describeBackends('rate limits without a trusted proxy', (backend) => {
       })
     for (let i = 0; i < LIMITS.signIn.failuresPerAddressAndIp; i++) expect((await attempt()).status).toBe(401)
     expect((await attempt()).status).toBe(429)
+  })
+
+  it('over socket.io too: each connection counts under its handshake address, whatever X-Forwarded-For it sent', async () => {
+    const email = newEmail()
+    const sockets: Socket[] = []
+    const attempt = async () => {
+      const socket = io(server.url, { transports: ['websocket'], forceNew: true, reconnection: false, extraHeaders: { 'x-forwarded-for': newIp() } })
+      sockets.push(socket)
+      const client = createClient(socketio(socket as never), { storage: new MemoryStorage() })
+      return failure(client.authenticate({ strategy: 'local', email, password: 'a wrong password' }))
+    }
+    try {
+      for (let i = 0; i < LIMITS.signIn.failuresPerAddressAndIp; i++) expect((await attempt()).code).toBe(401)
+      const limited = await attempt()
+      expect(limited.code).toBe(429)
+      expect(limited.data.retryAfterSeconds).toBeGreaterThan(0)
+    } finally {
+      for (const socket of sockets) socket.disconnect()
+    }
   })
 })

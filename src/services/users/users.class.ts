@@ -6,9 +6,9 @@ import type { User, UserData } from './users.schema.js'
 export const toPublicUser = ({ id, email, createdAt }: StoredUser): User => ({ id, email, createdAt })
 
 /**
- * Accounts. Internally (authentication) `find` looks a user up by e-mail and
- * returns the stored hash; over the wire only `create` (sign-up) and `get`
- * (yourself) exist, and the hooks strip the hash.
+ * Accounts: over the wire only `create` (sign-up) and `get` (yourself), and
+ * the hooks strip the hash. Sign-in reads users from storage itself
+ * (src/authentication.ts).
  */
 export class UserService {
   /** The id field, as authentication expects of its entity service. */
@@ -19,14 +19,6 @@ export class UserService {
     private readonly storage: Storage,
     private readonly hashPassword: (password: string) => Promise<string>
   ) {}
-
-  /** Internal only: the local strategy's lookup by e-mail. */
-  async find(params: Params<{ email?: string }>): Promise<StoredUser[]> {
-    const email = params.query?.email
-    if (typeof email !== 'string') return []
-    const user = await this.storage.findUserByEmail(normaliseEmail(email))
-    return user ? [user] : []
-  }
 
   async get(id: string, params: Params): Promise<StoredUser> {
     // Over the wire you may only read yourself; others are "not found".
