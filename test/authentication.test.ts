@@ -193,9 +193,22 @@ describeBackends('authentication: bodies, tokens and users checked on every call
     expect(await response.json()).toMatchObject({ message: 'The user of this token does not exist' })
   })
 
-  it('DELETE /authentication/:token without a token of your own is 401, not a 500', async () => {
+  it('DELETE /authentication/:token without a token of your own is 401, not a 500; with it, 200', async () => {
     const response = await fetch(`${server.url}/authentication/some-token`, { method: 'DELETE' })
     expect(response.status).toBe(401)
+    expect((await fetch(`${server.url}/authentication`, { method: 'DELETE' })).status).toBe(401)
+
+    const me = await user('rest')
+    const token = await me.client.authentication.getAccessToken()
+    const signOut = await fetch(`${server.url}/authentication/${token}`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } })
+    expect(signOut.status).toBe(200)
+    expect((await signOut.json()).user.id).toBe(me.user.id)
+  })
+
+  it('logout over socket.io still signs the socket out', async () => {
+    const me = await user('socketio')
+    await me.client.logout()
+    expect((await failure(me.client.service('collections').find({}))).code).toBe(401)
   })
 
   it('a raw REST sign-in with a JSON null or array body is 400', async () => {

@@ -216,6 +216,17 @@ describeBackends('users: sign-up, login, privacy', (backend) => {
         expect(await server.storage.findUserByEmail(email)).toBeUndefined()
       })
 
+      it('an array of accounts, or a body that is no object, is 400 and creates no user', async () => {
+        const email = newEmail()
+        const users = open(transport).client.service('users') as unknown as { create(data: unknown): Promise<unknown> }
+        for (const body of [[{ email, password: 'long enough pw' }], [], null, 'text', 42]) {
+          const error = await failure(users.create(body))
+          expect(error.code, JSON.stringify(body)).toBe(400)
+          expect(error.message).toMatch(/"data"|not valid JSON/)
+        }
+        expect(await server.storage.findUserByEmail(email)).toBeUndefined()
+      })
+
       it('an invalid e-mail or an unknown field is 400 and creates no user', async () => {
         const invalid = await failure(open(transport).client.service('users').create({ email: 'not-an-email', password: 'long enough' }))
         expect(invalid.code).toBe(400)

@@ -1,5 +1,5 @@
 import { authenticate } from '@feathersjs/authentication'
-import { Forbidden } from '@feathersjs/errors'
+import { BadRequest, Forbidden } from '@feathersjs/errors'
 import type { Application, HookContext, NextFunction } from '../../declarations.js'
 import type { StoredUser } from '../../storage/types.js'
 import type { EmailStrategy } from '../../authentication.js'
@@ -21,6 +21,8 @@ const checkSignupOpen = async (context: HookContext, next: NextFunction) => {
  */
 const normaliseAddress = async (context: HookContext<UserService>, next: NextFunction) => {
   const data = context.data as unknown
+  // One account per call: an array would pass item-by-item validation and reach create() as a whole.
+  if (Array.isArray(data)) throw new BadRequest('"data" must be an object: sign-up creates one account per call')
   if (typeof data === 'object' && data !== null && !Array.isArray(data) && typeof (data as { email?: unknown }).email === 'string') {
     const email = (data as { email: string }).email
     context.data = { ...(data as UserData), email: normaliseEmail(email) }
