@@ -87,9 +87,10 @@ export class SignUpLimits {
 }
 
 /**
- * Takes a point from each count in order, stopping at the first that is
- * used up (so a locked key does not also drain the wider ones): 429 naming
- * the setting, with `retryAfterSeconds` (the Retry-After header over REST).
+ * Takes a point from each count in order. At the first that is used up, the
+ * points already taken are given back (a refused attempt counts nowhere else,
+ * so a locked key does not also drain the wider ones) and the answer is 429
+ * naming the setting, with `retryAfterSeconds` (Retry-After over REST).
  */
 async function take(counts: Count[], what: string): Promise<Count[]> {
   const taken: Count[] = []
@@ -98,6 +99,7 @@ async function take(counts: Count[], what: string): Promise<Count[]> {
       await count.limiter.consume(count.key)
       taken.push(count)
     } catch (error) {
+      await Promise.all(taken.map(giveBack))
       if (!(error instanceof RateLimiterRes)) throw error
       const retryAfterSeconds = Math.max(1, Math.ceil(error.msBeforeNext / 1000))
       throw new TooManyRequests(`${what}: try again in ${retryAfterSeconds} seconds (${count.setting})`, { retryAfterSeconds })
