@@ -4,6 +4,7 @@ import { bodyParser, cors, koa, rest, serveStatic } from '@feathersjs/koa'
 import socketio from '@feathersjs/socketio'
 import koaQs from 'koa-qs'
 import { authentication } from './authentication.js'
+import { restClientIp, socketClientIp } from './auth/client-ip.js'
 import { channels } from './channels.js'
 import { checkConfiguration, type RoostConfiguration } from './configuration.js'
 import type { Application, HookContext, NextFunction } from './declarations.js'
@@ -64,10 +65,15 @@ export function createApp(overrides: Overrides = {}, options: AppOptions = {}): 
   // Query strings: up to 1000 items per call (as bodies), and a 400 rather
   // than qs's default of silently dropping what is over its limits.
   koaQs(app as never, 'extended', { parameterLimit: 3000, arrayLimit: 1000, depth: 5, throwOnLimitExceeded: true })
+  // The client's address (params.ip) for rate limits, on both transports.
+  const trustProxy = app.get('trustProxy')
+  app.use(restClientIp(trustProxy))
   app.configure(restGuards)
   app.configure(rest())
   app.configure(
-    socketio({ cors: { origin: origins.includes('*') ? '*' : origins }, maxHttpBufferSize: requestBytes })
+    socketio({ cors: { origin: origins.includes('*') ? '*' : origins }, maxHttpBufferSize: requestBytes }, (io) =>
+      io.use(socketClientIp(trustProxy))
+    )
   )
   app.configure(authentication)
   app.configure(services)

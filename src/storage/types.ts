@@ -380,6 +380,8 @@ export interface Storage {
   createUser(user: NewUser, at: string): Promise<StoredUser>
   getUser(id: string): Promise<StoredUser | undefined>
   findUserByEmail(email: string): Promise<StoredUser | undefined>
+  /** Replaces a user's password hash (a sign-in upgrading an old hash); 'not-found' if there is no such user. */
+  setUserPassword(id: string, password: string): Promise<void>
 
   createCollection(collection: NewCollection, at: string): Promise<StoredCollection>
   getCollection(id: string): Promise<StoredCollection | undefined>
