@@ -50,7 +50,7 @@ export function createApp(overrides: Overrides = {}, options: AppOptions = {}): 
     ...app.get('authentication'),
     secret: loadOrCreateSecret(app.get('authentication').secret, dataDir)
   })
-  app.set('storage', createStorage(app.get('databaseUrl'), dataDir))
+  app.set('storage', createStorage(app.get('databaseUrl'), dataDir, { logger }))
   app.set('clock', options.clock ?? systemClock)
   app.set('sweeper', new Sweeper(app))
 

@@ -8,6 +8,7 @@ import { StorageError, type StorageErrorKind } from '../errors.js'
 interface DriverError {
   code?: string
   name?: string
+  message?: string
 }
 
 const POSTGRES: Record<string, StorageErrorKind> = {
@@ -32,16 +33,41 @@ const SQLITE: Record<string, StorageErrorKind> = {
   SQLITE_READONLY: 'unavailable'
 }
 
-const NETWORK = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH'])
+const NETWORK = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'EAI_AGAIN'])
+
+/**
+ * pg reports a lost connection with plain Errors that carry no code (the
+ * server restarted, or pg_terminate_backend ended the session, between or
+ * during queries); knex says the same of a connection it found dead. Matched
+ * on their text, as their code would be matched: they are "unavailable", not
+ * bugs. (Seen under a PostgreSQL restart: "Connection terminated
+ * unexpectedly", then "Client has encountered a connection error and is not
+ * queryable" on the clients the pool still held.)
+ */
+const CONNECTION_LOST = [
+  /^Connection terminated/, // pg: "… unexpectedly", "… due to connection timeout", or while ending
+  /is not queryable$/, // pg: "Client has encountered a connection error …", "Client was closed …"
+  /^Connection ended unexpectedly/, // knex: a disposed connection
+  /^timeout expired$|^timeout exceeded when trying to connect/i, // pg connect timeouts
+  /^Query read timeout$/ // pg query_timeout
+]
 
 export function translateDriverError(error: unknown): StorageError {
   if (error instanceof StorageError) return error
-  const { code, name } = (typeof error === 'object' && error !== null ? error : {}) as DriverError
-  const kind: StorageErrorKind =
-    (code !== undefined && (POSTGRES[code] ?? SQLITE[code])) ||
-    (code !== undefined && (NETWORK.has(code) || code.startsWith('08')) ? 'unavailable' : undefined) ||
-    (name === 'KnexTimeoutError' ? 'unavailable' : 'internal')
-  return new StorageError(kind, MESSAGES[kind], { cause: error })
+  return new StorageError(kindOf(error), MESSAGES[kindOf(error)], { cause: error })
+}
+
+function kindOf(error: unknown): StorageErrorKind {
+  const { code, name, message } = (typeof error === 'object' && error !== null ? error : {}) as DriverError
+  if (typeof code === 'string') {
+    const known = POSTGRES[code] ?? SQLITE[code]
+    if (known !== undefined) return known
+    // Class 08: connection exceptions; 57P02 crash_shutdown, 57P05 idle session timeout.
+    if (NETWORK.has(code) || code.startsWith('08') || code === '57P02' || code === '57P05') return 'unavailable'
+  }
+  if (name === 'KnexTimeoutError') return 'unavailable'
+  if (typeof message === 'string' && code === undefined && CONNECTION_LOST.some((pattern) => pattern.test(message))) return 'unavailable'
+  return 'internal'
 }
 
 /** Failures worth retrying the whole transaction for. */
