@@ -1,7 +1,6 @@
 import configuration from '@feathersjs/configuration'
 import { feathers } from '@feathersjs/feathers'
 import { bodyParser, cors, koa, rest, serveStatic } from '@feathersjs/koa'
-import socketio from '@feathersjs/socketio'
 import koaQs from 'koa-qs'
 import { authentication } from './authentication.js'
 import { channels } from './channels.js'
@@ -13,6 +12,7 @@ import { takeIdempotencyKey } from './idempotency.js'
 import { takeLockToken } from './lock-token.js'
 import { Sweeper } from './sweeper.js'
 import { httpErrors } from './http-errors.js'
+import { closeConnections, limitSocketsPerUser, realtime } from './realtime/index.js'
 import { createLogger } from './logger.js'
 import { restGuards } from './rest-guards.js'
 import { loadOrCreateSecret } from './secret.js'
@@ -66,10 +66,9 @@ export function createApp(overrides: Overrides = {}, options: AppOptions = {}): 
   koaQs(app as never, 'extended', { parameterLimit: 3000, arrayLimit: 1000, depth: 5, throwOnLimitExceeded: true })
   app.configure(restGuards)
   app.configure(rest())
-  app.configure(
-    socketio({ cors: { origin: origins.includes('*') ? '*' : origins }, maxHttpBufferSize: requestBytes })
-  )
+  app.configure(realtime)
   app.configure(authentication)
+  app.configure(limitSocketsPerUser)
   app.configure(services)
   app.configure(channels)
 
@@ -84,6 +83,8 @@ export function createApp(overrides: Overrides = {}, options: AppOptions = {}): 
     ],
     teardown: [
       async (context: HookContext, next: NextFunction) => {
+        // Sockets first, while the database still answers their last calls.
+        await closeConnections(context.app, SOCKETS_CLOSE_GRACE_MS)
         context.app.get('sweeper').stop()
         await next()
         await context.app.get('storage').close()
@@ -92,6 +93,9 @@ export function createApp(overrides: Overrides = {}, options: AppOptions = {}): 
   })
   return app
 }
+
+/** How long sockets get, at teardown, to take what is queued for them before they are cut. */
+const SOCKETS_CLOSE_GRACE_MS = 1000
 
 /**
  * The per-call parameters that ride outside the data (idempotency key, lock

@@ -65,6 +65,17 @@ export const configurationSchema = Type.Object(
       /** How often leases past their expiry are ended and announced. */
       expiryCheckMilliseconds: Type.Integer({ minimum: 10 })
     }),
+    realtime: Type.Object({
+      /** Most bytes held for one socket.io connection that is not reading; past it, the connection is closed. */
+      maxBufferedBytes: Type.Integer({ minimum: 65536 }),
+      /** Most authenticated socket.io connections of one user at once. */
+      maxSocketsPerUser: Type.Integer({ minimum: 1 }),
+      /** Heartbeats: a ping this often, and a connection closed if its pong is this late. */
+      pingIntervalMilliseconds: Type.Integer({ minimum: 100 }),
+      pingTimeoutMilliseconds: Type.Integer({ minimum: 100 })
+    }),
+    /** On SIGINT/SIGTERM: how long in-flight calls and sockets get before the process exits anyway. */
+    shutdownTimeoutSeconds: Type.Number({ minimum: 0 }),
     /** How often expired batches and idempotency keys are cleaned up. */
     sweepIntervalSeconds: Type.Integer({ minimum: 1 }),
     authentication: Type.Object(
@@ -92,6 +103,11 @@ export function checkConfiguration(config: unknown): asserts config is RoostConf
     const { invitationTtlSeconds, maxInvitationTtlSeconds } = (config as RoostConfiguration).sharing
     if (invitationTtlSeconds > maxInvitationTtlSeconds) {
       throw new Error(`Invalid configuration: sharing.invitationTtlSeconds (${invitationTtlSeconds}) is over sharing.maxInvitationTtlSeconds (${maxInvitationTtlSeconds})`)
+    }
+    // One event carries up to a whole record: a bound below that would close every subscriber of a large record.
+    const { realtime, limits } = config as RoostConfiguration
+    if (realtime.maxBufferedBytes < 2 * limits.recordBytes) {
+      throw new Error(`Invalid configuration: realtime.maxBufferedBytes (${realtime.maxBufferedBytes}) is under twice limits.recordBytes (${limits.recordBytes})`)
     }
     return
   }
