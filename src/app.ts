@@ -17,6 +17,7 @@ import { createLogger } from './logger.js'
 import { restGuards } from './rest-guards.js'
 import { loadOrCreateSecret } from './secret.js'
 import { services } from './services/index.js'
+import { drainCalls } from './shutdown.js'
 import { createStorage } from './storage/index.js'
 
 /** Settings that override config/*.json, e.g. a test's own database and data folder. */
@@ -72,7 +73,7 @@ export function createApp(overrides: Overrides = {}, options: AppOptions = {}): 
   app.configure(services)
   app.configure(channels)
 
-  app.hooks({ around: { all: [hideInternalErrors, callParameters] } })
+  app.hooks({ around: { all: [hideInternalErrors, drainCalls, callParameters] } })
   app.hooks({
     setup: [
       async (context: HookContext, next: NextFunction) => {
