@@ -66,7 +66,7 @@ const sizeOf = (data: unknown): number =>
 
 const transportBytes = (connection: EngineConnection): number => websocketOf(connection)?.bufferedAmount ?? 0
 
-const websocketOf = (connection: EngineConnection): WsSocket | undefined =>
+export const websocketOf = (connection: EngineConnection): WsSocket | undefined =>
   connection.transport?.name === 'websocket' ? connection.transport.socket : undefined
 
 // The parts of engine.io's Socket and ws's WebSocket used here (typed loosely upstream).
@@ -75,9 +75,11 @@ interface EnginePacket {
   data?: unknown
 }
 
-interface WsSocket {
+export interface WsSocket {
   bufferedAmount: number
+  readyState: number
   terminate(): void
+  once(event: 'close', listener: () => void): void
 }
 
 export interface EngineConnection {
@@ -86,4 +88,5 @@ export interface EngineConnection {
   close(discard?: boolean): void
   on(event: 'packetCreate', listener: (packet: EnginePacket) => void): void
   on(event: 'flush', listener: () => void): void
+  once(event: 'close', listener: () => void): void
 }

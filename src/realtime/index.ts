@@ -2,6 +2,7 @@ import socketio from '@feathersjs/socketio'
 import type { Server } from 'socket.io'
 import type { Application } from '../declarations.js'
 import { closeNow, limitBufferedBytes, type EngineConnection } from './buffer-limit.js'
+import { Lingering } from './lingering.js'
 
 export { limitSocketsPerUser } from './socket-quota.js'
 
@@ -11,9 +12,12 @@ export { limitSocketsPerUser } from './socket-quota.js'
  * on what is buffered for it (`realtime.maxBufferedBytes`, buffer-limit.ts),
  * and heartbeats: engine.io pings every `realtime.pingIntervalMilliseconds`
  * and closes a connection that has not answered within
- * `realtime.pingTimeoutMilliseconds`.
+ * `realtime.pingTimeoutMilliseconds` (its websocket destroyed soon after if
+ * the peer does not finish closing: lingering.ts).
  */
 export const realtime = (app: Application): void => {
+  const lingering = new Lingering()
+  lingerings.set(app, lingering)
   const origins = app.get('origins')
   const { maxBufferedBytes, pingIntervalMilliseconds, pingTimeoutMilliseconds } = app.get('realtime')
   app.configure(
@@ -24,7 +28,10 @@ export const realtime = (app: Application): void => {
         pingInterval: pingIntervalMilliseconds,
         pingTimeout: pingTimeoutMilliseconds
       },
-      (io: Server) => limitBufferedBytes(io, maxBufferedBytes, app.get('logger'))
+      (io: Server) => {
+        limitBufferedBytes(io, maxBufferedBytes, app.get('logger'))
+        lingering.watch(io)
+      }
     )
   )
 }
@@ -46,4 +53,7 @@ export async function closeConnections(app: Application, graceMs: number): Promi
   const deadline = Date.now() + graceMs
   while (open().length > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10))
   for (const connection of open()) closeNow(connection)
+  lingerings.get(app)?.endAll()
 }
+
+const lingerings = new WeakMap<Application, Lingering>()

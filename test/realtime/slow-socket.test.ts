@@ -124,3 +124,45 @@ describeBackends('realtime: a socket that stops reading', (backend) => {
     expect(page.changes.length).toBe(written)
   }, 30_000)
 })
+
+/**
+ * Heartbeats: a connection that stops answering (its client's TCP reads
+ * paused, nothing else flowing) is closed by the server after
+ * realtime.pingIntervalMilliseconds + realtime.pingTimeoutMilliseconds.
+ * What makes it fail: heartbeat settings not passed to engine.io (its
+ * defaults, 25 s + 20 s, are far beyond this test's bound).
+ */
+describeBackends('realtime: a connection that stops answering heartbeats', (backend) => {
+  let server: TestServer
+  let owner: TestClient
+  let socket: Socket | undefined
+
+  beforeAll(async () => {
+    server = await startServer(backend, { realtime: { pingIntervalMilliseconds: 300, pingTimeoutMilliseconds: 300 } })
+    owner = await signedIn(server.url, 'rest')
+  })
+  afterAll(async () => {
+    socket?.disconnect()
+    owner.close()
+    await server.close()
+  })
+
+  it('is closed after pingInterval + pingTimeout', async () => {
+    socket = io(server.url, { transports: ['websocket'], forceNew: true, reconnection: false })
+    const client = createClient(socketio(socket as never), { storage: new MemoryStorage() })
+    await client.authenticate({ strategy: 'local', email: owner.email, password: owner.password })
+    const ioServer = (server.app as unknown as { io: SocketIoServer }).io
+    const serverSocket = [...ioServer.of('/').sockets.values()].find((candidate) => (candidate as unknown as { feathers?: { user?: { id: string } } }).feathers?.user?.id === owner.user.id)
+    const disconnected = new Promise<string>((resolve) => serverSocket!.once('disconnect', resolve))
+
+    // Answering for a while: still connected after several heartbeats.
+    await new Promise((resolve) => setTimeout(resolve, 1000))
+    expect(serverSocket!.connected).toBe(true)
+
+    const pausedAt = Date.now()
+    ;(socket.io.engine.transport as unknown as { ws: { _socket: NetSocket } }).ws._socket.pause()
+    const reason = await Promise.race([disconnected, new Promise<string>((resolve) => setTimeout(() => resolve('still connected'), 3000))])
+    expect(reason).toBe('ping timeout')
+    expect(Date.now() - pausedAt).toBeLessThan(300 + 300 + 500)
+  })
+})
