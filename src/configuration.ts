@@ -104,11 +104,6 @@ export function checkConfiguration(config: unknown): asserts config is RoostConf
     if (invitationTtlSeconds > maxInvitationTtlSeconds) {
       throw new Error(`Invalid configuration: sharing.invitationTtlSeconds (${invitationTtlSeconds}) is over sharing.maxInvitationTtlSeconds (${maxInvitationTtlSeconds})`)
     }
-    // One event carries up to a whole record: a bound below that would close every subscriber of a large record.
-    const { realtime, limits } = config as RoostConfiguration
-    if (realtime.maxBufferedBytes < 2 * limits.recordBytes) {
-      throw new Error(`Invalid configuration: realtime.maxBufferedBytes (${realtime.maxBufferedBytes}) is under twice limits.recordBytes (${limits.recordBytes})`)
-    }
     return
   }
   const problems = (validate.errors ?? []).map((error) => {

@@ -19,7 +19,10 @@ export const realtime = (app: Application): void => {
   const lingering = new Lingering()
   lingerings.set(app, lingering)
   const origins = app.get('origins')
-  const { maxBufferedBytes, pingIntervalMilliseconds, pingTimeoutMilliseconds } = app.get('realtime')
+  const { pingIntervalMilliseconds, pingTimeoutMilliseconds } = app.get('realtime')
+  // One event carries up to a whole record: a bound under two of them would
+  // close every subscriber of large records, so it is never set lower.
+  const maxBufferedBytes = Math.max(app.get('realtime').maxBufferedBytes, 2 * app.get('limits').recordBytes)
   app.configure(
     socketio(
       {
