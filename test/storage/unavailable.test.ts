@@ -1,9 +1,14 @@
 import { randomBytes } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import Database from 'better-sqlite3'
 import pg from 'pg'
-import { afterAll, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { recordsClient } from '../../src/client.js'
-import { describePostgres, type TestDatabase } from '../helpers/backends.js'
-import { device, signedIn, type TestClient } from '../helpers/clients.js'
+import { describePostgres, type TestBackend, type TestDatabase } from '../helpers/backends.js'
+import { device, failure, signedIn, type TestClient } from '../helpers/clients.js'
+import { startServer, type TestServer } from '../helpers/server.js'
 import { startServerProcess, unstructuredLines, type ServerProcess } from '../helpers/server-process.js'
 
 /**
@@ -139,4 +144,60 @@ describePostgres('database faults: sessions terminated under load', (backend) =>
     expect(unstructuredLines(output)).toEqual([])
     expect(output).toMatch(/"level":(40|50)/)
   }, 60_000)
+})
+
+/**
+ * SQLite: another process holds the database file's write lock (an
+ * exclusive transaction) for longer than Roost's busy timeout. Writes are
+ * answered 503 with a Retry-After over both transports, and succeed once the
+ * lock is gone.
+ */
+describe('database faults: the SQLite file locked by another process [sqlite]', () => {
+  let dataDir: string | undefined
+  let server: TestServer | undefined
+  const clients: Array<{ close(): void }> = []
+  const sqliteBackend: TestBackend = {
+    name: 'sqlite',
+    async create() {
+      dataDir = mkdtempSync(path.join(tmpdir(), 'roost-test-'))
+      return { databaseUrl: '', dataDir, cleanup: async () => undefined }
+    }
+  }
+
+  afterAll(async () => {
+    clients.forEach((client) => client.close())
+    await server?.close()
+    if (dataDir !== undefined) rmSync(dataDir, { recursive: true, force: true })
+  })
+
+  it('answers writes with 503 and Retry-After while the lock lasts, and writes again after', async () => {
+    server = await startServer(sqliteBackend)
+    const owner = await signedIn(server.url, 'rest')
+    const socket = await device(server.url, 'socketio', owner)
+    clients.push(owner, socket)
+    const { id: collectionId } = await owner.client.service('collections').create({ name: 'locked' })
+    const token = await owner.client.authentication.getAccessToken()
+
+    const other = new Database(path.join(dataDir!, 'roost.sqlite'))
+    try {
+      other.exec('BEGIN EXCLUSIVE')
+      const [rest, overSocket] = await Promise.all([
+        fetch(`${server.url}/collections/${collectionId}/records`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ id: 'over-rest', data: {} })
+        }),
+        failure(recordsClient(socket.client, collectionId).create({ id: 'over-socket', data: {} }))
+      ])
+      expect(rest.status).toBe(503)
+      expect(Number(rest.headers.get('retry-after'))).toBeGreaterThanOrEqual(1)
+      expect(await rest.json()).toMatchObject({ name: 'Unavailable', data: { retryAfterSeconds: expect.any(Number) } })
+      expect(overSocket).toMatchObject({ code: 503, data: { retryAfterSeconds: expect.any(Number) } })
+    } finally {
+      other.exec('ROLLBACK')
+      other.close()
+    }
+    await recordsClient(owner.client, collectionId).create({ id: 'over-rest', data: {} })
+    await recordsClient(socket.client, collectionId).create({ id: 'over-socket', data: {} })
+  }, 30_000)
 })

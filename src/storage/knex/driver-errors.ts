@@ -62,6 +62,8 @@ function kindOf(error: unknown): StorageErrorKind {
   if (typeof code === 'string') {
     const known = POSTGRES[code] ?? SQLITE[code]
     if (known !== undefined) return known
+    // SQLite's extended codes of a busy, locked, read-only, full or failing database file.
+    if (/^SQLITE_(BUSY|LOCKED|READONLY|FULL|IOERR|CANTOPEN|PROTOCOL)/.test(code)) return 'unavailable'
     // Class 08: connection exceptions; 57P02 crash_shutdown, 57P05 idle session timeout.
     if (NETWORK.has(code) || code.startsWith('08') || code === '57P02' || code === '57P05') return 'unavailable'
   }
@@ -70,10 +72,17 @@ function kindOf(error: unknown): StorageErrorKind {
   return 'internal'
 }
 
-/** Failures worth retrying the whole transaction for. */
+/**
+ * Failures worth retrying the whole transaction for at once. Not SQLite's
+ * plain SQLITE_BUSY: it comes after the connection's busy timeout (5 s) was
+ * spent waiting, synchronously, for another process's lock, and retrying
+ * would block the event loop for as long again, several times; it is
+ * answered 503 instead. SQLITE_BUSY_SNAPSHOT (a read turned write on a
+ * snapshot that is no longer the latest) comes at once and passes on a retry.
+ */
 export function isRetryable(error: unknown): boolean {
   const code = (error as DriverError | null)?.code
-  return code === '40001' || code === '40P01' || code === 'SQLITE_BUSY'
+  return code === '40001' || code === '40P01' || code === 'SQLITE_BUSY_SNAPSHOT'
 }
 
 const MESSAGES: Record<StorageErrorKind, string> = {
