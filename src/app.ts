@@ -116,7 +116,9 @@ async function hideInternalErrors(context: HookContext, next: NextFunction) {
   } catch (error) {
     const clientError = toClientError(error)
     if (clientError.code >= 500) {
-      context.app.get('logger').error({ err: error, path: context.path, method: context.method }, 'service call failed')
+      // 503s (the database away, the server stopping) are expected in operation: a warning, not an error.
+      const level = clientError.code === 503 ? 'warn' : 'error'
+      context.app.get('logger')[level]({ err: error, path: context.path, method: context.method }, 'service call failed')
     }
     throw clientError
   }

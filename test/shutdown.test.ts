@@ -173,6 +173,8 @@ describeBackends('shutdown on SIGTERM', (backend) => {
     await until(() => server.stdout().includes('SIGTERM: shutting down'))
     const late = await failure(recordsClient(other.client, collectionId).find())
     expect(late).toMatchObject({ code: 503, name: 'Unavailable', data: { retryAfterSeconds: expect.any(Number) } })
+    // And the port is closed: new connections go elsewhere.
+    await expect(fetch(`${server.url}/`)).rejects.toThrow()
     const exit = await exitOf(server, 2000 + 5000)
     expect(Date.now() - signalledAt).toBeLessThan(2000 + 1500)
     expect(exit.signal).toBeNull()
