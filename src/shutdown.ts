@@ -26,9 +26,18 @@ class Drain {
     this.inFlight++
   }
 
+  /**
+   * A call ends when its hooks return, but its answer is handed to socket.io
+   * a few promise turns later (after the hooks that wrap them): counted out
+   * on the next turn of the event loop, so that the answer is queued on its
+   * socket before the sockets are closed. (Closing at once lost the answer
+   * of a socket.io commit in flight at the signal.)
+   */
   end(): void {
-    this.inFlight--
-    if (this.inFlight === 0) this.idleWaiters.splice(0).forEach((wake) => wake())
+    setImmediate(() => {
+      this.inFlight--
+      if (this.inFlight === 0) this.idleWaiters.splice(0).forEach((wake) => wake())
+    })
   }
 
   /** Resolves when nothing is in flight, or at `deadline` (ms since the epoch) whatever remains. */

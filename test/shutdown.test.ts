@@ -111,26 +111,34 @@ describeBackends('shutdown on SIGTERM', (backend) => {
       }
     }
     const answered: Array<{ via: string; at: number; status: string }> = []
-    const commits = [
-      owner.client.service('batches').commit({ id: batchIds[0] }),
-      committer.client.service('batches').commit({ id: batchIds[1] })
-    ].map((commit, index) =>
-      commit.then((batch) => answered.push({ via: batchIds[index], at: Date.now(), status: batch.status }))
-    )
+    const committed = (via: string) => (batch: { status: string }) => answered.push({ via, at: Date.now(), status: batch.status })
+    const commits = [owner.client.service('batches').commit({ id: batchIds[0] }).then(committed(batchIds[0]))]
+    // Received before the signal: a call still in the network when the server
+    // stops is lost with its connection (the client commits again after
+    // reconnecting; a commit is idempotent), which is not what this test is about.
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    commits.push(committer.client.service('batches').commit({ id: batchIds[1] }).then(committed(batchIds[1])))
+    // socket.io hands one socket's messages to the server in order: once this
+    // later call is answered, the commit before it has been received.
+    const seen = await committer.client.service('batches').get(batchIds[1])
 
-    await new Promise((resolve) => setTimeout(resolve, 30))
     const signalledAt = Date.now()
     server.child.kill('SIGTERM')
 
-    await within(Promise.all(commits), TIMEOUT_SECONDS * 1000, () => `commits not answered: ${server.stdout()}${server.stderr()}`)
+    await within(Promise.all(commits), TIMEOUT_SECONDS * 1000, () => `commits not answered: ${JSON.stringify({ seen: seen.status, answered, signalledAt })} ${server.stdout()}${server.stderr()}`)
     const { code, signal } = await exitOf(server, TIMEOUT_SECONDS * 1000 + 5000)
     const exitedAt = Date.now()
 
     expect({ code, signal }).toEqual({ code: 0, signal: null })
     expect(exitedAt - signalledAt, `answers ${JSON.stringify(answered.map(({ at }) => at - signalledAt))} ms after the signal`).toBeLessThan(TIMEOUT_SECONDS * 1000)
-    // The commits were still running when the signal came, and were answered.
     expect(answered.map(({ status }) => status)).toEqual(['committed', 'committed'])
-    expect(Math.max(...answered.map(({ at }) => at))).toBeGreaterThan(signalledAt)
+    if (backend.name === 'postgres') {
+      // The socket.io commit was still running when the signal came (the
+      // batch was still open), and was answered. (On SQLite a commit runs
+      // synchronously, so the signal is only handled between calls.)
+      expect(seen.status).toBe('open')
+      expect(answered.find(({ via }) => via === batchIds[1])!.at).toBeGreaterThan(signalledAt)
+    }
     // Every socket was closed by the server, as a lost connection: clients reconnect after that.
     await new Promise((resolve) => setTimeout(resolve, 100))
     expect(reasons).toHaveLength(SOCKETS)

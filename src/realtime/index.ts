@@ -52,11 +52,14 @@ export async function closeConnections(app: Application, graceMs: number): Promi
   const io = (app as unknown as { io?: Server }).io
   if (io === undefined) return
   const open = () => Object.values((io.engine as unknown as { clients: Record<string, EngineConnection> }).clients)
+  const lingering = lingerings.get(app)
   for (const connection of open()) connection.close()
+  // engine.io lets go of a connection as soon as its websocket starts closing;
+  // the websocket still has to send what it holds (the last answers): wait for both.
   const deadline = Date.now() + graceMs
-  while (open().length > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10))
+  while ((open().length > 0 || (lingering?.size ?? 0) > 0) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10))
   for (const connection of open()) closeNow(connection)
-  lingerings.get(app)?.endAll()
+  lingering?.endAll()
 }
 
 const lingerings = new WeakMap<Application, Lingering>()

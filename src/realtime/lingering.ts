@@ -32,6 +32,11 @@ export class Lingering {
     })
   }
 
+  /** Websockets whose connection ended but that are still closing (sending what they hold, then the close handshake). */
+  get size(): number {
+    return this.open.size
+  }
+
   /** Destroys every websocket still closing (at shutdown, after the sockets' grace). */
   endAll(): void {
     for (const websocket of this.open) this.end(websocket)
