@@ -1,10 +1,9 @@
 import configuration from '@feathersjs/configuration'
 import { feathers } from '@feathersjs/feathers'
 import { bodyParser, cors, koa, rest, serveStatic } from '@feathersjs/koa'
-import socketio from '@feathersjs/socketio'
 import koaQs from 'koa-qs'
 import { authentication } from './authentication.js'
-import { restClientIp, socketClientIp } from './auth/client-ip.js'
+import { restClientIp } from './auth/client-ip.js'
 import { channels } from './channels.js'
 import { checkConfiguration, type RoostConfiguration } from './configuration.js'
 import type { Application, HookContext, NextFunction } from './declarations.js'
@@ -14,10 +13,12 @@ import { takeIdempotencyKey } from './idempotency.js'
 import { takeLockToken } from './lock-token.js'
 import { Sweeper } from './sweeper.js'
 import { httpErrors } from './http-errors.js'
+import { closeConnections, limitSocketsPerUser, realtime } from './realtime/index.js'
 import { createLogger } from './logger.js'
 import { restGuards } from './rest-guards.js'
 import { loadOrCreateSecret } from './secret.js'
 import { services } from './services/index.js'
+import { drainCalls } from './shutdown.js'
 import { createStorage } from './storage/index.js'
 
 /** Settings that override config/*.json, e.g. a test's own database and data folder. */
@@ -51,7 +52,7 @@ export function createApp(overrides: Overrides = {}, options: AppOptions = {}): 
     ...app.get('authentication'),
     secret: loadOrCreateSecret(app.get('authentication').secret, dataDir)
   })
-  app.set('storage', createStorage(app.get('databaseUrl'), dataDir))
+  app.set('storage', createStorage(app.get('databaseUrl'), dataDir, { logger }))
   app.set('clock', options.clock ?? systemClock)
   app.set('sweeper', new Sweeper(app))
 
@@ -70,16 +71,13 @@ export function createApp(overrides: Overrides = {}, options: AppOptions = {}): 
   app.use(restClientIp(trustProxy))
   app.configure(restGuards)
   app.configure(rest())
-  app.configure(
-    socketio({ cors: { origin: origins.includes('*') ? '*' : origins }, maxHttpBufferSize: requestBytes }, (io) =>
-      io.use(socketClientIp(trustProxy))
-    )
-  )
+  app.configure(realtime)
   app.configure(authentication)
+  app.configure(limitSocketsPerUser)
   app.configure(services)
   app.configure(channels)
 
-  app.hooks({ around: { all: [hideInternalErrors, callParameters] } })
+  app.hooks({ around: { all: [hideInternalErrors, drainCalls, callParameters] } })
   app.hooks({
     setup: [
       async (context: HookContext, next: NextFunction) => {
@@ -90,6 +88,8 @@ export function createApp(overrides: Overrides = {}, options: AppOptions = {}): 
     ],
     teardown: [
       async (context: HookContext, next: NextFunction) => {
+        // Sockets first, while the database still answers their last calls.
+        await closeConnections(context.app, SOCKETS_CLOSE_GRACE_MS)
         context.app.get('sweeper').stop()
         await next()
         await context.app.get('storage').close()
@@ -98,6 +98,9 @@ export function createApp(overrides: Overrides = {}, options: AppOptions = {}): 
   })
   return app
 }
+
+/** How long sockets get, at teardown, to take what is queued for them before they are cut. */
+const SOCKETS_CLOSE_GRACE_MS = 1000
 
 /**
  * The per-call parameters that ride outside the data (idempotency key, lock
@@ -117,7 +120,9 @@ async function hideInternalErrors(context: HookContext, next: NextFunction) {
   } catch (error) {
     const clientError = toClientError(error)
     if (clientError.code >= 500) {
-      context.app.get('logger').error({ err: error, path: context.path, method: context.method }, 'service call failed')
+      // 503s (the database away, the server stopping) are expected in operation: a warning, not an error.
+      const level = clientError.code === 503 ? 'warn' : 'error'
+      context.app.get('logger')[level]({ err: error, path: context.path, method: context.method }, 'service call failed')
     }
     throw clientError
   }

@@ -3,6 +3,7 @@ import { allows, type Permission } from './access.js'
 import type { Application, AuthenticatedUser } from './declarations.js'
 import type { Collection } from './services/collections/collections.schema.js'
 import type { Invitation } from './services/invitations/invitations.schema.js'
+import { PublishOrder } from './realtime/publish-order.js'
 import type { MemberRole, StoredCollection } from './storage/types.js'
 
 /**
@@ -22,6 +23,10 @@ import type { MemberRole, StoredCollection } from './storage/types.js'
  *   every member (for `removed`, those of the moment it was deleted);
  * - `invitations` events go to the invitee and to the collection's owners and admins.
  * Nothing is published to anonymous connections.
+ *
+ * Every event reaches the sockets in the order it was emitted (so the change
+ * events of one commit arrive in staging order, across collections), however
+ * long each one's audience takes to read: see realtime/publish-order.ts.
  */
 export const userChannel = (userId: string) => `users/${userId}`
 export const collectionChannel = (collectionId: string) => `collections/${collectionId}`
@@ -60,31 +65,32 @@ export const channels = (app: Application) => {
   })
 
   const members = new MemberRoles(app)
+  const { ordered } = new PublishOrder()
   const usersWho = (roles: Roles, permission: Permission, ...also: string[]) =>
     app.channel(...[...roles].filter(([, role]) => allows(role, permission)).map(([userId]) => userChannel(userId)), ...also.map(userChannel))
   const anyoneSignedIn = () => app.channels.some((name) => name.startsWith('users/') && app.channel(name).length > 0)
 
   const collections = app.service('collections')
 
-  collections.publish('change', async (_event, context) => {
+  collections.publish('change', ordered(async (_event, context) => {
     const { collection } = context as unknown as CollectionEventContext
     const subscribers = app.channel(collectionChannel(collection.id))
     // Most writes have no subscriber: no need to read the members then.
     if (subscribers.length === 0) return undefined
     const roles = await members.of(collection.id)
     return subscribers.filter((connection: Connection) => allows(roles.get(connection.user?.id ?? ''), 'read'))
-  })
+  }))
 
-  collections.publish('lock', async (_event, context) => {
+  collections.publish('lock', ordered(async (_event, context) => {
     const { collection } = context as unknown as CollectionEventContext
     if (!anyoneSignedIn()) return undefined
     return usersWho(await members.of(collection.id), 'read')
-  })
+  }))
 
-  collections.publish('member', async (_event, context) => {
+  collections.publish('member', ordered(async (_event, context) => {
     const { collection, concerned } = context as unknown as CollectionEventContext
     return usersWho(await members.of(collection.id), 'read', ...(concerned === undefined ? [] : [concerned]))
-  })
+  }))
 
   // A removed member's sockets stop following the collection at once.
   collections.on('member', (event: { collectionId: string; type: string; member: { userId: string } }) => {
@@ -108,17 +114,20 @@ export const channels = (app: Application) => {
     for (const [userId, role] of roles) byRole.set(role, [...(byRole.get(role) ?? []), userChannel(userId)])
     return [...byRole].map(([role, names]) => app.channel(...names).send({ ...collection, role }))
   }
-  collections.publish('created', (collection) => app.channel(userChannel((collection as Collection).ownerId)))
-  collections.publish('patched', async (collection) => toEachMember(collection as Collection, await members.of((collection as Collection).id)))
-  collections.publish('removed', (collection, context) =>
-    toEachMember(collection as Collection, ((context.params as Params).formerMembers ?? []).map(({ userId, role }): [string, MemberRole] => [userId, role]))
+  collections.publish('created', ordered((collection) => app.channel(userChannel((collection as Collection).ownerId))))
+  collections.publish('patched', ordered(async (collection) => toEachMember(collection as Collection, await members.of((collection as Collection).id))))
+  collections.publish(
+    'removed',
+    ordered((collection, context) =>
+      toEachMember(collection as Collection, ((context.params as Params).formerMembers ?? []).map(({ userId, role }): [string, MemberRole] => [userId, role]))
+    )
   )
 
-  app.service('invitations').publish(async (data) => {
+  app.service('invitations').publish(ordered(async (data) => {
     const invitation = data as Invitation
     const invitee = invitation.inviteeUserId ?? (invitation.inviteeEmail === null ? undefined : (await app.get('storage').findUserByEmail(invitation.inviteeEmail))?.id)
     return usersWho(await members.of(invitation.collectionId), 'manage', ...(invitee === undefined ? [] : [invitee]))
-  })
+  }))
 }
 
 /**
@@ -127,8 +136,9 @@ export const channels = (app: Application) => {
  * this process (`collections member`, `collections removed`), which drops it
  * before the change's own event is published, so a removed member hears
  * nothing after their removal. Kept at most `MEMBERS_KEPT_MS` besides, in case
- * the members changed elsewhere. Reads of one collection are chained, so its
- * events reach sockets in the order they were emitted.
+ * the members changed elsewhere. Reads of one collection are chained, so a
+ * re-read never answers with members older than the read before it. (The
+ * order of events is kept by PublishOrder, across collections.)
  */
 const MEMBERS_KEPT_MS = 1000
 

@@ -86,6 +86,17 @@ export const configurationSchema = Type.Object(
         windowSeconds: Type.Integer({ minimum: 1 })
       })
     }),
+    realtime: Type.Object({
+      /** Most bytes held for one socket.io connection that is not reading; past it, the connection is closed. */
+      maxBufferedBytes: Type.Integer({ minimum: 65536 }),
+      /** Most authenticated socket.io connections of one user at once. */
+      maxSocketsPerUser: Type.Integer({ minimum: 1 }),
+      /** Heartbeats: a ping this often, and a connection closed if its pong is this late. */
+      pingIntervalMilliseconds: Type.Integer({ minimum: 100 }),
+      pingTimeoutMilliseconds: Type.Integer({ minimum: 100 })
+    }),
+    /** On SIGINT/SIGTERM: how long in-flight calls and sockets get before the process exits anyway. */
+    shutdownTimeoutSeconds: Type.Number({ minimum: 0 }),
     /** How often expired batches and idempotency keys are cleaned up. */
     sweepIntervalSeconds: Type.Integer({ minimum: 1 }),
     authentication: Type.Object(

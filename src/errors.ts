@@ -38,6 +38,17 @@ export class PreconditionRequired extends FeathersError {
   }
 }
 
+/**
+ * 503: the database is unreachable or busy, or the server is shutting down.
+ * Always says when to come back (`data.retryAfterSeconds`, the Retry-After
+ * header over REST): a lost database connection is replaced on the next
+ * call, so a short wait is enough.
+ */
+export const RETRY_UNAVAILABLE_SECONDS = 2
+
+export const unavailable = (message: string, retryAfterSeconds = RETRY_UNAVAILABLE_SECONDS): Unavailable =>
+  new Unavailable(message, { retryAfterSeconds })
+
 /** What a 409 carries, so a client can resolve a conflict without another round trip. */
 export type ConflictData =
   | { reason: RecordConflict['reason']; current: RecordConflict['current'] }
@@ -94,7 +105,7 @@ export function fromStorageError(error: StorageError, single: boolean): Feathers
       return access.role === undefined ? collectionNotFound(access.collectionId) : roleTooLow(access.collectionId, access.role, access.needs)
     }
     case 'unavailable':
-      return new Unavailable('The database is unavailable; retry later')
+      return unavailable('The database is unavailable; retry later')
     case 'internal':
       return new GeneralError('Internal server error')
   }
@@ -108,8 +119,11 @@ export function fromStorageError(error: StorageError, single: boolean): Feathers
 export function toClientError(error: unknown): FeathersError {
   if (error instanceof FeathersError) {
     // Feathers' own 500s may carry driver messages: keep only the status.
-    return error.code >= 500 && !(error instanceof Unavailable) ? new GeneralError('Internal server error') : error
+    if (error instanceof Unavailable) return retryAfterOf(error) === undefined ? unavailable(error.message) : error
+    return error.code >= 500 ? new GeneralError('Internal server error') : error
   }
   if (isStorageError(error)) return fromStorageError(error, false)
   return new GeneralError('Internal server error')
 }
+
+const retryAfterOf = (error: FeathersError): unknown => (error.data as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs'
 import path from 'node:path'
 import type { Knex } from 'knex'
+import { createLogger, type Logger } from '../../logger.js'
 
 export type KnexDialect = 'sqlite' | 'postgres'
 
@@ -17,6 +18,12 @@ export interface ConnectionOptions {
    * them off.
    */
   tuned?: boolean
+  /**
+   * Where knex's warnings and the driver's connection errors go. Without one,
+   * a logger of its own at `warn`: knex would otherwise print plain text
+   * (coloured, multi-line) on stdout, breaking JSON logs.
+   */
+  logger?: Logger
 }
 
 export function knexConfig(
@@ -24,13 +31,27 @@ export function knexConfig(
   dataDir: string,
   options: ConnectionOptions = {}
 ): { dialect: KnexDialect; config: Knex.Config; filename?: string } {
+  const logger = (options.logger ?? createLogger('warn')).child({ component: 'knex' })
+  const log = knexLog(logger)
   if (/^postgres(ql)?:\/\//.test(url)) {
     return {
       dialect: 'postgres',
       config: {
         client: 'pg',
         connection: url,
-        pool: { min: 0, max: 10 },
+        log,
+        pool: {
+          min: 0,
+          max: 10,
+          afterCreate(connection: PgConnection, done: (error: Error | null, connection: unknown) => void) {
+            // knex marks a connection whose server went away (restart,
+            // pg_terminate_backend) and drops it on its next use; the operator
+            // hears of it here, once, as JSON. (Without any listener an 'error'
+            // on an idle client would crash the process.)
+            connection.on('error', (error: Error) => logger.warn({ err: error }, 'database connection lost'))
+            done(null, connection)
+          }
+        },
         acquireConnectionTimeout: 10_000
       }
     }
@@ -45,6 +66,7 @@ export function knexConfig(
     config: {
       client: 'better-sqlite3',
       connection: { filename },
+      log,
       useNullAsDefault: true,
       // better-sqlite3 is synchronous: one connection, and knex queues the rest.
       pool: {
@@ -70,6 +92,22 @@ export function knexConfig(
       acquireConnectionTimeout: 30_000
     }
   }
+}
+
+/** knex's own messages (warnings about connections, deprecations) as JSON lines. */
+const knexLog = (logger: Logger): Knex.Config['log'] => {
+  const line = (level: 'warn' | 'error' | 'debug') => (message: unknown) =>
+    typeof message === 'string' ? logger[level](message) : logger[level]({ detail: message }, 'knex')
+  return {
+    warn: line('warn'),
+    error: line('error'),
+    deprecate: (method: string, alternative: string) => logger.warn(`${method} is deprecated; use ${alternative}`),
+    debug: line('debug')
+  }
+}
+
+interface PgConnection {
+  on(event: 'error', listener: (error: Error) => void): unknown
 }
 
 interface SqliteConnection {

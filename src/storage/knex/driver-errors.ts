@@ -8,6 +8,7 @@ import { StorageError, type StorageErrorKind } from '../errors.js'
 interface DriverError {
   code?: string
   name?: string
+  message?: string
 }
 
 const POSTGRES: Record<string, StorageErrorKind> = {
@@ -32,22 +33,56 @@ const SQLITE: Record<string, StorageErrorKind> = {
   SQLITE_READONLY: 'unavailable'
 }
 
-const NETWORK = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH'])
+const NETWORK = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'EAI_AGAIN'])
+
+/**
+ * pg reports a lost connection with plain Errors that carry no code (the
+ * server restarted, or pg_terminate_backend ended the session, between or
+ * during queries); knex says the same of a connection it found dead. Matched
+ * on their text, as their code would be matched: they are "unavailable", not
+ * bugs. (Seen under a PostgreSQL restart: "Connection terminated
+ * unexpectedly", then "Client has encountered a connection error and is not
+ * queryable" on the clients the pool still held.)
+ */
+const CONNECTION_LOST = [
+  /^Connection terminated/, // pg: "… unexpectedly", "… due to connection timeout", or while ending
+  /is not queryable$/, // pg: "Client has encountered a connection error …", "Client was closed …"
+  /^Connection ended unexpectedly/, // knex: a disposed connection
+  /^timeout expired$|^timeout exceeded when trying to connect/i, // pg connect timeouts
+  /^Query read timeout$/ // pg query_timeout
+]
 
 export function translateDriverError(error: unknown): StorageError {
   if (error instanceof StorageError) return error
-  const { code, name } = (typeof error === 'object' && error !== null ? error : {}) as DriverError
-  const kind: StorageErrorKind =
-    (code !== undefined && (POSTGRES[code] ?? SQLITE[code])) ||
-    (code !== undefined && (NETWORK.has(code) || code.startsWith('08')) ? 'unavailable' : undefined) ||
-    (name === 'KnexTimeoutError' ? 'unavailable' : 'internal')
-  return new StorageError(kind, MESSAGES[kind], { cause: error })
+  return new StorageError(kindOf(error), MESSAGES[kindOf(error)], { cause: error })
 }
 
-/** Failures worth retrying the whole transaction for. */
+function kindOf(error: unknown): StorageErrorKind {
+  const { code, name, message } = (typeof error === 'object' && error !== null ? error : {}) as DriverError
+  if (typeof code === 'string') {
+    const known = POSTGRES[code] ?? SQLITE[code]
+    if (known !== undefined) return known
+    // SQLite's extended codes of a busy, locked, read-only, full or failing database file.
+    if (/^SQLITE_(BUSY|LOCKED|READONLY|FULL|IOERR|CANTOPEN|PROTOCOL)/.test(code)) return 'unavailable'
+    // Class 08: connection exceptions; 57P02 crash_shutdown, 57P05 idle session timeout.
+    if (NETWORK.has(code) || code.startsWith('08') || code === '57P02' || code === '57P05') return 'unavailable'
+  }
+  if (name === 'KnexTimeoutError') return 'unavailable'
+  if (typeof message === 'string' && code === undefined && CONNECTION_LOST.some((pattern) => pattern.test(message))) return 'unavailable'
+  return 'internal'
+}
+
+/**
+ * Failures worth retrying the whole transaction for at once. Not SQLite's
+ * plain SQLITE_BUSY: it comes after the connection's busy timeout (5 s) was
+ * spent waiting, synchronously, for another process's lock, and retrying
+ * would block the event loop for as long again, several times; it is
+ * answered 503 instead. SQLITE_BUSY_SNAPSHOT (a read turned write on a
+ * snapshot that is no longer the latest) comes at once and passes on a retry.
+ */
 export function isRetryable(error: unknown): boolean {
   const code = (error as DriverError | null)?.code
-  return code === '40001' || code === '40P01' || code === 'SQLITE_BUSY'
+  return code === '40001' || code === '40P01' || code === 'SQLITE_BUSY_SNAPSHOT'
 }
 
 const MESSAGES: Record<StorageErrorKind, string> = {

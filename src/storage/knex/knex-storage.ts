@@ -45,7 +45,7 @@ import { applyWrites, Replay, type IdempotencyRow } from './apply-writes.js'
 import * as batches from './batches.js'
 import * as locks from './locks.js'
 import * as sharing from './sharing.js'
-import { knexConfig, type KnexDialect } from './connection.js'
+import { knexConfig, type ConnectionOptions, type KnexDialect } from './connection.js'
 import { SqliteCheckpointer } from './sqlite-checkpointer.js'
 import { createSessions, type Sessions } from './sessions.js'
 import { select } from './statements.js'
@@ -75,8 +75,8 @@ export class KnexStorage implements Storage {
   private readonly filename: string | undefined
   private checkpointer: SqliteCheckpointer | undefined
 
-  constructor(url: string, dataDir: string) {
-    const { dialect, config, filename } = knexConfig(url, dataDir)
+  constructor(url: string, dataDir: string, options: ConnectionOptions = {}) {
+    const { dialect, config, filename } = knexConfig(url, dataDir, options)
     this.backend = dialect
     this.db = knex(config)
     this.sessions = createSessions(dialect, this.db)
