@@ -100,7 +100,13 @@ export function checkInputShape(value: unknown, root: string, servicePath: strin
 export const checkInput = async (context: HookContext, next: NextFunction) => {
   if (context.params.provider !== undefined) {
     const servicePath = context.path
-    if (typeof context.id === 'string' && UNSTORABLE_TEXT.test(context.id)) {
+    const { id } = context
+    // Roost's ids are strings (numbers as REST would send them); socket.io could send any JSON value,
+    // and turning a deep array into a string recurses.
+    if (id !== undefined && id !== null && typeof id !== 'string' && typeof id !== 'number') {
+      throw new BadRequest('"id" must be a string')
+    }
+    if (typeof id === 'string' && UNSTORABLE_TEXT.test(id)) {
       throw new BadRequest('"id" contains a NUL character or an unpaired surrogate, which cannot be stored as text')
     }
     if (context.data !== undefined) checkInputShape(context.data, 'data', servicePath)
