@@ -65,6 +65,13 @@ export const configurationSchema = Type.Object(
       /** How often leases past their expiry are ended and announced. */
       expiryCheckMilliseconds: Type.Integer({ minimum: 10 })
     }),
+    /** Per-user quotas (429 when reached), checked inside the write's transaction. */
+    quotas: Type.Object({
+      /** Collections one user may own (role owner), checked when they create one. */
+      collectionsPerUser: Type.Integer({ minimum: 1 }),
+      /** Pending, unexpired invitations to one collection. */
+      pendingInvitationsPerCollection: Type.Integer({ minimum: 1 })
+    }),
     /** How often expired batches and idempotency keys are cleaned up. */
     sweepIntervalSeconds: Type.Integer({ minimum: 1 }),
     authentication: Type.Object(
