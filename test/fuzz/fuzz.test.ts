@@ -94,9 +94,10 @@ describeBackends('fuzz', (backend) => {
           fc.asyncProperty(fuzzCall, async (call) => {
             await check(call, send)
           }),
-          { seed: SEED, numRuns: RUNS, endOnFailure: true, examples: ISSUE_EXAMPLES.map(({ call }) => [call]) }
+          // Examples count towards numRuns: without adding them, a short run would skip some.
+          { seed: SEED, numRuns: ISSUE_EXAMPLES.length + RUNS, endOnFailure: true, examples: ISSUE_EXAMPLES.map(({ call }) => [call]) }
         )
-      }, 600_000)
+      }, Math.max(600_000, RUNS * 500))
     })
   }
 })
