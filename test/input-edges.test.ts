@@ -153,6 +153,25 @@ describeBackends('input edges', (backend) => {
     expect((await recordsClient(owner.client, collection.id).find()).total).toBe(0)
   })
 
+  it('a binary socket.io packet nested 10,000 levels deep ends that connection only (its parser recurses), and the server answers on', async () => {
+    const owner = await user('rest')
+    const token = (await owner.client.authentication.getAccessToken()) ?? ''
+    const socket = await rawSocket(server.url, token)
+    const closed = new Promise<string>((resolve) => socket.socket.once('disconnect', (reason) => resolve(String(reason))))
+    // BINARY_EVENT with one attachment, its placeholder 10,000 arrays down.
+    const placeholder = `${'['.repeat(10_000)}{"_placeholder":true,"num":0}${']'.repeat(10_000)}`
+    socket.socket.io.engine.send(`51-["create","collections",${placeholder},{}]`)
+    socket.socket.io.engine.send(new Uint8Array([1, 2, 3]) as never)
+    expect(await closed).toMatch(/transport close|io server disconnect|parse error/)
+    socket.close()
+    const again = await rawSocket(server.url, token)
+    try {
+      expect((await again.call('find', 'collections', ['{}'])).error).toBeNull()
+    } finally {
+      again.close()
+    }
+  })
+
   it('a query string of 3,000 parameters is read; one more is a 400 naming the limit', async () => {
     const owner = await user('rest')
     const token = (await owner.client.authentication.getAccessToken()) ?? ''
