@@ -248,8 +248,24 @@ const almostValidData: fc.Arbitrary<Json> = fc
   )
   .map(([entries, key, value]) => obj([...entries.filter(([name]) => name !== key), [key, value]]))
 
+/** Paths no service has, or that look like one: prototype names, empty segments, extra segments. */
+const ODD_SERVICES: Array<{ path: string; methods: Method[] }> = [
+  'constructor',
+  '__proto__',
+  'toString',
+  '',
+  'collections/',
+  '/collections',
+  'collections//records',
+  'collections/{c}/records/r1/extra',
+  'collections/{c}/constructor',
+  'collections/{c}/__proto__/records',
+  'batches/b1',
+  '..'
+].map((path) => ({ path, methods: ['find', 'get', 'create', 'update', 'patch', 'remove', 'append', 'commit'] }))
+
 export const fuzzCall: fc.Arbitrary<FuzzCall> = fc
-  .constantFrom(...SERVICES)
+  .oneof({ weight: 12, arbitrary: fc.constantFrom(...SERVICES) }, { weight: 1, arbitrary: fc.constantFrom(...ODD_SERVICES) })
   .chain(({ path, methods }) =>
     fc.record(
       {

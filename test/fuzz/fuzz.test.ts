@@ -26,6 +26,9 @@ const SEED = Number(process.env.FUZZ_SEED ?? 20261202)
 const RUNS = Number(process.env.FUZZ_RUNS ?? 120)
 /** FUZZ_STATS=1 prints how often each service method answered each status, to see what the run reached. */
 const STATS = process.env.FUZZ_STATS === '1'
+/** FUZZ_SKIP_EXAMPLES=<regex>: leave out the fixed examples whose names match (a known open failure), to see what else a run finds. */
+const SKIP = process.env.FUZZ_SKIP_EXAMPLES ? new RegExp(process.env.FUZZ_SKIP_EXAMPLES) : undefined
+const EXAMPLES = ISSUE_EXAMPLES.filter(({ name }) => SKIP === undefined || !SKIP.test(name))
 
 const describeCall = (call: FuzzCall) =>
   JSON.stringify({ ...call, id: call.id === undefined ? undefined : toJsonText(call.id).slice(0, 200), data: call.data === undefined ? undefined : toJsonText(call.data).slice(0, 300), query: call.query === undefined ? undefined : toJsonText(call.query).slice(0, 200) })
@@ -85,7 +88,7 @@ describeBackends('fuzz', (backend) => {
 
   for (const { name, send } of transports) {
     describe(`over ${name}`, () => {
-      it.each(ISSUE_EXAMPLES.map(({ name: example, call }) => [example, call] as const))('issue 12 example: %s', async (_example, call) => {
+      it.each(EXAMPLES.map(({ name: example, call }) => [example, call] as const))('issue 12 example: %s', async (_example, call) => {
         await check(call, send)
       })
 
@@ -95,7 +98,7 @@ describeBackends('fuzz', (backend) => {
             await check(call, send)
           }),
           // Examples count towards numRuns: without adding them, a short run would skip some.
-          { seed: SEED, numRuns: ISSUE_EXAMPLES.length + RUNS, endOnFailure: true, examples: ISSUE_EXAMPLES.map(({ call }) => [call]) }
+          { seed: SEED, numRuns: EXAMPLES.length + RUNS, endOnFailure: true, examples: EXAMPLES.map(({ call }) => [call]) }
         )
       }, Math.max(600_000, RUNS * 500))
     })
