@@ -87,6 +87,7 @@ function settingsLine(result: BenchResult): string {
     `${s.runs} run(s) per workload and target, median (min–max); W1 ${s.clients} clients × ${s.seconds} s; ` +
     `W2 ${s.bulkRecords.toLocaleString('en')} records in requests of ${s.bulkChunk}; W3 ${s.feedRecords.toLocaleString('en')} records in pages of ${s.feedPage}; ` +
     `W4 ${s.subscribers} subscribers, ${s.rate} writes/s × ${s.seconds} s; W5 ${s.batchOperations.toLocaleString('en')} operations in ${s.batchAppends} appends; ` +
+    `W7 ${s.clients} sign-in clients × ${s.seconds} s per phase; ` +
     `records of about ${payloadBytes} bytes of JSON.`
   )
 }

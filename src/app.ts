@@ -3,6 +3,7 @@ import { feathers } from '@feathersjs/feathers'
 import { bodyParser, cors, koa, rest, serveStatic } from '@feathersjs/koa'
 import socketio from '@feathersjs/socketio'
 import { authentication } from './authentication.js'
+import { restClientIp, socketClientIp } from './auth/client-ip.js'
 import { channels } from './channels.js'
 import { checkConfiguration, type RoostConfiguration } from './configuration.js'
 import type { Application, HookContext, NextFunction } from './declarations.js'
@@ -66,10 +67,15 @@ export function createApp(overrides: Overrides = {}, options: AppOptions = {}): 
   app.use(bodyParser({ jsonLimit: requestBytes, urlencoded: false, text: false, multipart: false }))
   // Query strings: a 400 rather than qs's default of silently dropping what is over its limits.
   app.configure(queryStrings)
+  // The client's address (params.ip) for rate limits, on both transports.
+  const trustProxy = app.get('trustProxy')
+  app.use(restClientIp(trustProxy))
   app.configure(restGuards)
   app.configure(rest())
   app.configure(
-    socketio({ cors: { origin: origins.includes('*') ? '*' : origins }, maxHttpBufferSize: requestBytes })
+    socketio({ cors: { origin: origins.includes('*') ? '*' : origins }, maxHttpBufferSize: requestBytes }, (io) =>
+      io.use(socketClientIp(trustProxy))
+    )
   )
   app.configure(authentication)
   app.configure(services)

@@ -72,14 +72,36 @@ export const configurationSchema = Type.Object(
       /** Pending, unexpired invitations to one collection. */
       pendingInvitationsPerCollection: Type.Integer({ minimum: 1 })
     }),
+    /** Behind one reverse proxy: the client's IP is the last X-Forwarded-For entry (it appended), not the socket's. */
+    trustProxy: Type.Boolean(),
+    /** Sign-in and sign-up limits per e-mail address and per client IP (src/auth/rate-limits.ts). */
+    rateLimits: Type.Object({
+      signIn: Type.Object({
+        /** Failed sign-ins in a row for one address from one IP; a success starts again. */
+        failuresPerAddressAndIp: Type.Integer({ minimum: 1 }),
+        /** Failed sign-ins for one address, from any IP. */
+        failuresPerAddress: Type.Integer({ minimum: 1 }),
+        /** Failed sign-ins from one IP, for any address. */
+        failuresPerIp: Type.Integer({ minimum: 1 }),
+        windowSeconds: Type.Integer({ minimum: 1 })
+      }),
+      signUp: Type.Object({
+        /** Sign-up attempts from one IP. */
+        perIp: Type.Integer({ minimum: 1 }),
+        /** Sign-up attempts for one address. */
+        perAddress: Type.Integer({ minimum: 1 }),
+        windowSeconds: Type.Integer({ minimum: 1 })
+      })
+    }),
     /** How often expired batches and idempotency keys are cleaned up. */
     sweepIntervalSeconds: Type.Integer({ minimum: 1 }),
     authentication: Type.Object(
       {
         /** Empty: generated on first start and kept in dataDir/auth-secret (mode 0600). */
         secret: Type.String(),
+        /** Cost of new password hashes (argon2id): memory in KiB (at least 8) and passes. */
         local: Type.Object(
-          { hashSize: Type.Integer({ minimum: 4, maximum: 16 }) },
+          { memoryCost: Type.Integer({ minimum: 8, maximum: 4194304 }), timeCost: Type.Integer({ minimum: 1, maximum: 100 }) },
           { additionalProperties: true }
         )
       },

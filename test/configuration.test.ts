@@ -24,7 +24,7 @@ describe('checkConfiguration', () => {
   it('accepts the shipped defaults and the test overrides', () => {
     expect(() => checkConfiguration(defaults())).not.toThrow()
     const test = JSON.parse(readFileSync(new URL('../config/test.json', import.meta.url), 'utf8'))
-    const merged = { ...defaults(), ...test, authentication: { ...defaults().authentication, local: { ...defaults().authentication.local, hashSize: 4 } } }
+    const merged = { ...defaults(), ...test, authentication: { ...defaults().authentication, local: { ...defaults().authentication.local, ...test.authentication.local } } }
     expect(() => checkConfiguration(merged)).not.toThrow()
   })
 
@@ -50,8 +50,11 @@ describe('checkConfiguration', () => {
     ['limits.changesPerPage', 0],
     ['limits.changesPerPage', 1_000_000],
     ['authentication.secret', 42],
-    ['authentication.local.hashSize', 2],
-    ['authentication.local.hashSize', 31]
+    ['authentication.local.memoryCost', 4],
+    ['authentication.local.timeCost', 0],
+    ['trustProxy', 'yes'],
+    ['rateLimits.signIn.failuresPerAddressAndIp', 0],
+    ['rateLimits.signUp.perIp', 0]
   ]
 
   for (const [setting, value] of wrong) {
@@ -65,7 +68,7 @@ describe('checkConfiguration', () => {
   it('rejects a missing setting, naming it', () => {
     expect(() => checkConfiguration(withSetting('limits', undefined))).toThrow(/^Invalid configuration: .*\blimits\b/)
     expect(() => checkConfiguration(withSetting('limits.recordBytes', undefined))).toThrow(/^Invalid configuration: .*\blimits\b.*recordBytes/)
-    expect(() => checkConfiguration(withSetting('authentication.local.hashSize', undefined))).toThrow(/hashSize/)
+    expect(() => checkConfiguration(withSetting('authentication.local.memoryCost', undefined))).toThrow(/memoryCost/)
   })
 
   it('names every wrong setting at once', () => {

@@ -14,7 +14,9 @@ export function startRoost(backend: Backend): Promise<RoostTarget> {
     HOST: '127.0.0.1',
     LOG_LEVEL: 'silent',
     AUTH_SECRET: randomBytes(32).toString('hex'),
-    ROOST_DATA_DIR: database.dir
+    ROOST_DATA_DIR: database.dir,
+    // W7 says which client IP each sign-in comes from (X-Forwarded-For), as a proxy would.
+    ROOST_TRUST_PROXY: 'true'
   })
   return startServerChild(`roost-${backend}`, 'src/index.ts', backend, env, async (server) => {
     const anonymous = new HttpClient(server.url)

@@ -4,6 +4,7 @@ import { w3Feed } from './w3-feed.js'
 import { w4Fanout } from './w4-fanout.js'
 import { w5Batch } from './w5-batch.js'
 import { w6InitialSync } from './w6-initial-sync.js'
+import { w7SignInFlood } from './w7-sign-in-flood.js'
 import type { Workload, WorkloadId } from './types.js'
 
 export * from './types.js'
@@ -14,5 +15,6 @@ export const WORKLOADS: Record<WorkloadId, Workload<any>> = {
   W3: w3Feed,
   W4: w4Fanout,
   W5: w5Batch,
-  W6: w6InitialSync
+  W6: w6InitialSync,
+  W7: w7SignInFlood
 }

@@ -6,7 +6,7 @@ export interface Settings {
   runs: number
   /** Duration of one W1 / W4 run. */
   seconds: number
-  /** W1: concurrent writers. */
+  /** W1: concurrent writers; W7: clients flooding sign-in. */
   clients: number
   /** W2: records per run, and per request. */
   bulkRecords: number
@@ -49,7 +49,7 @@ export interface RunResult {
   operations: number
 }
 
-export const WORKLOAD_IDS = ['W1', 'W2', 'W3', 'W4', 'W5', 'W6'] as const
+export const WORKLOAD_IDS = ['W1', 'W2', 'W3', 'W4', 'W5', 'W6', 'W7'] as const
 export type WorkloadId = (typeof WORKLOAD_IDS)[number]
 
 export interface Workload<State = unknown> {

@@ -390,6 +390,8 @@ export interface Storage {
   createUser(user: NewUser, at: string): Promise<StoredUser>
   getUser(id: string): Promise<StoredUser | undefined>
   findUserByEmail(email: string): Promise<StoredUser | undefined>
+  /** Replaces a user's password hash (a sign-in upgrading an old hash); 'not-found' if there is no such user. */
+  setUserPassword(id: string, password: string): Promise<void>
 
   /** Over the quota (collections the owner owns already): 'quota-exceeded', and nothing is created. */
   createCollection(collection: NewCollection, at: string, quota?: CollectionQuota): Promise<StoredCollection>

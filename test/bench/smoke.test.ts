@@ -72,7 +72,7 @@ describe('benchmark harness', () => {
     expect(readFileSync(path.join(out, 'latest.md'), 'utf8')).toContain('### W1 Versioned writes')
     expect(readFileSync(path.join(out, 'ratios.svg'), 'utf8')).toMatch(/^<svg /)
     expect(result.machine.cores).toBeGreaterThan(0)
-    expect(result.workloads.map((workload) => workload.id)).toEqual(['W1', 'W2', 'W3', 'W4', 'W5', 'W6'])
+    expect(result.workloads.map((workload) => workload.id)).toEqual(['W1', 'W2', 'W3', 'W4', 'W5', 'W6', 'W7'])
     expect(result.workloads[5].skipped).toMatch(/client/)
 
     for (const workload of result.workloads.slice(0, 5)) {
@@ -97,6 +97,18 @@ describe('benchmark harness', () => {
     for (const target of w1.targets) expect(target.summary.p99Ms.median).toBeGreaterThanOrEqual(target.summary.p50Ms.median)
     for (const target of w3.targets) expect(target.runs[0].operations).toBe(3000)
     for (const target of w4.targets) expect(target.summary.deliveredPercent.median).toBeLessThanOrEqual(100)
+
+    // W7 (sign-in flood) is Roost's alone: both phases measured, every sign-in answered 401 or 429.
+    const w7 = result.workloads[6]
+    expect(w7.targets.map((target) => [target.target, target.skipped])).toEqual([['roost-sqlite', undefined], ['feathers-sqlite', 'no sign-in']])
+    const flood = w7.targets[0]
+    expect(flood.error).toBeUndefined()
+    for (const key of ['p99Ms', 'p50Ms', 'signInsPerSecond', 'limitedP99Ms', 'limitedSignInsPerSecond', 'idleP99Ms', 'knownAddressMs', 'unknownAddressMs']) {
+      expect(flood.summary[key].median, `W7 ${key}`).toBeGreaterThan(0)
+    }
+    expect(flood.summary.limitedPercent.median).toBeGreaterThanOrEqual(0)
+    expect(flood.summary.limitedPercent.median).toBeLessThanOrEqual(100)
+    expect(w7.goals.map((goal) => goal.text)).toEqual([expect.stringMatching(/sign-in flood/)])
 
     // Cleanup: the servers are gone, and so are their temporary folders.
     for (const info of result.targets) {

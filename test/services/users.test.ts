@@ -1,15 +1,21 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
+import { hash as bcryptHash } from '@node-rs/bcrypt'
+import type { EmailStrategy } from '../../src/authentication.js'
 import { describeBackends } from '../helpers/backends.js'
 import { connect, failure, newEmail, signedIn, TRANSPORTS, type Transport } from '../helpers/clients.js'
 import { startServer, type TestServer } from '../helpers/server.js'
 
-/** Nothing a client receives about a user may carry the password or its (bcrypt) hash. */
+/** Nothing a client receives about a user may carry the password or its hash (argon2id, or bcrypt from older versions). */
 const expectNoSecrets = (value: unknown, password: string) => {
   const json = JSON.stringify(value)
   expect(json).not.toContain('"password"')
   expect(json).not.toContain(password)
   expect(json).not.toMatch(/\$2[aby]?\$\d\d\$/)
+  expect(json).not.toContain('$argon2')
 }
+
+/** The local strategy's password hashing, to watch (not replace) what a request costs. */
+const passwordsOf = (server: TestServer) => (server.app.service('authentication').getStrategy('local') as EmailStrategy).passwords
 
 describeBackends('users: sign-up, login, privacy', (backend) => {
   let server: TestServer
@@ -21,6 +27,9 @@ describeBackends('users: sign-up, login, privacy', (backend) => {
   afterAll(async () => {
     for (const client of opened) client.close()
     await server.close()
+  })
+  afterEach(() => {
+    vi.restoreAllMocks()
   })
 
   /** A client whose close() runs in afterAll, whatever happens in the test. */
@@ -70,13 +79,83 @@ describeBackends('users: sign-up, login, privacy', (backend) => {
         expectNoSecrets(again, password)
       })
 
-      it('stores the password as a bcrypt hash, never as sent', async () => {
+      it('stores the password as an argon2id hash at the configured cost, never as sent', async () => {
         const me = await signUp(transport)
         const stored = await server.storage.findUserByEmail(me.email)
         expect(stored).toBeDefined()
-        expect(stored!.password).toMatch(/^\$2[aby]?\$\d\d\$/)
+        const { memoryCost, timeCost } = server.app.get('authentication').local
+        expect(stored!.password).toMatch(new RegExp(`^\\$argon2id\\$v=19\\$m=${memoryCost},t=${timeCost},p=1\\$`))
         expect(stored!.password).not.toContain(me.password)
       })
+
+      it('trims and lower-cases the address at sign-up (it is not refused), and sign-in matches it the same way', async () => {
+        const email = newEmail()
+        const password = 'spaces around it'
+        const spaced = `  ${email.toUpperCase()}\t `
+        const user = await open(transport).client.service('users').create({ email: spaced, password })
+        expect(user.email).toBe(email)
+        expect((await server.storage.findUserByEmail(email))?.id).toBe(user.id)
+        const login = await open(transport).client.authenticate({ strategy: 'local', email: ` ${email} `, password })
+        expect(login.user.id).toBe(user.id)
+        const again = await failure(open(transport).client.service('users').create({ email: ` ${email}`, password }))
+        expect(again.code).toBe(409)
+      })
+
+      it('a taken address is answered 409 without hashing the password first', async () => {
+        const me = await signUp(transport)
+        const hash = vi.spyOn(passwordsOf(server), 'hash')
+        const error = await failure(open(transport).client.service('users').create({ email: me.email, password: 'never hashed at all' }))
+        expect(error.code).toBe(409)
+        expect(hash).not.toHaveBeenCalled()
+        // …while a free address is hashed (the spy does see sign-ups).
+        await open(transport).client.service('users').create({ email: newEmail(), password: 'hashed this time' })
+        expect(hash).toHaveBeenCalledTimes(1)
+      })
+
+      it('an unknown address costs the same password verification as a wrong password (timing tells nothing)', async () => {
+        const me = await signUp(transport)
+        const passwords = passwordsOf(server)
+        const nobody = vi.spyOn(passwords, 'verifyNobody')
+        const verify = vi.spyOn(passwords, 'verify')
+
+        const unknown = await failure(open(transport).client.authenticate({ strategy: 'local', email: newEmail(), password: 'a guess at it' }))
+        expect(unknown.code).toBe(401)
+        expect(nobody).toHaveBeenCalledTimes(1)
+        expect(verify).not.toHaveBeenCalled()
+        // The dummy hash it verifies against has the same cost as real ones.
+        const dummy = await passwords.prepare()
+        const real = (await server.storage.findUserByEmail(me.email))!.password
+        expect(dummy.split('$').slice(0, 4)).toEqual(real.split('$').slice(0, 4))
+
+        const wrong = await failure(open(transport).client.authenticate({ strategy: 'local', email: me.email, password: 'a guess at it' }))
+        expect(wrong.code).toBe(401)
+        expect(verify).toHaveBeenCalledTimes(1)
+        expect(nobody).toHaveBeenCalledTimes(1)
+      })
+
+      for (const version of ['2a', '2b', '2y'] as const) {
+        it(`accepts a bcrypt hash of older versions ($${version}$) and replaces it with argon2id at the next sign-in`, async () => {
+          const email = newEmail()
+          const password = 'from the bcrypt days'
+          const legacy = await bcryptHash(password, { cost: 4, version })
+          expect(legacy.startsWith(`$${version}$04$`)).toBe(true)
+          const created = await server.storage.createUser({ email, password: legacy }, new Date().toISOString())
+
+          const wrong = await failure(open(transport).client.authenticate({ strategy: 'local', email, password: 'not from then' }))
+          expect(wrong.code).toBe(401)
+          expect((await server.storage.getUser(created.id))!.password).toBe(legacy)
+
+          const login = await open(transport).client.authenticate({ strategy: 'local', email, password })
+          expect(login.user.id).toBe(created.id)
+          expectNoSecrets(login, password)
+          const upgraded = (await server.storage.getUser(created.id))!.password
+          expect(upgraded).toMatch(/^\$argon2id\$/)
+
+          const again = await open(transport).client.authenticate({ strategy: 'local', email, password })
+          expect(again.user.id).toBe(created.id)
+          expect((await server.storage.getUser(created.id))!.password).toBe(upgraded)
+        })
+      }
 
       it('matches e-mail addresses case-insensitively at login and sign-up', async () => {
         const local = newEmail()
@@ -134,6 +213,17 @@ describeBackends('users: sign-up, login, privacy', (backend) => {
         const error = await failure(open(transport).client.service('users').create({ email, password: 'short' }))
         expect(error.code).toBe(400)
         expect(error.message).toMatch(/password/)
+        expect(await server.storage.findUserByEmail(email)).toBeUndefined()
+      })
+
+      it('an array of accounts, or a body that is no object, is 400 and creates no user', async () => {
+        const email = newEmail()
+        const users = open(transport).client.service('users') as unknown as { create(data: unknown): Promise<unknown> }
+        for (const body of [[{ email, password: 'long enough pw' }], [], null, 'text', 42]) {
+          const error = await failure(users.create(body))
+          expect(error.code, JSON.stringify(body)).toBe(400)
+          expect(error.message).toMatch(/"data"|not valid JSON/)
+        }
         expect(await server.storage.findUserByEmail(email)).toBeUndefined()
       })
 

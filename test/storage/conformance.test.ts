@@ -172,6 +172,14 @@ describeBackends('storage conformance', (backend) => {
       expect(error.message).not.toBe((error.cause as Error).message)
       expect(await storage.findUserByEmail(email)).toEqual(first)
     })
+
+    it("replaces one user's password hash (setUserPassword), nobody else's; not-found for an unknown id", async () => {
+      const [user, other] = await Promise.all([newUser(), newUser()])
+      await storage.setUserPassword(user.id, 'new-hash')
+      expect(await storage.getUser(user.id)).toEqual({ ...user, password: 'new-hash' })
+      expect(await storage.getUser(other.id)).toEqual(other)
+      await rejection(storage.setUserPassword(randomUUID(), 'new-hash'), 'not-found')
+    })
   })
 
   describe('collections', () => {

@@ -1,10 +1,11 @@
 import { authenticate } from '@feathersjs/authentication'
-import type { LocalStrategy } from '@feathersjs/authentication-local'
-import { Forbidden } from '@feathersjs/errors'
+import { BadRequest, Forbidden } from '@feathersjs/errors'
 import type { Application, HookContext, NextFunction } from '../../declarations.js'
 import type { StoredUser } from '../../storage/types.js'
+import type { EmailStrategy } from '../../authentication.js'
+import { SignUpLimits } from '../../auth/rate-limits.js'
 import { validateData } from '../../validation.js'
-import { toPublicUser, UserService } from './users.class.js'
+import { normaliseEmail, toPublicUser, UserService } from './users.class.js'
 import { userDataValidator, type UserData } from './users.schema.js'
 import { userMethods, userPath } from './users.shared.js'
 
@@ -14,11 +15,24 @@ const checkSignupOpen = async (context: HookContext, next: NextFunction) => {
   await next()
 }
 
-/** Slow hash (bcrypt, cost from authentication.local.hashSize) before anything is stored. */
-const hashPassword = async (context: HookContext<UserService>, next: NextFunction) => {
-  const local = context.app.service('authentication').getStrategy('local') as LocalStrategy
-  const data = context.data as UserData
-  context.data = { ...data, password: await local.hashPassword(data.password, context.params) }
+/**
+ * Sign-up trims and lower-cases the address before it is validated, as
+ * PROTOCOL.md promises (" Ada@Example.com " is ada@example.com, not a 400).
+ */
+const normaliseAddress = async (context: HookContext<UserService>, next: NextFunction) => {
+  const data = context.data as unknown
+  // One account per call: an array would pass item-by-item validation and reach create() as a whole.
+  if (Array.isArray(data)) throw new BadRequest('"data" must be an object: sign-up creates one account per call')
+  if (typeof data === 'object' && data !== null && !Array.isArray(data) && typeof (data as { email?: unknown }).email === 'string') {
+    const email = (data as { email: string }).email
+    context.data = { ...(data as UserData), email: normaliseEmail(email) }
+  }
+  await next()
+}
+
+/** Sign-ups from clients count against the limits per IP and per address (429 over them). */
+const limitSignUp = (limits: SignUpLimits) => async (context: HookContext<UserService>, next: NextFunction) => {
+  if (context.params.provider) await limits.count((context.data as UserData).email, context.params.ip ?? 'unknown')
   await next()
 }
 
@@ -34,12 +48,14 @@ const protectPassword = async (context: HookContext<UserService>, next: NextFunc
 }
 
 export const users = (app: Application) => {
-  app.use(userPath, new UserService(app.get('storage')), { methods: [...userMethods], events: [] })
+  // The local strategy is registered by src/authentication.ts, configured before the services.
+  const hashPassword = (password: string) => (app.service('authentication').getStrategy('local') as EmailStrategy).hashPassword(password)
+  app.use(userPath, new UserService(app.get('storage'), hashPassword), { methods: [...userMethods], events: [] })
   app.service(userPath).hooks({
     around: {
       all: [protectPassword],
       get: [authenticate('jwt')],
-      create: [checkSignupOpen, validateData(userDataValidator), hashPassword]
+      create: [checkSignupOpen, normaliseAddress, validateData(userDataValidator), limitSignUp(new SignUpLimits(app.get('rateLimits').signUp))]
     }
   })
 }

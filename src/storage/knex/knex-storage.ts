@@ -114,6 +114,11 @@ export class KnexStorage implements Storage {
     return row && userFromRow(row)
   }
 
+  async setUserPassword(id: string, password: string): Promise<void> {
+    const updated = await this.run(() => this.db<UserRow>('users').where({ id }).update({ password }))
+    if (updated === 0) throw new StorageError('not-found', `User "${id}" not found`)
+  }
+
   // Collections
 
   async createCollection(collection: NewCollection, at: string, quota?: CollectionQuota): Promise<StoredCollection> {
