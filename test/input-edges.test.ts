@@ -92,6 +92,25 @@ describeBackends('input edges', (backend) => {
         }
       })
 
+      it('batch ids and lock holders that are names of Object.prototype work too', async () => {
+        const { client } = await user(transport)
+        const collection = await client.service('collections').create({})
+        for (const name of PROTOTYPE_NAMES) {
+          const id = `${name}${transport === 'rest' ? '' : '~'}`
+          const batch = await client.service('batches').create({ id })
+          expect(batch).toMatchObject({ id, status: 'open' })
+          expect(await client.service('batches').get(id)).toMatchObject({ id })
+          await client.service('batches').append({ id, operations: [{ op: 'put', collectionId: collection.id, id: name, ifNotExists: true, data: name }] })
+          expect(await client.service('batches').commit({ id })).toMatchObject({ id, status: 'committed', results: [{ id: name, outcome: 'created' }] })
+          const locks = locksClient(client, collection.id)
+          expect(await locks.create({ holder: name })).toMatchObject({ holder: name })
+          expect(await locks.get(name)).toMatchObject({ holder: name })
+          expect(await locks.patch(name, { ttlSeconds: 30 })).toMatchObject({ holder: name })
+          expect(await locks.remove(name)).toMatchObject({ holder: name, released: true })
+        }
+        expect((await recordsClient(client, collection.id).find({ query: { $limit: 100 } })).total).toBe(PROTOTYPE_NAMES.length)
+      })
+
       it('record data keeps any text exactly: NUL, unpaired surrogates, right-to-left and astral characters, also as keys', async () => {
         const { client } = await user(transport)
         const collection = await client.service('collections').create({})
