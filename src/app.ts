@@ -17,6 +17,7 @@ import { checkInput } from './hooks/input-shape.js'
 import { createLogger } from './logger.js'
 import { queryStrings } from './query-string.js'
 import { restGuards } from './rest-guards.js'
+import { answerUnknownSocketEvents } from './socket-unknown-events.js'
 import { ownKeysRouting } from './routing.js'
 import { loadOrCreateSecret } from './secret.js'
 import { services } from './services/index.js'
@@ -80,6 +81,7 @@ export function createApp(overrides: Overrides = {}, options: AppOptions = {}): 
   app.configure(authentication)
   app.configure(services)
   app.configure(channels)
+  app.configure(answerUnknownSocketEvents)
 
   // checkInput first: nothing else (authentication, validation) sees a malformed shape.
   app.hooks({ around: { all: [hideInternalErrors, checkInput, callParameters] } })

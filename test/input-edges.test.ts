@@ -191,6 +191,21 @@ describeBackends('input edges', (backend) => {
     }
   })
 
+  it('a socket.io call under a name no service has as a method is answered at once with 405', async () => {
+    const owner = await user('rest')
+    const token = (await owner.client.authentication.getAccessToken()) ?? ''
+    const socket = await rawSocket(server.url, token)
+    try {
+      for (const method of ['constructor', '__proto__', 'toString', 'setup', 'hooks', 'announceChanges', 'typo']) {
+        const { error } = await socket.call(method, 'collections', ['{}'], 2000)
+        expect(error, method).toMatchObject({ code: 405, name: 'MethodNotAllowed' })
+      }
+      expect((await socket.call('find', 'collections', ['{}'])).error).toBeNull()
+    } finally {
+      socket.close()
+    }
+  })
+
   it('a query string of 3,000 parameters is read; one more is a 400 naming the limit', async () => {
     const owner = await user('rest')
     const token = (await owner.client.authentication.getAccessToken()) ?? ''

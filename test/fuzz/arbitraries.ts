@@ -201,9 +201,11 @@ export const nastyId: fc.Arbitrary<Json> = fc.oneof(
 )
 
 export type Method = 'find' | 'get' | 'create' | 'update' | 'patch' | 'remove' | 'append' | 'commit'
+/** Names no service has as a method (REST: X-Service-Method; socket.io: the event name). */
+export type OddMethod = 'constructor' | 'toString' | '__proto__' | 'setup' | 'hooks' | '_find' | 'announceChanges'
 
 /** Each service path (`{c}` is the collection slot) with the methods it has. */
-export const SERVICES: Array<{ path: string; methods: Method[] }> = [
+export const SERVICES: Array<{ path: string; methods: Array<Method | OddMethod> }> = [
   { path: 'users', methods: ['create', 'find', 'get', 'remove'] },
   { path: 'authentication', methods: ['create', 'remove'] },
   { path: 'collections', methods: ['find', 'get', 'create', 'patch', 'remove', 'update'] },
@@ -219,7 +221,7 @@ export const SERVICES: Array<{ path: string; methods: Method[] }> = [
 /** One hostile call. `collection` fills `{c}`: the fixture's id (undefined) or something else. */
 export interface FuzzCall {
   path: string
-  method: Method
+  method: Method | OddMethod
   collection?: string
   id?: Json
   data?: Json
@@ -249,7 +251,7 @@ const almostValidData: fc.Arbitrary<Json> = fc
   .map(([entries, key, value]) => obj([...entries.filter(([name]) => name !== key), [key, value]]))
 
 /** Paths no service has, or that look like one: prototype names, empty segments, extra segments. */
-const ODD_SERVICES: Array<{ path: string; methods: Method[] }> = [
+const ODD_SERVICES: Array<{ path: string; methods: Array<Method | OddMethod> }> = [
   'constructor',
   '__proto__',
   'toString',
@@ -264,8 +266,14 @@ const ODD_SERVICES: Array<{ path: string; methods: Method[] }> = [
   '..'
 ].map((path) => ({ path, methods: ['find', 'get', 'create', 'update', 'patch', 'remove', 'append', 'commit'] }))
 
+const ODD_METHODS: OddMethod[] = ['constructor', 'toString', '__proto__', 'setup', 'hooks', '_find', 'announceChanges']
+
 export const fuzzCall: fc.Arbitrary<FuzzCall> = fc
-  .oneof({ weight: 12, arbitrary: fc.constantFrom(...SERVICES) }, { weight: 1, arbitrary: fc.constantFrom(...ODD_SERVICES) })
+  .oneof(
+    { weight: 12, arbitrary: fc.constantFrom(...SERVICES) },
+    { weight: 1, arbitrary: fc.constantFrom(...ODD_SERVICES) },
+    { weight: 1, arbitrary: fc.constantFrom(...SERVICES).map(({ path }) => ({ path, methods: ODD_METHODS })) }
+  )
   .chain(({ path, methods }) =>
     fc.record(
       {

@@ -36,8 +36,11 @@ export async function viaRest(fixture: Fixture, call: FuzzCall): Promise<Answer>
   const takesId = call.method === 'get' || call.method === 'update' || call.method === 'patch' || call.method === 'remove'
   if (takesId && call.id !== undefined) url += `/${encodeAny(idText(fixture, call.id))}`
   if (call.query !== undefined) url += `?${fill(fixture, toQueryString(call.query))}`
-  const method = { find: 'GET', get: 'GET', create: 'POST', update: 'PUT', patch: 'PATCH', remove: 'DELETE', append: 'POST', commit: 'POST' }[call.method]
-  const custom = call.method === 'append' || call.method === 'commit'
+  const standard: Record<string, string> = { find: 'GET', get: 'GET', create: 'POST', update: 'PUT', patch: 'PATCH', remove: 'DELETE' }
+  // Anything else is a custom method: POST with X-Service-Method.
+  // (Own keys only: the odd method names include "constructor".)
+  const custom = !Object.hasOwn(standard, call.method)
+  const method = custom ? 'POST' : standard[call.method]
   const body = call.data === undefined || method === 'GET' || method === 'DELETE' ? undefined : fill(fixture, toJsonText(call.data))
   const response = await fetch(url, {
     method,
@@ -65,16 +68,15 @@ export async function viaSocket(fixture: Fixture, socket: RawSocket, call: FuzzC
   const id = call.id === undefined ? 'null' : typeof call.id === 'string' ? JSON.stringify(fill(fixture, call.id)) : toJsonText(call.id)
   const data = call.data === undefined ? 'null' : fill(fixture, toJsonText(call.data))
   const query = call.query === undefined ? '{}' : fill(fixture, toJsonText(call.query))
-  const args = {
+  const positions: Record<string, string[]> = {
     find: [query],
     get: [id, query],
     remove: [id, query],
-    create: [data, query],
-    append: [data, query],
-    commit: [data, query],
     update: [id, data, query],
     patch: [id, data, query]
-  }[call.method]
+  }
+  // create and custom methods (and names no service has) take data and params.
+  const args = Object.hasOwn(positions, call.method) ? positions[call.method] : [data, query]
   const { error } = await socket.call(call.method, path, args, ANSWER_BOUND_MS)
   if (error === null) return { status: 200, message: '' }
   // An error without a code is not a Feathers error: something broke before the hooks.
