@@ -1,5 +1,4 @@
 import { MethodNotAllowed } from '@feathersjs/errors'
-import { getServiceOptions } from '@feathersjs/feathers'
 import type { Server } from 'socket.io'
 import type { Application, HookContext, NextFunction } from './declarations.js'
 
@@ -16,12 +15,11 @@ export const answerUnknownSocketEvents = (app: Application) => {
       async (context: HookContext, next: NextFunction) => {
         await next()
         const io = (context.app as unknown as { io?: Server }).io
-        if (io === undefined) return
-        const methods = new Set(Object.keys(context.app.services).flatMap((path) => getServiceOptions(context.app.service(path as never))?.methods ?? []))
-        io.on('connection', (socket) =>
+        io?.on('connection', (socket) =>
           socket.onAny((event: unknown, ...args: unknown[]) => {
             const ack = args.at(-1)
-            if (typeof event === 'string' && !methods.has(event) && typeof ack === 'function') {
+            // Feathers put a listener on the socket for each method name; none means no method.
+            if (typeof event === 'string' && typeof ack === 'function' && socket.listeners(event as never).length === 0) {
               ack(new MethodNotAllowed(`Method '${event}' is not a method of any service`).toJSON())
             }
           })
