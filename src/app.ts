@@ -1,7 +1,6 @@
 import configuration from '@feathersjs/configuration'
 import { feathers } from '@feathersjs/feathers'
 import { bodyParser, cors, koa, rest, serveStatic } from '@feathersjs/koa'
-import koaQs from 'koa-qs'
 import { authentication } from './authentication.js'
 import { restClientIp } from './auth/client-ip.js'
 import { channels } from './channels.js'
@@ -13,9 +12,13 @@ import { takeIdempotencyKey } from './idempotency.js'
 import { takeLockToken } from './lock-token.js'
 import { Sweeper } from './sweeper.js'
 import { httpErrors } from './http-errors.js'
+import { checkInput } from './hooks/input-shape.js'
 import { closeConnections, limitSocketsPerUser, realtime } from './realtime/index.js'
 import { createLogger } from './logger.js'
+import { queryStrings } from './query-string.js'
 import { restGuards } from './rest-guards.js'
+import { answerUnknownSocketEvents } from './socket-unknown-events.js'
+import { ownKeysRouting } from './routing.js'
 import { loadOrCreateSecret } from './secret.js'
 import { services } from './services/index.js'
 import { drainCalls } from './shutdown.js'
@@ -36,6 +39,7 @@ export interface AppOptions {
 
 export function createApp(overrides: Overrides = {}, options: AppOptions = {}): Application {
   const app: Application = koa(feathers())
+  app.configure(ownKeysRouting)
   app.configure(configuration())
   for (const [key, value] of Object.entries(overrides)) {
     const current = app.get(key as keyof RoostConfiguration)
@@ -63,9 +67,8 @@ export function createApp(overrides: Overrides = {}, options: AppOptions = {}): 
   app.use(serveStatic(app.get('public')))
   // JSON only: form and text bodies would arrive as strings where JSON types are expected.
   app.use(bodyParser({ jsonLimit: requestBytes, urlencoded: false, text: false, multipart: false }))
-  // Query strings: up to 1000 items per call (as bodies), and a 400 rather
-  // than qs's default of silently dropping what is over its limits.
-  koaQs(app as never, 'extended', { parameterLimit: 3000, arrayLimit: 1000, depth: 5, throwOnLimitExceeded: true })
+  // Query strings: a 400 rather than qs's default of silently dropping what is over its limits.
+  app.configure(queryStrings)
   // The client's address (params.ip) for rate limits, on both transports.
   const trustProxy = app.get('trustProxy')
   app.use(restClientIp(trustProxy))
@@ -76,8 +79,11 @@ export function createApp(overrides: Overrides = {}, options: AppOptions = {}): 
   app.configure(limitSocketsPerUser)
   app.configure(services)
   app.configure(channels)
+  app.configure(answerUnknownSocketEvents)
 
-  app.hooks({ around: { all: [hideInternalErrors, drainCalls, callParameters] } })
+  // drainCalls first: a call that arrives during shutdown is refused before anything runs.
+  // checkInput next: nothing else (authentication, validation) sees a malformed shape.
+  app.hooks({ around: { all: [hideInternalErrors, drainCalls, checkInput, callParameters] } })
   app.hooks({
     setup: [
       async (context: HookContext, next: NextFunction) => {

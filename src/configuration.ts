@@ -65,6 +65,13 @@ export const configurationSchema = Type.Object(
       /** How often leases past their expiry are ended and announced. */
       expiryCheckMilliseconds: Type.Integer({ minimum: 10 })
     }),
+    /** Per-user quotas (429 when reached), checked inside the write's transaction. */
+    quotas: Type.Object({
+      /** Collections one user may own (role owner), checked when they create one. */
+      collectionsPerUser: Type.Integer({ minimum: 1 }),
+      /** Pending, unexpired invitations to one collection. */
+      pendingInvitationsPerCollection: Type.Integer({ minimum: 1 })
+    }),
     /** Behind one reverse proxy: the client's IP is the last X-Forwarded-For entry (it appended), not the socket's. */
     trustProxy: Type.Boolean(),
     /** Sign-in and sign-up limits per e-mail address and per client IP (src/auth/rate-limits.ts). */

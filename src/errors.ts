@@ -17,6 +17,9 @@ import type { RecordConflict, StaleCollection } from './storage/errors.js'
 /** A collection a conditional commit found changed, with its cursor now. */
 const toChanged = (stale: StaleCollection) => ({ collectionId: stale.collectionId, cursor: encodeCursor(stale, stale.seq) })
 
+/** Retry-After of a quota that frees up only when the client acts (deletes a collection): not soon. */
+export const QUOTA_RETRY_AFTER_SECONDS = 3600
+
 // Status codes Feathers has no class for.
 
 export class PayloadTooLarge extends FeathersError {
@@ -88,7 +91,8 @@ export function fromStorageError(error: StorageError, single: boolean): Feathers
     case 'too-large':
       return new PayloadTooLarge(error.message)
     case 'quota-exceeded':
-      return new TooManyRequests(error.message)
+      // Every 429 says when to come back (REST: Retry-After); a quota nothing frees by itself says an hour.
+      return new TooManyRequests(error.message, { retryAfterSeconds: error.retryAfterSeconds ?? QUOTA_RETRY_AFTER_SECONDS })
     case 'key-reused':
       return new Unprocessable(error.message)
     case 'closed':

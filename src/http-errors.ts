@@ -1,7 +1,9 @@
 import { BadRequest, FeathersError, NotFound } from '@feathersjs/errors'
 import type { Middleware } from '@feathersjs/koa'
 import { PayloadTooLarge, toClientError } from './errors.js'
+import { PROTO_KEY_MESSAGE } from './hooks/input-shape.js'
 import type { Logger } from './logger.js'
+import { QUERY_ARRAY_LIMIT, QUERY_PARAMETER_LIMIT } from './query-string.js'
 
 /**
  * The last word on every REST error. Replaces @feathersjs/koa's errorHandler,
@@ -43,7 +45,13 @@ function fromHttpError(error: unknown, length: number | undefined): FeathersErro
     return new PayloadTooLarge(`The request body${length ? ` (${length} bytes)` : ''} is over the server's limit (limits.requestBytes)`)
   }
   if (error instanceof RangeError && /limit exceeded/i.test(error.message)) {
-    return new BadRequest('The query string has too many parameters or array items (at most 1000 items per call)')
+    return new BadRequest(
+      `The query string has too many parameters or array items (at most ${QUERY_PARAMETER_LIMIT} parameters and ${QUERY_ARRAY_LIMIT} array items)`
+    )
+  }
+  // The JSON parser (bourne, protoAction "error") refuses "__proto__" keys; socket.io gets the same words from src/hooks/input-shape.ts.
+  if (error instanceof SyntaxError && /forbidden prototype property/.test(error.message)) {
+    return new BadRequest(`The request body is refused: ${PROTO_KEY_MESSAGE}`)
   }
   if (type === 'entity.parse.failed' || (error instanceof SyntaxError && status === 400)) return new BadRequest('The request body is not valid JSON')
   if (type === 'encoding.unsupported' || status === 415) return new BadRequest('The request body has an unsupported encoding or content type')
@@ -51,6 +59,11 @@ function fromHttpError(error: unknown, length: number | undefined): FeathersErro
   const { code } = (error ?? {}) as { code?: unknown }
   if (typeof code === 'string' && /^(Z_|ERR__ERROR_)/.test(code)) {
     return new BadRequest('The request body does not match its Content-Encoding (it cannot be decompressed)')
+  }
+  // The static file server reads every path first: it cannot decode this one, or refuses it (NUL, "..", an absolute path).
+  const { message } = (error ?? {}) as { message?: unknown }
+  if (status === 400 && (message === 'failed to decode' || message === 'Malicious Path')) {
+    return new BadRequest('The request path is not valid (malformed percent-encoding, a NUL character, "//" or "..")')
   }
   if (typeof status === 'number' && status >= 400 && status < 500) {
     // A client mistake the HTTP layer caught: keep its status, not its wording.

@@ -1,6 +1,6 @@
 import { BadRequest } from '@feathersjs/errors'
 import type { HookContext, NextFunction } from '../declarations.js'
-import { ID_PATTERN } from '../ids.js'
+import { ID_PATTERN, ID_RULE } from '../ids.js'
 
 /**
  * get/update/patch/remove: the id in the path must be a valid id (400
@@ -11,7 +11,7 @@ export const requireValidId =
   ({ multi = false }: { multi?: boolean } = {}) =>
   async (context: HookContext, next: NextFunction) => {
     if (context.id !== undefined && context.id !== null && !ID_PATTERN.test(String(context.id))) {
-      throw new BadRequest(`"id" ${JSON.stringify(String(context.id))} is not a valid id: 1–128 characters of A–Z a–z 0–9 _ - ~ . (not starting with .)`)
+      throw new BadRequest(`"id" ${JSON.stringify(String(context.id))} is not a valid id: ${ID_RULE}`)
     }
     if (context.id === null && context.method === 'update') throw new BadRequest('update needs the id of one item')
     if (context.id === null && !multi && (context.method === 'patch' || context.method === 'remove')) {

@@ -61,6 +61,8 @@ export class StorageError extends Error {
   readonly locks: StoredLock[]
   /** For 'forbidden': the collection, the author's role there (undefined: not a member) and the role needed. */
   readonly access?: { collectionId: string; role: MemberRole | undefined; needs: MemberRole }
+  /** For 'quota-exceeded': when trying again may succeed (an open batch or pending invitation expires), in seconds. */
+  readonly retryAfterSeconds?: number
 
   constructor(
     kind: StorageErrorKind,
@@ -72,6 +74,7 @@ export class StorageError extends Error {
       status?: string
       locks?: StoredLock[]
       access?: StorageError['access']
+      retryAfterSeconds?: number
     } = {}
   ) {
     super(message, { cause: options.cause })
@@ -82,6 +85,7 @@ export class StorageError extends Error {
     this.status = options.status
     this.locks = options.locks ?? []
     this.access = options.access
+    this.retryAfterSeconds = options.retryAfterSeconds
   }
 }
 

@@ -48,6 +48,16 @@ export interface NewCollection {
   ownerId: string
 }
 
+/** Checked inside the creating transaction: at most this many collections owned (role owner) by the creator. */
+export interface CollectionQuota {
+  maxOwnedPerUser: number
+}
+
+/** Checked inside the inviting transaction: at most this many pending (unexpired) invitations to one collection. */
+export interface InvitationQuota {
+  maxPendingPerCollection: number
+}
+
 export interface StoredRecord {
   collectionId: string
   id: string
@@ -383,7 +393,8 @@ export interface Storage {
   /** Replaces a user's password hash (a sign-in upgrading an old hash); 'not-found' if there is no such user. */
   setUserPassword(id: string, password: string): Promise<void>
 
-  createCollection(collection: NewCollection, at: string): Promise<StoredCollection>
+  /** Over the quota (collections the owner owns already): 'quota-exceeded', and nothing is created. */
+  createCollection(collection: NewCollection, at: string, quota?: CollectionQuota): Promise<StoredCollection>
   getCollection(id: string): Promise<StoredCollection | undefined>
   /** Whether (and as what) a user may see a collection, in one read; undefined if the collection does not exist. */
   getCollectionAccess(collectionId: string, userId: string): Promise<{ collection: StoredCollection; role: MemberRole | undefined } | undefined>
@@ -489,7 +500,8 @@ export interface Storage {
    */
   removeMember(collectionId: string, userId: string, at: string): Promise<MemberRemoval>
 
-  createInvitation(invitation: NewInvitation, at: string): Promise<StoredInvitation>
+  /** Over the quota (pending invitations to the collection): 'quota-exceeded', and nothing is created. */
+  createInvitation(invitation: NewInvitation, at: string, quota?: InvitationQuota): Promise<StoredInvitation>
   getInvitation(id: string, now: string): Promise<StoredInvitation | undefined>
   /** Newest first. */
   listInvitations(params: ListInvitationsParams): Promise<Page<StoredInvitation>>

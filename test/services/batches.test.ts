@@ -803,6 +803,8 @@ describeBackends('batches: atomic group uploads', (backend) => {
           const third = await failure(batches.create({}))
           expect(third.code).toBe(429)
           expect(third.message).toMatch(/batches\.maxOpenPerUser/)
+          // Until the first open batch expires (the default ttl): a 429 always says when to come back.
+          expect(third.data?.retryAfterSeconds).toBeGreaterThan(3500)
           // Opening an existing one again is not a new one.
           expect(await batches.create({ id: first.id })).toEqual(first)
           await batches.remove(first.id)
@@ -820,6 +822,7 @@ describeBackends('batches: atomic group uploads', (backend) => {
           const over = await failure(batches.append({ id: two.id, operations: [put(collectionId, 'more', 'm'.repeat(28))] }))
           expect(over.code).toBe(429)
           expect(over.message).toMatch(/batches\.maxStagedBytesPerUser/)
+          expect(over.data?.retryAfterSeconds).toBeGreaterThan(0)
           expect(await batches.get(two.id)).toEqual(before)
 
           // Once the other batch is committed its bytes no longer count.

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@feathersjs/typebox'
-import { idSchema, versionSchema } from '../../ids.js'
+import { idSchema, lockTokenSchema, versionSchema } from '../../ids.js'
 import { dataValidator } from '../../validation.js'
 
 export const batchStatusSchema = Type.Union([
@@ -89,7 +89,7 @@ export const batchCommitSchema = Type.Object(
     ),
     /** Per collection, the fencing token of the caller's exclusive lock on it (see the locks service). */
     lockTokens: Type.Optional(
-      Type.Record(Type.String({ pattern: idSchema.pattern, maxLength: 128 }), Type.Integer({ minimum: 1 }), { maxProperties: 100 })
+      Type.Record(Type.String({ pattern: idSchema.pattern, maxLength: 128 }), lockTokenSchema, { maxProperties: 100 })
     )
   },
   { $id: 'BatchCommit', additionalProperties: false }

@@ -52,7 +52,8 @@ export class CollectionService {
     try {
       const created = await this.storage.createCollection(
         { id: data.id ?? randomUUID(), name: data.name ?? null, ownerId: user(params).id },
-        nowIso(this.app)
+        nowIso(this.app),
+        { maxOwnedPerUser: this.app.get('quotas').collectionsPerUser }
       )
       return toPublicCollection({ ...created, role: 'owner' })
     } catch (error) {

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@feathersjs/typebox'
-import { idSchema } from '../../ids.js'
+import { countSchema, idSchema } from '../../ids.js'
 import { dataValidator, queryValidator } from '../../validation.js'
 import { roleSchema } from '../members/members.schema.js'
 import { recordSchema } from '../records/records.schema.js'
@@ -37,8 +37,8 @@ export type CollectionPatch = Static<typeof collectionPatchSchema>
 
 export const collectionQuerySchema = Type.Object(
   {
-    $limit: Type.Optional(Type.Integer({ minimum: 0 })),
-    $skip: Type.Optional(Type.Integer({ minimum: 0 }))
+    $limit: Type.Optional(countSchema),
+    $skip: Type.Optional(countSchema)
   },
   { $id: 'CollectionQuery', additionalProperties: false }
 )

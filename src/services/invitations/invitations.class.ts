@@ -84,7 +84,8 @@ export class InvitationService {
           invitedBy: me.id,
           expiresAt: isoAfter(this.app, ttl)
         },
-        nowIso(this.app)
+        nowIso(this.app),
+        { maxPendingPerCollection: this.app.get('quotas').pendingInvitationsPerCollection }
       )
       
     return toInvitation(invitation)

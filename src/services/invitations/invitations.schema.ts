@@ -1,5 +1,5 @@
 import { Type, type Static } from '@feathersjs/typebox'
-import { idSchema } from '../../ids.js'
+import { countSchema, idSchema } from '../../ids.js'
 import { dataValidator, queryValidator } from '../../validation.js'
 import { roleSchema } from '../members/members.schema.js'
 
@@ -61,8 +61,8 @@ export const invitationQuerySchema = Type.Object(
   {
     collectionId: Type.Optional(idSchema),
     status: Type.Optional(statusSchema),
-    $limit: Type.Optional(Type.Integer({ minimum: 0 })),
-    $skip: Type.Optional(Type.Integer({ minimum: 0 }))
+    $limit: Type.Optional(countSchema),
+    $skip: Type.Optional(countSchema)
   },
   { $id: 'InvitationQuery', additionalProperties: false }
 )

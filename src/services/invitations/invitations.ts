@@ -1,5 +1,6 @@
 import { authenticate } from '@feathersjs/authentication'
 import type { Application } from '../../declarations.js'
+import { normaliseDataEmail } from '../../hooks/normalise-email.js'
 import { requireValidId } from '../../hooks/valid-id.js'
 import { idempotent } from '../../idempotency.js'
 import { validateData, validateQuery } from '../../validation.js'
@@ -15,7 +16,7 @@ export const invitations = (app: Application) => {
       all: [authenticate('jwt'), requireValidId()],
       find: [validateQuery(invitationQueryValidator)],
       get: [validateQuery(emptyQueryValidator)],
-      create: [validateQuery(emptyQueryValidator), validateData(invitationCreateValidator), idempotent()],
+      create: [validateQuery(emptyQueryValidator), normaliseDataEmail(), validateData(invitationCreateValidator), idempotent()],
       patch: [validateQuery(emptyQueryValidator), validateData(invitationAnswerValidator), idempotent()],
       remove: [validateQuery(emptyQueryValidator), idempotent()]
     }

@@ -1,4 +1,5 @@
 import { Type, type Static } from '@feathersjs/typebox'
+import { countSchema } from '../../ids.js'
 import { dataValidator, queryValidator } from '../../validation.js'
 
 /** From most to least: owner (everything, incl. deleting the collection), admin (manage members), writer, reader. */
@@ -32,7 +33,7 @@ export const memberPatchSchema = Type.Object({ role: roleSchema }, { $id: 'Membe
 export type MemberPatch = Static<typeof memberPatchSchema>
 
 export const memberQuerySchema = Type.Object(
-  { $limit: Type.Optional(Type.Integer({ minimum: 0 })), $skip: Type.Optional(Type.Integer({ minimum: 0 })) },
+  { $limit: Type.Optional(countSchema), $skip: Type.Optional(countSchema) },
   { $id: 'MemberQuery', additionalProperties: false }
 )
 export type MemberQuery = Static<typeof memberQuerySchema>

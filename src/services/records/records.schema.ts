@@ -1,5 +1,5 @@
 import { Type, type Static } from '@feathersjs/typebox'
-import { idSchema, versionSchema } from '../../ids.js'
+import { countSchema, idSchema, versionSchema } from '../../ids.js'
 import { dataValidator, queryValidator } from '../../validation.js'
 
 /** A versioned record, or (deleted: true, data: null) its tombstone. */
@@ -67,8 +67,8 @@ const sortOrder = Type.Union([Type.Literal(1), Type.Literal(-1)])
 
 export const recordQuerySchema = Type.Object(
   {
-    $limit: Type.Optional(Type.Integer({ minimum: 0 })),
-    $skip: Type.Optional(Type.Integer({ minimum: 0 })),
+    $limit: Type.Optional(countSchema),
+    $skip: Type.Optional(countSchema),
     $sort: Type.Optional(
       Type.Object(
         {

@@ -1,4 +1,5 @@
 import { StorageError, type RecordConflict, type StaleCollection } from '../errors.js'
+import { byId } from '../../ids.js'
 import { planWrite } from '../plan-write.js'
 import { atLeast } from '../roles.js'
 import type { CollectionCondition, CommitOutcome, CommitResult, JsonValue, MemberRole, RecordWrite, StoredRecord, WriteContext, WriteOutcome } from '../types.js'
@@ -82,7 +83,7 @@ export function* applyWrites(
   // 3. Locks: under the collection's row lock, so no grant slips in between.
   //    A collection never locked (and no token sent) costs no statement.
   for (const collectionId of byCollection.keys()) {
-    const token = context.lockTokens?.[collectionId]
+    const token = byId(context.lockTokens, collectionId)
     if (everLocked.has(collectionId) || token !== undefined) yield* checkWriteLock(collectionId, context.actor, token, context.at)
   }
 

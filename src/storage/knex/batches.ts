@@ -93,6 +93,15 @@ async function stagedBytesOfUser(trx: Knex.Transaction, userId: string, now: str
   return Number(total ?? 0)
 }
 
+/** Until the user's first open batch expires (and its quota share frees up by itself), in seconds. */
+async function untilFirstExpiry(trx: Knex.Transaction, userId: string, now: string): Promise<number> {
+  const [{ first }] = await trx<BatchRow>('batches')
+    .where({ user_id: userId, status: 'open' })
+    .andWhere('expires_at', '>', now)
+    .min({ first: 'expires_at' })
+  return Math.max(1, Math.ceil((Date.parse(String(first ?? now)) - Date.parse(now)) / 1000))
+}
+
 export async function openBatch(
   trx: Knex.Transaction,
   batch: NewBatch,
@@ -111,7 +120,9 @@ export async function openBatch(
     .andWhere('expires_at', '>', now)
     .count({ open: '*' })
   if (Number(open) >= limits.maxOpenPerUser) {
-    throw new StorageError('quota-exceeded', `You have ${Number(open)} open batches; the limit is ${limits.maxOpenPerUser} (batches.maxOpenPerUser)`)
+    throw new StorageError('quota-exceeded', `You have ${Number(open)} open batches; the limit is ${limits.maxOpenPerUser} (batches.maxOpenPerUser)`, {
+      retryAfterSeconds: await untilFirstExpiry(trx, batch.userId, now)
+    })
   }
   const row: BatchRow = {
     id: batch.id,
@@ -179,7 +190,8 @@ export async function stageOperations(trx: Knex.Transaction, batchId: string, pa
   if (staged > limits.maxStagedBytesPerUser) {
     throw new StorageError(
       'quota-exceeded',
-      `Your open batches would hold ${staged} bytes; the limit is ${limits.maxStagedBytesPerUser} (batches.maxStagedBytesPerUser)`
+      `Your open batches would hold ${staged} bytes; the limit is ${limits.maxStagedBytesPerUser} (batches.maxStagedBytesPerUser)`,
+      { retryAfterSeconds: await untilFirstExpiry(trx, userId, now) }
     )
   }
   return batchFromRow(row, now)

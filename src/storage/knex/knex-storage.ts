@@ -32,6 +32,8 @@ import type {
   StoredInvitation,
   StoredMember,
   NewCollection,
+  CollectionQuota,
+  InvitationQuota,
   NewUser,
   Page,
   RecordWrite,
@@ -119,7 +121,7 @@ export class KnexStorage implements Storage {
 
   // Collections
 
-  async createCollection(collection: NewCollection, at: string): Promise<StoredCollection> {
+  async createCollection(collection: NewCollection, at: string, quota?: CollectionQuota): Promise<StoredCollection> {
     const row: CollectionRow = {
       id: collection.id,
       name: collection.name,
@@ -130,6 +132,7 @@ export class KnexStorage implements Storage {
       updated_at: at
     }
     await this.transaction(async (trx) => {
+      if (quota !== undefined) await sharing.checkOwnedQuota(trx, row.owner_id, quota)
       await trx<CollectionRow>('collections').insert(row)
       await trx<sharing.MemberRow>('members').insert({ collection_id: row.id, user_id: row.owner_id, role: 'owner', created_at: at, updated_at: at })
     })
@@ -379,8 +382,8 @@ export class KnexStorage implements Storage {
     return this.transaction((trx) => sharing.removeMember(trx, collectionId, userId, at))
   }
 
-  async createInvitation(invitation: NewInvitation, at: string): Promise<StoredInvitation> {
-    return this.transaction((trx) => sharing.createInvitation(trx, invitation, at))
+  async createInvitation(invitation: NewInvitation, at: string, quota?: InvitationQuota): Promise<StoredInvitation> {
+    return this.transaction((trx) => sharing.createInvitation(trx, invitation, at, quota))
   }
 
   async getInvitation(id: string, now: string): Promise<StoredInvitation | undefined> {

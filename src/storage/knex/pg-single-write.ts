@@ -1,4 +1,5 @@
 import type pg from 'pg'
+import { byId } from '../../ids.js'
 import { rolesAtLeast } from '../roles.js'
 import type { CommitOutcome, RecordWrite, WriteContext } from '../types.js'
 import { planCompareAndSet } from './apply-writes.js'
@@ -37,7 +38,7 @@ const DIVISION_BY_ZERO = '22012'
  */
 export async function singleWriteOnPostgres(client: pg.ClientBase, writes: RecordWrite[], context: WriteContext): Promise<CommitOutcome | undefined> {
   const [write] = writes
-  if (writes.length !== 1 || context.idempotency !== undefined || context.lockTokens?.[write.collectionId] !== undefined) return undefined
+  if (writes.length !== 1 || context.idempotency !== undefined || byId(context.lockTokens, write.collectionId) !== undefined) return undefined
   const planned = planCompareAndSet(write, context, 0)
   if (planned === undefined) return undefined
   const next = recordToRow(planned.record)

@@ -1,7 +1,9 @@
 import type { Knex } from 'knex'
 import { StorageError } from '../errors.js'
 import type {
+  CollectionQuota,
   InvitationAnswer,
+  InvitationQuota,
   InvitationStatus,
   ListInvitationsParams,
   MemberChange,
@@ -164,9 +166,50 @@ export async function removeMember(trx: Knex.Transaction, collectionId: string, 
   return { member, locks, abortedBatches: abortedBatches.sort(), revokedInvitations }
 }
 
-export async function createInvitation(trx: Knex.Transaction, invitation: NewInvitation, at: string): Promise<StoredInvitation> {
-  const collection: { name: string | null } | undefined = await trx('collections').where({ id: invitation.collectionId }).first('name')
+/**
+ * At most `maxOwnedPerUser` collections owned by one user, counted under a
+ * lock on the user's row, so that concurrent creates by the same user (on
+ * PostgreSQL, each in its own transaction) wait for each other instead of
+ * each counting the others as absent. The lock writes no key column, so it
+ * does not block foreign-key checks on the user.
+ */
+export async function checkOwnedQuota(trx: Knex.Transaction, userId: string, { maxOwnedPerUser }: CollectionQuota): Promise<void> {
+  await trx('users').where({ id: userId }).update({ created_at: trx.ref('created_at') })
+  const [{ owned }] = await trx('members').where({ user_id: userId, role: 'owner' }).count({ owned: '*' })
+  if (Number(owned) >= maxOwnedPerUser) {
+    throw new StorageError('quota-exceeded', `You own ${Number(owned)} collections; the limit is ${maxOwnedPerUser} (quotas.collectionsPerUser)`)
+  }
+}
+
+/**
+ * At most `maxPendingPerCollection` pending, unexpired invitations to one
+ * collection, counted under a lock on the collection's row (taken first, so
+ * concurrent invitations to it wait for each other). When full, the client
+ * may retry once the oldest pending one expires.
+ */
+async function checkPendingQuota(trx: Knex.Transaction, collectionId: string, at: string, { maxPendingPerCollection }: InvitationQuota): Promise<void> {
+  const [{ pending, firstExpiry }] = await trx('invitations')
+    .where({ collection_id: collectionId, status: 'pending' })
+    .andWhere('expires_at', '>', at)
+    .select(trx.raw('COUNT(*) AS ??', ['pending']), trx.raw('MIN(expires_at) AS ??', ['firstExpiry']))
+  if (Number(pending) >= maxPendingPerCollection) {
+    const retryAfterSeconds = Math.max(1, Math.ceil((Date.parse(String(firstExpiry)) - Date.parse(at)) / 1000))
+    throw new StorageError(
+      'quota-exceeded',
+      `Collection ${collectionId} has ${Number(pending)} pending invitations; the limit is ${maxPendingPerCollection} (quotas.pendingInvitationsPerCollection)`,
+      { retryAfterSeconds }
+    )
+  }
+}
+
+export async function createInvitation(trx: Knex.Transaction, invitation: NewInvitation, at: string, quota?: InvitationQuota): Promise<StoredInvitation> {
+  // An UPDATE that changes nothing locks the row on both backends (as lockBatch does).
+  const [collection]: Array<{ name: string | null }> = await trx('collections')
+    .where({ id: invitation.collectionId })
+    .update({ updated_at: trx.ref('updated_at') })
+    .returning('name')
   if (collection === undefined) throw new StorageError('not-found', `Collection ${invitation.collectionId} does not exist`)
+  if (quota !== undefined) await checkPendingQuota(trx, invitation.collectionId, at, quota)
   if (invitation.inviteeUserId !== null) {
     const user = await trx('users').where({ id: invitation.inviteeUserId }).first('id')
     if (user === undefined) throw new StorageError('not-found', `User ${invitation.inviteeUserId} does not exist`)
