@@ -23,7 +23,8 @@ interface State {
  */
 const fromIp = (state: State) => {
   const n = ++state.ips
-  return { 'x-forwarded-for': `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}` }
+  // 198.18.0.0/15, the range set aside for benchmarks (RFC 2544): only ever a header value here.
+  return { 'x-forwarded-for': `198.${18 + ((n >> 16) & 1)}.${(n >> 8) & 255}.${n & 255}` }
 }
 
 const newAddress = () => `flood-${randomBytes(6).toString('hex')}@example.com`
