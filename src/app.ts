@@ -64,7 +64,10 @@ export function createApp(overrides: Overrides = {}, options: AppOptions = {}): 
   const { requestBytes } = app.get('limits')
   app.use(httpErrors(logger))
   app.use(cors({ origin: (ctx) => allowOrigin(origins, ctx.get('Origin')), exposeHeaders: ['ETag', 'Idempotent-Replayed', 'Retry-After'] }))
-  app.use(serveStatic(app.get('public')))
+  // Deferred: the page is served only for what no service answered. Otherwise
+  // every API request would first wait for a file check on libuv's thread
+  // pool, behind whatever password hashes hold it.
+  app.use(serveStatic(app.get('public'), { defer: true }))
   // JSON only: form and text bodies would arrive as strings where JSON types are expected.
   app.use(bodyParser({ jsonLimit: requestBytes, urlencoded: false, text: false, multipart: false }))
   // Query strings: a 400 rather than qs's default of silently dropping what is over its limits.

@@ -60,7 +60,7 @@ function fromHttpError(error: unknown, length: number | undefined): FeathersErro
   if (typeof code === 'string' && /^(Z_|ERR__ERROR_)/.test(code)) {
     return new BadRequest('The request body does not match its Content-Encoding (it cannot be decompressed)')
   }
-  // The static file server reads every path first: it cannot decode this one, or refuses it (NUL, "..", an absolute path).
+  // The static file server (for paths no service answered) cannot decode this one, or refuses it (NUL, "..", an absolute path).
   const { message } = (error ?? {}) as { message?: unknown }
   if (status === 400 && (message === 'failed to decode' || message === 'Malicious Path')) {
     return new BadRequest('The request path is not valid (malformed percent-encoding, a NUL character, "//" or "..")')

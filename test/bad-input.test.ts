@@ -199,7 +199,7 @@ const CASES: BadInput[] = [
   { description: 'a NUL in a query key', method: 'GET', path: '/collections/{c}/records', query: { 'a\u0000': '1' }, status: 400, message: /"query" has a key with a NUL character/ },
   { description: 'a NUL in a cursor', method: 'GET', path: '/collections/{c}/changes', query: { since: '1\u0000' }, status: 400, message: /"query\.since" contains a NUL character/ },
   { description: 'a NUL in a record id in the path', method: 'GET', path: '/collections/{c}/records/r1%00', status: 400, message: /NUL character|not a valid id|request path is not valid/ },
-  { description: 'a NUL in a collection id in the path', method: 'GET', path: '/collections/a%00b/records', status: 400, message: /NUL character|request path is not valid/ },
+  { description: 'a NUL in a collection id in the path', method: 'GET', path: '/collections/a%00b/records', status: 400, message: /NUL character|"collectionId" in the path is not a valid id/ },
   { description: 'a NUL in an invitation e-mail', method: 'POST', path: '/invitations', body: { collectionId: '{c}', role: 'reader', email: 'a\u0000@example.com' }, status: 400, message: /"data\.email" contains a NUL character/ },
   { description: '$skip=1e20 on records', method: 'GET', path: '/collections/{c}/records', query: { $skip: '1e20' }, status: 400, message: /"query\.\$skip" must be <= 2147483647/ },
   { description: '$skip=2^63 on collections', method: 'GET', path: '/collections', query: { $skip: '9223372036854775808' }, status: 400, message: /"query\.\$skip" must be <= 2147483647/ },
