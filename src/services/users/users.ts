@@ -4,8 +4,9 @@ import type { Application, HookContext, NextFunction } from '../../declarations.
 import type { StoredUser } from '../../storage/types.js'
 import type { EmailStrategy } from '../../authentication.js'
 import { SignUpLimits } from '../../auth/rate-limits.js'
+import { normaliseDataEmail } from '../../hooks/normalise-email.js'
 import { validateData } from '../../validation.js'
-import { normaliseEmail, toPublicUser, UserService } from './users.class.js'
+import { toPublicUser, UserService } from './users.class.js'
 import { userDataValidator, type UserData } from './users.schema.js'
 import { userMethods, userPath } from './users.shared.js'
 
@@ -15,18 +16,9 @@ const checkSignupOpen = async (context: HookContext, next: NextFunction) => {
   await next()
 }
 
-/**
- * Sign-up trims and lower-cases the address before it is validated, as
- * PROTOCOL.md promises (" Ada@Example.com " is ada@example.com, not a 400).
- */
-const normaliseAddress = async (context: HookContext<UserService>, next: NextFunction) => {
-  const data = context.data as unknown
-  // One account per call: an array would pass item-by-item validation and reach create() as a whole.
-  if (Array.isArray(data)) throw new BadRequest('"data" must be an object: sign-up creates one account per call')
-  if (typeof data === 'object' && data !== null && !Array.isArray(data) && typeof (data as { email?: unknown }).email === 'string') {
-    const email = (data as { email: string }).email
-    context.data = { ...(data as UserData), email: normaliseEmail(email) }
-  }
+/** One account per call: an array would pass item-by-item validation and reach create() as a whole. */
+const oneAccountPerCall = async (context: HookContext<UserService>, next: NextFunction) => {
+  if (Array.isArray(context.data)) throw new BadRequest('"data" must be an object: sign-up creates one account per call')
   await next()
 }
 
@@ -55,7 +47,8 @@ export const users = (app: Application) => {
     around: {
       all: [protectPassword],
       get: [authenticate('jwt')],
-      create: [checkSignupOpen, normaliseAddress, validateData(userDataValidator), limitSignUp(new SignUpLimits(app.get('rateLimits').signUp))]
+      // The address is trimmed and lower-cased before validation, as PROTOCOL.md promises.
+      create: [checkSignupOpen, oneAccountPerCall, normaliseDataEmail(), validateData(userDataValidator), limitSignUp(new SignUpLimits(app.get('rateLimits').signUp))]
     }
   })
 }
