@@ -1,11 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes, randomInt } from 'node:crypto'
-import { createServer } from 'node:net'
-import { fileURLToPath } from 'node:url'
 import { afterAll, expect, it } from 'vitest'
 import { changesClient, recordsClient, type Batch, type ClientApplication, type RecordItem } from '../src/client.js'
 import { describeBackends, type TestDatabase } from './helpers/backends.js'
 import { connect, signedIn } from './helpers/clients.js'
+import { startServerProcess, type ServerProcess } from './helpers/server-process.js'
 
 /**
  * "kill -9": a real server process is killed with SIGKILL while batch commits
@@ -27,7 +25,6 @@ import { connect, signedIn } from './helpers/clients.js'
  * power cut, not a killed process.)
  */
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url))
 /** Batches, operations per batch, and commits kept in flight at once. */
 const N = 40
 const K = 25
@@ -35,107 +32,12 @@ const CONCURRENCY = 4
 /** Appends per batch: K operations staged over this many requests. */
 const APPENDS = 3
 const AUTH_SECRET = `crash-test-secret-${randomBytes(16).toString('hex')}`
-const STARTUP_TIMEOUT_MS = 20_000
 const verbose = process.env.CRASH_TEST_VERBOSE === '1'
 
-interface ServerProcess {
-  url: string
-  child: ChildProcess
-  /** stdout and stderr of the child so far (the last 200 kB). */
-  output(): string
-  /** Resolves when the child has exited. */
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
-  /** SIGKILL, then wait for the exit. Harmless if it has already exited. */
-  kill(): Promise<void>
-}
-
-const children = new Set<ServerProcess>()
-// Last resort if the worker exits without running afterAll: never leave a server behind.
-process.once('exit', () => {
-  for (const server of children) server.child.kill('SIGKILL')
-})
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.unref()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      const port = typeof address === 'object' && address ? address.port : 0
-      server.close(() => resolve(port))
-    })
-  })
-}
-
-/**
- * `node --import tsx src/index.ts`: ONE process, so SIGKILL hits the server
- * itself (the tsx CLI would run the server in a grandchild that survives).
- */
-async function startServerProcess(database: TestDatabase): Promise<ServerProcess> {
-  const port = await freePort()
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/index.ts'], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: {
-      ...process.env,
-      NODE_ENV: 'test',
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      DATABASE_URL: database.databaseUrl,
-      ROOST_DATA_DIR: database.dataDir,
-      AUTH_SECRET,
-      LOG_LEVEL: 'info',
-      // All N batches are open at once; the default allows 20 per user.
-      NODE_CONFIG: JSON.stringify({ batches: { maxOpenPerUser: N } })
-    }
-  })
-  let output = ''
-  const collect = (chunk: Buffer) => {
-    output = (output + chunk.toString('utf8')).slice(-200_000)
-  }
-  // Always drained: a full pipe would block the server's (synchronous) logging.
-  child.stdout!.on('data', collect)
-  child.stderr!.on('data', collect)
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.once('exit', (code, signal) => resolve({ code, signal }))
-  })
-  const server: ServerProcess = {
-    url: `http://127.0.0.1:${port}`,
-    child,
-    output: () => output,
-    exited,
-    async kill() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
-      await exited
-      children.delete(server)
-    }
-  }
-  children.add(server)
-
-  const listening = `Roost listening on http://127.0.0.1:${port}`
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => done(new Error(`the server did not listen within ${STARTUP_TIMEOUT_MS} ms`)), STARTUP_TIMEOUT_MS)
-    const onData = () => {
-      if (output.includes(listening)) done()
-    }
-    const onExit = (code: number | null, signal: NodeJS.Signals | null) => done(new Error(`the server exited (${signal ?? code}) before listening`))
-    function done(error?: Error) {
-      clearTimeout(timer)
-      child.stdout!.off('data', onData)
-      child.off('exit', onExit)
-      if (error) reject(Object.assign(error, { message: `${error.message}\n--- server output ---\n${output}` }))
-      else resolve()
-    }
-    child.stdout!.on('data', onData)
-    child.once('exit', onExit)
-    onData()
-  }).catch(async (error: unknown) => {
-    await server.kill()
-    throw error
-  })
-  return server
-}
+/** Both processes share the secret, so the token from before the crash still works after it. */
+const startServer = (database: TestDatabase): Promise<ServerProcess> =>
+  // All N batches are open at once; the default allows 20 per user.
+  startServerProcess(database, { batches: { maxOpenPerUser: N } }, { AUTH_SECRET })
 
 const recordId = (batchId: string, index: number) => `${batchId}-r${index}`
 
@@ -225,7 +127,7 @@ describeBackends('crash: kill -9 during batch commits', (backend) => {
         await crashAndRecover(database, servers)
       } catch (error) {
         // The servers' own account of what happened, only when something failed.
-        const logs = servers.map((server, index) => `--- server ${index + 1} output ---\n${server.output()}`).join('\n')
+        const logs = servers.map((server, index) => `--- server ${index + 1} output ---\n${server.stdout()}${server.stderr()}`).join('\n')
         if (error instanceof Error) error.message += `\n${logs}`
         throw error
       }
@@ -236,7 +138,7 @@ describeBackends('crash: kill -9 during batch commits', (backend) => {
 
 async function crashAndRecover(database: TestDatabase, servers: ServerProcess[]): Promise<void> {
   // ---- 1. A server process; a user, a collection and N staged batches.
-  const first = await startServerProcess(database)
+  const first = await startServer(database)
   servers.push(first)
   const owner = await signedIn(first.url, 'rest')
   const accessToken = await owner.client.authentication.getAccessToken()
@@ -334,7 +236,7 @@ async function crashAndRecover(database: TestDatabase, servers: ServerProcess[])
   for (const [batchId, batch] of seen) expect(batch, batchId).toMatchObject({ id: batchId, status: 'committed' })
 
   // ---- 3. Restart on the same database with the same secret: the old token still works.
-  const second = await startServerProcess(database)
+  const second = await startServer(database)
   servers.push(second)
   const { client } = connect(second.url, 'rest')
   await client.authenticate({ strategy: 'jwt', accessToken: accessToken! })
