@@ -28,8 +28,28 @@ export interface LocalRecord {
   base: ServerRecord | null
   /** A conflict waiting for the app (manual policy): the server's record that the local write lost against. */
   conflict?: { server: ServerRecord | null; at: string } | null
+  /**
+   * The push of this record that was sent (or is about to be) and whose
+   * answer has not been seen: re-sent exactly, with the same idempotency key,
+   * until an answer settles it. Local writes keep it as it is.
+   */
   /** When the oldest not-yet-synced local write of this record was made (ISO). */
   pendingSince?: string | null
+  attempt?: PushAttempt | null
+  /** Keys of earlier attempts whose fate was never learned (their batch is gone): a 409 naming one of them is our own write. */
+  unconfirmedKeys?: string[]
+}
+
+/** One push of one record, persisted before it is sent. */
+export interface PushAttempt {
+  /** The Idempotency-Key (single writes) or the commit's key (batches). */
+  key: string
+  /** The local version this push carries. */
+  localVersion: number
+  /** Set when the push is part of a batch (ungrouped pushes and groups). */
+  batchId?: string | null
+  /** A single write: the request exactly as sent. */
+  request?: { method: 'POST' | 'PUT' | 'DELETE'; path: string; query?: Record<string, string | number>; body?: unknown; lockToken?: number | null } | null
 }
 
 export type WriteOp = 'put' | 'patch' | 'delete'

@@ -1,0 +1,24 @@
+import type { RestTransport } from '../transport/rest.js'
+import type { ClientStore } from '../stores/types.js'
+import type { ConflictPolicy, WriteOutcome, Progress } from '../types.js'
+import type { Emitter } from '../observable.js'
+
+/**
+ * What the parts of the sync engine share. One object per client; the
+ * parts (local writes, push, pull, locks) are functions over it.
+ */
+export interface EngineContext {
+  store: ClientStore
+  rest: RestTransport
+  /** The signed-in user's id, once known. */
+  userId(): string | null
+  policy(collectionId: string): ConflictPolicy
+  /** Collections whose records changed locally or from the server: watchers re-read. */
+  changed(collectionIds: Iterable<string>): void
+  outcomes: Emitter<WriteOutcome>
+  progress: Emitter<Progress>
+  /** The most operations one batch append carries, and its soft byte budget. */
+  appendOperations: number
+  appendBytes: number
+  now(): string
+}

@@ -1,0 +1,156 @@
+import type { ChangesPageResult } from '../../services/changes/changes.shared.js'
+import type { ChangeEvent } from '../../services/collections/collections.shared.js'
+import { RoostError, toRoostError } from '../errors.js'
+import type { StoreChange } from '../stores/types.js'
+import type { LocalRecord, ServerRecord } from '../types.js'
+import type { EngineContext } from './context.js'
+import { FatalError } from './failures.js'
+import { fromServer } from './settle.js'
+
+/** Where the pull of one collection stands: the feed's cursor and the `seq` of the newest change applied. */
+export interface FeedPosition {
+  cursor: string | null
+  last: number
+}
+
+export const cursorKey = (collectionId: string) => `cursor:${collectionId}`
+
+/**
+ * What a server record does to the local one; null: nothing. A record with
+ * local changes (pending, or a conflict waiting for the app) is never
+ * overwritten: its push meets the server's version and the policy decides.
+ * Otherwise the higher version wins (a pull may bring what we have already).
+ */
+export function mergeServerRecord(local: LocalRecord | undefined, server: ServerRecord): LocalRecord | null {
+  if (!local) {
+    return { collectionId: server.collectionId, id: server.id, ...fromServer(server), version: 0, syncedVersion: 0, base: server }
+  }
+  if (local.conflict) {
+    const known = local.conflict.server
+    return !known || server.version > known.version ? { ...local, conflict: { ...local.conflict, server } } : null
+  }
+  if (local.version > local.syncedVersion) return null
+  if (local.base && server.version <= local.base.version) return null
+  return { ...local, ...fromServer(server), base: server }
+}
+
+/** Applies server records and the new position in one local transaction. */
+async function applyServerRecords(ctx: EngineContext, collectionId: string, records: ServerRecord[], position: FeedPosition): Promise<number> {
+  return ctx.store.runExclusive(async () => {
+    const changes: StoreChange[] = []
+    for (const server of records) {
+      const next = mergeServerRecord(await ctx.store.getRecord(collectionId, server.id), server)
+      if (next) changes.push({ type: 'putRecord', record: next })
+    }
+    const stored = (await ctx.store.getMeta<FeedPosition>(cursorKey(collectionId))) ?? { cursor: null, last: 0 }
+    // An event may have moved further meanwhile: never move the position back.
+    if (position.last >= stored.last) changes.push({ type: 'putMeta', key: cursorKey(collectionId), value: position })
+    await ctx.store.write(changes)
+    if (changes.length > 1 || records.length > 0) ctx.changed([collectionId])
+    return changes.length
+  })
+}
+
+export interface PullOptions {
+  pageSize: number
+  /** Create the collection when it does not exist yet (and we never pulled it). */
+  create: boolean
+}
+
+/**
+ * Pulls one collection until `more` is false. Each page's records and the
+ * cursor land in one local transaction, so an interrupted first sync
+ * resumes from its last page. A 410 (the collection was deleted and created
+ * again) drops the replica but keeps every pending write, and starts over.
+ */
+export async function pullCollection(ctx: EngineContext, collectionId: string, options: PullOptions): Promise<void> {
+  let position = (await ctx.store.getMeta<FeedPosition>(cursorKey(collectionId))) ?? { cursor: null, last: 0 }
+  let done = 0
+  for (let page = 0; ; page++) {
+    let answer: ChangesPageResult
+    try {
+      answer = await ctx.rest.call<ChangesPageResult>({
+        method: 'GET',
+        path: `collections/${encodeURIComponent(collectionId)}/changes`,
+        query: { since: position.cursor ?? undefined, limit: options.pageSize }
+      })
+    } catch (caught) {
+      const error = toRoostError(caught)
+      if (error.code === 410) {
+        position = await dropReplica(ctx, collectionId)
+        continue
+      }
+      if (error.code === 404 && position.cursor === null && options.create && page === 0) {
+        await createCollection(ctx, collectionId)
+        continue
+      }
+      if (error.code === 404 || error.code === 403) throw new FatalError(error, collectionId)
+      throw error
+    }
+    const changes = answer.changes as ServerRecord[]
+    position = { cursor: answer.cursor, last: changes.length > 0 ? changes[changes.length - 1].seq : position.last }
+    await applyServerRecords(ctx, collectionId, changes, position)
+    done += changes.length
+    if (changes.length > 0 || answer.more) ctx.progress.emit({ phase: 'pull', collectionId, done, total: null })
+    if (!answer.more) return
+  }
+}
+
+async function createCollection(ctx: EngineContext, collectionId: string) {
+  try {
+    await ctx.rest.call({ method: 'POST', path: 'collections', body: { id: collectionId } })
+  } catch (caught) {
+    const error = toRoostError(caught)
+    if (error.code !== 409) throw error
+    // Taken: by us from another device meanwhile (then we can read it), or by someone else.
+    try {
+      await ctx.rest.call({ method: 'GET', path: `collections/${encodeURIComponent(collectionId)}` })
+    } catch {
+      throw new FatalError(new RoostError(409, 'Conflict', `The collection id "${collectionId}" is taken by someone else`), collectionId)
+    }
+  }
+}
+
+/** The collection was deleted and created again: our copy is of the old one. Pending writes stay, as new writes. */
+async function dropReplica(ctx: EngineContext, collectionId: string): Promise<FeedPosition> {
+  const fresh: FeedPosition = { cursor: null, last: 0 }
+  await ctx.store.runExclusive(async () => {
+    const changes: StoreChange[] = []
+    for (const record of await ctx.store.listRecords(collectionId)) {
+      if (record.version > record.syncedVersion || record.conflict) {
+        changes.push({ type: 'putRecord', record: { ...record, base: null, attempt: null, conflict: null } })
+      } else {
+        changes.push({ type: 'deleteRecord', collectionId, id: record.id })
+      }
+    }
+    changes.push({ type: 'putMeta', key: cursorKey(collectionId), value: fresh })
+    await ctx.store.write(changes)
+  })
+  ctx.changed([collectionId])
+  return fresh
+}
+
+/**
+ * A realtime event: applied if it is the next change after the newest one
+ * applied, skipped if already applied; otherwise there is a gap, and the
+ * answer is 'pull'.
+ */
+export async function applyEvent(ctx: EngineContext, event: ChangeEvent): Promise<'applied' | 'skipped' | 'pull'> {
+  const position = (await ctx.store.getMeta<FeedPosition>(cursorKey(event.collectionId))) ?? { cursor: null, last: 0 }
+  if (position.cursor === null) return 'pull'
+  if (event.seq <= position.last) return 'skipped'
+  if (event.seq !== position.last + 1) return 'pull'
+  const written = await ctx.store.runExclusive(async () => {
+    const stored = (await ctx.store.getMeta<FeedPosition>(cursorKey(event.collectionId))) ?? position
+    if (stored.last !== event.seq - 1) return false
+    const changes: StoreChange[] = []
+    const next = mergeServerRecord(await ctx.store.getRecord(event.collectionId, event.record.id), event.record as ServerRecord)
+    if (next) changes.push({ type: 'putRecord', record: next })
+    changes.push({ type: 'putMeta', key: cursorKey(event.collectionId), value: { cursor: event.cursor, last: event.seq } })
+    await ctx.store.write(changes)
+    return true
+  })
+  if (!written) return 'pull'
+  ctx.changed([event.collectionId])
+  return 'applied'
+}

@@ -1,0 +1,91 @@
+import { RoostError, toRoostError } from '../errors.js'
+import { Backoff } from './backoff.js'
+import { FatalError } from './failures.js'
+
+export interface LoopHooks {
+  /** One full cycle: push, then pull every collection. Throws on failure. */
+  cycle(): Promise<void>
+  /** A failure worth retrying (shown in the status until the next success). */
+  onTransient(error: RoostError): void
+  onFatal(error: FatalError): void
+  onSuccess(): void
+  /** Whether the client may sync at all now (not stopped, not in a fatal state, leader tab). */
+  active(): boolean
+}
+
+/**
+ * Runs sync cycles one at a time. `kick()` asks for a cycle: at once if
+ * idle, right after the current one otherwise. A failed cycle is retried on
+ * a timer with backoff and jitter; a kick (a local write, a reconnect, the
+ * browser going online, the page becoming visible) retries at once.
+ */
+export class SyncLoop {
+  private running = false
+  private again = false
+  private timer: ReturnType<typeof setTimeout> | null = null
+  private readonly backoff: Backoff
+
+  constructor(private readonly hooks: LoopHooks, retry: { baseMs: number; maxMs: number }) {
+    this.backoff = new Backoff(retry.baseMs, retry.maxMs)
+  }
+
+  /** `fresh`: something changed for the better (reconnect, online): forget the backoff. */
+  kick(fresh = false): void {
+    if (fresh) this.backoff.reset()
+    if (this.timer) {
+      clearTimeout(this.timer)
+      this.timer = null
+    }
+    if (this.running) {
+      this.again = true
+      return
+    }
+    void this.run()
+  }
+
+  /** Wake up after `ms` unless something kicks first (polling). */
+  wakeAfter(ms: number): void {
+    if (this.timer || this.running) return
+    this.timer = setTimeout(() => {
+      this.timer = null
+      this.kick()
+    }, ms)
+  }
+
+  stop(): void {
+    if (this.timer) clearTimeout(this.timer)
+    this.timer = null
+    this.again = false
+  }
+
+  private async run() {
+    this.running = true
+    try {
+      do {
+        this.again = false
+        if (!this.hooks.active()) return
+        try {
+          await this.hooks.cycle()
+          this.backoff.reset()
+          this.hooks.onSuccess()
+        } catch (caught) {
+          if (caught instanceof FatalError) {
+            this.hooks.onFatal(caught)
+            return
+          }
+          const error = toRoostError(caught)
+          this.hooks.onTransient(error)
+          if (!this.again) {
+            const delay = this.backoff.next((error.retryAfterSeconds ?? 0) * 1000)
+            this.timer = setTimeout(() => {
+              this.timer = null
+              this.kick()
+            }, delay)
+          }
+        }
+      } while (this.again)
+    } finally {
+      this.running = false
+    }
+  }
+}

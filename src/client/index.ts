@@ -1,0 +1,15 @@
+/**
+ * Roost's offline-first client: `import { createRoost } from 'roost/client'`.
+ * Browser-safe; the SQLite store for Node is `roost/client/sqlite`, the
+ * IndexedDB store for browsers `roost/client/indexeddb`.
+ */
+export { createRoost, Roost, type RoostOptions, type CollectionOptions } from './roost.js'
+export type { Collection, RecordView, TransactionScope } from './collection.js'
+export type { AuthOptions } from './session.js'
+export type { WriteReceipt, Resolution } from './engine/local-writes.js'
+export type { LockHandle, LockOptions } from './engine/locks.js'
+export { memoryStore, MemoryStore } from './stores/memory.js'
+export type { ClientStore, StoreChange } from './stores/types.js'
+export { RoostError, ClientInputError } from './errors.js'
+export { signUp } from './sign-up.js'
+export type * from './types.js'

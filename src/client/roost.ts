@@ -1,0 +1,606 @@
+import type { ChangeEvent } from '../services/collections/collections.shared.js'
+import { viewOf, type Collection, type RecordView, type TransactionScope } from './collection.js'
+import type { EngineContext } from './engine/context.js'
+import { FatalError } from './engine/failures.js'
+import { resolveConflict, writeLocally, type WriteReceipt, type WriteRequest } from './engine/local-writes.js'
+import { LockManager, type LockOptions } from './engine/locks.js'
+import { applyEvent, pullCollection } from './engine/pull.js'
+import { pushAll } from './engine/push.js'
+import { SyncLoop } from './engine/sync-loop.js'
+import { TabCoordinator, type TabMessage } from './engine/tabs.js'
+import { ClientInputError, RoostError, toRoostError } from './errors.js'
+import { assertId, uuid } from './ids.js'
+import { Emitter, Value } from './observable.js'
+import { Session, type AuthOptions } from './session.js'
+import { memoryStore } from './stores/memory.js'
+import type { ClientStore } from './stores/types.js'
+import { RealtimeConnection } from './transport/realtime.js'
+import { RestTransport } from './transport/rest.js'
+import type { ClientError, ConflictPolicy, Json, Observable, OutboxEntry, Progress, SyncStatus, WriteOutcome } from './types.js'
+
+export interface RoostOptions {
+  /** The server, such as `https://sync.example.com`. */
+  url: string
+  auth: AuthOptions
+  /** Where everything is kept (default: memory, lost with the process). */
+  store?: ClientStore
+  /** Hear changes over socket.io as they commit (default true); false: REST only, polling. */
+  realtime?: boolean
+  /** Pull every this many ms when realtime is off or down (default 10000); with realtime up, every 6 times that as a safety net. */
+  pollIntervalMs?: number
+  /** Retries after a failure: first after about `baseMs`, doubling up to `maxMs` (defaults 500 and 30000), with jitter. */
+  retry?: { baseMs?: number; maxMs?: number }
+  /** A call without an answer after this long counts as lost (default 30000). */
+  timeoutMs?: number
+  /** The conflict policy of collections that name none (default 'manual'). */
+  conflictPolicy?: ConflictPolicy
+  /** From this many pending records on, one batch carries them (default 8). */
+  batchThreshold?: number
+  /** Change-feed page size, 1–1000 (default 1000). */
+  pageSize?: number
+  /** Start syncing at once (default true); otherwise call `start()`. */
+  autoStart?: boolean
+  /** A `fetch` to use instead of the global one. */
+  fetch?: typeof fetch
+}
+
+export interface CollectionOptions {
+  /** How conflicts of this collection are resolved (default: the client's `conflictPolicy`). */
+  conflictPolicy?: ConflictPolicy
+  /** Create the collection on the server if it does not exist yet (default true). */
+  create?: boolean
+}
+
+const COLLECTIONS = 'collections'
+const FATAL = 'fatal'
+const CLIENT_ID = 'clientId'
+const FIRST_SYNC = 'firstSyncDone'
+const LAST_SYNCED = 'lastSyncedAt'
+
+const emptyStatus = (): SyncStatus => ({
+  connected: false,
+  pushing: false,
+  pulling: false,
+  pending: 0,
+  oldestPendingAt: null,
+  conflicts: 0,
+  rejected: 0,
+  lastSyncedAt: null,
+  firstSyncDone: false,
+  error: null,
+  fatal: null
+})
+
+/**
+ * An offline-first Roost client: every read and write goes to the local
+ * store at once, and a sync loop pushes local writes (outbox) and pulls the
+ * change feed in the background. See docs/CLIENT.md.
+ */
+export class Roost {
+  readonly store: ClientStore
+  private readonly options: Required<Omit<RoostOptions, 'store' | 'fetch' | 'retry'>> & { retry: { baseMs: number; maxMs: number } }
+  private readonly rest: RestTransport
+  private readonly session: Session
+  private readonly statusValue = new Value<SyncStatus>(emptyStatus())
+  private readonly outcomeEvents = new Emitter<WriteOutcome>()
+  private readonly progressEvents = new Emitter<Progress>()
+  private readonly changedEvents = new Emitter<string[]>()
+  private readonly policies = new Map<string, ConflictPolicy>()
+  private readonly creates = new Map<string, boolean>()
+  private readonly collections = new Set<string>()
+  private readonly recentOutcomes = new Map<string, WriteOutcome>()
+  private readonly waiters = new Map<string, Array<(outcome: WriteOutcome) => void>>()
+  private syncedWaiters: Array<{ resolve: () => void; reject: (error: Error) => void }> = []
+  private readonly ctx: EngineContext
+  private readonly loop: SyncLoop
+  private readonly locks: LockManager
+  private readonly tabs: TabCoordinator
+  private realtime: RealtimeConnection | null = null
+  private started = false
+  private closed = false
+  private ready: Promise<void>
+  private statusTimer: ReturnType<typeof setTimeout> | null = null
+  private readonly detach: Array<() => void> = []
+
+  constructor(options: RoostOptions) {
+    if (!options || typeof options.url !== 'string') throw new ClientInputError('createRoost needs { url, auth }')
+    try {
+      new URL(options.url)
+    } catch {
+      throw new ClientInputError(`"url" ${JSON.stringify(options.url)} is not a URL`)
+    }
+    const auth = options.auth as Partial<{ email: unknown; password: unknown; accessToken: unknown }> | undefined
+    const validAuth = auth && ((typeof auth.email === 'string' && typeof auth.password === 'string') || typeof auth.accessToken === 'string')
+    if (!validAuth) throw new ClientInputError('"auth" must be { email, password } or { accessToken }')
+    const pageSize = options.pageSize ?? 1000
+    if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 1000) throw new ClientInputError('"pageSize" must be a whole number from 1 to 1000')
+    this.options = {
+      url: options.url,
+      auth: options.auth,
+      realtime: options.realtime ?? true,
+      pollIntervalMs: options.pollIntervalMs ?? 10_000,
+      retry: { baseMs: options.retry?.baseMs ?? 500, maxMs: options.retry?.maxMs ?? 30_000 },
+      timeoutMs: options.timeoutMs ?? 30_000,
+      conflictPolicy: options.conflictPolicy ?? 'manual',
+      batchThreshold: options.batchThreshold ?? 8,
+      pageSize,
+      autoStart: options.autoStart ?? true
+    }
+    this.store = options.store ?? memoryStore()
+    this.rest = new RestTransport({ url: options.url, token: () => this.session.token, timeoutMs: this.options.timeoutMs, fetch: options.fetch })
+    this.session = new Session(this.store, () => this.rest, options.auth)
+    this.ctx = {
+      store: this.store,
+      rest: this.rest,
+      userId: () => this.session.userId,
+      policy: (collectionId) => this.policies.get(collectionId) ?? this.options.conflictPolicy,
+      changed: (collectionIds) => {
+        const list = [...collectionIds]
+        if (list.length === 0) return
+        this.changedEvents.emit(list)
+        this.tabs.post({ type: 'changed', collectionIds: list })
+        this.refreshStatus()
+      },
+      outcomes: this.outcomeEvents,
+      progress: this.progressEvents,
+      appendOperations: 1000,
+      appendBytes: 512 * 1024,
+      now: () => new Date().toISOString()
+    }
+    this.outcomeEvents.on((outcome) => this.settle(outcome))
+    this.locks = new LockManager({
+      rest: this.rest,
+      holderId: () => this.clientId(),
+      flushWrites: (collectionId, token, until) => this.flushWrites(collectionId, token, until)
+    })
+    this.loop = new SyncLoop(
+      {
+        cycle: () => this.cycle(),
+        active: () => this.started && !this.closed && this.tabs.isLeader && !this.statusValue.get().fatal,
+        onSuccess: () => this.afterSuccess(),
+        onTransient: (error) => this.patchStatus({ error: this.clientError(error), connected: error.code !== 0 && this.statusValue.get().connected, pushing: false, pulling: false }),
+        onFatal: (error) => void this.enterFatal(error)
+      },
+      this.options.retry
+    )
+    this.tabs = new TabCoordinator(this.store.name, {
+      becameLeader: () => this.onLeader(),
+      lostLeadership: () => this.onFollower(),
+      message: (message) => this.onTabMessage(message)
+    })
+    this.ready = this.load()
+    if (this.options.autoStart) void this.start()
+  }
+
+  /** The sync status, observable: `roost.status.subscribe(s => …)`. */
+  get status(): Observable<SyncStatus> {
+    return this.statusValue
+  }
+
+  /** Starts syncing (done by `createRoost` unless `autoStart: false`). */
+  async start(): Promise<void> {
+    if (this.started || this.closed) return
+    this.started = true
+    await this.ready
+    this.tabs.start()
+    if (typeof window !== 'undefined') {
+      const online = () => this.loop.kick(true)
+      const visible = () => document.visibilityState === 'visible' && this.loop.kick(true)
+      window.addEventListener('online', online)
+      document.addEventListener('visibilitychange', visible)
+      this.detach.push(() => window.removeEventListener('online', online), () => document.removeEventListener('visibilitychange', visible))
+    }
+  }
+
+  /** A synced collection (created on the server at the first sync unless `create: false`). */
+  collection<T = Json>(collectionId: string, options: CollectionOptions = {}): Collection<T> {
+    assertId(collectionId, 'The collection id')
+    if (options.conflictPolicy !== undefined) this.policies.set(collectionId, checkPolicy(options.conflictPolicy))
+    this.creates.set(collectionId, options.create ?? true)
+    if (!this.collections.has(collectionId)) {
+      this.collections.add(collectionId)
+      void this.ready.then(() => this.persistCollections()).then(() => this.loop.kick())
+    }
+    const roost = this
+    const write = (request: WriteRequest) => roost.writeNow([request])
+    return {
+      id: collectionId,
+      async get(id) {
+        assertId(id, 'The record id')
+        const record = await roost.store.getRecord(collectionId, id)
+        return record ? viewOf<T>(record) : undefined
+      },
+      async list() {
+        return (await roost.store.listRecords(collectionId)).filter((record) => !record.deleted).map((record) => viewOf<T>(record))
+      },
+      watch(listener: (records: RecordView<T>[]) => void) {
+        let stopped = false
+        let again = false
+        let running = false
+        const refresh = async () => {
+          if (running) return void (again = true)
+          running = true
+          try {
+            do {
+              again = false
+              const records = await this.list()
+              if (!stopped) listener(records)
+            } while (again && !stopped)
+          } finally {
+            running = false
+          }
+        }
+        const off = roost.changedEvents.on((ids) => ids.includes(collectionId) && void refresh())
+        void refresh()
+        return () => {
+          stopped = true
+          off()
+        }
+      },
+      put: (id, data) => write({ collectionId, id, op: 'put', data }).then((receipts) => receipts[0]),
+      patch: (id, fields) => write({ collectionId, id, op: 'patch', data: fields }).then((receipts) => receipts[0]),
+      delete: (id) => write({ collectionId, id, op: 'delete' }).then((receipts) => receipts[0]),
+      resolve: async (id, resolution) => {
+        const receipt = await resolveConflict(roost.ctx, collectionId, id, resolution)
+        roost.wakeSync()
+        return receipt
+      },
+      lock: (options?: LockOptions) => roost.lockCollection(collectionId, options)
+    }
+  }
+
+  /**
+   * Several writes that must land together: applied locally at once, and
+   * uploaded as one server batch (resumed after a crash, committed once).
+   * Other clients see the whole group at once.
+   */
+  async transaction(collect: (scope: TransactionScope) => void): Promise<{ groupId: string; writes: WriteReceipt[] }> {
+    const requests: WriteRequest[] = []
+    collect({
+      put: (collectionId, id, data) => void requests.push({ collectionId, id, op: 'put', data }),
+      patch: (collectionId, id, fields) => void requests.push({ collectionId, id, op: 'patch', data: fields }),
+      delete: (collectionId, id) => void requests.push({ collectionId, id, op: 'delete' })
+    })
+    if (requests.length === 0) throw new ClientInputError('A transaction needs at least one write')
+    const groupId = uuid()
+    await this.ready
+    const writes = await writeLocally(this.ctx, requests, { groupId, lockToken: (collectionId) => this.locks.tokenFor(collectionId) })
+    for (const collectionId of new Set(requests.map((request) => request.collectionId))) if (!this.collections.has(collectionId)) this.collection(collectionId)
+    this.wakeSync()
+    return { groupId, writes }
+  }
+
+  /** Resolves with the write's outcome: applied, conflict or rejected. */
+  awaitWrite(writeId: string): Promise<WriteOutcome> {
+    const known = this.recentOutcomes.get(writeId)
+    if (known) return Promise.resolve(known)
+    return new Promise((resolve, reject) => {
+      void this.store.listOutbox().then((outbox) => {
+        const entry = outbox.find((candidate) => candidate.id === writeId)
+        const outcome = this.recentOutcomes.get(writeId)
+        if (outcome) return resolve(outcome)
+        if (entry?.state === 'rejected' && entry.reason) {
+          return resolve({ writeId, collectionId: entry.collectionId, recordId: entry.recordId, status: 'rejected', error: entry.reason })
+        }
+        if (!entry) return reject(new ClientInputError(`No write ${writeId} is known to this client`))
+        const list = this.waiters.get(writeId) ?? []
+        list.push(resolve)
+        this.waiters.set(writeId, list)
+      }, reject)
+    })
+  }
+
+  /** Every write's outcome as it happens. */
+  onOutcome(listener: (outcome: WriteOutcome) => void): () => void {
+    return this.outcomeEvents.on(listener)
+  }
+
+  /** Progress of long uploads and downloads ("120 of 300"). */
+  onProgress(listener: (progress: Progress) => void): () => void {
+    return this.progressEvents.on(listener)
+  }
+
+  /** Resolves when the outbox is empty (parked writes aside) and every collection is pulled to the end. Rejects on a fatal error. */
+  whenSynced(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const fatal = this.statusValue.get().fatal
+      if (fatal) return reject(new RoostError(fatal.code, fatal.name, fatal.message))
+      this.syncedWaiters.push({ resolve, reject })
+      this.wakeSync()
+    })
+  }
+
+  /** Writes refused for good, with their reasons, until dismissed. */
+  async rejectedWrites(): Promise<OutboxEntry[]> {
+    return (await this.store.listOutbox()).filter((entry) => entry.state === 'rejected')
+  }
+
+  async dismissRejected(writeId: string): Promise<void> {
+    await this.store.runExclusive(async () => {
+      const entry = (await this.store.listOutbox()).find((candidate) => candidate.id === writeId)
+      if (entry?.state === 'rejected') await this.store.write([{ type: 'deleteOutbox', id: writeId }])
+    })
+    this.refreshStatus()
+  }
+
+  /** Records whose conflict waits for `collection.resolve`. */
+  async conflicts(): Promise<RecordView[]> {
+    return (await this.store.listPendingRecords()).filter((record) => record.conflict).map((record) => viewOf(record))
+  }
+
+  /** Leaves the fatal state (after the app dealt with it: signed in again, dropped a collection…) and syncs again. */
+  async resetError(options: { forgetCollection?: string } = {}): Promise<void> {
+    const changes: Parameters<ClientStore['write']>[0] = [{ type: 'deleteMeta', key: FATAL }]
+    if (options.forgetCollection) {
+      this.collections.delete(options.forgetCollection)
+      changes.push({ type: 'putMeta', key: COLLECTIONS, value: [...this.collections] }, { type: 'deleteMeta', key: `cursor:${options.forgetCollection}` })
+    }
+    await this.store.write(changes)
+    this.patchStatus({ fatal: null, error: null })
+    this.loop.kick(true)
+  }
+
+  /** Stops syncing and closes the store. Pending writes stay in the store for next time. */
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    this.loop.stop()
+    this.locks.stopAll()
+    this.realtime?.stop()
+    this.tabs.close()
+    for (const off of this.detach) off()
+    if (this.statusTimer) clearTimeout(this.statusTimer)
+    for (const waiter of this.syncedWaiters) waiter.reject(new Error('The client was closed'))
+    this.syncedWaiters = []
+    await this.store.close()
+  }
+
+  // ---- internals ----
+
+  private async load() {
+    const [collections, fatal, firstSyncDone, lastSyncedAt] = await Promise.all([
+      this.store.getMeta<string[]>(COLLECTIONS),
+      this.store.getMeta<ClientError>(FATAL),
+      this.store.getMeta<boolean>(FIRST_SYNC),
+      this.store.getMeta<string>(LAST_SYNCED)
+    ])
+    for (const id of collections ?? []) this.collections.add(id)
+    this.patchStatus({ fatal: fatal ?? null, firstSyncDone: firstSyncDone ?? false, lastSyncedAt: lastSyncedAt ?? null })
+    this.refreshStatus()
+  }
+
+  private async persistCollections() {
+    const stored = (await this.store.getMeta<string[]>(COLLECTIONS)) ?? []
+    const all = [...new Set([...stored, ...this.collections])]
+    if (all.length !== stored.length) await this.store.write([{ type: 'putMeta', key: COLLECTIONS, value: all }])
+    for (const id of all) this.collections.add(id)
+  }
+
+  private async clientId(): Promise<string> {
+    const known = await this.store.getMeta<string>(CLIENT_ID)
+    if (known) return known
+    const id = uuid()
+    await this.store.write([{ type: 'putMeta', key: CLIENT_ID, value: id }])
+    return id
+  }
+
+  private async writeNow(requests: WriteRequest[]) {
+    await this.ready
+    const receipts = await writeLocally(this.ctx, requests, { lockToken: (collectionId) => this.locks.tokenFor(collectionId) })
+    this.wakeSync()
+    return receipts
+  }
+
+  /** Something to push: the leader syncs, another tab asks the leader to. */
+  private wakeSync() {
+    if (this.tabs.isLeader) this.loop.kick()
+    else this.tabs.post({ type: 'kick' })
+  }
+
+  private async withSession<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn()
+    } catch (caught) {
+      const error = toRoostError(caught)
+      if (error.code !== 401) throw caught
+      try {
+        await this.session.renew(error)
+      } catch (renewal) {
+        const failure = toRoostError(renewal)
+        throw failure.code === 401 || failure.code === 403 ? new FatalError(failure) : failure
+      }
+      this.realtime?.refresh()
+      return fn()
+    }
+  }
+
+  private async cycle() {
+    await this.persistCollections()
+    try {
+      await this.session.ensure()
+    } catch (caught) {
+      const error = toRoostError(caught)
+      throw error.code === 401 || error.code === 403 ? new FatalError(error) : error
+    }
+    if (this.options.realtime && !this.realtime) this.startRealtime()
+    // A collection never pulled is pulled (and created if need be) before anything is pushed to it.
+    for (const collectionId of [...this.collections]) {
+      if (await this.store.getMeta(`cursor:${collectionId}`)) continue
+      this.patchStatus({ pulling: true })
+      await this.withSession(() => pullCollection(this.ctx, collectionId, { pageSize: this.options.pageSize, create: this.creates.get(collectionId) ?? true }))
+    }
+    for (let round = 0; round < 3; round++) {
+      this.patchStatus({ pushing: true })
+      await this.withSession(() => pushAll(this.ctx, { batchThreshold: this.options.batchThreshold, concurrency: 4 }))
+      this.patchStatus({ pushing: false, pulling: true, connected: true })
+      for (const collectionId of [...this.collections]) {
+        await this.withSession(() => pullCollection(this.ctx, collectionId, { pageSize: this.options.pageSize, create: this.creates.get(collectionId) ?? true }))
+      }
+      this.patchStatus({ pulling: false })
+      // A pulled record with local changes was left alone: push them, then pull again.
+      const pending = await this.store.listPendingRecords()
+      if (!pending.some((record) => !record.conflict)) break
+    }
+  }
+
+  private async afterSuccess() {
+    const status = await this.computeCounts()
+    const now = new Date().toISOString()
+    const synced = status.pending === 0
+    const changes: Parameters<ClientStore['write']>[0] = []
+    if (!this.statusValue.get().firstSyncDone) changes.push({ type: 'putMeta', key: FIRST_SYNC, value: true })
+    if (synced) changes.push({ type: 'putMeta', key: LAST_SYNCED, value: now })
+    if (changes.length > 0) await this.store.write(changes).catch(() => undefined)
+    this.patchStatus({ ...status, connected: true, error: null, firstSyncDone: true, ...(synced ? { lastSyncedAt: now } : {}) })
+    if (synced) {
+      const waiters = this.syncedWaiters
+      this.syncedWaiters = []
+      for (const waiter of waiters) waiter.resolve()
+    } else {
+      // Writes that came in during the cycle: go again.
+      this.loop.kick()
+    }
+    const connected = this.realtime?.isReady ?? false
+    this.loop.wakeAfter(connected ? this.options.pollIntervalMs * 6 : this.options.pollIntervalMs)
+  }
+
+  private async enterFatal(error: FatalError) {
+    const fatal: ClientError = { ...this.clientError(error.error), ...(error.collectionId ? { collectionId: error.collectionId } : {}) }
+    await this.store.write([{ type: 'putMeta', key: FATAL, value: fatal }]).catch(() => undefined)
+    this.patchStatus({ fatal, error: fatal, pushing: false, pulling: false })
+    const waiters = this.syncedWaiters
+    this.syncedWaiters = []
+    for (const waiter of waiters) waiter.reject(new RoostError(fatal.code, fatal.name, fatal.message))
+  }
+
+  private clientError(error: RoostError): ClientError {
+    return { code: error.code, name: error.name, message: error.message, at: new Date().toISOString() }
+  }
+
+  private startRealtime() {
+    this.realtime = new RealtimeConnection(
+      this.options.url,
+      () => this.session.token,
+      {
+        onReady: () => void this.subscribeAll(),
+        onDown: () => this.patchStatus({ connected: false }),
+        onChange: (event) => void this.onChange(event),
+        onCollectionEvent: (type, payload) => this.onCollectionEvent(type, payload),
+        onAuthFailed: () => this.loop.kick()
+      },
+      this.options.timeoutMs
+    )
+    this.realtime.start()
+  }
+
+  private async subscribeAll() {
+    for (const collectionId of this.collections) {
+      // Not a member (yet): the pull creates it or reports it; subscribe at the next connect.
+      await this.realtime?.subscribe(collectionId).catch(() => undefined)
+    }
+    this.patchStatus({ connected: true })
+    this.loop.kick(true)
+  }
+
+  private async onChange(event: ChangeEvent) {
+    if (!this.collections.has(event.collectionId) || !this.tabs.isLeader) return
+    const verdict = await applyEvent(this.ctx, event).catch(() => 'pull' as const)
+    if (verdict === 'pull') this.loop.kick()
+  }
+
+  private onCollectionEvent(type: 'lock' | 'member' | 'removed', payload: unknown) {
+    if (type === 'lock') {
+      const event = payload as { collectionId: string; type: string; lock: { token: number } }
+      if (event.type !== 'acquired') this.locks.ended(event.collectionId, event.lock.token)
+    } else if (type === 'removed' || type === 'member') {
+      // Membership or the collection itself changed: the next cycle finds out what it means.
+      this.loop.kick()
+    }
+  }
+
+  private onLeader() {
+    this.loop.kick(true)
+  }
+
+  private onFollower() {
+    this.loop.stop()
+    this.realtime?.stop()
+    this.realtime = null
+  }
+
+  private onTabMessage(message: TabMessage) {
+    if (message.type === 'kick') {
+      if (this.tabs.isLeader) this.loop.kick()
+    } else if (message.type === 'changed') {
+      this.changedEvents.emit(message.collectionIds)
+      this.refreshStatus()
+    } else if (message.type === 'outcome') {
+      this.settle(message.outcome, false)
+    } else if (message.type === 'status' && !this.tabs.isLeader) {
+      this.statusValue.set({ ...message.status })
+    }
+  }
+
+  private settle(outcome: WriteOutcome, broadcast = true) {
+    this.recentOutcomes.set(outcome.writeId, outcome)
+    if (this.recentOutcomes.size > 10_000) this.recentOutcomes.delete(this.recentOutcomes.keys().next().value as string)
+    for (const resolve of this.waiters.get(outcome.writeId) ?? []) resolve(outcome)
+    this.waiters.delete(outcome.writeId)
+    if (broadcast) this.tabs.post({ type: 'outcome', outcome })
+  }
+
+  private patchStatus(patch: Partial<SyncStatus>) {
+    const next = { ...this.statusValue.get(), ...patch }
+    this.statusValue.set(next)
+    if (this.tabs?.isLeader) this.tabs.post({ type: 'status', status: next })
+  }
+
+  private async computeCounts() {
+    const [outbox, pending] = await Promise.all([this.store.listOutbox(), this.store.listPendingRecords()])
+    const conflicted = new Set(pending.filter((record) => record.conflict).map((record) => `${record.collectionId}\u0000${record.id}`))
+    const waiting = outbox.filter((entry) => entry.state === 'pending' && !conflicted.has(`${entry.collectionId}\u0000${entry.recordId}`))
+    return {
+      pending: waiting.length,
+      oldestPendingAt: waiting.reduce<string | null>((oldest, entry) => (oldest === null || entry.createdAt < oldest ? entry.createdAt : oldest), null),
+      conflicts: conflicted.size,
+      rejected: outbox.filter((entry) => entry.state === 'rejected').length
+    }
+  }
+
+  /** Recounts pending writes and conflicts soon (coalesced: many changes, one count). */
+  private refreshStatus() {
+    if (this.statusTimer || this.closed) return
+    this.statusTimer = setTimeout(() => {
+      this.statusTimer = null
+      if (this.closed) return
+      void this.computeCounts().then((counts) => this.patchStatus(counts), () => undefined)
+    }, 10)
+  }
+
+  private async lockCollection(collectionId: string, options?: LockOptions) {
+    await this.ready
+    await this.session.ensure()
+    return this.withSession(() => this.locks.acquire(collectionId, options))
+  }
+
+  /** Waits until no write carrying this lock token is pending (or the time is up). */
+  private async flushWrites(collectionId: string, token: number, until: number) {
+    while (Date.now() < until && !this.closed) {
+      const waiting = (await this.store.listOutbox()).some((entry) => entry.collectionId === collectionId && entry.lockToken === token && entry.state === 'pending')
+      if (!waiting) return
+      this.wakeSync()
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+  }
+}
+
+function checkPolicy(policy: ConflictPolicy): ConflictPolicy {
+  if (typeof policy === 'function' || policy === 'manual' || policy === 'server-wins' || policy === 'client-wins') return policy
+  throw new ClientInputError(`"conflictPolicy" must be 'manual', 'server-wins', 'client-wins' or a merge function, not ${JSON.stringify(policy)}`)
+}
+
+/** Creates a client and starts syncing. */
+export const createRoost = (options: RoostOptions): Roost => {
+  if (options?.conflictPolicy !== undefined) checkPolicy(options.conflictPolicy)
+  return new Roost(options)
+}
