@@ -1,7 +1,8 @@
 import type { ChangeEvent } from '../services/collections/collections.shared.js'
 import { viewOf, type Collection, type RecordView, type TransactionScope } from './collection.js'
 import type { EngineContext } from './engine/context.js'
-import { FatalError } from './engine/failures.js'
+import { FatalError, ReplicaCheck } from './engine/failures.js'
+import { GROUP_PREFIX, type GroupMeta } from './engine/groups.js'
 import { resolveConflict, writeLocally, type WriteReceipt, type WriteRequest } from './engine/local-writes.js'
 import { LockManager, type LockOptions } from './engine/locks.js'
 import { applyEvent, pullCollection } from './engine/pull.js'
@@ -100,6 +101,9 @@ export class Roost {
   private closed = false
   private ready: Promise<void>
   private statusTimer: ReturnType<typeof setTimeout> | null = null
+  /** Bumped by every local write: a cycle that saw none during it has nothing more to push. */
+  private writes = 0
+  private writesAtCycleStart = 0
   private readonly detach: Array<() => void> = []
 
   constructor(options: RoostOptions) {
@@ -393,6 +397,7 @@ export class Roost {
 
   /** Something to push: the leader syncs, another tab asks the leader to. */
   private wakeSync() {
+    this.writes++
     if (this.tabs.isLeader) this.loop.kick()
     else this.tabs.post({ type: 'kick' })
   }
@@ -415,6 +420,7 @@ export class Roost {
   }
 
   private async cycle() {
+    this.writesAtCycleStart = this.writes
     await this.persistCollections()
     try {
       await this.session.ensure()
@@ -431,7 +437,7 @@ export class Roost {
     }
     for (let round = 0; round < 3; round++) {
       this.patchStatus({ pushing: true })
-      await this.withSession(() => pushAll(this.ctx, { batchThreshold: this.options.batchThreshold, concurrency: 4 }))
+      await this.pushChecked()
       this.patchStatus({ pushing: false, pulling: true, connected: true })
       for (const collectionId of [...this.collections]) {
         await this.withSession(() => pullCollection(this.ctx, collectionId, { pageSize: this.options.pageSize, create: this.creates.get(collectionId) ?? true }))
@@ -440,6 +446,29 @@ export class Roost {
       // A pulled record with local changes was left alone: push them, then pull again.
       const pending = await this.store.listPendingRecords()
       if (!pending.some((record) => !record.conflict)) break
+    }
+  }
+
+  /**
+   * Pushes; when a push finds a collection not as our copy knows it, pulls
+   * that collection (a 410 drops the copy and keeps pending writes as new
+   * writes; a 404 is fatal) and pushes again. Twice for one collection in
+   * one cycle means it really is gone.
+   */
+  private async pushChecked() {
+    const checked = new Set<string>()
+    for (;;) {
+      try {
+        return await this.withSession(() => pushAll(this.ctx, { batchThreshold: this.options.batchThreshold, concurrency: 4 }))
+      } catch (caught) {
+        if (!(caught instanceof ReplicaCheck)) throw caught
+        const fresh = caught.collectionIds.filter((id) => !checked.has(id))
+        if (fresh.length === 0) throw new FatalError(caught.error, caught.collectionIds[0])
+        for (const collectionId of fresh) {
+          checked.add(collectionId)
+          await this.withSession(() => pullCollection(this.ctx, collectionId, { pageSize: this.options.pageSize, create: false }))
+        }
+      }
     }
   }
 
@@ -456,8 +485,8 @@ export class Roost {
       const waiters = this.syncedWaiters
       this.syncedWaiters = []
       for (const waiter of waiters) waiter.resolve()
-    } else {
-      // Writes that came in during the cycle: go again.
+    } else if (this.writes !== this.writesAtCycleStart) {
+      // Writes that came in during the cycle: go again. (Others wait for the retry timer or the next kick.)
       this.loop.kick()
     }
     const connected = this.realtime?.isReady ?? false
@@ -556,9 +585,13 @@ export class Roost {
   }
 
   private async computeCounts() {
-    const [outbox, pending] = await Promise.all([this.store.listOutbox(), this.store.listPendingRecords()])
+    const [outbox, pending, groups] = await Promise.all([this.store.listOutbox(), this.store.listPendingRecords(), this.store.listMeta<GroupMeta>(GROUP_PREFIX)])
     const conflicted = new Set(pending.filter((record) => record.conflict).map((record) => `${record.collectionId}\u0000${record.id}`))
-    const waiting = outbox.filter((entry) => entry.state === 'pending' && !conflicted.has(`${entry.collectionId}\u0000${entry.recordId}`))
+    const parkedGroups = new Set(groups.filter(([, group]) => group.state === 'conflict').map(([, group]) => group.id))
+    // Writes parked with a conflict (theirs or their group's) wait for the app, not for the sync loop.
+    const waiting = outbox.filter(
+      (entry) => entry.state === 'pending' && !conflicted.has(`${entry.collectionId}\u0000${entry.recordId}`) && !(entry.groupId && parkedGroups.has(entry.groupId))
+    )
     return {
       pending: waiting.length,
       oldestPendingAt: waiting.reduce<string | null>((oldest, entry) => (oldest === null || entry.createdAt < oldest ? entry.createdAt : oldest), null),

@@ -9,6 +9,21 @@ export class FatalError extends Error {
   }
 }
 
+/**
+ * A push found the collection not as our copy knows it (a 404 for a record
+ * we know, a record with a known version now missing altogether): it was
+ * deleted, or deleted and created again. Pulling it tells which: a 410
+ * drops our copy (pending writes stay, as new writes), a 404 is fatal.
+ */
+export class ReplicaCheck extends Error {
+  readonly collectionIds: string[]
+  constructor(collectionIds: string | string[], readonly error: RoostError) {
+    super(error.message)
+    this.name = 'ReplicaCheck'
+    this.collectionIds = typeof collectionIds === 'string' ? [collectionIds] : [...new Set(collectionIds)]
+  }
+}
+
 export const failureOf = (error: RoostError): WriteFailure => ({ code: error.code, name: error.name, message: error.message, ...(error.data === undefined ? {} : { data: error.data }) })
 
 /**

@@ -66,6 +66,13 @@ export interface PullOptions {
 export async function pullCollection(ctx: EngineContext, collectionId: string, options: PullOptions): Promise<void> {
   let position = (await ctx.store.getMeta<FeedPosition>(cursorKey(collectionId))) ?? { cursor: null, last: 0 }
   let done = 0
+  // A first download: how many records to expect, for "120 of 300" (live records; tombstones come on top).
+  let total: number | null = null
+  if (position.cursor === null) {
+    total = await ctx.rest
+      .call<{ total: number }>({ method: 'GET', path: `collections/${encodeURIComponent(collectionId)}/records`, query: { $limit: 0 } })
+      .then((answer) => answer.total, () => null)
+  }
   for (let page = 0; ; page++) {
     let answer: ChangesPageResult
     try {
@@ -91,7 +98,7 @@ export async function pullCollection(ctx: EngineContext, collectionId: string, o
     position = { cursor: answer.cursor, last: changes.length > 0 ? changes[changes.length - 1].seq : position.last }
     await applyServerRecords(ctx, collectionId, changes, position)
     done += changes.length
-    if (changes.length > 0 || answer.more) ctx.progress.emit({ phase: 'pull', collectionId, done, total: null })
+    if (changes.length > 0 || answer.more) ctx.progress.emit({ phase: 'pull', collectionId, done, total: total === null ? null : Math.max(total, done) })
     if (!answer.more) return
   }
 }

@@ -1,11 +1,11 @@
 import { RoostError, toRoostError } from '../errors.js'
 import { uuid } from '../ids.js'
 import type { StoreChange } from '../stores/types.js'
-import type { LocalRecord, OutboxEntry, WriteOutcome } from '../types.js'
+import type { LocalRecord, WriteOutcome } from '../types.js'
 import { abortBatch, batchOperation, committedRecord, runBatch, type BatchPlan, type BatchResult, type PlannedOperation } from './batch-upload.js'
 import type { EngineContext } from './context.js'
 import { handleConflict } from './conflicts.js'
-import { classifyWriteError, FatalError } from './failures.js'
+import { classifyWriteError, ReplicaCheck } from './failures.js'
 import { pushGroups, groupRecordKeys } from './groups.js'
 import { lockTokenOf, pushSingle } from './push-single.js'
 import { commit, entriesOf, settleApplied } from './settle.js'
@@ -143,6 +143,15 @@ async function finishBatch(ctx: EngineContext, plan: BatchPlan): Promise<'done' 
     return 'done'
   }
   await abortBatch(ctx, plan.batchId)
+  // A record we knew at some version is missing altogether (tombstones stay): the collection is not the one we copied.
+  for (const conflict of result.conflicts) {
+    if (conflict.reason !== 'missing') continue
+    const record = await ctx.store.getRecord(conflict.collectionId, conflict.id)
+    if (record?.base) {
+      await dropPlan(ctx, plan, false)
+      throw new ReplicaCheck(conflict.collectionId, new RoostError(409, 'Conflict', `${conflict.collectionId}/${conflict.id} is missing on the server`))
+    }
+  }
   const conflicted = new Set(result.conflicts.map((conflict) => key(conflict.collectionId, conflict.id)))
   await dropPlan(ctx, plan, false, conflicted)
   for (const conflict of result.conflicts) {
@@ -169,6 +178,3 @@ async function dropPlan(ctx: EngineContext, plan: BatchPlan, uncertain: boolean,
     await ctx.store.write(changes)
   })
 }
-
-export type { OutboxEntry, RoostError }
-export { FatalError }
