@@ -1,0 +1,167 @@
+import { fileURLToPath } from 'node:url'
+import type { Page } from 'playwright-core'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import type { LocalRecord, OutboxEntry } from '../../../src/client/types.js'
+import type { StoreChange } from '../../../src/client/stores/types.js'
+import { browserSkipReason, bundle, callPage, launchBrowser, servePage, type PageServer, type PageValue, type TestBrowser } from '../../helpers/browser.js'
+
+const entry = fileURLToPath(new URL('./indexeddb.page.ts', import.meta.url))
+
+let databases = 0
+/** A database name no other test uses (the profile is shared by the whole file). */
+const freshDb = () => `roost-test-${++databases}`
+
+const record = (collectionId: string, id: string, version: number, syncedVersion: number, data: PageValue = { id }): LocalRecord =>
+  ({ collectionId, id, data, deleted: false, version, syncedVersion, base: null }) as LocalRecord
+
+const outboxEntry = (id: string, order: number, recordId: string): OutboxEntry => ({
+  id,
+  order,
+  collectionId: 'notes',
+  recordId,
+  op: 'put',
+  data: { id: recordId },
+  localVersion: 1,
+  createdAt: '2026-01-01T00:00:00.000Z',
+  state: 'pending'
+})
+
+const asArg = (changes: StoreChange[]) => changes as unknown as PageValue
+
+interface Dump {
+  records: Record<string, LocalRecord[]>
+  pending: LocalRecord[]
+  outbox: OutboxEntry[]
+  meta: Array<[string, unknown]>
+}
+
+type Result = { ok: true } | { ok: false; name: string; message: string }
+
+describe.skipIf(browserSkipReason())('IndexedDB store in Chromium', () => {
+  let browser: TestBrowser
+  let server: PageServer
+  const pages: Page[] = []
+
+  const open = async () => {
+    const page = await browser.openPage(server.url)
+    pages.push(page)
+    return page
+  }
+
+  beforeAll(async () => {
+    server = await servePage(await bundle(entry))
+    browser = await launchBrowser()
+  })
+
+  afterAll(async () => {
+    await browser?.close()
+    await server?.close()
+  })
+
+  afterEach(async () => {
+    for (const page of pages.splice(0)) await page.close()
+    // Nothing may have gone wrong in a page unnoticed.
+    expect(browser.errors.splice(0)).toEqual([])
+  })
+
+  it('keeps records, the outbox and meta across a page reload', async () => {
+    const db = freshDb()
+    const page = await open()
+    const changes: StoreChange[] = [
+      { type: 'putRecord', record: record('notes', 'b', 2, 1, { text: 'pending' }) },
+      { type: 'putRecord', record: record('notes', 'a', 1, 1) },
+      { type: 'putOutbox', entry: outboxEntry('w1', 1, 'b') },
+      { type: 'putMeta', key: 'cursor:notes', value: { cursor: 'c1', last: 4 } }
+    ]
+    await callPage(page, 'write', db, asArg(changes))
+    const before = await callPage<Dump>(page, 'dump', db, ['notes'])
+    await browser.reloadPage(page)
+    const after = await callPage<Dump>(page, 'dump', db, ['notes'])
+    expect(after).toEqual(before)
+    expect(after.records.notes!.map((r) => r.id)).toEqual(['a', 'b'])
+    expect(after.pending.map((r) => r.id)).toEqual(['b'])
+    expect(after.outbox.map((e) => e.id)).toEqual(['w1'])
+    expect(after.meta).toEqual([['cursor:notes', { cursor: 'c1', last: 4 }]])
+  })
+
+  it('shares one database between two tabs: a write in one is read in the other', async () => {
+    const db = freshDb()
+    const [tabA, tabB] = [await open(), await open()]
+    await callPage(tabA, 'write', db, asArg([{ type: 'putRecord', record: record('notes', 'n1', 1, 0) }]))
+    expect((await callPage<Dump>(tabB, 'dump', db, ['notes'])).records.notes!.map((r) => r.id)).toEqual(['n1'])
+    await callPage(tabB, 'write', db, asArg([{ type: 'deleteRecord', collectionId: 'notes', id: 'n1' }, { type: 'putMeta', key: 'from', value: 'B' }]))
+    const seenByA = await callPage<Dump>(tabA, 'dump', db, ['notes'])
+    expect(seenByA.records.notes).toEqual([])
+    expect(seenByA.meta).toEqual([['from', 'B']])
+  })
+
+  it('runExclusive excludes across tabs: tab B waits for the Web Lock tab A holds', async () => {
+    const db = freshDb()
+    const [tabA, tabB] = [await open(), await open()]
+    await callPage(tabA, 'holdLock', db, 'A')
+    const waiting = callPage(tabB, 'lockedAppend', db, 'B')
+    // B's request is queued on the lock (seen through navigator.locks.query, not by timing) ...
+    await tabA.waitForFunction(
+      async (name) => ((await navigator.locks.query()).pending ?? []).some((request) => request.name === name),
+      `roost-store:${db}`
+    )
+    // ... and has not run while A holds the lock.
+    expect(await callPage(tabA, 'getMeta', db, 'log')).toEqual(['A:start'])
+    await callPage(tabA, 'releaseLock')
+    await waiting
+    expect(await callPage(tabB, 'getMeta', db, 'log')).toEqual(['A:start', 'A:end', 'B'])
+  })
+
+  it('applies a write all or none: a value that cannot be stored rejects it before anything is written', async () => {
+    const db = freshDb()
+    const page = await open()
+    const result = await callPage<Result>(page, 'tryUnclonableWrite', db, asArg([
+      { type: 'putRecord', record: record('notes', 'n1', 1, 0) },
+      { type: 'putOutbox', entry: outboxEntry('w1', 1, 'n1') }
+    ]))
+    expect(result).toMatchObject({ ok: false, name: 'DataCloneError' })
+    expect(await callPage<Dump>(page, 'dump', db, ['notes'])).toEqual({ records: { notes: [] }, pending: [], outbox: [], meta: [] })
+  })
+
+  it('surfaces a quota error as a rejection and rolls the whole write back', async () => {
+    const db = freshDb()
+    const page = await open()
+    const cdp = await browser.context.newCDPSession(page)
+    const origin = new URL(server.url).origin
+    // A real quota, made small for this origin: the browser itself refuses the write.
+    await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize: 1024 * 1024 })
+    try {
+      // The page takes the new quota on its next load.
+      await browser.reloadPage(page)
+      await callPage(page, 'write', db, asArg([{ type: 'putMeta', key: 'small', value: 1 }]))
+      const result = await callPage<Result>(page, 'tryBigWrite', db, asArg([
+        { type: 'putRecord', record: record('notes', 'n1', 1, 0) },
+        { type: 'deleteMeta', key: 'small' }
+      ]), 'big', 4 * 1024 * 1024)
+      expect(result).toMatchObject({ ok: false, name: 'QuotaExceededError' })
+      expect(await callPage<Dump>(page, 'dump', db, ['notes'])).toMatchObject({ records: { notes: [] }, meta: [['small', 1]] })
+      // The store goes on working after the failed transaction.
+      await callPage(page, 'write', db, asArg([{ type: 'putMeta', key: 'after', value: 2 }]))
+      expect(await callPage(page, 'getMeta', db, 'after')).toBe(2)
+    } finally {
+      await cdp.send('Storage.overrideQuotaForOrigin', { origin })
+      await cdp.detach()
+    }
+  })
+
+  it('closes on versionchange so another tab can upgrade, then refuses further use with a clear error', async () => {
+    const db = freshDb()
+    const [tabA, tabB] = [await open(), await open()]
+    await callPage(tabA, 'write', db, asArg([{ type: 'putMeta', key: 'x', value: 1 }]))
+    // Without tab A closing its connection, this open would wait (blocked) for ever.
+    expect(await callPage<Result>(tabB, 'openAtVersion', db, 2)).toEqual({ ok: true })
+    expect(await callPage<Result>(tabA, 'tryGetMeta', db, 'x')).toMatchObject({ ok: false, message: expect.stringContaining('another tab upgraded or deleted the database') })
+  })
+
+  it('rejects a blocked open with a clear error instead of waiting, and opens once the old connection is gone', async () => {
+    const page = await open()
+    const result = await callPage<{ blocked: Result; after: Result }>(page, 'blockedOpen', freshDb())
+    expect(result.blocked).toMatchObject({ ok: false, message: expect.stringContaining('is blocked by another open connection at version 1') })
+    expect(result.after).toEqual({ ok: true })
+  })
+})
