@@ -209,47 +209,55 @@ export class IndexedDbStore implements ClientStore {
     })
   }
 
+  /** Runs `fn` on the open database; IndexedDB's own errors come out named after the store and the operation. */
+  private async use<T>(what: string, fn: (db: Database) => Promise<T>): Promise<T> {
+    const db = await this.db()
+    try {
+      return await fn(db)
+    } catch (error) {
+      // A connection closed under us (versionchange, the browser) says why, not just "InvalidStateError".
+      if (this.closedReason !== undefined) throw new Error(`IndexedDB store "${this.name}" is closed: ${this.closedReason}`, { cause: error })
+      throw storeError(this.name, what, error)
+    }
+  }
+
   async getRecord(collectionId: string, id: string): Promise<LocalRecord | undefined> {
     checkString(collectionId, 'getRecord: collectionId')
     checkString(id, 'getRecord: id')
-    const db = await this.db()
-    return (await db.get('records', [collectionId, id]))?.record
+    return this.use('getRecord', async (db) => (await db.get('records', [collectionId, id]))?.record)
   }
 
   async listRecords(collectionId: string): Promise<LocalRecord[]> {
     checkString(collectionId, 'listRecords: collectionId')
-    const db = await this.db()
     // Keys [collectionId, id] sort by id within the collection: id order comes from the key range itself.
-    return (await db.getAll('records', collectionRange(collectionId))).map((row) => row.record)
+    return this.use('listRecords', async (db) => (await db.getAll('records', collectionRange(collectionId))).map((row) => row.record))
   }
 
   async listPendingRecords(): Promise<LocalRecord[]> {
-    const db = await this.db()
-    return (await db.getAllFromIndex('records', 'pending')).map((row) => row.record)
+    return this.use('listPendingRecords', async (db) => (await db.getAllFromIndex('records', 'pending')).map((row) => row.record))
   }
 
   async listOutbox(): Promise<OutboxEntry[]> {
-    const db = await this.db()
-    return db.getAllFromIndex('outbox', 'order')
+    return this.use('listOutbox', (db) => db.getAllFromIndex('outbox', 'order'))
   }
 
   async getMeta<T = unknown>(key: string): Promise<T | undefined> {
     checkString(key, 'getMeta: key')
-    const db = await this.db()
-    return (await db.get('meta', key)) as T | undefined
+    return this.use('getMeta', async (db) => (await db.get('meta', key)) as T | undefined)
   }
 
   async listMeta<T = unknown>(prefix: string): Promise<Array<[string, T]>> {
     checkString(prefix, 'listMeta: prefix')
-    const db = await this.db()
-    const entries: Array<[string, T]> = []
-    // Walk up from the prefix until the keys stop starting with it (keys are in code-unit order, like JS string comparison).
-    let cursor = await db.transaction('meta').store.openCursor(IDBKeyRange.lowerBound(prefix))
-    while (cursor && cursor.key.startsWith(prefix)) {
-      entries.push([cursor.key, cursor.value as T])
-      cursor = await cursor.continue()
-    }
-    return entries
+    return this.use('listMeta', async (db) => {
+      const entries: Array<[string, T]> = []
+      // Walk up from the prefix until the keys stop starting with it (keys are in code-unit order, like JS string comparison).
+      let cursor = await db.transaction('meta').store.openCursor(IDBKeyRange.lowerBound(prefix))
+      while (cursor && cursor.key.startsWith(prefix)) {
+        entries.push([cursor.key, cursor.value as T])
+        cursor = await cursor.continue()
+      }
+      return entries
+    })
   }
 
   async write(changes: StoreChange[]): Promise<void> {
@@ -263,14 +271,18 @@ export class IndexedDbStore implements ClientStore {
       throw storeError(this.name, 'write (a value cannot be stored)', error)
     }
     if (copied.length === 0) return
-    const db = await this.db()
-    const stores = [...new Set(copied.map((change) => storeOf[change.type]))]
+    await this.use('write', (db) => this.transact(db, copied))
+  }
+
+  /** One readwrite transaction for all the changes; resolves on complete, rejects (rolled back) on abort. */
+  private async transact(db: Database, changes: StoreChange[]): Promise<void> {
+    const stores = [...new Set(changes.map((change) => storeOf[change.type]))]
     // Strict durability: a local write is acknowledged to the app only once it is on disk (it may be the only copy).
     const tx = db.transaction(stores, 'readwrite', { durability: 'strict' })
     const done = tx.done
     try {
       // Every request is issued synchronously, in order; IndexedDB runs them in that order inside the one transaction.
-      for (const change of copied) {
+      for (const change of changes) {
         let request: Promise<unknown>
         switch (change.type) {
           case 'putRecord': {
@@ -309,14 +321,10 @@ export class IndexedDbStore implements ClientStore {
         // Already finished or aborting.
       }
       await done.catch(() => undefined)
-      throw storeError(this.name, 'write', error)
+      throw error
     }
-    try {
-      await done
-    } catch (error) {
-      // QuotaExceededError, AbortError, an I/O error: the transaction was rolled back as a whole.
-      throw storeError(this.name, 'write', error)
-    }
+    // Rejects with QuotaExceededError, AbortError, an I/O error...: the transaction was rolled back as a whole.
+    await done
   }
 
   runExclusive<T>(fn: () => Promise<T>): Promise<T> {

@@ -124,15 +124,18 @@ describe.skipIf(browserSkipReason())('IndexedDB store in Chromium', () => {
   })
 
   it('surfaces a quota error as a rejection and rolls the whole write back', async () => {
-    const db = freshDb()
-    const page = await open()
+    // An origin of its own (another port): Chromium keeps an origin's quota in its storage backend while the origin is in use.
+    const quotaServer = await servePage(await bundle(entry))
+    const page = await browser.context.newPage()
+    pages.push(page)
     const cdp = await browser.context.newCDPSession(page)
-    const origin = new URL(server.url).origin
-    // A real quota, made small for this origin: the browser itself refuses the write.
-    await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize: 1024 * 1024 })
+    const origin = new URL(quotaServer.url).origin
     try {
-      // The page takes the new quota on its next load.
+      // A real quota, made small for this origin before its first use: the browser itself refuses the write.
+      await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize: 1024 * 1024 })
+      await page.goto(quotaServer.url)
       await browser.reloadPage(page)
+      const db = freshDb()
       await callPage(page, 'write', db, asArg([{ type: 'putMeta', key: 'small', value: 1 }]))
       const result = await callPage<Result>(page, 'tryBigWrite', db, asArg([
         { type: 'putRecord', record: record('notes', 'n1', 1, 0) },
@@ -146,6 +149,7 @@ describe.skipIf(browserSkipReason())('IndexedDB store in Chromium', () => {
     } finally {
       await cdp.send('Storage.overrideQuotaForOrigin', { origin })
       await cdp.detach()
+      await quotaServer.close()
     }
   })
 
