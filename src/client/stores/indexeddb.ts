@@ -1,6 +1,7 @@
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb'
 import { Mutex } from '../mutex.js'
 import type { LocalRecord, OutboxEntry } from '../types.js'
+import { assertStorable } from './storable.js'
 import type { ClientStore, StoreChange } from './types.js'
 
 /** Bump with a new step in `upgrade` when the layout changes. */
@@ -72,46 +73,6 @@ function storeError(storeName: string, what: string, error: unknown): Error {
 function checkString(value: unknown, what: string): string {
   if (typeof value !== 'string') throw new TypeError(`${what} must be a string, got ${value === null ? 'null' : typeof value}`)
   return value
-}
-
-/** Checks the keys a change needs before anything is written: a bad key must fail the whole write, not land half of it. */
-function checkChange(change: StoreChange, index: number): void {
-  const at = `write: change ${index} (${String((change as { type?: unknown } | null)?.type)})`
-  if (change === null || typeof change !== 'object' || !(change.type in storeOf)) throw new TypeError(`${at}: unknown change type`)
-  switch (change.type) {
-    case 'putRecord': {
-      const record = change.record
-      if (record === null || typeof record !== 'object') throw new TypeError(`${at}: record must be an object`)
-      checkString(record.collectionId, `${at}: record.collectionId`)
-      checkString(record.id, `${at}: record.id`)
-      if (typeof record.version !== 'number' || typeof record.syncedVersion !== 'number') {
-        throw new TypeError(`${at}: record.version and record.syncedVersion must be numbers`)
-      }
-      break
-    }
-    case 'deleteRecord':
-      checkString(change.collectionId, `${at}: collectionId`)
-      checkString(change.id, `${at}: id`)
-      break
-    case 'clearRecords':
-      checkString(change.collectionId, `${at}: collectionId`)
-      break
-    case 'putOutbox': {
-      const entry = change.entry
-      if (entry === null || typeof entry !== 'object') throw new TypeError(`${at}: entry must be an object`)
-      checkString(entry.id, `${at}: entry.id`)
-      // An entry whose order is not a valid key would silently miss the order index, and so listOutbox.
-      if (typeof entry.order !== 'number' || !Number.isFinite(entry.order)) throw new TypeError(`${at}: entry.order must be a finite number`)
-      break
-    }
-    case 'deleteOutbox':
-      checkString(change.id, `${at}: id`)
-      break
-    case 'putMeta':
-    case 'deleteMeta':
-      checkString(change.key, `${at}: key`)
-      break
-  }
 }
 
 export interface IndexedDbStoreOptions {
@@ -261,9 +222,9 @@ export class IndexedDbStore implements ClientStore {
   }
 
   async write(changes: StoreChange[]): Promise<void> {
-    if (!Array.isArray(changes)) throw new TypeError('write: changes must be an array')
-    changes.forEach(checkChange)
-    // Clone everything before the transaction: a value that cannot be stored (a function, a symbol...) rejects here, before anything is written.
+    // The checks every store makes (strict JSON, well-formed keys, finite counters): a bad change fails the whole write with a TypeError.
+    assertStorable(changes)
+    // Clone everything before the transaction, synchronously: what the caller changes afterwards does not matter, and nothing can fail half-way for a value.
     let copied: StoreChange[]
     try {
       copied = structuredClone(changes)

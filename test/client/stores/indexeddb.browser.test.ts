@@ -3,6 +3,7 @@ import type { Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { LocalRecord, OutboxEntry } from '../../../src/client/types.js'
 import type { StoreChange } from '../../../src/client/stores/types.js'
+import { storeChecks } from './store-checks.js'
 import { browserSkipReason, bundle, callPage, launchBrowser, servePage, type PageServer, type PageValue, type TestBrowser } from '../../helpers/browser.js'
 
 const entry = fileURLToPath(new URL('./indexeddb.page.ts', import.meta.url))
@@ -64,6 +65,22 @@ describe.skipIf(browserSkipReason())('IndexedDB store in Chromium', () => {
     expect(browser.errors.splice(0)).toEqual([])
   })
 
+  describe('store checks (test/client/stores/store-checks.ts)', () => {
+    let page: Page
+    beforeAll(async () => {
+      page = await browser.openPage(server.url)
+    })
+    afterAll(async () => {
+      await page?.close()
+    })
+    for (const check of storeChecks) {
+      // Each check gets a database of its own in the page: a fresh, empty storage.
+      it(check.name, async () => {
+        await callPage(page, 'runCheck', check.name, freshDb())
+      })
+    }
+  })
+
   it('keeps records, the outbox and meta across a page reload', async () => {
     const db = freshDb()
     const page = await open()
@@ -110,17 +127,6 @@ describe.skipIf(browserSkipReason())('IndexedDB store in Chromium', () => {
     await callPage(tabA, 'releaseLock')
     await waiting
     expect(await callPage(tabB, 'getMeta', db, 'log')).toEqual(['A:start', 'A:end', 'B'])
-  })
-
-  it('applies a write all or none: a value that cannot be stored rejects it before anything is written', async () => {
-    const db = freshDb()
-    const page = await open()
-    const result = await callPage<Result>(page, 'tryUnclonableWrite', db, asArg([
-      { type: 'putRecord', record: record('notes', 'n1', 1, 0) },
-      { type: 'putOutbox', entry: outboxEntry('w1', 1, 'n1') }
-    ]))
-    expect(result).toMatchObject({ ok: false, name: 'DataCloneError' })
-    expect(await callPage<Dump>(page, 'dump', db, ['notes'])).toEqual({ records: { notes: [] }, pending: [], outbox: [], meta: [] })
   })
 
   it('surfaces a quota error as a rejection and rolls the whole write back', async () => {
