@@ -13,7 +13,8 @@ import { extname, join } from 'node:path'
 import { build, type Message } from 'esbuild'
 import { chromium, type BrowserContext, type Page } from 'playwright-core'
 
-export const CHROMIUM_PATH = '/usr/bin/chromium'
+/** Debian's Chromium; ROOST_CHROMIUM points elsewhere (another machine's build). */
+export const CHROMIUM_PATH = process.env.ROOST_CHROMIUM || '/usr/bin/chromium'
 
 const inCi = () => process.env.CI !== undefined && process.env.CI !== '' && process.env.CI !== 'false'
 

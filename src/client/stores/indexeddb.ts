@@ -66,7 +66,7 @@ function storeError(storeName: string, what: string, error: unknown): Error {
   const name = cause?.name ?? 'Error'
   const wrapped = new Error(`IndexedDB store "${storeName}": ${what} failed: ${name}${cause ? `: ${cause.message}` : ''}`, { cause: error })
   // Keep the DOMException's name (QuotaExceededError, AbortError, ...) so callers can tell them apart.
-  wrapped.name = name === 'Error' ? 'Error' : name
+  wrapped.name = name
   return wrapped
 }
 
