@@ -1,0 +1,170 @@
+/**
+ * The page side of indexeddb.browser.test.ts: bundled with the store and the
+ * store checks, it puts the functions the test calls (through callPage) on
+ * `window`. Everything here runs in Chromium.
+ */
+import { deleteDB } from 'idb'
+import { IndexedDbStore } from '../../../src/client/stores/indexeddb.js'
+import type { ClientStore, StoreChange } from '../../../src/client/stores/types.js'
+import { storeChecks } from './store-checks.js'
+
+/** One store object per database name in this page (tabs have their own). */
+const stores = new Map<string, ClientStore>()
+const storeFor = (db: string): ClientStore => {
+  let store = stores.get(db)
+  if (!store) stores.set(db, (store = new IndexedDbStore(db)))
+  return store
+}
+
+const failure = (error: unknown) => ({ ok: false as const, name: (error as Error).name, message: (error as Error).message })
+
+/** The lock holder's release, set while holdLock holds the lock. */
+let release: (() => void) | undefined
+let held: Promise<unknown> | undefined
+
+/** Appends to the `log` meta entry; only meaningful inside runExclusive (it is a read-modify-write). */
+async function appendLog(store: ClientStore, line: string): Promise<void> {
+  const log = (await store.getMeta<string[]>('log')) ?? []
+  await store.write([{ type: 'putMeta', key: 'log', value: [...log, line] }])
+}
+
+/** A string of `size` characters that does not compress (Chromium may compress IndexedDB values). */
+function incompressible(size: number): string {
+  const bytes = new Uint8Array(Math.ceil((size * 3) / 4))
+  for (let at = 0; at < bytes.length; at += 65536) crypto.getRandomValues(bytes.subarray(at, at + 65536))
+  let text = ''
+  for (let at = 0; at < bytes.length; at += 8192) text += String.fromCharCode(...bytes.subarray(at, at + 8192))
+  return btoa(text).slice(0, size)
+}
+
+const api = {
+  /** Runs the store check `name` on the (fresh) database `db`, then deletes the database. Rejects with the check's failure. */
+  async runCheck(name: string, db: string) {
+    const check = storeChecks.find((candidate) => candidate.name === name)
+    if (!check) throw new Error(`No store check named ${JSON.stringify(name)}`)
+    try {
+      await check.run(async () => new IndexedDbStore(db))
+    } finally {
+      // The check closed its stores; a store left open would close itself on this versionchange.
+      await deleteDB(db)
+    }
+  },
+  async write(db: string, changes: StoreChange[]) {
+    await storeFor(db).write(changes)
+  },
+  async tryWrite(db: string, changes: StoreChange[]) {
+    try {
+      await storeFor(db).write(changes)
+      return { ok: true as const }
+    } catch (error) {
+      return failure(error)
+    }
+  },
+  /** A write whose last change carries `size` characters of incompressible text in a meta value. */
+  async tryBigWrite(db: string, changes: StoreChange[], key: string, size: number) {
+    try {
+      await storeFor(db).write([...changes, { type: 'putMeta', key, value: incompressible(size) }])
+      return { ok: true as const }
+    } catch (error) {
+      return failure(error)
+    }
+  },
+  async dump(db: string, collectionIds: string[]) {
+    const store = storeFor(db)
+    const records: Record<string, unknown> = {}
+    for (const collectionId of collectionIds) records[collectionId] = await store.listRecords(collectionId)
+    return { records, pending: await store.listPendingRecords(), outbox: await store.listOutbox(), meta: await store.listMeta('') }
+  },
+  async getMeta(db: string, key: string) {
+    return storeFor(db).getMeta(key)
+  },
+  /** Takes the store's lock, logs `<who>:start`, and keeps the lock until releaseLock(); resolves once it holds it. */
+  async holdLock(db: string, who: string) {
+    const store = storeFor(db)
+    await new Promise<void>((acquired) => {
+      held = store.runExclusive(async () => {
+        await appendLog(store, `${who}:start`)
+        acquired()
+        await new Promise<void>((resolve) => (release = resolve))
+        await appendLog(store, `${who}:end`)
+      })
+    })
+  },
+  async releaseLock() {
+    if (!release) throw new Error('releaseLock: no lock held in this page')
+    release()
+    await held
+    release = undefined
+  },
+  /** runExclusive(append `who`): started by the test without waiting for it. */
+  async lockedAppend(db: string, who: string) {
+    const store = storeFor(db)
+    await store.runExclusive(() => appendLog(store, who))
+  },
+  /** How many Web Lock requests of this origin wait for the store's lock. */
+  async waitingForLock(db: string) {
+    const { pending = [] } = await navigator.locks.query()
+    return pending.filter((request) => request.name === `roost-store:${db}`).length
+  },
+  /** Opens the database at `version` with a store object of its own (as a newer version of the app would) and reads from it. */
+  async openAtVersion(db: string, version: number) {
+    const store = new IndexedDbStore(db, { version })
+    try {
+      await store.getMeta('x')
+      return { ok: true as const }
+    } catch (error) {
+      return failure(error)
+    } finally {
+      await store.close()
+    }
+  },
+  async tryGetMeta(db: string, key: string) {
+    try {
+      return { ok: true as const, value: await storeFor(db).getMeta(key) }
+    } catch (error) {
+      return failure(error)
+    }
+  },
+  /**
+   * A blocked open: a plain connection that ignores versionchange holds
+   * version 1; a store asking for version 2 must reject, not wait. Then the
+   * old connection goes and the store opens.
+   */
+  async blockedOpen(db: string) {
+    const old = await new Promise<IDBDatabase>((resolve, reject) => {
+      const request = indexedDB.open(db, 1)
+      request.onsuccess = () => resolve(request.result)
+      request.onerror = () => reject(request.error)
+    })
+    const store = new IndexedDbStore(db, { version: 2 })
+    let blocked: ReturnType<typeof failure> | { ok: true }
+    try {
+      await store.getMeta('x')
+      blocked = { ok: true }
+    } catch (error) {
+      blocked = failure(error)
+    }
+    old.close()
+    let after: ReturnType<typeof failure> | { ok: true }
+    try {
+      await store.write([{ type: 'putMeta', key: 'x', value: 1 }])
+      after = (await store.getMeta('x')) === 1 ? { ok: true } : failure(new Error('value not read back'))
+    } catch (error) {
+      after = failure(error)
+    }
+    await store.close()
+    return { blocked, after }
+  },
+  async closeAll() {
+    await Promise.all([...stores.values()].map((store) => store.close()))
+    stores.clear()
+  },
+  async deleteDatabase(db: string) {
+    await stores.get(db)?.close()
+    stores.delete(db)
+    await deleteDB(db)
+  }
+}
+
+export type PageApi = typeof api
+Object.assign(window, api)
