@@ -60,6 +60,7 @@ const LAST_SYNCED = 'lastSyncedAt'
 
 const emptyStatus = (): SyncStatus => ({
   connected: false,
+  live: false,
   pushing: false,
   pulling: false,
   pending: 0,
@@ -97,6 +98,8 @@ export class Roost {
   private readonly locks: LockManager
   private readonly tabs: TabCoordinator
   private realtime: RealtimeConnection | null = null
+  /** Collections the current socket connection is subscribed to. */
+  private readonly subscribed = new Set<string>()
   private started = false
   private closed = false
   private ready: Promise<void>
@@ -435,6 +438,8 @@ export class Roost {
       this.patchStatus({ pulling: true })
       await this.withSession(() => pullCollection(this.ctx, collectionId, { pageSize: this.options.pageSize, create: this.creates.get(collectionId) ?? true }))
     }
+    // Subscribe before pulling: a change committed before the subscription is in the pull, one after it arrives as an event.
+    await this.ensureSubscribed()
     for (let round = 0; round < 3; round++) {
       this.patchStatus({ pushing: true })
       await this.pushChecked()
@@ -511,8 +516,15 @@ export class Roost {
       this.options.url,
       () => this.session.token,
       {
-        onReady: () => void this.subscribeAll(),
-        onDown: () => this.patchStatus({ connected: false }),
+        onReady: () => {
+          // A new connection has no subscriptions: subscribe, then pull what was missed.
+          this.subscribed.clear()
+          this.loop.kick(true)
+        },
+        onDown: () => {
+          this.subscribed.clear()
+          this.patchStatus({ connected: false, live: false })
+        },
         onChange: (event) => void this.onChange(event),
         onCollectionEvent: (type, payload) => this.onCollectionEvent(type, payload),
         onAuthFailed: () => this.loop.kick()
@@ -522,13 +534,20 @@ export class Roost {
     this.realtime.start()
   }
 
-  private async subscribeAll() {
+  /** Subscribes the socket to every collection not subscribed yet on this connection (those that exist: the pull creates them first). */
+  private async ensureSubscribed() {
+    const realtime = this.realtime
+    if (!realtime?.isReady) return
     for (const collectionId of this.collections) {
-      // Not a member (yet): the pull creates it or reports it; subscribe at the next connect.
-      await this.realtime?.subscribe(collectionId).catch(() => undefined)
+      if (this.subscribed.has(collectionId) || !(await this.store.getMeta(`cursor:${collectionId}`))) continue
+      try {
+        await realtime.subscribe(collectionId)
+        this.subscribed.add(collectionId)
+      } catch {
+        // Not reachable or not a member: the pull says which; we try again next cycle.
+      }
     }
-    this.patchStatus({ connected: true })
-    this.loop.kick(true)
+    this.patchStatus({ live: [...this.collections].every((collectionId) => this.subscribed.has(collectionId)) })
   }
 
   private async onChange(event: ChangeEvent) {
@@ -555,6 +574,7 @@ export class Roost {
     this.loop.stop()
     this.realtime?.stop()
     this.realtime = null
+    this.subscribed.clear()
   }
 
   private onTabMessage(message: TabMessage) {

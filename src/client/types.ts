@@ -114,6 +114,8 @@ export type ConflictPolicy = 'manual' | 'server-wins' | 'client-wins' | ((input:
 export interface SyncStatus {
   /** The server answers (REST), and in realtime mode the socket is connected and signed in. */
   connected: boolean
+  /** The socket is up and subscribed to every collection: changes arrive as they commit (false in REST-only mode). */
+  live: boolean
   pushing: boolean
   pulling: boolean
   /** Local writes not yet applied on the server (parked ones excluded). */
