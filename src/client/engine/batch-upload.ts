@@ -112,7 +112,9 @@ export async function abortBatch(ctx: EngineContext, batchId: string): Promise<v
 /** The server's record after a committed batch wrote it, from the batch's results. */
 export function committedRecord(ctx: EngineContext, batch: Batch, plan: BatchPlan, index: number): ServerRecord | null {
   const item = plan.items[index]
-  const result = batch.results?.find((r) => r.collectionId === item.collectionId && r.id === item.id)
+  // Results come in staging order, one per operation: usually at the same index.
+  const atIndex = batch.results?.[index]
+  const result = atIndex && atIndex.collectionId === item.collectionId && atIndex.id === item.id ? atIndex : batch.results?.find((r) => r.collectionId === item.collectionId && r.id === item.id)
   if (!result) return null
   const deleted = result.outcome === 'deleted'
   return {

@@ -8,7 +8,7 @@ import { handleConflict } from './conflicts.js'
 import { classifyWriteError, ReplicaCheck } from './failures.js'
 import { pushGroups, groupRecordKeys } from './groups.js'
 import { lockTokenOf, pushSingle } from './push-single.js'
-import { commit, entriesOf, settleApplied } from './settle.js'
+import { commit, outboxByRecord, settleApplied } from './settle.js'
 
 const PUSH_BATCH = 'push-batch'
 const key = (collectionId: string, id: string) => `${collectionId}\u0000${id}`
@@ -70,7 +70,7 @@ async function inParallel<T>(items: T[], concurrency: number, fn: (item: T) => P
 /** Stores the plan and the records' attempts in one local transaction, before anything is sent. */
 async function planBatch(ctx: EngineContext, records: LocalRecord[]): Promise<BatchPlan | null> {
   return ctx.store.runExclusive(async () => {
-    const outbox = await ctx.store.listOutbox()
+    const entriesOfRecord = outboxByRecord(await ctx.store.listOutbox())
     const plan: BatchPlan = { batchId: uuid(), commitKey: uuid(), items: [], lockTokens: {} }
     const changes: StoreChange[] = []
     const outcomes: WriteOutcome[] = []
@@ -78,10 +78,10 @@ async function planBatch(ctx: EngineContext, records: LocalRecord[]): Promise<Ba
     for (const stale of records) {
       const record = await ctx.store.getRecord(stale.collectionId, stale.id)
       if (!record || record.conflict || record.version <= record.syncedVersion || record.attempt?.request) continue
-      const carried = entriesOf(outbox, record.collectionId, record.id).filter((entry) => entry.state === 'pending')
+      const carried = entriesOfRecord(record.collectionId, record.id).filter((entry) => entry.state === 'pending')
       const operation = batchOperation(record, record)
       if (!operation) {
-        const settled = settleApplied(record, { localVersion: record.version }, record.base, outbox)
+        const settled = settleApplied(record, { localVersion: record.version }, record.base, carried)
         changes.push(...settled.changes)
         outcomes.push(...settled.outcomes)
         touched.add(record.collectionId)
@@ -123,13 +123,13 @@ async function finishBatch(ctx: EngineContext, plan: BatchPlan): Promise<'done' 
   if (result.kind === 'committed') {
     const batch = result.batch
     await ctx.store.runExclusive(async () => {
-      const outbox = await ctx.store.listOutbox()
+      const entriesOfRecord = outboxByRecord(await ctx.store.listOutbox())
       const changes: StoreChange[] = [{ type: 'deleteMeta', key: PUSH_BATCH }]
       const outcomes: WriteOutcome[] = []
       for (const [index, item] of plan.items.entries()) {
         const record = await ctx.store.getRecord(item.collectionId, item.id)
         if (!record) continue
-        const settled = settleApplied(record, item, committedRecord(ctx, batch, plan, index), outbox)
+        const settled = settleApplied(record, item, committedRecord(ctx, batch, plan, index), entriesOfRecord(item.collectionId, item.id))
         changes.push(...settled.changes)
         outcomes.push(...settled.outcomes)
       }

@@ -8,6 +8,18 @@ export const fromServer = (server: ServerRecord): Pick<LocalRecord, 'data' | 'de
   deleted: server.deleted
 })
 
+/** The outbox grouped by record, for steps that settle many records at once. */
+export function outboxByRecord(outbox: OutboxEntry[]): (collectionId: string, id: string) => OutboxEntry[] {
+  const byRecord = new Map<string, OutboxEntry[]>()
+  for (const entry of outbox) {
+    const k = `${entry.collectionId}\u0000${entry.recordId}`
+    const list = byRecord.get(k)
+    if (list) list.push(entry)
+    else byRecord.set(k, [entry])
+  }
+  return (collectionId, id) => byRecord.get(`${collectionId}\u0000${id}`) ?? []
+}
+
 /** Outbox entries of one record, in order. */
 export const entriesOf = (outbox: OutboxEntry[], collectionId: string, id: string) =>
   outbox.filter((entry) => entry.collectionId === collectionId && entry.recordId === id)
