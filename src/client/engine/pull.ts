@@ -38,8 +38,9 @@ export function mergeServerRecord(local: LocalRecord | undefined, server: Server
 async function applyServerRecords(ctx: EngineContext, collectionId: string, records: ServerRecord[], position: FeedPosition): Promise<number> {
   return ctx.store.runExclusive(async () => {
     const changes: StoreChange[] = []
-    for (const server of records) {
-      const next = mergeServerRecord(await ctx.store.getRecord(collectionId, server.id), server)
+    const locals = await ctx.store.getRecords(collectionId, records.map((server) => server.id))
+    for (const [index, server] of records.entries()) {
+      const next = mergeServerRecord(locals[index], server)
       if (next) changes.push({ type: 'putRecord', record: next })
     }
     const stored = (await ctx.store.getMeta<FeedPosition>(cursorKey(collectionId))) ?? { cursor: null, last: 0 }

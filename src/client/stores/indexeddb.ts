@@ -188,6 +188,18 @@ export class IndexedDbStore implements ClientStore {
     return this.use('getRecord', async (db) => (await db.get('records', [collectionId, id]))?.record)
   }
 
+  async getRecords(collectionId: string, ids: string[]): Promise<Array<LocalRecord | undefined>> {
+    checkString(collectionId, 'getRecords: collectionId')
+    for (const id of ids) checkString(id, 'getRecords: id')
+    // One transaction for the lot: a pulled page of 1000 records is one read, not 1000.
+    return this.use('getRecords', async (db) => {
+      const tx = db.transaction('records', 'readonly')
+      const rows = await Promise.all(ids.map((id) => tx.store.get([collectionId, id])))
+      await tx.done
+      return rows.map((row) => row?.record)
+    })
+  }
+
   async listRecords(collectionId: string): Promise<LocalRecord[]> {
     checkString(collectionId, 'listRecords: collectionId')
     // Keys [collectionId, id] sort by id within the collection: id order comes from the key range itself.

@@ -27,6 +27,10 @@ export class MemoryStore implements ClientStore {
     return copy(this.records.get(recordKey(collectionId, id)))
   }
 
+  async getRecords(collectionId: string, ids: string[]) {
+    return ids.map((id) => copy(this.records.get(recordKey(collectionId, id))))
+  }
+
   async listRecords(collectionId: string) {
     return [...this.records.values()]
       .filter((record) => record.collectionId === collectionId)

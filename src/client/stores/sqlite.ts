@@ -76,6 +76,13 @@ class SqliteStore implements ClientStore {
     return row === undefined ? undefined : (JSON.parse(row.body) as LocalRecord)
   }
 
+  async getRecords(collectionId: string, ids: string[]) {
+    return ids.map((id) => {
+      const row = this.statements.getRecord.get(collectionId, id) as { body: string } | undefined
+      return row === undefined ? undefined : (JSON.parse(row.body) as LocalRecord)
+    })
+  }
+
   async listRecords(collectionId: string) {
     const rows = this.statements.listRecords.all(collectionId) as Array<{ id: string; body: string }>
     // SQLite orders text by its UTF-8 bytes; the contract is JS code unit order (the same for the ASCII ids Roost allows).

@@ -28,6 +28,8 @@ export interface ClientStore {
   /** A name for messages and for the multi-tab lock (the database name, the file). */
   readonly name: string
   getRecord(collectionId: string, id: string): Promise<LocalRecord | undefined>
+  /** Several records of one collection in one read (a pulled page): the answer has one entry per id, in order, undefined where there is none. */
+  getRecords(collectionId: string, ids: string[]): Promise<Array<LocalRecord | undefined>>
   /** Every local record of a collection (tombstones included), ordered by id. */
   listRecords(collectionId: string): Promise<LocalRecord[]>
   /** Records with `version > syncedVersion`, of every collection. */

@@ -208,6 +208,12 @@ export const storeChecks: StoreCheck[] = [
           assertEqual(await store.getRecord('kinds', expected.id), expected, `getRecord('kinds', '${expected.id}') returns the record as written`)
         }
         assertEqual(await store.listRecords('kinds'), [...records].sort(byRecordKey), 'listRecords returns every record as written')
+        assertEqual(
+          await store.getRecords('kinds', [...records.map((r) => r.id)].reverse().concat(['missing'])),
+          [...records].reverse().map((r) => r as LocalRecord | undefined).concat([undefined]),
+          'getRecords answers one entry per id, in the order asked, undefined where there is none'
+        )
+        assertEqual(await store.getRecords('other', records.map((r) => r.id)), records.map(() => undefined), 'getRecords reads only the collection asked')
         const got = await store.getRecord('kinds', 'v000')
         const awkward = (got?.data as { awkwardKeys: object }).awkwardKeys
         assert(Object.keys(awkward).includes('__proto__'), 'an own "__proto__" key of data is kept as an own key')
