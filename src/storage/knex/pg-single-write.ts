@@ -10,8 +10,9 @@ const DIVISION_BY_ZERO = '22012'
 
 /**
  * PostgreSQL only: the common single versioned write (an update or delete
- * naming the live record's version, with no idempotency key, lock token or
- * lock on the collection) as one statement, which is its own transaction:
+ * naming the live record's version, with no idempotency scope to store an
+ * answer under, lock token or lock on the collection; the call's key, if
+ * any, is still recorded on the version) as one statement, which is its own transaction:
  * one round trip where the general algorithm (apply-writes.ts) takes three,
  * and a statement prepared once per connection, so PostgreSQL does not parse
  * and plan it for every write. The collection's row lock, which serialises
