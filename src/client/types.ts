@@ -11,7 +11,7 @@ export type { RecordItem, Lock }
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json }
 
 /** A record as the server last told us (a tombstone has deleted: true, data: null). */
-export type ServerRecord = RecordItem & { idempotencyKey?: string | null }
+export type ServerRecord = RecordItem
 
 /** How a record stands locally. */
 export interface LocalRecord {
