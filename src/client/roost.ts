@@ -567,6 +567,7 @@ export class Roost {
   }
 
   private onLeader() {
+    this.loop.resume()
     this.loop.kick(true)
   }
 

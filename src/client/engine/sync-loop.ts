@@ -23,6 +23,7 @@ export class SyncLoop {
   private running = false
   private again = false
   private timer: ReturnType<typeof setTimeout> | null = null
+  private stopped = false
   private readonly backoff: Backoff
 
   constructor(private readonly hooks: LoopHooks, retry: { baseMs: number; maxMs: number }) {
@@ -31,6 +32,7 @@ export class SyncLoop {
 
   /** `fresh`: something changed for the better (reconnect, online): forget the backoff. */
   kick(fresh = false): void {
+    if (this.stopped) return
     if (fresh) this.backoff.reset()
     if (this.timer) {
       clearTimeout(this.timer)
@@ -45,17 +47,23 @@ export class SyncLoop {
 
   /** Wake up after `ms` unless something kicks first (polling). */
   wakeAfter(ms: number): void {
-    if (this.timer || this.running) return
+    if (this.timer || this.running || this.stopped) return
     this.timer = setTimeout(() => {
       this.timer = null
       this.kick()
     }, ms)
   }
 
+  /** Until `resume()`: no cycle starts and no timer is set (a cycle already running ends by itself). */
   stop(): void {
+    this.stopped = true
     if (this.timer) clearTimeout(this.timer)
     this.timer = null
     this.again = false
+  }
+
+  resume(): void {
+    this.stopped = false
   }
 
   private async run() {
@@ -75,7 +83,7 @@ export class SyncLoop {
           }
           const error = toRoostError(caught)
           this.hooks.onTransient(error)
-          if (!this.again) {
+          if (!this.again && !this.stopped) {
             const delay = this.backoff.next((error.retryAfterSeconds ?? 0) * 1000)
             this.timer = setTimeout(() => {
               this.timer = null

@@ -23,6 +23,7 @@ export interface RealtimeHandlers {
 export class RealtimeConnection {
   private readonly socket: Socket
   private ready = false
+  private stopped = false
 
   constructor(
     url: string,
@@ -51,6 +52,7 @@ export class RealtimeConnection {
   }
 
   stop(): void {
+    this.stopped = true
     this.ready = false
     this.socket.disconnect()
   }
@@ -91,7 +93,7 @@ export class RealtimeConnection {
       if (e.code === 401) this.handlers.onAuthFailed(e)
       // Anything else (429 too many sockets, a lost connection): socket.io's
       // reconnect or the sync loop's next try brings us back here.
-      else setTimeout(() => this.refresh(), 2000)
+      else if (!this.stopped) setTimeout(() => !this.stopped && this.refresh(), 2000)
     }
   }
 }
