@@ -81,6 +81,10 @@ function sqliteGoals(id: WorkloadId, targets: TargetResult[], list: Ratio[]): Go
     }
     case 'W5':
       return [check('SQLite: 1,000-operation commit ≤ 100 ms', [roost('commitMs')], (commit) => commit <= 100, ms)]
+    case 'W6':
+      return [check('SQLite: a new client syncs 10,000 records (memory store) in < 1.5 s', [roost('memorySeconds')], (seconds) => seconds < 1.5, (seconds) => `${round(seconds, 3)} s`)]
+    case 'W8':
+      return [check('SQLite: 1,000 offline writes pushed in < 2 s', [roost('seconds')], (seconds) => seconds < 2, (seconds) => `${round(seconds, 3)} s`)]
     case 'W7':
       return [check("SQLite: another user's read p99 ≤ 50 ms under a sign-in flood (hashing)", [roost('p99Ms')], (p99) => p99 <= 50, ms)]
     default:

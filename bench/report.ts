@@ -87,7 +87,7 @@ function settingsLine(result: BenchResult): string {
     `${s.runs} run(s) per workload and target, median (min–max); W1 ${s.clients} clients × ${s.seconds} s; ` +
     `W2 ${s.bulkRecords.toLocaleString('en')} records in requests of ${s.bulkChunk}; W3 ${s.feedRecords.toLocaleString('en')} records in pages of ${s.feedPage}; ` +
     `W4 ${s.subscribers} subscribers, ${s.rate} writes/s × ${s.seconds} s; W5 ${s.batchOperations.toLocaleString('en')} operations in ${s.batchAppends} appends; ` +
-    `W7 ${s.clients} sign-in clients × ${s.seconds} s per phase; ` +
+    `W6 ${s.syncRecords.toLocaleString('en')} records; W7 ${s.clients} sign-in clients × ${s.seconds} s per phase; W8 ${s.offlineWrites.toLocaleString('en')} offline writes; ` +
     `records of about ${payloadBytes} bytes of JSON.`
   )
 }
@@ -193,6 +193,28 @@ To see where a server spends its time, profile it:
 \`BENCH_CPU_PROF=/tmp/prof npm run bench -- --workload W1 --target roost-sqlite\`
 writes a \`.cpuprofile\` per server process into \`/tmp/prof\` (open it in Chrome
 DevTools or VS Code).
+
+## The client library (W6, W8)
+
+W6 and W8 measure the offline-first client library (\`roost/client\`,
+[docs/CLIENT.md](docs/CLIENT.md)) against the Roost targets only (the other
+targets have no client library); the client runs in the benchmark process,
+as an app would, signed in with the target user's token.
+
+- **W6 Initial sync**: a new device opens a collection that holds 10,000
+  records (about 200 bytes each) and pulls all of it into an empty store:
+  seconds until \`whenSynced()\` resolves, with the benchmark process's peak RSS
+  and JS heap growth sampled every 5 ms. Once into the memory store, and once
+  into the SQLite store (\`roost/client/sqlite\`) where it is available (without
+  it, W6 says why and reports the memory store only). Target: under 1.5 s.
+- **W8 Offline catch-up push**: a client (memory store, REST only) that has
+  synced an empty collection goes offline (its \`fetch\` fails), makes 1,000
+  writes, and comes back: seconds until its outbox is empty
+  (\`whenSynced()\`), and the HTTP requests that took, counted by wrapping the
+  \`fetch\` given to the client. Target: under 2 s.
+
+\`--sync N\` and \`--offline N\` change their sizes. Their numbers appear under
+Latest results from the next full run on.
 
 ## Latest results
 

@@ -30,6 +30,8 @@ with its numbers in <out>/benchmarks.json and its chart in <out>/benchmarks-rati
   --subscribers N      W4 socket.io subscribers (default ${DEFAULT_SETTINGS.subscribers})
   --rate N             W4 writes per second (default ${DEFAULT_SETTINGS.rate})
   --batch N            W5 operations per batch (default ${DEFAULT_SETTINGS.batchOperations}, in ${DEFAULT_SETTINGS.batchAppends} appends)
+  --sync N             W6 records a new client pulls (default ${DEFAULT_SETTINGS.syncRecords})
+  --offline N          W8 writes a client makes offline, then pushes (default ${DEFAULT_SETTINGS.offlineWrites})
   --out DIR            where the results go (default bench/results)
   --benchmarks-md      rewrite BENCHMARKS.md even for a partial run
   --no-benchmarks-md   never rewrite BENCHMARKS.md
@@ -59,6 +61,8 @@ function parseOptions(argv: string[]): Options {
       subscribers: { type: 'string' },
       rate: { type: 'string' },
       batch: { type: 'string' },
+      sync: { type: 'string' },
+      offline: { type: 'string' },
       out: { type: 'string' },
       'benchmarks-md': { type: 'boolean' },
       'no-benchmarks-md': { type: 'boolean' },
@@ -94,7 +98,9 @@ function parseOptions(argv: string[]): Options {
       feedRecords: integer(values.feed, DEFAULT_SETTINGS.feedRecords, 'feed'),
       subscribers: integer(values.subscribers, DEFAULT_SETTINGS.subscribers, 'subscribers'),
       rate: number(values.rate, DEFAULT_SETTINGS.rate, 'rate'),
-      batchOperations: integer(values.batch, DEFAULT_SETTINGS.batchOperations, 'batch')
+      batchOperations: integer(values.batch, DEFAULT_SETTINGS.batchOperations, 'batch'),
+      syncRecords: integer(values.sync, DEFAULT_SETTINGS.syncRecords, 'sync'),
+      offlineWrites: integer(values.offline, DEFAULT_SETTINGS.offlineWrites, 'offline')
     },
     out: path.resolve(values.out ?? path.join(ROOT, 'bench/results')),
     benchmarksMd: values['no-benchmarks-md'] ? false : values['benchmarks-md'] ? true : undefined

@@ -5,6 +5,7 @@ import { w4Fanout } from './w4-fanout.js'
 import { w5Batch } from './w5-batch.js'
 import { w6InitialSync } from './w6-initial-sync.js'
 import { w7SignInFlood } from './w7-sign-in-flood.js'
+import { w8OfflinePush } from './w8-offline-push.js'
 import type { Workload, WorkloadId } from './types.js'
 
 export * from './types.js'
@@ -16,5 +17,6 @@ export const WORKLOADS: Record<WorkloadId, Workload<any>> = {
   W4: w4Fanout,
   W5: w5Batch,
   W6: w6InitialSync,
-  W7: w7SignInFlood
+  W7: w7SignInFlood,
+  W8: w8OfflinePush
 }

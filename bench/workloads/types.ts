@@ -20,6 +20,10 @@ export interface Settings {
   /** W5: operations per batch, staged in this many appends. */
   batchOperations: number
   batchAppends: number
+  /** W6: records a new client pulls. */
+  syncRecords: number
+  /** W8: writes a client makes offline and then pushes. */
+  offlineWrites: number
 }
 
 export const DEFAULT_SETTINGS: Settings = {
@@ -33,7 +37,9 @@ export const DEFAULT_SETTINGS: Settings = {
   subscribers: 100,
   rate: 200,
   batchOperations: 1000,
-  batchAppends: 10
+  batchAppends: 10,
+  syncRecords: 10_000,
+  offlineWrites: 1000
 }
 
 export interface Metric {
@@ -49,7 +55,7 @@ export interface RunResult {
   operations: number
 }
 
-export const WORKLOAD_IDS = ['W1', 'W2', 'W3', 'W4', 'W5', 'W6', 'W7'] as const
+export const WORKLOAD_IDS = ['W1', 'W2', 'W3', 'W4', 'W5', 'W6', 'W7', 'W8'] as const
 export type WorkloadId = (typeof WORKLOAD_IDS)[number]
 
 export interface Workload<State = unknown> {
@@ -59,7 +65,7 @@ export interface Workload<State = unknown> {
   description: (settings: Settings) => string
   /** The first metric is the headline, which the ratios compare. */
   metrics: Metric[]
-  /** Why the workload cannot run at all (W6), or undefined. */
+  /** Why the workload cannot run at all, or undefined. */
   skipped?: string
   /** Why the workload does not apply to this target, or undefined. */
   unsupported?(target: Target): string | undefined

@@ -61,7 +61,7 @@ describe('benchmark harness', () => {
     const { code, output } = await runBench(
       [
         ...['--target', 'roost-sqlite,feathers-sqlite', '--runs', '1', '--seconds', '1', '--clients', '4'],
-        ...['--bulk', '1000', '--feed', '3000', '--subscribers', '10', '--rate', '50', '--batch', '100'],
+        ...['--bulk', '1000', '--feed', '3000', '--subscribers', '10', '--rate', '50', '--batch', '100', '--sync', '500', '--offline', '100'],
         ...['--out', out, '--no-benchmarks-md']
       ],
       50_000
@@ -72,8 +72,7 @@ describe('benchmark harness', () => {
     expect(readFileSync(path.join(out, 'latest.md'), 'utf8')).toContain('### W1 Versioned writes')
     expect(readFileSync(path.join(out, 'ratios.svg'), 'utf8')).toMatch(/^<svg /)
     expect(result.machine.cores).toBeGreaterThan(0)
-    expect(result.workloads.map((workload) => workload.id)).toEqual(['W1', 'W2', 'W3', 'W4', 'W5', 'W6', 'W7'])
-    expect(result.workloads[5].skipped).toMatch(/client/)
+    expect(result.workloads.map((workload) => workload.id)).toEqual(['W1', 'W2', 'W3', 'W4', 'W5', 'W6', 'W7', 'W8'])
 
     for (const workload of result.workloads.slice(0, 5)) {
       expect(workload.targets.map((target) => target.target)).toEqual(['roost-sqlite', 'feathers-sqlite'])
@@ -109,6 +108,18 @@ describe('benchmark harness', () => {
     expect(flood.summary.limitedPercent.median).toBeGreaterThanOrEqual(0)
     expect(flood.summary.limitedPercent.median).toBeLessThanOrEqual(100)
     expect(w7.goals.map((goal) => goal.text)).toEqual([expect.stringMatching(/sign-in flood/)])
+
+    // W6 (initial sync) and W8 (offline push) run the client library against Roost only.
+    const [w6, w8] = [result.workloads[5], result.workloads[7]]
+    for (const workload of [w6, w8]) {
+      expect(workload.targets.map((target) => [target.target, target.skipped]), workload.id).toEqual([['roost-sqlite', undefined], ['feathers-sqlite', 'no client library']])
+      expect(workload.targets[0].error, workload.id).toBeUndefined()
+      expect(workload.goals.length, workload.id).toBe(1)
+    }
+    expect(w6.targets[0].runs[0].operations % 500).toBe(0)
+    for (const key of ['memorySeconds', 'memoryPeakRssMiB']) expect(w6.targets[0].summary[key].median, `W6 ${key}`).toBeGreaterThan(0)
+    expect(w8.targets[0].runs[0].operations).toBe(100)
+    for (const key of ['seconds', 'requests', 'writesPerSecond']) expect(w8.targets[0].summary[key].median, `W8 ${key}`).toBeGreaterThan(0)
 
     // Cleanup: the servers are gone, and so are their temporary folders.
     for (const info of result.targets) {

@@ -27,7 +27,7 @@ const ADMIN_URL = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.
 
 const tempDir = () => mkdtempSync(path.join(tmpdir(), 'roost-test-'))
 
-const sqlite: TestBackend = {
+export const sqlite: TestBackend = {
   name: 'sqlite',
   async create() {
     const dataDir = tempDir()
