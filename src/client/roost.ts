@@ -4,7 +4,7 @@ import type { EngineContext } from './engine/context.js'
 import { FatalError } from './engine/failures.js'
 import { resolveConflict, writeLocally, type WriteReceipt, type WriteRequest } from './engine/local-writes.js'
 import { LockManager, type LockOptions } from './engine/locks.js'
-import { applyEvent, pullCollection } from './engine/pull.js'
+import { applyEvents, pullCollection } from './engine/pull.js'
 import { pushAll } from './engine/push.js'
 import { SyncLoop } from './engine/sync-loop.js'
 import { TabCoordinator, type TabMessage } from './engine/tabs.js'
@@ -56,6 +56,8 @@ const FATAL = 'fatal'
 const CLIENT_ID = 'clientId'
 const FIRST_SYNC = 'firstSyncDone'
 const LAST_SYNCED = 'lastSyncedAt'
+/** How long change events are collected before they are applied together (see onChange). */
+const EVENT_WINDOW_MS = 15
 
 const emptyStatus = (): SyncStatus => ({
   connected: false,
@@ -100,6 +102,8 @@ export class Roost {
   private closed = false
   private ready: Promise<void>
   private statusTimer: ReturnType<typeof setTimeout> | null = null
+  private eventQueue: ChangeEvent[] = []
+  private eventTimer: ReturnType<typeof setTimeout> | null = null
   private readonly detach: Array<() => void> = []
 
   constructor(options: RoostOptions) {
@@ -350,6 +354,7 @@ export class Roost {
     this.tabs.close()
     for (const off of this.detach) off()
     if (this.statusTimer) clearTimeout(this.statusTimer)
+    if (this.eventTimer) clearTimeout(this.eventTimer)
     for (const waiter of this.syncedWaiters) waiter.reject(new Error('The client was closed'))
     this.syncedWaiters = []
     await this.store.close()
@@ -484,7 +489,7 @@ export class Roost {
       {
         onReady: () => void this.subscribeAll(),
         onDown: () => this.patchStatus({ connected: false }),
-        onChange: (event) => void this.onChange(event),
+        onChange: (event) => this.onChange(event),
         onCollectionEvent: (type, payload) => this.onCollectionEvent(type, payload),
         onAuthFailed: () => this.loop.kick()
       },
@@ -502,9 +507,23 @@ export class Roost {
     this.loop.kick(true)
   }
 
-  private async onChange(event: ChangeEvent) {
+  /**
+   * Change events are collected for a moment and applied together: the
+   * events of one server commit (a group, a multi-record call) arrive one
+   * message each, and applied one by one, a watcher would see part of the
+   * group between two of them.
+   */
+  private onChange(event: ChangeEvent) {
     if (!this.collections.has(event.collectionId) || !this.tabs.isLeader) return
-    const verdict = await applyEvent(this.ctx, event).catch(() => 'pull' as const)
+    this.eventQueue.push(event)
+    this.eventTimer ??= setTimeout(() => void this.drainEvents(), EVENT_WINDOW_MS)
+  }
+
+  private async drainEvents() {
+    this.eventTimer = null
+    const events = this.eventQueue.splice(0)
+    if (this.closed) return
+    const verdict = await applyEvents(this.ctx, events).catch(() => 'pull' as const)
     if (verdict === 'pull') this.loop.kick()
   }
 

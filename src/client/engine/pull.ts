@@ -131,26 +131,51 @@ async function dropReplica(ctx: EngineContext, collectionId: string): Promise<Fe
 }
 
 /**
- * A realtime event: applied if it is the next change after the newest one
- * applied, skipped if already applied; otherwise there is a gap, and the
- * answer is 'pull'.
+ * Realtime events, applied in order: each one that is the next change
+ * after the newest one applied (per collection) is applied, one already
+ * applied is skipped; after a gap the rest of that collection waits for
+ * a pull ('pull'). Everything applied goes in ONE local write, and is
+ * announced once: the events of one server commit (a group) that arrive
+ * together are seen together, never a part of them.
  */
-export async function applyEvent(ctx: EngineContext, event: ChangeEvent): Promise<'applied' | 'skipped' | 'pull'> {
-  const position = (await ctx.store.getMeta<FeedPosition>(cursorKey(event.collectionId))) ?? { cursor: null, last: 0 }
-  if (position.cursor === null) return 'pull'
-  if (event.seq <= position.last) return 'skipped'
-  if (event.seq !== position.last + 1) return 'pull'
-  const written = await ctx.store.runExclusive(async () => {
-    const stored = (await ctx.store.getMeta<FeedPosition>(cursorKey(event.collectionId))) ?? position
-    if (stored.last !== event.seq - 1) return false
+export async function applyEvents(ctx: EngineContext, events: ChangeEvent[]): Promise<'applied' | 'skipped' | 'pull'> {
+  if (events.length === 0) return 'skipped'
+  const result = await ctx.store.runExclusive(async () => {
+    /** Per collection: where it stands (null: never pulled, or a gap met: the rest waits for a pull). */
+    const positions = new Map<string, FeedPosition | null>()
+    const records = new Map<string, LocalRecord | undefined>()
+    const applied = new Map<string, FeedPosition>()
+    let gap = false
+    for (const event of events) {
+      if (!positions.has(event.collectionId)) {
+        const stored = (await ctx.store.getMeta<FeedPosition>(cursorKey(event.collectionId))) ?? null
+        positions.set(event.collectionId, stored && stored.cursor !== null ? stored : null)
+      }
+      const position = positions.get(event.collectionId)
+      if (!position) {
+        gap = true
+        continue
+      }
+      if (event.seq <= position.last) continue
+      if (event.seq !== position.last + 1) {
+        gap = true
+        positions.set(event.collectionId, null)
+        continue
+      }
+      const k = `${event.collectionId}\u0000${event.record.id}`
+      const local = records.has(k) ? records.get(k) : await ctx.store.getRecord(event.collectionId, event.record.id)
+      const next = mergeServerRecord(local, event.record as ServerRecord)
+      if (next) records.set(k, next)
+      const moved = { cursor: event.cursor, last: event.seq }
+      positions.set(event.collectionId, moved)
+      applied.set(event.collectionId, moved)
+    }
     const changes: StoreChange[] = []
-    const next = mergeServerRecord(await ctx.store.getRecord(event.collectionId, event.record.id), event.record as ServerRecord)
-    if (next) changes.push({ type: 'putRecord', record: next })
-    changes.push({ type: 'putMeta', key: cursorKey(event.collectionId), value: { cursor: event.cursor, last: event.seq } })
-    await ctx.store.write(changes)
-    return true
+    for (const record of records.values()) if (record) changes.push({ type: 'putRecord', record })
+    for (const [collectionId, position] of applied) changes.push({ type: 'putMeta', key: cursorKey(collectionId), value: position })
+    if (changes.length > 0) await ctx.store.write(changes)
+    return { gap, touched: new Set(applied.keys()) }
   })
-  if (!written) return 'pull'
-  ctx.changed([event.collectionId])
-  return 'applied'
+  if (result.touched.size > 0) ctx.changed(result.touched)
+  return result.gap ? 'pull' : result.touched.size > 0 ? 'applied' : 'skipped'
 }
