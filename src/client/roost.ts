@@ -1,7 +1,7 @@
 import type { ChangeEvent } from '../services/collections/collections.shared.js'
 import { viewOf, type Collection, type RecordView, type TransactionScope } from './collection.js'
 import type { EngineContext } from './engine/context.js'
-import { FatalError } from './engine/failures.js'
+import { FatalError, ResyncNeeded } from './engine/failures.js'
 import { resolveConflict, writeLocally, type WriteReceipt, type WriteRequest } from './engine/local-writes.js'
 import { LockManager, type LockOptions } from './engine/locks.js'
 import { applyEvents, pullCollection } from './engine/pull.js'
@@ -434,9 +434,22 @@ export class Roost {
       this.patchStatus({ pulling: true })
       await this.withSession(() => pullCollection(this.ctx, collectionId, { pageSize: this.options.pageSize, create: this.creates.get(collectionId) ?? true }))
     }
+    const resynced = new Set<string>()
     for (let round = 0; round < 3; round++) {
       this.patchStatus({ pushing: true })
-      await this.withSession(() => pushAll(this.ctx, { batchThreshold: this.options.batchThreshold, concurrency: 4 }))
+      try {
+        await this.withSession(() => pushAll(this.ctx, { batchThreshold: this.options.batchThreshold, concurrency: 4 }))
+      } catch (caught) {
+        if (!(caught instanceof ResyncNeeded)) throw caught
+        // A write met a 404: pull the collection to learn why (a 410 resets the replica, a 404 is fatal), then push again.
+        const fresh = caught.collectionIds.filter((collectionId) => !resynced.has(collectionId))
+        if (fresh.length === 0) throw new FatalError(caught.error, caught.collectionIds[0])
+        for (const collectionId of fresh) {
+          resynced.add(collectionId)
+          await this.withSession(() => pullCollection(this.ctx, collectionId, { pageSize: this.options.pageSize, create: false }))
+        }
+        continue
+      }
       this.patchStatus({ pushing: false, pulling: true, connected: true })
       for (const collectionId of [...this.collections]) {
         await this.withSession(() => pullCollection(this.ctx, collectionId, { pageSize: this.options.pageSize, create: this.creates.get(collectionId) ?? true }))

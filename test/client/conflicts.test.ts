@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, expect, it } from 'vitest'
 import { memoryStore, type ConflictPolicy, type Json, type Roost, type WriteOutcome } from '../../src/client/index.js'
 import { describeBackends } from '../helpers/backends.js'
 import { startServer, type TestServer } from '../helpers/server.js'
-import { account, Clients, localData, newId, serverData, session, until, type Api } from './helpers.js'
+import { account, Clients, localData, newId, serverData, session, until, type Api, outcome, synced } from './helpers.js'
 import { TestProxy } from './proxy.js'
 
 /**
@@ -43,7 +43,7 @@ describeBackends('client conflicts', (backend) => {
     const b = clients.create({ url: proxyB.url, auth: other, store: memoryStore() })
     const ca = a.collection(collectionId, policy === undefined ? {} : { conflictPolicy: policy })
     const cb = b.collection(collectionId, policy === undefined ? {} : { conflictPolicy: policy })
-    await Promise.all([a.whenSynced(), b.whenSynced()])
+    await Promise.all([synced(a), synced(b)])
     const outcomes: WriteOutcome[] = []
     b.onOutcome((outcome) => outcomes.push(outcome))
     return { a, b, ca, cb, api, collectionId, proxyA, proxyB, outcomes }
@@ -57,9 +57,9 @@ describeBackends('client conflicts', (backend) => {
   /** Brings `a` back and waits until it has pushed, then `b`. */
   async function reconnect(a: Roost, proxyA: TestProxy, b: Roost, proxyB: TestProxy) {
     proxyA.up()
-    await a.whenSynced()
+    await synced(a)
     proxyB.up()
-    await b.whenSynced()
+    await synced(b)
   }
 
   /** Everyone has what the server has. */
@@ -77,11 +77,11 @@ describeBackends('client conflicts', (backend) => {
     for (const id of ['r1', 'r2', 'r3']) await ca.put(id, { n: 1, by: 'a' })
     const writes = await Promise.all(['r1', 'r2', 'r3'].map((id) => cb.put(id, { n: 2, by: 'b' })))
     proxyA.up()
-    await a.whenSynced()
+    await synced(a)
     proxyB.up()
     for (const write of writes) {
-      const outcome = await b.awaitWrite(write.writeId)
-      expect(outcome).toMatchObject({ status: 'conflict', resolution: 'manual', recordId: write.id, server: { version: 2, data: { n: 1, by: 'a' } } })
+      const result = await outcome(b, write.writeId)
+      expect(result).toMatchObject({ status: 'conflict', resolution: 'manual', recordId: write.id, server: { version: 2, data: { n: 1, by: 'a' } } })
     }
     await until(() => b.status.get().conflicts === 3, 'three conflicts in the status')
     expect(b.status.get().pending).toBe(0)
@@ -96,10 +96,10 @@ describeBackends('client conflicts', (backend) => {
     const local = await cb.resolve('r1', 'local')
     expect(await cb.resolve('r2', 'server')).toBeNull()
     const merged = await cb.resolve('r3', { data: { n: 3, by: 'both' } })
-    expect((await b.awaitWrite(local!.writeId)).status).toBe('applied')
-    expect((await b.awaitWrite(merged!.writeId)).status).toBe('applied')
-    await b.whenSynced()
-    await a.whenSynced()
+    expect((await outcome(b, local!.writeId)).status).toBe('applied')
+    expect((await outcome(b, merged!.writeId)).status).toBe('applied')
+    await synced(b)
+    await synced(a)
     expect(b.status.get().conflicts).toBe(0)
     expect(await b.conflicts()).toEqual([])
     expect((await cb.get('r1'))?.conflict).toBeNull()
@@ -120,7 +120,7 @@ describeBackends('client conflicts', (backend) => {
     const again = await cb.patch('r', { more: true })
     await reconnect(a, proxyA, b, proxyB)
     for (const id of [write.writeId, again.writeId]) {
-      expect(await b.awaitWrite(id)).toMatchObject({ status: 'conflict', resolution: 'server-wins', server: { version: 2, data: { n: 1, by: 'a' } } })
+      expect(await outcome(b, id)).toMatchObject({ status: 'conflict', resolution: 'server-wins', server: { version: 2, data: { n: 1, by: 'a' } } })
     }
     expect(await cb.get('r')).toMatchObject({ data: { n: 1, by: 'a' }, serverVersion: 2, pending: false, conflict: null })
     expect(b.status.get().conflicts).toBe(0)
@@ -133,7 +133,7 @@ describeBackends('client conflicts', (backend) => {
     await ca.put('r', { n: 1, by: 'a' })
     const write = await cb.put('r', { n: 2, by: 'b' })
     await reconnect(a, proxyA, b, proxyB)
-    expect(await b.awaitWrite(write.writeId)).toMatchObject({ status: 'applied', record: { version: 3, data: { n: 2, by: 'b' } } })
+    expect(await outcome(b, write.writeId)).toMatchObject({ status: 'applied', record: { version: 3, data: { n: 2, by: 'b' } } })
     expect(await expectConverged(api, collectionId, a, b)).toEqual({ r: { n: 2, by: 'b' } })
     expect((await ca.get('r'))?.serverVersion).toBe(3)
   })
@@ -149,7 +149,7 @@ describeBackends('client conflicts', (backend) => {
     await ca.patch('r', { done: true })
     const write = await cb.patch('r', { title: 'y' })
     await reconnect(a, proxyA, b, proxyB)
-    expect(await b.awaitWrite(write.writeId)).toMatchObject({ status: 'applied', record: { version: 3 } })
+    expect(await outcome(b, write.writeId)).toMatchObject({ status: 'applied', record: { version: 3 } })
     expect(calls).toEqual([{ local: { title: 'y' }, server: { title: 'x', done: true } }])
     expect(await expectConverged(api, collectionId, a, b)).toEqual({ r: { title: 'y', done: true } })
   })
@@ -160,10 +160,10 @@ describeBackends('client conflicts', (backend) => {
     await ca.delete('r')
     const write = await cb.put('r', { n: 2 })
     await reconnect(a, proxyA, b, proxyB)
-    expect(await b.awaitWrite(write.writeId)).toMatchObject({ status: 'conflict', resolution: 'manual', server: { version: 2, deleted: true } })
+    expect(await outcome(b, write.writeId)).toMatchObject({ status: 'conflict', resolution: 'manual', server: { version: 2, deleted: true } })
     expect(await cb.get('r')).toMatchObject({ data: { n: 2 }, deleted: false, conflict: { deleted: true } })
     const resolved = await cb.resolve('r', 'local')
-    expect(await b.awaitWrite(resolved!.writeId)).toMatchObject({ status: 'applied', record: { version: 3, deleted: false } })
+    expect(await outcome(b, resolved!.writeId)).toMatchObject({ status: 'applied', record: { version: 3, deleted: false } })
     expect(await expectConverged(api, collectionId, a, b)).toEqual({ r: { n: 2 } })
   })
 
@@ -173,7 +173,7 @@ describeBackends('client conflicts', (backend) => {
     await ca.put('r', { n: 1 })
     const write = await cb.delete('r')
     await reconnect(a, proxyA, b, proxyB)
-    expect(await b.awaitWrite(write.writeId)).toMatchObject({ status: 'conflict', resolution: 'server-wins', server: { version: 2, data: { n: 1 } } })
+    expect(await outcome(b, write.writeId)).toMatchObject({ status: 'conflict', resolution: 'server-wins', server: { version: 2, data: { n: 1 } } })
     expect(await cb.get('r')).toMatchObject({ data: { n: 1 }, deleted: false })
     expect(await expectConverged(api, collectionId, a, b)).toEqual({ r: { n: 1 }, s: { n: 0 } })
   })

@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, expect, it } from 'vitest'
 import { memoryStore, type ConflictPolicy, type Json, type RecordView } from '../../src/client/index.js'
 import { describeBackends } from '../helpers/backends.js'
 import { startServer, type TestServer } from '../helpers/server.js'
-import { account, Clients, localData, newId, serverData, session, until } from './helpers.js'
+import { account, Clients, localData, newId, serverData, session, until, outcome, synced } from './helpers.js'
 import { TestProxy } from './proxy.js'
 
 /**
@@ -45,7 +45,7 @@ describeBackends('client groups', (backend) => {
     const seen: Array<Record<string, Json>> = []
     const snapshot = (records: RecordView[]) => seen.push(Object.fromEntries(records.map((record) => [record.id, record.data])))
     const stop = watcher.collection(collectionId).watch(snapshot)
-    await Promise.all([a.whenSynced(), b.whenSynced(), watcher.whenSynced()])
+    await Promise.all([synced(a), synced(b), synced(watcher)])
     proxyA.down()
     proxyB.down()
     await ca.put('g1', { by: 'a' })
@@ -56,7 +56,7 @@ describeBackends('client groups', (backend) => {
     // Locally the group is there at once.
     expect(await localData(b, collectionId)).toEqual({ g1: { by: 'b' }, g2: { by: 'b' } })
     proxyA.up()
-    await a.whenSynced()
+    await synced(a)
     await until(async () => JSON.stringify(await localData(watcher, collectionId)) === JSON.stringify({ g1: { by: 'a' } }), "the watcher to see a's write")
     proxyB.up()
     /** Every snapshot the watcher saw holds the whole group or none of it. */
@@ -72,18 +72,18 @@ describeBackends('client groups', (backend) => {
   it('manual: nothing of the group lands while a record of it conflicts; once resolved, it lands whole', async () => {
     const { a, b, cb, watcher, api, collectionId, group, neverPartial } = await scenario()
     const [g1, g2] = group.writes
-    expect(await b.awaitWrite(g1.writeId)).toMatchObject({ status: 'conflict', resolution: 'manual', server: { data: { by: 'a' } } })
+    expect(await outcome(b, g1.writeId)).toMatchObject({ status: 'conflict', resolution: 'manual', server: { data: { by: 'a' } } })
     await until(() => b.status.get().conflicts === 1, 'the conflict in the status')
     // The rest of the group waits with it: nothing reached the server.
     expect(await serverData(api, collectionId)).toEqual({ g1: { by: 'a' } })
     expect(await cb.get('g2')).toMatchObject({ pending: true, serverVersion: null })
     expect(b.status.get().pending).toBe(1)
     const resolved = await cb.resolve('g1', 'local')
-    expect(await b.awaitWrite(resolved!.writeId)).toMatchObject({ status: 'applied' })
-    expect(await b.awaitWrite(g2.writeId)).toMatchObject({ status: 'applied' })
-    await b.whenSynced()
+    expect(await outcome(b, resolved!.writeId)).toMatchObject({ status: 'applied' })
+    expect(await outcome(b, g2.writeId)).toMatchObject({ status: 'applied' })
+    await synced(b)
     expect(await serverData(api, collectionId)).toEqual({ g1: { by: 'b' }, g2: { by: 'b' } })
-    await a.whenSynced()
+    await synced(a)
     await until(async () => Object.keys(await localData(watcher, collectionId)).length === 2, 'the watcher to see the group')
     expect(await localData(a, collectionId)).toEqual({ g1: { by: 'b' }, g2: { by: 'b' } })
     // Landed in one commit: consecutive positions in the feed.
@@ -95,22 +95,22 @@ describeBackends('client groups', (backend) => {
 
   it("'server-wins': the whole group is dropped, also its records without a conflict", async () => {
     const { b, cb, api, collectionId, group, neverPartial, watcher } = await scenario('server-wins')
-    for (const write of group.writes) expect(await b.awaitWrite(write.writeId)).toMatchObject({ status: 'conflict', resolution: 'server-wins' })
-    await b.whenSynced()
+    for (const write of group.writes) expect(await outcome(b, write.writeId)).toMatchObject({ status: 'conflict', resolution: 'server-wins' })
+    await synced(b)
     expect(await cb.get('g2')).toBeUndefined()
     expect(await localData(b, collectionId)).toEqual({ g1: { by: 'a' } })
     expect(await serverData(api, collectionId)).toEqual({ g1: { by: 'a' } })
-    await watcher.whenSynced()
+    await synced(watcher)
     expect(await localData(watcher, collectionId)).toEqual({ g1: { by: 'a' } })
     neverPartial()
   })
 
   it("'client-wins': the group lands whole, on top of the other device's version", async () => {
     const { a, b, api, collectionId, group, neverPartial, watcher } = await scenario('client-wins')
-    for (const write of group.writes) expect(await b.awaitWrite(write.writeId)).toMatchObject({ status: 'applied' })
-    await b.whenSynced()
+    for (const write of group.writes) expect(await outcome(b, write.writeId)).toMatchObject({ status: 'applied' })
+    await synced(b)
     expect(await serverData(api, collectionId)).toEqual({ g1: { by: 'b' }, g2: { by: 'b' } })
-    await a.whenSynced()
+    await synced(a)
     expect(await localData(a, collectionId)).toEqual({ g1: { by: 'b' }, g2: { by: 'b' } })
     await until(async () => Object.keys(await localData(watcher, collectionId)).length === 2, 'the watcher to see the group')
     neverPartial()

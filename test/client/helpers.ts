@@ -71,3 +71,20 @@ export async function serverData(api: Api, collectionId: string): Promise<Record
 export async function localData(roost: Roost, collectionId: string): Promise<Record<string, unknown>> {
   return Object.fromEntries((await roost.collection(collectionId).list()).map((record) => [record.id, record.data]))
 }
+
+/** `promise`, or a failure naming `what` after `timeoutMs`: every wait of a test is bounded. */
+export async function within<T>(promise: Promise<T>, what: string, timeoutMs = 10_000): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`Timed out waiting for ${what}`)), timeoutMs)))
+  try {
+    return await Promise.race([promise, timeout])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/** The outcome of a write, waited for at most 10 s. */
+export const outcome = (roost: Roost, writeId: string) => within(roost.awaitWrite(writeId), `the outcome of write ${writeId}`)
+
+/** `roost.whenSynced()`, waited for at most 15 s. */
+export const synced = (roost: Roost, timeoutMs = 15_000) => within(roost.whenSynced(), 'the client to be synced', timeoutMs)

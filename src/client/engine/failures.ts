@@ -9,6 +9,20 @@ export class FatalError extends Error {
   }
 }
 
+/**
+ * A write met a 404 (or a batch a `missing` record we had a version of):
+ * the collection may have been deleted, and perhaps created again. Not
+ * fatal yet: the sync cycle pulls these collections first; a 410 there
+ * resets the replica (the writes then go again, as creations), a 404 is
+ * fatal. Only a second one in the same cycle is fatal at once.
+ */
+export class ResyncNeeded extends Error {
+  constructor(readonly error: RoostError, readonly collectionIds: string[]) {
+    super(error.message)
+    this.name = 'ResyncNeeded'
+  }
+}
+
 export const failureOf = (error: RoostError): WriteFailure => ({ code: error.code, name: error.name, message: error.message, ...(error.data === undefined ? {} : { data: error.data }) })
 
 /**

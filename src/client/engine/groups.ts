@@ -5,7 +5,7 @@ import type { Json, LocalRecord, ServerRecord, WriteOutcome } from '../types.js'
 import { abortBatch, batchOperation, committedRecord, runBatch, type BatchConflict, type BatchPlan } from './batch-upload.js'
 import type { EngineContext } from './context.js'
 import { isOwnWrite } from './conflicts.js'
-import { FatalError, classifyWriteError, failureOf } from './failures.js'
+import { FatalError, ResyncNeeded, classifyWriteError, failureOf } from './failures.js'
 import { lockTokenOf } from './push-single.js'
 import { commit, entriesOf, fromServer, settleApplied, settleConflict, settleRejected } from './settle.js'
 
@@ -92,6 +92,7 @@ async function pushGroup(ctx: EngineContext, groupId: string): Promise<'done' | 
     if (error.code === 401) throw error
     const verdict = classifyWriteError(error, Object.keys(plan.lockTokens).length > 0)
     if (verdict === 'retry') throw error
+    if (verdict === 'fatal' && error.code === 404) throw new ResyncNeeded(error, [...new Set(plan.items.map((item) => item.collectionId))])
     if (verdict === 'fatal') throw new FatalError(error, plan.items[0]?.collectionId)
     // Refused for good: the whole group is rejected, as it must land whole or not at all.
     await abortBatch(ctx, plan.batchId)

@@ -61,9 +61,11 @@ export interface PullOptions {
  * Pulls one collection until `more` is false. Each page's records and the
  * cursor land in one local transaction, so an interrupted first sync
  * resumes from its last page. A 410 (the collection was deleted and created
- * again) drops the replica but keeps every pending write, and starts over.
+ * again) drops the replica but keeps every pending write, and starts over
+ * (`reset`: it did).
  */
-export async function pullCollection(ctx: EngineContext, collectionId: string, options: PullOptions): Promise<void> {
+export async function pullCollection(ctx: EngineContext, collectionId: string, options: PullOptions): Promise<{ reset: boolean }> {
+  let reset = false
   let position = (await ctx.store.getMeta<FeedPosition>(cursorKey(collectionId))) ?? { cursor: null, last: 0 }
   let done = 0
   for (let page = 0; ; page++) {
@@ -78,6 +80,7 @@ export async function pullCollection(ctx: EngineContext, collectionId: string, o
       const error = toRoostError(caught)
       if (error.code === 410) {
         position = await dropReplica(ctx, collectionId)
+        reset = true
         continue
       }
       if (error.code === 404 && position.cursor === null && options.create && page === 0) {
@@ -92,7 +95,7 @@ export async function pullCollection(ctx: EngineContext, collectionId: string, o
     await applyServerRecords(ctx, collectionId, changes, position)
     done += changes.length
     if (changes.length > 0 || answer.more) ctx.progress.emit({ phase: 'pull', collectionId, done, total: null })
-    if (!answer.more) return
+    if (!answer.more) return { reset }
   }
 }
 
