@@ -2,6 +2,7 @@ import type { ChangeEvent } from '../services/collections/collections.shared.js'
 import { viewOf, type Collection, type RecordView, type TransactionScope } from './collection.js'
 import type { EngineContext } from './engine/context.js'
 import { FatalError, ResyncNeeded } from './engine/failures.js'
+import { GROUP_PREFIX, type GroupMeta } from './engine/groups.js'
 import { resolveConflict, writeLocally, type WriteReceipt, type WriteRequest } from './engine/local-writes.js'
 import { LockManager, type LockOptions } from './engine/locks.js'
 import { applyEvents, pullCollection } from './engine/pull.js'
@@ -332,15 +333,43 @@ export class Roost {
     return (await this.store.listPendingRecords()).filter((record) => record.conflict).map((record) => viewOf(record))
   }
 
-  /** Leaves the fatal state (after the app dealt with it: signed in again, dropped a collection…) and syncs again. */
+  /**
+   * Leaves the fatal state (after the app dealt with it: signed in again, dropped a collection…) and syncs again.
+   * `forgetCollection`: stop syncing that collection, and drop its local records and unsent writes (each ends
+   * `rejected` with the fatal error).
+   */
   async resetError(options: { forgetCollection?: string } = {}): Promise<void> {
-    const changes: Parameters<ClientStore['write']>[0] = [{ type: 'deleteMeta', key: FATAL }]
-    if (options.forgetCollection) {
-      this.collections.delete(options.forgetCollection)
-      changes.push({ type: 'putMeta', key: COLLECTIONS, value: [...this.collections] }, { type: 'deleteMeta', key: `cursor:${options.forgetCollection}` })
-    }
-    await this.store.write(changes)
+    if (options.forgetCollection !== undefined) assertId(options.forgetCollection, 'The collection id')
+    await this.ready
+    const forget = options.forgetCollection
+    const dropped: WriteOutcome[] = []
+    await this.store.runExclusive(async () => {
+      const changes: Parameters<ClientStore['write']>[0] = [{ type: 'deleteMeta', key: FATAL }]
+      if (forget) {
+        this.collections.delete(forget)
+        changes.push({ type: 'putMeta', key: COLLECTIONS, value: [...this.collections] }, { type: 'deleteMeta', key: `cursor:${forget}` })
+        // Its records and unsent writes go with it: pushed again, they would only meet the same 404.
+        changes.push({ type: 'clearRecords', collectionId: forget })
+        const fatal = this.statusValue.get().fatal
+        const error = { code: fatal?.code ?? 404, name: fatal?.name ?? 'NotFound', message: fatal?.message ?? `Collection "${forget}" was forgotten` }
+        for (const entry of await this.store.listOutbox()) {
+          if (entry.collectionId !== forget) continue
+          changes.push({ type: 'deleteOutbox', id: entry.id })
+          if (entry.state === 'pending') dropped.push({ writeId: entry.id, collectionId: forget, recordId: entry.recordId, status: 'rejected', error })
+        }
+        // Groups keep their writes to other collections, which still land together.
+        for (const [key, group] of await this.store.listMeta<GroupMeta>(GROUP_PREFIX)) {
+          const items = group.items.filter((item) => item.collectionId !== forget)
+          if (items.length === group.items.length) continue
+          changes.push(items.length === 0 ? { type: 'deleteMeta', key } : { type: 'putMeta', key, value: { ...group, items, plan: null } })
+        }
+      }
+      await this.store.write(changes)
+    })
     this.patchStatus({ fatal: null, error: null })
+    for (const outcome of dropped) this.outcomeEvents.emit(outcome)
+    if (forget) this.ctx.changed([forget])
+    this.refreshStatus()
     this.loop.kick(true)
   }
 
