@@ -4,7 +4,7 @@ import type { EngineContext } from './engine/context.js'
 import { FatalError, ResyncNeeded } from './engine/failures.js'
 import { GROUP_PREFIX, type GroupMeta } from './engine/groups.js'
 import { resolveConflict, writeLocally, type WriteReceipt, type WriteRequest } from './engine/local-writes.js'
-import { LockManager, type LockOptions } from './engine/locks.js'
+import { checkLockOptions, LockManager, type LockOptions } from './engine/locks.js'
 import { applyEvents, pullCollection } from './engine/pull.js'
 import { pushAll } from './engine/push.js'
 import { SyncLoop } from './engine/sync-loop.js'
@@ -109,11 +109,13 @@ export class Roost {
 
   constructor(options: RoostOptions) {
     if (!options || typeof options.url !== 'string') throw new ClientInputError('createRoost needs { url, auth }')
+    let protocol: string | null = null
     try {
-      new URL(options.url)
+      protocol = new URL(options.url).protocol
     } catch {
-      throw new ClientInputError(`"url" ${JSON.stringify(options.url)} is not a URL`)
+      protocol = null
     }
+    if (protocol !== 'http:' && protocol !== 'https:') throw new ClientInputError(`"url" ${JSON.stringify(options.url)} is not an http(s) URL`)
     const auth = options.auth as Partial<{ email: unknown; password: unknown; accessToken: unknown }> | undefined
     const validAuth = auth && ((typeof auth.email === 'string' && typeof auth.password === 'string') || typeof auth.accessToken === 'string')
     if (!validAuth) throw new ClientInputError('"auth" must be { email, password } or { accessToken }')
@@ -639,6 +641,7 @@ export class Roost {
   }
 
   private async lockCollection(collectionId: string, options?: LockOptions) {
+    checkLockOptions(options ?? {})
     await this.ready
     await this.session.ensure()
     return this.withSession(() => this.locks.acquire(collectionId, options))

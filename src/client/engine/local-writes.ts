@@ -116,6 +116,9 @@ export type Resolution = 'server' | 'local' | { data: unknown } | { deleted: tru
 export async function resolveConflict(ctx: EngineContext, collectionId: string, id: string, resolution: Resolution): Promise<WriteReceipt | null> {
   assertId(collectionId, 'The collection id')
   assertId(id, 'The record id')
+  const isObject = typeof resolution === 'object' && resolution !== null && !Array.isArray(resolution)
+  const valid = resolution === 'server' || resolution === 'local' || (isObject && ('data' in resolution || (resolution as { deleted?: unknown }).deleted === true))
+  if (!valid) throw new ClientInputError(`resolve ${collectionId}/${id}: the resolution must be 'local', 'server', { data } or { deleted: true }`)
   if (typeof resolution === 'object' && 'data' in resolution) assertJson(resolution.data, `The data of ${collectionId}/${id}`)
   return ctx.store.runExclusive(async () => {
     const record = await ctx.store.getRecord(collectionId, id)
