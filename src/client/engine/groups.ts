@@ -1,4 +1,4 @@
-import { toRoostError } from '../errors.js'
+import { RoostError, toRoostError } from '../errors.js'
 import { uuid } from '../ids.js'
 import type { StoreChange } from '../stores/types.js'
 import type { Json, LocalRecord, ServerRecord, WriteOutcome } from '../types.js'
@@ -113,6 +113,12 @@ async function pushGroup(ctx: EngineContext, groupId: string): Promise<'done' | 
     return 'again'
   }
   await abortBatch(ctx, plan.batchId)
+  // A record we had a version of is missing: records never vanish, so the collection was deleted (and created again).
+  const missing = result.conflicts.filter((conflict) => conflict.reason === 'missing' && plan.items.some((item) => item.collectionId === conflict.collectionId && item.id === conflict.id && 'version' in item.operation))
+  if (missing.length > 0) {
+    await replan(ctx, group, null, [])
+    throw new ResyncNeeded(new RoostError(404, 'NotFound', `Record "${missing[0].id}" is missing from the server`), [...new Set(missing.map((conflict) => conflict.collectionId))])
+  }
   return resolveGroupConflicts(ctx, group, plan, result.conflicts)
 }
 
