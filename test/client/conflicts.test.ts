@@ -177,4 +177,15 @@ describeBackends('client conflicts', (backend) => {
     expect(await cb.get('r')).toMatchObject({ data: { n: 1 }, deleted: false })
     expect(await expectConverged(api, collectionId, a, b)).toEqual({ r: { n: 1 }, s: { n: 0 } })
   })
+
+  it("delete against update: under 'client-wins' the delete is pushed on top of the other device's version", async () => {
+    const { a, b, ca, cb, api, collectionId, proxyA, proxyB } = await twoDevices({ r: { n: 0 }, s: { n: 0 } }, 'client-wins')
+    await offline(proxyA, proxyB)
+    await ca.put('r', { n: 1 })
+    const write = await cb.delete('r')
+    await reconnect(a, proxyA, b, proxyB)
+    expect(await outcome(b, write.writeId)).toMatchObject({ status: 'applied', record: { version: 3, deleted: true } })
+    expect(await expectConverged(api, collectionId, a, b)).toEqual({ s: { n: 0 } })
+    expect(await ca.get('r')).toMatchObject({ deleted: true, serverVersion: 3 })
+  })
 })
