@@ -39,13 +39,16 @@ describeBackends('client groups', (backend) => {
     const options = policy === undefined ? {} : { conflictPolicy: policy }
     const a = clients.create({ url: proxyA.url, auth: user, store: memoryStore() })
     const b = clients.create({ url: proxyB.url, auth: user, store: memoryStore() })
+    // Two watchers: one hears events over socket.io, the other polls the change feed.
     const watcher = clients.create({ url: server.url, auth: user, store: memoryStore() })
+    const poller = clients.create({ url: server.url, auth: user, store: memoryStore(), realtime: false })
     const ca = a.collection(collectionId, options)
     const cb = b.collection(collectionId, options)
     const seen: Array<Record<string, Json>> = []
     const snapshot = (records: RecordView[]) => seen.push(Object.fromEntries(records.map((record) => [record.id, record.data])))
     const stop = watcher.collection(collectionId).watch(snapshot)
-    await Promise.all([synced(a), synced(b), synced(watcher)])
+    poller.collection(collectionId).watch(snapshot)
+    await Promise.all([synced(a), synced(b), synced(watcher), synced(poller)])
     proxyA.down()
     proxyB.down()
     await ca.put('g1', { by: 'a' })
@@ -66,11 +69,11 @@ describeBackends('client groups', (backend) => {
         expect(groupLanded, JSON.stringify(records)).toBe(JSON.stringify(records.g1) === JSON.stringify({ by: 'b' }))
       }
     }
-    return { a, b, cb, watcher, api, collectionId, group, seen, stop, neverPartial }
+    return { a, b, cb, watcher, poller, api, collectionId, group, seen, stop, neverPartial }
   }
 
   it('manual: nothing of the group lands while a record of it conflicts; once resolved, it lands whole', async () => {
-    const { a, b, cb, watcher, api, collectionId, group, neverPartial } = await scenario()
+    const { a, b, cb, watcher, poller, api, collectionId, group, neverPartial } = await scenario()
     const [g1, g2] = group.writes
     expect(await outcome(b, g1.writeId)).toMatchObject({ status: 'conflict', resolution: 'manual', server: { data: { by: 'a' } } })
     await until(() => b.status.get().conflicts === 1, 'the conflict in the status')
@@ -85,6 +88,7 @@ describeBackends('client groups', (backend) => {
     expect(await serverData(api, collectionId)).toEqual({ g1: { by: 'b' }, g2: { by: 'b' } })
     await synced(a)
     await until(async () => Object.keys(await localData(watcher, collectionId)).length === 2, 'the watcher to see the group')
+    await until(async () => Object.keys(await localData(poller, collectionId)).length === 2, 'the poller to see the group')
     expect(await localData(a, collectionId)).toEqual({ g1: { by: 'b' }, g2: { by: 'b' } })
     // Landed in one commit: consecutive positions in the feed.
     const { body } = await api('GET', `collections/${collectionId}/changes`)
@@ -106,13 +110,14 @@ describeBackends('client groups', (backend) => {
   })
 
   it("'client-wins': the group lands whole, on top of the other device's version", async () => {
-    const { a, b, api, collectionId, group, neverPartial, watcher } = await scenario('client-wins')
+    const { a, b, api, collectionId, group, neverPartial, watcher, poller } = await scenario('client-wins')
     for (const write of group.writes) expect(await outcome(b, write.writeId)).toMatchObject({ status: 'applied' })
     await synced(b)
     expect(await serverData(api, collectionId)).toEqual({ g1: { by: 'b' }, g2: { by: 'b' } })
     await synced(a)
     expect(await localData(a, collectionId)).toEqual({ g1: { by: 'b' }, g2: { by: 'b' } })
     await until(async () => Object.keys(await localData(watcher, collectionId)).length === 2, 'the watcher to see the group')
+    await until(async () => Object.keys(await localData(poller, collectionId)).length === 2, 'the poller to see the group')
     neverPartial()
   })
 })
