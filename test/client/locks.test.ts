@@ -132,4 +132,13 @@ describeBackends('client locks', (backend) => {
     expect(await ca.get('x')).toBeUndefined()
     expect(await serverData(api, collectionId)).toEqual({})
   })
+
+  it('online, a lease released by another session is reported lost at once (the lock event), long before the next renewal', async () => {
+    const { api, collectionId, ca, holderId } = await setup()
+    const lock = await ca.lock({ ttlSeconds: 60 })
+    const lost = new Promise<RoostError | null>((resolve) => lock.onLost(resolve))
+    expect((await api('DELETE', `collections/${collectionId}/locks/${await holderId()}`)).body).toMatchObject({ released: true })
+    expect(await within(lost, 'onLost', 5000)).toBeNull()
+    expect(lock.lost).toBe(true)
+  })
 })
