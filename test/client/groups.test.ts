@@ -46,7 +46,7 @@ describeBackends('client groups', (backend) => {
     const cb = b.collection(collectionId, options)
     const seen: Array<Record<string, Json>> = []
     const snapshot = (records: RecordView[]) => seen.push(Object.fromEntries(records.map((record) => [record.id, record.data])))
-    const stop = watcher.collection(collectionId).watch(snapshot)
+    watcher.collection(collectionId).watch(snapshot)
     poller.collection(collectionId).watch(snapshot)
     await Promise.all([synced(a), synced(b), synced(watcher), synced(poller)])
     proxyA.down()
@@ -69,7 +69,7 @@ describeBackends('client groups', (backend) => {
         expect(groupLanded, JSON.stringify(records)).toBe(JSON.stringify(records.g1) === JSON.stringify({ by: 'b' }))
       }
     }
-    return { a, b, cb, watcher, poller, api, collectionId, group, seen, stop, neverPartial }
+    return { a, b, cb, watcher, poller, api, collectionId, group, seen, neverPartial }
   }
 
   it('manual: nothing of the group lands while a record of it conflicts; once resolved, it lands whole', async () => {
