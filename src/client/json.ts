@@ -1,3 +1,4 @@
+import { ClientInputError } from './errors.js'
 import type { Json } from './types.js'
 
 /**
@@ -76,4 +77,36 @@ function describe(object: object): string {
   if (tag !== 'Object') return tag
   const name = (object as { constructor?: { name?: unknown } }).constructor?.name
   return typeof name === 'string' && name !== '' ? `${name} instance` : 'non-plain object'
+}
+
+/**
+ * How deep record data may nest. The server refuses bodies nested more than
+ * 100 levels (docs/PROTOCOL.md, "Shape of requests"), counting the body and,
+ * in a batch append, `operations`, the operation and `data` itself: data
+ * deeper than this would be refused at every push.
+ */
+const MAX_DEPTH = 96
+
+/**
+ * The check of data handed to the client API: JSON that round-trips
+ * (assertJson), no `__proto__` key (the server refuses it anywhere) and at
+ * most MAX_DEPTH levels. Fails with a ClientInputError, before anything is
+ * written.
+ */
+export function assertRecordData(value: unknown, what: string): asserts value is Json {
+  try {
+    assertJson(value, 'data')
+  } catch (error) {
+    throw new ClientInputError(`${what} is not JSON: ${(error as Error).message}`)
+  }
+  const walk = (item: Json, path: string, depth: number): void => {
+    if (item === null || typeof item !== 'object') return
+    if (depth > MAX_DEPTH) throw new ClientInputError(`${what} is not JSON the server takes: ${path} nests more than ${MAX_DEPTH} levels`)
+    if (Array.isArray(item)) return item.forEach((child, index) => walk(child, `${path}[${index}]`, depth + 1))
+    for (const key of Object.keys(item)) {
+      if (key === '__proto__') throw new ClientInputError(`${what} is not JSON the server takes: ${path} has a "__proto__" key, which the server refuses`)
+      walk(item[key], `${path}.${key}`, depth + 1)
+    }
+  }
+  walk(value, 'data', 1)
 }

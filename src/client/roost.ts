@@ -1,11 +1,11 @@
 import type { ChangeEvent } from '../services/collections/collections.shared.js'
 import { viewOf, type Collection, type RecordView, type TransactionScope } from './collection.js'
 import type { EngineContext } from './engine/context.js'
-import { FatalError, ReplicaCheck } from './engine/failures.js'
+import { FatalError, ResyncNeeded } from './engine/failures.js'
 import { GROUP_PREFIX, type GroupMeta } from './engine/groups.js'
 import { resolveConflict, writeLocally, type WriteReceipt, type WriteRequest } from './engine/local-writes.js'
-import { LockManager, type LockOptions } from './engine/locks.js'
-import { applyEvent, pullCollection } from './engine/pull.js'
+import { checkLockOptions, LockManager, type LockOptions } from './engine/locks.js'
+import { cursorKey, pullCollection, type FeedPosition } from './engine/pull.js'
 import { pushAll } from './engine/push.js'
 import { SyncLoop } from './engine/sync-loop.js'
 import { TabCoordinator, type TabMessage } from './engine/tabs.js'
@@ -107,15 +107,19 @@ export class Roost {
   /** Bumped by every local write: a cycle that saw none during it has nothing more to push. */
   private writes = 0
   private writesAtCycleStart = 0
+  /** Collections being pulled because a change event announced something new: 'again' when more came meanwhile. */
+  private readonly eventPulls = new Map<string, 'running' | 'again'>()
   private readonly detach: Array<() => void> = []
 
   constructor(options: RoostOptions) {
     if (!options || typeof options.url !== 'string') throw new ClientInputError('createRoost needs { url, auth }')
+    let protocol: string | null = null
     try {
-      new URL(options.url)
+      protocol = new URL(options.url).protocol
     } catch {
-      throw new ClientInputError(`"url" ${JSON.stringify(options.url)} is not a URL`)
+      protocol = null
     }
+    if (protocol !== 'http:' && protocol !== 'https:') throw new ClientInputError(`"url" ${JSON.stringify(options.url)} is not an http(s) URL`)
     const auth = options.auth as Partial<{ email: unknown; password: unknown; accessToken: unknown }> | undefined
     const validAuth = auth && ((typeof auth.email === 'string' && typeof auth.password === 'string') || typeof auth.accessToken === 'string')
     if (!validAuth) throw new ClientInputError('"auth" must be { email, password } or { accessToken }')
@@ -335,15 +339,43 @@ export class Roost {
     return (await this.store.listPendingRecords()).filter((record) => record.conflict).map((record) => viewOf(record))
   }
 
-  /** Leaves the fatal state (after the app dealt with it: signed in again, dropped a collection…) and syncs again. */
+  /**
+   * Leaves the fatal state (after the app dealt with it: signed in again, dropped a collection…) and syncs again.
+   * `forgetCollection`: stop syncing that collection, and drop its local records and unsent writes (each ends
+   * `rejected` with the fatal error).
+   */
   async resetError(options: { forgetCollection?: string } = {}): Promise<void> {
-    const changes: Parameters<ClientStore['write']>[0] = [{ type: 'deleteMeta', key: FATAL }]
-    if (options.forgetCollection) {
-      this.collections.delete(options.forgetCollection)
-      changes.push({ type: 'putMeta', key: COLLECTIONS, value: [...this.collections] }, { type: 'deleteMeta', key: `cursor:${options.forgetCollection}` })
-    }
-    await this.store.write(changes)
+    if (options.forgetCollection !== undefined) assertId(options.forgetCollection, 'The collection id')
+    await this.ready
+    const forget = options.forgetCollection
+    const dropped: WriteOutcome[] = []
+    await this.store.runExclusive(async () => {
+      const changes: Parameters<ClientStore['write']>[0] = [{ type: 'deleteMeta', key: FATAL }]
+      if (forget) {
+        this.collections.delete(forget)
+        changes.push({ type: 'putMeta', key: COLLECTIONS, value: [...this.collections] }, { type: 'deleteMeta', key: `cursor:${forget}` })
+        // Its records and unsent writes go with it: pushed again, they would only meet the same 404.
+        changes.push({ type: 'clearRecords', collectionId: forget })
+        const fatal = this.statusValue.get().fatal
+        const error = { code: fatal?.code ?? 404, name: fatal?.name ?? 'NotFound', message: fatal?.message ?? `Collection "${forget}" was forgotten` }
+        for (const entry of await this.store.listOutbox()) {
+          if (entry.collectionId !== forget) continue
+          changes.push({ type: 'deleteOutbox', id: entry.id })
+          if (entry.state === 'pending') dropped.push({ writeId: entry.id, collectionId: forget, recordId: entry.recordId, status: 'rejected', error })
+        }
+        // Groups keep their writes to other collections, which still land together.
+        for (const [key, group] of await this.store.listMeta<GroupMeta>(GROUP_PREFIX)) {
+          const items = group.items.filter((item) => item.collectionId !== forget)
+          if (items.length === group.items.length) continue
+          changes.push(items.length === 0 ? { type: 'deleteMeta', key } : { type: 'putMeta', key, value: { ...group, items, plan: null } })
+        }
+      }
+      await this.store.write(changes)
+    })
     this.patchStatus({ fatal: null, error: null })
+    for (const outcome of dropped) this.outcomeEvents.emit(outcome)
+    if (forget) this.ctx.changed([forget])
+    this.refreshStatus()
     this.loop.kick(true)
   }
 
@@ -466,7 +498,7 @@ export class Roost {
       try {
         return await this.withSession(() => pushAll(this.ctx, { batchThreshold: this.options.batchThreshold, concurrency: 4 }))
       } catch (caught) {
-        if (!(caught instanceof ReplicaCheck)) throw caught
+        if (!(caught instanceof ResyncNeeded)) throw caught
         const fresh = caught.collectionIds.filter((id) => !checked.has(id))
         if (fresh.length === 0) throw new FatalError(caught.error, caught.collectionIds[0])
         for (const collectionId of fresh) {
@@ -550,10 +582,40 @@ export class Roost {
     this.patchStatus({ live: [...this.collections].every((collectionId) => this.subscribed.has(collectionId)) })
   }
 
+  /**
+   * A change event is a poke: a change we do not have yet is fetched with a
+   * pull of its collection, not applied from the event. Events come one per
+   * record, so applying them one by one showed watchers part of a group
+   * committed in one batch (the first record, then the rest); a feed page
+   * is read in one go and applied in one local transaction, so the group
+   * appears at once. Events already applied (seq <= last) cost nothing.
+   */
   private async onChange(event: ChangeEvent) {
     if (!this.collections.has(event.collectionId) || !this.tabs.isLeader) return
-    const verdict = await applyEvent(this.ctx, event).catch(() => 'pull' as const)
-    if (verdict === 'pull') this.loop.kick()
+    const position = await this.store.getMeta<FeedPosition>(cursorKey(event.collectionId)).catch(() => undefined)
+    if (!position?.cursor) return this.loop.kick()
+    if (event.seq <= position.last) return
+    this.pullForEvents(event.collectionId)
+  }
+
+  /** One pull of the collection at a time; events arriving meanwhile ask for one more. */
+  private pullForEvents(collectionId: string) {
+    if (this.eventPulls.has(collectionId)) return void this.eventPulls.set(collectionId, 'again')
+    this.eventPulls.set(collectionId, 'running')
+    void (async () => {
+      try {
+        do {
+          this.eventPulls.set(collectionId, 'running')
+          if (this.closed || !this.tabs.isLeader || this.statusValue.get().fatal) return
+          await this.withSession(() => pullCollection(this.ctx, collectionId, { pageSize: this.options.pageSize, create: false }))
+        } while (this.eventPulls.get(collectionId) === 'again')
+      } catch {
+        // Offline, signed out, the collection gone…: the sync loop finds out, retries and reports.
+        this.loop.kick()
+      } finally {
+        this.eventPulls.delete(collectionId)
+      }
+    })()
   }
 
   private onCollectionEvent(type: 'lock' | 'member' | 'removed', payload: unknown) {
@@ -632,6 +694,7 @@ export class Roost {
   }
 
   private async lockCollection(collectionId: string, options?: LockOptions) {
+    checkLockOptions(options ?? {})
     await this.ready
     await this.session.ensure()
     return this.withSession(() => this.locks.acquire(collectionId, options))

@@ -1,5 +1,5 @@
 import { ClientInputError } from '../errors.js'
-import { assertJson } from '../json.js'
+import { assertRecordData } from '../json.js'
 import type { LocalRecord, MergeResult, PushAttempt, ServerRecord } from '../types.js'
 import type { EngineContext } from './context.js'
 import { commit, settleApplied, settleConflict } from './settle.js'
@@ -21,7 +21,7 @@ export async function handleConflict(ctx: EngineContext, collectionId: string, i
     if (!record || isOwnWrite(record, attempt, current)) return applyDecision(ctx, collectionId, id, attempt, current, undefined)
     const result = await policy({ collectionId, id, local: record.data, localDeleted: record.deleted, server: current, base: record.base })
     if (!result || (!('deleted' in result) && !('data' in result))) throw new ClientInputError(`The merge function of "${collectionId}" returned neither { data } nor { deleted: true }`)
-    if ('data' in result) assertJson(result.data, `The merged data of ${collectionId}/${id}`)
+    if ('data' in result) assertRecordData(result.data, `The merged data of ${collectionId}/${id}`)
     merged = { result, version: record.version }
   }
   return applyDecision(ctx, collectionId, id, attempt, current, merged)

@@ -10,17 +10,16 @@ export class FatalError extends Error {
 }
 
 /**
- * A push found the collection not as our copy knows it (a 404 for a record
- * we know, a record with a known version now missing altogether): it was
- * deleted, or deleted and created again. Pulling it tells which: a 410
- * drops our copy (pending writes stay, as new writes), a 404 is fatal.
+ * A write met a 404 (or a batch a `missing` record we had a version of):
+ * the collection may have been deleted, and perhaps created again. Not
+ * fatal yet: the sync cycle pulls these collections first; a 410 there
+ * resets the replica (the writes then go again, as creations), a 404 is
+ * fatal. Only a second one in the same cycle is fatal at once.
  */
-export class ReplicaCheck extends Error {
-  readonly collectionIds: string[]
-  constructor(collectionIds: string | string[], readonly error: RoostError) {
+export class ResyncNeeded extends Error {
+  constructor(readonly error: RoostError, readonly collectionIds: string[]) {
     super(error.message)
-    this.name = 'ReplicaCheck'
-    this.collectionIds = typeof collectionIds === 'string' ? [collectionIds] : [...new Set(collectionIds)]
+    this.name = 'ResyncNeeded'
   }
 }
 

@@ -5,7 +5,7 @@ import type { Json, LocalRecord, ServerRecord, WriteOutcome } from '../types.js'
 import { abortBatch, batchOperation, committedRecord, runBatch, type BatchConflict, type BatchPlan } from './batch-upload.js'
 import type { EngineContext } from './context.js'
 import { isOwnWrite } from './conflicts.js'
-import { ReplicaCheck, classifyWriteError, failureOf } from './failures.js'
+import { FatalError, ResyncNeeded, classifyWriteError, failureOf } from './failures.js'
 import { lockTokenOf } from './push-single.js'
 import { commit, entriesOf, fromServer, settleApplied, settleConflict, settleRejected } from './settle.js'
 
@@ -92,7 +92,8 @@ async function pushGroup(ctx: EngineContext, groupId: string): Promise<'done' | 
     if (error.code === 401) throw error
     const verdict = classifyWriteError(error, Object.keys(plan.lockTokens).length > 0)
     if (verdict === 'retry') throw error
-    if (verdict === 'fatal') throw new ReplicaCheck(plan.items.map((item) => item.collectionId), error)
+    if (verdict === 'fatal' && error.code === 404) throw new ResyncNeeded(error, [...new Set(plan.items.map((item) => item.collectionId))])
+    if (verdict === 'fatal') throw new FatalError(error, plan.items[0]?.collectionId)
     // Refused for good: the whole group is rejected, as it must land whole or not at all.
     await abortBatch(ctx, plan.batchId)
     await finishGroup(ctx, group, (record, outbox) => settleRejected(record, failureOf(error), outbox))
@@ -112,6 +113,12 @@ async function pushGroup(ctx: EngineContext, groupId: string): Promise<'done' | 
     return 'again'
   }
   await abortBatch(ctx, plan.batchId)
+  // A record we had a version of is missing: records never vanish, so the collection was deleted (and created again).
+  const missing = result.conflicts.filter((conflict) => conflict.reason === 'missing' && plan.items.some((item) => item.collectionId === conflict.collectionId && item.id === conflict.id && 'version' in item.operation))
+  if (missing.length > 0) {
+    await replan(ctx, group, null, [])
+    throw new ResyncNeeded(new RoostError(404, 'NotFound', `Record "${missing[0].id}" is missing from the server`), [...new Set(missing.map((conflict) => conflict.collectionId))])
+  }
   return resolveGroupConflicts(ctx, group, plan, result.conflicts)
 }
 
@@ -167,11 +174,6 @@ async function resolveGroupConflicts(ctx: EngineContext, group: GroupMeta, plan:
   for (const conflict of conflicts) {
     const record = await ctx.store.getRecord(conflict.collectionId, conflict.id)
     if (record) records.set(key(conflict.collectionId, conflict.id), record)
-    // Known at some version, now missing altogether (tombstones stay): not the collection we copied.
-    if (record?.base && conflict.reason === 'missing') {
-      await replan(ctx, group, null, [])
-      throw new ReplicaCheck(conflict.collectionId, new RoostError(409, 'Conflict', `${conflict.collectionId}/${conflict.id} is missing on the server`))
-    }
   }
   const own = conflicts.every((conflict) => {
     const record = records.get(key(conflict.collectionId, conflict.id))

@@ -1,6 +1,6 @@
 import { ClientInputError } from '../errors.js'
 import { assertId, uuid } from '../ids.js'
-import { assertJson } from '../json.js'
+import { assertRecordData } from '../json.js'
 import type { StoreChange } from '../stores/types.js'
 import type { Json, LocalRecord, OutboxEntry, WriteOp } from '../types.js'
 import type { EngineContext } from './context.js'
@@ -33,10 +33,10 @@ export function checkWrite(request: WriteRequest): void {
   assertId(request.id, 'The record id')
   if (request.op === 'put') {
     if (request.data === undefined) throw new ClientInputError(`put ${request.collectionId}/${request.id}: data is required (use null for "no value")`)
-    assertJson(request.data, `The data of ${request.collectionId}/${request.id}`)
+    assertRecordData(request.data, `The data of ${request.collectionId}/${request.id}`)
   } else if (request.op === 'patch') {
     if (!isPlainObject(request.data)) throw new ClientInputError(`patch ${request.collectionId}/${request.id}: the fields to set must be an object`)
-    assertJson(request.data, `The fields of ${request.collectionId}/${request.id}`)
+    assertRecordData(request.data, `The fields of ${request.collectionId}/${request.id}`)
   }
 }
 
@@ -116,7 +116,10 @@ export type Resolution = 'server' | 'local' | { data: unknown } | { deleted: tru
 export async function resolveConflict(ctx: EngineContext, collectionId: string, id: string, resolution: Resolution): Promise<WriteReceipt | null> {
   assertId(collectionId, 'The collection id')
   assertId(id, 'The record id')
-  if (typeof resolution === 'object' && 'data' in resolution) assertJson(resolution.data, `The data of ${collectionId}/${id}`)
+  const isObject = typeof resolution === 'object' && resolution !== null && !Array.isArray(resolution)
+  const valid = resolution === 'server' || resolution === 'local' || (isObject && ('data' in resolution || (resolution as { deleted?: unknown }).deleted === true))
+  if (!valid) throw new ClientInputError(`resolve ${collectionId}/${id}: the resolution must be 'local', 'server', { data } or { deleted: true }`)
+  if (typeof resolution === 'object' && 'data' in resolution) assertRecordData(resolution.data, `The data of ${collectionId}/${id}`)
   return ctx.store.runExclusive(async () => {
     const record = await ctx.store.getRecord(collectionId, id)
     if (!record?.conflict) throw new ClientInputError(`${collectionId}/${id} has no conflict to resolve`)

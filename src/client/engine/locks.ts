@@ -1,5 +1,5 @@
 import type { Lock } from '../../services/locks/locks.shared.js'
-import { toRoostError, type RoostError } from '../errors.js'
+import { ClientInputError, toRoostError, type RoostError } from '../errors.js'
 import { Emitter } from '../observable.js'
 import type { RestTransport } from '../transport/rest.js'
 
@@ -33,6 +33,14 @@ export interface LockHost {
   flushWrites(collectionId: string, token: number, until: number): Promise<void>
 }
 
+/** Bad options fail at once, as a ClientInputError, before anything is sent. */
+export function checkLockOptions(options: LockOptions) {
+  if (typeof options !== 'object' || options === null) throw new ClientInputError('The lock options must be an object')
+  if (options.mode !== undefined && options.mode !== 'exclusive' && options.mode !== 'shared') throw new ClientInputError(`"mode" must be 'exclusive' or 'shared'`)
+  if (options.ttlSeconds !== undefined && !(Number.isInteger(options.ttlSeconds) && options.ttlSeconds >= 1)) throw new ClientInputError('"ttlSeconds" must be a whole number of seconds, at least 1')
+  if (options.waitSeconds !== undefined && !(Number.isInteger(options.waitSeconds) && options.waitSeconds >= 0)) throw new ClientInputError('"waitSeconds" must be a whole number of seconds, at least 0')
+}
+
 const path = (collectionId: string, holder?: string) => `collections/${encodeURIComponent(collectionId)}/locks${holder ? `/${encodeURIComponent(holder)}` : ''}`
 
 /** The locks this client holds, renewed on a timer until released or lost. */
@@ -48,6 +56,7 @@ export class LockManager {
   }
 
   async acquire(collectionId: string, options: LockOptions = {}): Promise<LockHandle> {
+    checkLockOptions(options)
     const holder = await this.host.holderId()
     const ttlSeconds = options.ttlSeconds ?? 60
     const lock = await this.host.rest.call<Lock>({

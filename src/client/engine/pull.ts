@@ -1,5 +1,4 @@
 import type { ChangesPageResult } from '../../services/changes/changes.shared.js'
-import type { ChangeEvent } from '../../services/collections/collections.shared.js'
 import { RoostError, toRoostError } from '../errors.js'
 import type { StoreChange } from '../stores/types.js'
 import type { LocalRecord, ServerRecord } from '../types.js'
@@ -62,9 +61,11 @@ export interface PullOptions {
  * Pulls one collection until `more` is false. Each page's records and the
  * cursor land in one local transaction, so an interrupted first sync
  * resumes from its last page. A 410 (the collection was deleted and created
- * again) drops the replica but keeps every pending write, and starts over.
+ * again) drops the replica but keeps every pending write, and starts over
+ * (`reset`: it did).
  */
-export async function pullCollection(ctx: EngineContext, collectionId: string, options: PullOptions): Promise<void> {
+export async function pullCollection(ctx: EngineContext, collectionId: string, options: PullOptions): Promise<{ reset: boolean }> {
+  let reset = false
   let position = (await ctx.store.getMeta<FeedPosition>(cursorKey(collectionId))) ?? { cursor: null, last: 0 }
   let done = 0
   // A first download: how many records to expect, for "120 of 300" (live records; tombstones come on top).
@@ -86,6 +87,7 @@ export async function pullCollection(ctx: EngineContext, collectionId: string, o
       const error = toRoostError(caught)
       if (error.code === 410) {
         position = await dropReplica(ctx, collectionId)
+        reset = true
         continue
       }
       if (error.code === 404 && position.cursor === null && options.create && page === 0) {
@@ -100,7 +102,7 @@ export async function pullCollection(ctx: EngineContext, collectionId: string, o
     await applyServerRecords(ctx, collectionId, changes, position)
     done += changes.length
     if (changes.length > 0 || answer.more) ctx.progress.emit({ phase: 'pull', collectionId, done, total: total === null ? null : Math.max(total, done) })
-    if (!answer.more) return
+    if (!answer.more) return { reset }
   }
 }
 
@@ -136,29 +138,4 @@ async function dropReplica(ctx: EngineContext, collectionId: string): Promise<Fe
   })
   ctx.changed([collectionId])
   return fresh
-}
-
-/**
- * A realtime event: applied if it is the next change after the newest one
- * applied, skipped if already applied; otherwise there is a gap, and the
- * answer is 'pull'.
- */
-export async function applyEvent(ctx: EngineContext, event: ChangeEvent): Promise<'applied' | 'skipped' | 'pull'> {
-  const position = (await ctx.store.getMeta<FeedPosition>(cursorKey(event.collectionId))) ?? { cursor: null, last: 0 }
-  if (position.cursor === null) return 'pull'
-  if (event.seq <= position.last) return 'skipped'
-  if (event.seq !== position.last + 1) return 'pull'
-  const written = await ctx.store.runExclusive(async () => {
-    const stored = (await ctx.store.getMeta<FeedPosition>(cursorKey(event.collectionId))) ?? position
-    if (stored.last !== event.seq - 1) return false
-    const changes: StoreChange[] = []
-    const next = mergeServerRecord(await ctx.store.getRecord(event.collectionId, event.record.id), event.record as ServerRecord)
-    if (next) changes.push({ type: 'putRecord', record: next })
-    changes.push({ type: 'putMeta', key: cursorKey(event.collectionId), value: { cursor: event.cursor, last: event.seq } })
-    await ctx.store.write(changes)
-    return true
-  })
-  if (!written) return 'pull'
-  ctx.changed([event.collectionId])
-  return 'applied'
 }

@@ -3,7 +3,7 @@ import { uuid } from '../ids.js'
 import type { LocalRecord, OutboxEntry, PushAttempt, ServerRecord } from '../types.js'
 import type { EngineContext } from './context.js'
 import { handleConflict } from './conflicts.js'
-import { ReplicaCheck, classifyWriteError, failureOf } from './failures.js'
+import { FatalError, ResyncNeeded, classifyWriteError, failureOf } from './failures.js'
 import { commit, entriesOf, settleApplied, settleRejected } from './settle.js'
 
 const recordPath = (collectionId: string, id?: string) =>
@@ -79,7 +79,7 @@ export async function pushSingle(ctx: EngineContext, collectionId: string, id: s
     if (error.code === 401) throw error
     const verdict = classifyWriteError(error, request.lockToken != null)
     if (verdict === 'retry') throw error
-    if (verdict === 'fatal') throw new ReplicaCheck(collectionId, error)
+    if (verdict === 'fatal') throw error.code === 404 ? new ResyncNeeded(error, [collectionId]) : new FatalError(error, collectionId)
     return reject(ctx, collectionId, id, error)
   }
   await ctx.store.runExclusive(async () => {

@@ -5,7 +5,7 @@ import type { LocalRecord, WriteOutcome } from '../types.js'
 import { abortBatch, batchOperation, committedRecord, runBatch, type BatchPlan, type BatchResult, type PlannedOperation } from './batch-upload.js'
 import type { EngineContext } from './context.js'
 import { handleConflict } from './conflicts.js'
-import { classifyWriteError, ReplicaCheck } from './failures.js'
+import { classifyWriteError, ResyncNeeded } from './failures.js'
 import { pushGroups, groupRecordKeys } from './groups.js'
 import { lockTokenOf, pushSingle } from './push-single.js'
 import { commit, outboxByRecord, settleApplied } from './settle.js'
@@ -143,14 +143,11 @@ async function finishBatch(ctx: EngineContext, plan: BatchPlan): Promise<'done' 
     return 'done'
   }
   await abortBatch(ctx, plan.batchId)
-  // A record we knew at some version is missing altogether (tombstones stay): the collection is not the one we copied.
-  for (const conflict of result.conflicts) {
-    if (conflict.reason !== 'missing') continue
-    const record = await ctx.store.getRecord(conflict.collectionId, conflict.id)
-    if (record?.base) {
-      await dropPlan(ctx, plan, false)
-      throw new ReplicaCheck(conflict.collectionId, new RoostError(409, 'Conflict', `${conflict.collectionId}/${conflict.id} is missing on the server`))
-    }
+  // A record we had a version of is missing: records never vanish, so the collection was deleted (and created again).
+  const missing = result.conflicts.filter((conflict) => conflict.reason === 'missing' && plan.items.some((item) => item.collectionId === conflict.collectionId && item.id === conflict.id && 'version' in item.operation))
+  if (missing.length > 0) {
+    await dropPlan(ctx, plan, false)
+    throw new ResyncNeeded(new RoostError(404, 'NotFound', `Record "${missing[0].id}" is missing from the server`), [...new Set(missing.map((conflict) => conflict.collectionId))])
   }
   const conflicted = new Set(result.conflicts.map((conflict) => key(conflict.collectionId, conflict.id)))
   await dropPlan(ctx, plan, false, conflicted)
