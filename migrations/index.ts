@@ -3,6 +3,7 @@ import * as initial from './20261124000000_initial.js'
 import * as batchesAndIdempotency from './20261124000001_batches_and_idempotency.js'
 import * as locks from './20261124000002_locks.js'
 import * as sharing from './20261124000003_sharing.js'
+import * as recordIdempotencyKeys from './20261202000000_record_idempotency_keys.js'
 
 /**
  * The migrations, in order. They are listed here rather than discovered on
@@ -13,7 +14,8 @@ const migrations: Record<string, Knex.Migration> = {
   '20261124000000_initial': initial,
   '20261124000001_batches_and_idempotency': batchesAndIdempotency,
   '20261124000002_locks': locks,
-  '20261124000003_sharing': sharing
+  '20261124000003_sharing': sharing,
+  '20261202000000_record_idempotency_keys': recordIdempotencyKeys
 }
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -29,9 +29,18 @@ function nextState(write: RecordWrite, context: WriteContext, version: number, d
       data: deleted ? null : data,
       deleted,
       updatedAt: context.at,
-      updatedBy: context.actor
+      updatedBy: context.actor,
+      ...keyOf(context)
     }
   }
+}
+
+/**
+ * The `idempotencyKey` field of every version a write makes: the call's key,
+ * or no field at all (a keyless write clears the previous version's key).
+ */
+export function keyOf(context: WriteContext): Pick<StoredRecord, 'idempotencyKey'> {
+  return context.idempotencyKey === undefined ? {} : { idempotencyKey: context.idempotencyKey }
 }
 
 export function planWrite(current: StoredRecord | undefined, write: RecordWrite, context: WriteContext): PlannedWrite {

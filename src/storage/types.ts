@@ -67,6 +67,13 @@ export interface StoredRecord {
   deleted: boolean
   updatedAt: string
   updatedBy: string | null
+  /**
+   * The idempotency key of the call that wrote this version, absent when it
+   * had none. Kept with the version for as long as it is current, unlike the
+   * key's stored answer, which expires: a retry of a call whose answer was
+   * lost that long finds its own key here (see WriteContext.idempotencyKey).
+   */
+  idempotencyKey?: string
   /** Change position: unique and dense within a collection (1, 2, 3, …). */
   seq: number
 }
@@ -121,6 +128,14 @@ export interface WriteContext {
   at: string
   /** Largest `data` a write may leave, in bytes of its JSON (patches merge, so they are checked here). */
   maxDataBytes?: number
+  /**
+   * The call's idempotency key, recorded with every record version the call
+   * writes (StoredRecord.idempotencyKey); absent, the versions record none.
+   * Set for keyed calls whether or not `idempotency` is (a batch commit's key
+   * is kept by the service, not in the write's transaction).
+   */
+  idempotencyKey?: string
+  /** Makes the write itself idempotent: its result is stored under the key, in its transaction. */
   idempotency?: IdempotencyScope
   /**
    * Fencing tokens of the caller's exclusive locks, by collection. A write to

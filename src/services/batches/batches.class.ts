@@ -121,6 +121,8 @@ export class BatchService {
           at: nowIso(this.app),
           maxDataBytes: this.app.get('limits').recordBytes,
           lockTokens: data.lockTokens,
+          // The commit call's own key (idempotent() replays its answer): every record written carries it.
+          idempotencyKey: params.idempotencyKey,
           // Checked again inside the transaction: membership may have changed since the appends.
           requireRole: 'writer'
         }

@@ -139,6 +139,8 @@ export class RecordService {
         actor: params.user?.id ?? null,
         at: nowIso(this.app),
         maxDataBytes: this.app.get('limits').recordBytes,
+        // Recorded with every version written, so a retry after the key expired still knows its own write.
+        idempotencyKey: params.idempotencyKey,
         idempotency: params.idempotency,
         // Checked again inside the transaction: the hooks' check may be a moment old.
         requireRole: 'writer',

@@ -13,6 +13,12 @@ export const recordSchema = Type.Object(
     deleted: Type.Boolean(),
     updatedAt: Type.String(),
     updatedBy: Type.Union([Type.String(), Type.Null()]),
+    /**
+     * The idempotency key of the call that wrote this version; absent when it
+     * had none. A retry answered 409 whose current version carries its own
+     * key was applied by an earlier attempt (docs/PROTOCOL.md, "Idempotent retries").
+     */
+    idempotencyKey: Type.Optional(Type.String()),
     /** Change position within the collection. */
     seq: Type.Integer({ minimum: 1 })
   },

@@ -1,6 +1,6 @@
 import { StorageError, type RecordConflict, type StaleCollection } from '../errors.js'
 import { byId } from '../../ids.js'
-import { planWrite } from '../plan-write.js'
+import { keyOf, planWrite } from '../plan-write.js'
 import { atLeast } from '../roles.js'
 import type { CollectionCondition, CommitOutcome, CommitResult, JsonValue, MemberRole, RecordWrite, StoredRecord, WriteContext, WriteOutcome } from '../types.js'
 import { chunks, IDS_PER_QUERY, ROWS_PER_INSERT } from './chunks.js'
@@ -149,10 +149,10 @@ export function* applyWrites(
       inserts.push(recordToRow(record))
       continue
     }
-    const { collection_id, id, version, data, deleted, updated_at, updated_by, seq } = recordToRow(record)
+    const { collection_id, id, version, data, deleted, updated_at, updated_by, idempotency_key, seq } = recordToRow(record)
     const updated = yield* execute(
-      'UPDATE records SET version = ?, data = ?, deleted = ?, updated_at = ?, updated_by = ?, seq = ? WHERE collection_id = ? AND id = ? AND version = ?',
-      [version, data, Boolean(deleted), updated_at, updated_by, Number(seq), collection_id, id, previous.version]
+      'UPDATE records SET version = ?, data = ?, deleted = ?, updated_at = ?, updated_by = ?, idempotency_key = ?, seq = ? WHERE collection_id = ? AND id = ? AND version = ?',
+      [version, data, Boolean(deleted), updated_at, updated_by, idempotency_key, Number(seq), collection_id, id, previous.version]
     )
     if (updated !== 1) {
       throw new StorageError('conflict', 'The record changed during the write', {
@@ -203,7 +203,7 @@ function* insertNew(writes: RecordWrite[], context: WriteContext, before: Map<st
     const seq = nextSeq.get(write.collectionId)!
     nextSeq.set(write.collectionId, seq + 1)
     const data = (write as { data: JsonValue }).data
-    return { collectionId: write.collectionId, id: write.id, version: 1, data, deleted: false, updatedAt: context.at, updatedBy: context.actor, seq }
+    return { collectionId: write.collectionId, id: write.id, version: 1, data, deleted: false, updatedAt: context.at, updatedBy: context.actor, ...keyOf(context), seq }
   })
   const inserted = yield* insertRows(records.map(recordToRow), insertNewRecordsSql)
   if (inserted === records.length) return records
@@ -247,7 +247,7 @@ function* finish(result: CommitResult, context: WriteContext): Steps<CommitOutco
 }
 
 const UPDATE_LIVE_SQL =
-  'UPDATE records SET version = ?, data = ?, deleted = ?, updated_at = ?, updated_by = ?, seq = ? WHERE collection_id = ? AND id = ? AND version = ? AND deleted = ?'
+  'UPDATE records SET version = ?, data = ?, deleted = ?, updated_at = ?, updated_by = ?, idempotency_key = ?, seq = ? WHERE collection_id = ? AND id = ? AND version = ? AND deleted = ?'
 /**
  * Throws 'forbidden' unless the author's role (read right after the position
  * bump, so after any membership change of the collection that committed
@@ -270,8 +270,20 @@ function* compareAndSetOne(write: RecordWrite, context: WriteContext, seq: numbe
   const planned = planCompareAndSet(write, context, seq)
   if (planned === undefined) return undefined
   const { record, baseVersion } = planned
-  const { version, data, deleted, updated_at, updated_by } = recordToRow(record)
-  const changed = yield* execute(UPDATE_LIVE_SQL, [version, data, deleted, updated_at, updated_by, seq, write.collectionId, write.id, baseVersion, false])
+  const { version, data, deleted, updated_at, updated_by, idempotency_key } = recordToRow(record)
+  const changed = yield* execute(UPDATE_LIVE_SQL, [
+    version,
+    data,
+    deleted,
+    updated_at,
+    updated_by,
+    idempotency_key,
+    seq,
+    write.collectionId,
+    write.id,
+    baseVersion,
+    false
+  ])
   return changed === 1 ? record : undefined
 }
 
@@ -293,6 +305,7 @@ export function planCompareAndSet(write: RecordWrite, context: WriteContext, seq
     deleted,
     updatedAt: context.at,
     updatedBy: context.actor,
+    ...keyOf(context),
     seq
   }
   return { record, baseVersion }

@@ -42,7 +42,7 @@ export async function singleWriteOnPostgres(client: pg.ClientBase, writes: Recor
   const planned = planCompareAndSet(write, context, 0)
   if (planned === undefined) return undefined
   const next = recordToRow(planned.record)
-  const values = [write.collectionId, write.id, planned.baseVersion, next.version, next.data, Boolean(next.deleted), next.updated_at, next.updated_by]
+  const values = [write.collectionId, write.id, planned.baseVersion, next.version, next.data, Boolean(next.deleted), next.updated_at, next.updated_by, next.idempotency_key]
   const query =
     context.requireRole === undefined
       ? { name: 'roost-single-write', text: SINGLE_WRITE, values }
@@ -67,11 +67,11 @@ export async function singleWriteOnPostgres(client: pg.ClientBase, writes: Recor
   }
 }
 
-// $1 collection, $2 record id, $3 base version, $4–$8 the record's new
-// version, data, deleted, updated_at, updated_by; $9 the author, $10 the
-// roles allowed to write.
+// $1 collection, $2 record id, $3 base version, $4–$9 the record's new
+// version, data, deleted, updated_at, updated_by, idempotency_key; $10 the
+// author, $11 the roles allowed to write.
 const LIVE = 'collection_id = $1 AND id = $2 AND version = $3 AND deleted = FALSE'
-const AUTHOR = 'FROM members WHERE collection_id = $1 AND user_id = $9 AND role = ANY($10::text[])'
+const AUTHOR = 'FROM members WHERE collection_id = $1 AND user_id = $10 AND role = ANY($11::text[])'
 
 const singleWrite = (author: string | undefined) => `
   WITH bumped AS (
@@ -81,7 +81,7 @@ const singleWrite = (author: string | undefined) => `
   ), member AS MATERIALIZED (
     ${author === undefined ? 'SELECT 1 FROM bumped' : `SELECT 1 ${author} AND EXISTS (SELECT 1 FROM bumped) FOR SHARE`}
   ), changed AS (
-    UPDATE records SET version = $4, data = $5, deleted = $6, updated_at = $7, updated_by = $8, seq = (SELECT seq FROM bumped)
+    UPDATE records SET version = $4, data = $5, deleted = $6, updated_at = $7, updated_by = $8, idempotency_key = $9, seq = (SELECT seq FROM bumped)
     WHERE ${LIVE} AND EXISTS (SELECT 1 FROM member)
     RETURNING 1
   )

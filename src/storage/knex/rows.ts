@@ -30,6 +30,8 @@ export interface RecordRow {
   deleted: boolean | number // SQLite has no booleans
   updated_at: string
   updated_by: string | null
+  /** Of the call that wrote this version; null when it had none. */
+  idempotency_key: string | null
   seq: number | string
 }
 
@@ -58,6 +60,8 @@ export const recordFromRow = (row: RecordRow): StoredRecord => ({
   deleted: Boolean(row.deleted),
   updatedAt: row.updated_at,
   updatedBy: row.updated_by,
+  // Absent rather than null, so that versions written without a key look as they did before keys were kept.
+  ...(row.idempotency_key === null ? {} : { idempotencyKey: row.idempotency_key }),
   seq: Number(row.seq)
 })
 
@@ -71,11 +75,12 @@ export const recordToRow = (record: StoredRecord): RecordRow => ({
   deleted: record.deleted,
   updated_at: record.updatedAt,
   updated_by: record.updatedBy,
+  idempotency_key: record.idempotencyKey ?? null,
   seq: record.seq
 })
 
 /** The columns of `records`, in the order raw inserts list them. */
-export const RECORD_COLUMNS = ['collection_id', 'id', 'version', 'data', 'deleted', 'updated_at', 'updated_by', 'seq'] as const satisfies ReadonlyArray<keyof RecordRow>
+export const RECORD_COLUMNS = ['collection_id', 'id', 'version', 'data', 'deleted', 'updated_at', 'updated_by', 'idempotency_key', 'seq'] as const satisfies ReadonlyArray<keyof RecordRow>
 
 export const SORT_COLUMNS: Record<SortField, string> = {
   id: 'id',
