@@ -1,5 +1,6 @@
 import { Mutex } from '../mutex.js'
 import type { LocalRecord, OutboxEntry } from '../types.js'
+import { assertStorable } from './storable.js'
 import type { ClientStore, StoreChange } from './types.js'
 
 const recordKey = (collectionId: string, id: string) => `${collectionId}\u0000${id}`
@@ -53,7 +54,10 @@ export class MemoryStore implements ClientStore {
   }
 
   async write(changes: StoreChange[]) {
-    // Copy everything first: a value that cannot be cloned fails the whole write before anything changed.
+    // Check and copy everything first: a value that is not JSON (a BigInt,
+    // which structured clone would take) or cannot be cloned fails the whole
+    // write before anything changed.
+    assertStorable(changes)
     const copied = changes.map(copy)
     for (const change of copied) {
       switch (change.type) {
