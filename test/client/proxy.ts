@@ -34,6 +34,8 @@ export class TestProxy {
   cutAnswers = 0
   /** The head of every request that went through, in order. */
   readonly requests: string[] = []
+  /** Every answer that started to come back: its request's head and its status code (cut ones too). */
+  readonly answers: Array<{ head: string; status: number }> = []
   private server: Server | null = null
   private readonly sockets = new Set<Socket>()
   private port = 0
@@ -81,6 +83,8 @@ export class TestProxy {
         upstream.write(chunk)
       })
       upstream.on('data', (chunk: Buffer) => {
+        const status = /^HTTP\/1\.[01] (\d{3}) /.exec(chunk.toString('latin1', 0, 16))
+        if (status) this.answers.push({ head, status: Number(status[1]) })
         if (this.mode === 'cut-answers') return this.cut(client, upstream)
         const rule = this.cutRules.find((candidate) => candidate.left > 0 && candidate.match.test(head))
         if (rule && !holding) {
@@ -171,6 +175,11 @@ export class TestProxy {
   /** How many requests so far had a matching head. */
   count(match: RegExp): number {
     return this.requests.filter((head) => match.test(head)).length
+  }
+
+  /** The status codes the server answered (whether or not the client got them) to requests whose head matches, in order. */
+  statuses(match: RegExp): number[] {
+    return this.answers.filter((answer) => match.test(answer.head)).map((answer) => answer.status)
   }
 
   /** New connections go to another server (a restarted one on another port); open ones are cut. */
