@@ -14,7 +14,9 @@ import type { AddressInfo } from 'node:net'
  * - `cutAnswersOf(match, times)`: the next `times` matching requests reach the
  *   server, and their connections are cut when the answer starts;
  * - `holdAnswersOf(match)`: matching requests reach the server, and their
- *   answers are held back until `release()`.
+ *   answers are held back until `release()`;
+ * - `downBefore(match)`: the next matching request is not sent: the proxy
+ *   goes `down` just before it.
  * `url` is the proxy's address: give it to the client instead of the server's.
  * HTTP/1.1 clients (fetch) never pipeline, so the answer coming back on a
  * connection belongs to the last request head sent on it.
@@ -42,6 +44,7 @@ export class TestProxy {
   private target: URL
   private cutRules: CutRule[] = []
   private holdRule: RegExp | null = null
+  private downRule: RegExp | null = null
   private held: Array<() => void> = []
   private readonly requestWaiters: Array<{ match: RegExp; resolve: () => void }> = []
 
@@ -72,6 +75,11 @@ export class TestProxy {
         const start = chunk.toString('latin1', 0, 4096)
         if (REQUEST_LINE.test(start)) {
           head = start.split('\r\n\r\n')[0]
+          if (this.downRule?.test(head)) {
+            // Never sent: the network went away just before it.
+            this.downRule = null
+            return this.down()
+          }
           this.requests.push(head)
           for (const waiter of [...this.requestWaiters]) {
             if (waiter.match.test(head)) {
@@ -159,6 +167,11 @@ export class TestProxy {
   /** Answers to requests whose head matches are held back (the server did the work) until `release()`. */
   holdAnswersOf(match: RegExp) {
     this.holdRule = match
+  }
+
+  /** The next request whose head matches never reaches the server: the proxy goes `down` just before it. */
+  downBefore(match: RegExp) {
+    this.downRule = match
   }
 
   /** Lets held answers through and stops holding. */

@@ -36,6 +36,14 @@ export class ServerView {
     }
   }
 
+  /** A batch as the server has it (status, operationCount, results once committed); null if there is none. */
+  async batch(id: string): Promise<{ id: string; status: string; operationCount: number; results?: unknown[] } | null> {
+    const response = await fetch(`${this.url}/batches/${encodeURIComponent(id)}`, { headers: { Authorization: `Bearer ${this.token}` } })
+    if (response.status === 404) return null
+    expect(response.status).toBe(200)
+    return (await response.json()) as { id: string; status: string; operationCount: number; results?: unknown[] }
+  }
+
   /** The records by id. */
   async records(collectionId: string): Promise<Map<string, ServerRecord>> {
     return new Map((await this.feed(collectionId)).map((record) => [record.id, record]))
