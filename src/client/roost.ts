@@ -4,7 +4,7 @@ import type { EngineContext } from './engine/context.js'
 import { FatalError } from './engine/failures.js'
 import { resolveConflict, writeLocally, type WriteReceipt, type WriteRequest } from './engine/local-writes.js'
 import { LockManager, type LockOptions } from './engine/locks.js'
-import { applyEvent, pullCollection } from './engine/pull.js'
+import { cursorKey, pullCollection, type FeedPosition } from './engine/pull.js'
 import { pushAll } from './engine/push.js'
 import { SyncLoop } from './engine/sync-loop.js'
 import { TabCoordinator, type TabMessage } from './engine/tabs.js'
@@ -90,6 +90,7 @@ export class Roost {
   private readonly collections = new Set<string>()
   private readonly recentOutcomes = new Map<string, WriteOutcome>()
   private readonly waiters = new Map<string, Array<(outcome: WriteOutcome) => void>>()
+  private readonly eventPulls = new Map<string, 'running' | 'again'>()
   private syncedWaiters: Array<{ resolve: () => void; reject: (error: Error) => void }> = []
   private readonly ctx: EngineContext
   private readonly loop: SyncLoop
@@ -502,10 +503,40 @@ export class Roost {
     this.loop.kick(true)
   }
 
+  /**
+   * A change event is a poke: a change we do not have yet is fetched with a
+   * pull of its collection, not applied from the event. Events come one per
+   * record, so applying them one by one showed watchers part of a group
+   * committed in one batch (the first record, then the rest); a feed page
+   * is read in one go and applied in one local transaction, so the group
+   * appears at once. Events already applied (seq <= last) cost nothing.
+   */
   private async onChange(event: ChangeEvent) {
     if (!this.collections.has(event.collectionId) || !this.tabs.isLeader) return
-    const verdict = await applyEvent(this.ctx, event).catch(() => 'pull' as const)
-    if (verdict === 'pull') this.loop.kick()
+    const position = await this.store.getMeta<FeedPosition>(cursorKey(event.collectionId)).catch(() => undefined)
+    if (!position?.cursor) return this.loop.kick()
+    if (event.seq <= position.last) return
+    this.pullForEvents(event.collectionId)
+  }
+
+  /** One pull of the collection at a time; events arriving meanwhile ask for one more. */
+  private pullForEvents(collectionId: string) {
+    if (this.eventPulls.has(collectionId)) return void this.eventPulls.set(collectionId, 'again')
+    this.eventPulls.set(collectionId, 'running')
+    void (async () => {
+      try {
+        do {
+          this.eventPulls.set(collectionId, 'running')
+          if (this.closed || !this.tabs.isLeader || this.statusValue.get().fatal) return
+          await this.withSession(() => pullCollection(this.ctx, collectionId, { pageSize: this.options.pageSize, create: false }))
+        } while (this.eventPulls.get(collectionId) === 'again')
+      } catch {
+        // Offline, signed out, the collection gone…: the sync loop finds out, retries and reports.
+        this.loop.kick()
+      } finally {
+        this.eventPulls.delete(collectionId)
+      }
+    })()
   }
 
   private onCollectionEvent(type: 'lock' | 'member' | 'removed', payload: unknown) {

@@ -1,5 +1,4 @@
 import type { ChangesPageResult } from '../../services/changes/changes.shared.js'
-import type { ChangeEvent } from '../../services/collections/collections.shared.js'
 import { RoostError, toRoostError } from '../errors.js'
 import type { StoreChange } from '../stores/types.js'
 import type { LocalRecord, ServerRecord } from '../types.js'
@@ -128,29 +127,4 @@ async function dropReplica(ctx: EngineContext, collectionId: string): Promise<Fe
   })
   ctx.changed([collectionId])
   return fresh
-}
-
-/**
- * A realtime event: applied if it is the next change after the newest one
- * applied, skipped if already applied; otherwise there is a gap, and the
- * answer is 'pull'.
- */
-export async function applyEvent(ctx: EngineContext, event: ChangeEvent): Promise<'applied' | 'skipped' | 'pull'> {
-  const position = (await ctx.store.getMeta<FeedPosition>(cursorKey(event.collectionId))) ?? { cursor: null, last: 0 }
-  if (position.cursor === null) return 'pull'
-  if (event.seq <= position.last) return 'skipped'
-  if (event.seq !== position.last + 1) return 'pull'
-  const written = await ctx.store.runExclusive(async () => {
-    const stored = (await ctx.store.getMeta<FeedPosition>(cursorKey(event.collectionId))) ?? position
-    if (stored.last !== event.seq - 1) return false
-    const changes: StoreChange[] = []
-    const next = mergeServerRecord(await ctx.store.getRecord(event.collectionId, event.record.id), event.record as ServerRecord)
-    if (next) changes.push({ type: 'putRecord', record: next })
-    changes.push({ type: 'putMeta', key: cursorKey(event.collectionId), value: { cursor: event.cursor, last: event.seq } })
-    await ctx.store.write(changes)
-    return true
-  })
-  if (!written) return 'pull'
-  ctx.changed([event.collectionId])
-  return 'applied'
 }
