@@ -36,6 +36,16 @@ export class ServerView {
     }
   }
 
+  /** Creates a collection with this id. */
+  async createCollection(id: string): Promise<void> {
+    const response = await fetch(`${this.url}/collections`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${this.token}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ id })
+    })
+    expect(response.status).toBe(201)
+  }
+
   /** A batch as the server has it (status, operationCount, results once committed); null if there is none. */
   async batch(id: string): Promise<{ id: string; status: string; operationCount: number; results?: unknown[] } | null> {
     const response = await fetch(`${this.url}/batches/${encodeURIComponent(id)}`, { headers: { Authorization: `Bearer ${this.token}` } })
