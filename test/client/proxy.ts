@@ -169,6 +169,13 @@ export class TestProxy {
     this.holdRule = match
   }
 
+  /** Stops holding and cuts the connections of the answers held: they are lost. */
+  loseHeld() {
+    this.holdRule = null
+    this.held = []
+    for (const socket of this.sockets) socket.destroy()
+  }
+
   /** The next request whose head matches never reaches the server: the proxy goes `down` just before it. */
   downBefore(match: RegExp) {
     this.downRule = match
