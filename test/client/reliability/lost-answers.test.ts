@@ -34,12 +34,12 @@ describeBackends('client reliability: answers lost after the commit', (backend) 
     await server?.close()
   })
 
-  /** A user, a client of theirs through a fresh proxy (REST only: only the writes are in play), a synced collection, and a plain view of the server. */
-  async function setUp() {
+  /** A user, a client of theirs through a fresh proxy (REST only unless asked: the rules aim at REST writes), a synced collection, and a plain view of the server. */
+  async function setUp(realtime = false) {
     proxy = await new TestProxy(server.url).start()
     const user = await account(server.url)
     const collectionId = newId()
-    const roost = clients.create({ url: proxy.url, auth: user, store: memoryStore(), realtime: false, batchThreshold: 8 })
+    const roost = clients.create({ url: proxy.url, auth: user, store: memoryStore(), realtime, batchThreshold: 8 })
     const pets = roost.collection(collectionId)
     await roost.whenSynced()
     return { roost, pets, collectionId, view: await ServerView.signIn(server.url, user) }
@@ -47,39 +47,41 @@ describeBackends('client reliability: answers lost after the commit', (backend) 
 
   const outcome = async (roost: Roost, writeId: string) => (await roost.awaitWrite(writeId)).status
 
-  it('a single create, update and delete whose answers are lost are applied once each', async () => {
-    const { roost, pets, collectionId, view } = await setUp()
+  for (const realtime of [false, true]) {
+    it(`a single create, update and delete whose answers are lost are applied once each${realtime ? ' (realtime on: its own change events arrive first)' : ''}`, async () => {
+      const { roost, pets, collectionId, view } = await setUp(realtime)
 
-    proxy.cutAnswersOf(RECORD_WRITE('POST'), 2)
-    const created = await pets.put('rex', { name: 'Rex' })
-    expect(await outcome(roost, created.writeId)).toBe('applied')
-    expect(proxy.cutAnswers).toBe(2)
-    expect(proxy.count(RECORD_WRITE('POST'))).toBe(3)
-    let rex = (await view.records(collectionId)).get('rex')
-    expect(rex).toMatchObject({ version: 1, data: { name: 'Rex' }, deleted: false, idempotencyKey: created.writeId })
-    expect(await view.changeCount(collectionId)).toBe(1)
+      proxy.cutAnswersOf(RECORD_WRITE('POST'), 2)
+      const created = await pets.put('rex', { name: 'Rex' })
+      expect(await outcome(roost, created.writeId)).toBe('applied')
+      expect(proxy.cutAnswers).toBe(2)
+      expect(proxy.count(RECORD_WRITE('POST'))).toBe(3)
+      let rex = (await view.records(collectionId)).get('rex')
+      expect(rex).toMatchObject({ version: 1, data: { name: 'Rex' }, deleted: false, idempotencyKey: created.writeId })
+      expect(await view.changeCount(collectionId)).toBe(1)
 
-    proxy.cutAnswersOf(RECORD_WRITE('PUT'), 2)
-    const updated = await pets.patch('rex', { age: 3 })
-    expect(await outcome(roost, updated.writeId)).toBe('applied')
-    expect(proxy.cutAnswers).toBe(4)
-    rex = (await view.records(collectionId)).get('rex')
-    expect(rex).toMatchObject({ version: 2, data: { name: 'Rex', age: 3 }, idempotencyKey: updated.writeId })
-    expect(await view.changeCount(collectionId)).toBe(2)
+      proxy.cutAnswersOf(RECORD_WRITE('PUT'), 2)
+      const updated = await pets.patch('rex', { age: 3 })
+      expect(await outcome(roost, updated.writeId)).toBe('applied')
+      expect(proxy.cutAnswers).toBe(4)
+      rex = (await view.records(collectionId)).get('rex')
+      expect(rex).toMatchObject({ version: 2, data: { name: 'Rex', age: 3 }, idempotencyKey: updated.writeId })
+      expect(await view.changeCount(collectionId)).toBe(2)
 
-    proxy.cutAnswersOf(RECORD_WRITE('DELETE'), 2)
-    const deleted = await pets.delete('rex')
-    expect(await outcome(roost, deleted.writeId)).toBe('applied')
-    expect(proxy.cutAnswers).toBe(6)
-    rex = (await view.records(collectionId)).get('rex')
-    expect(rex).toMatchObject({ version: 3, deleted: true })
-    expect(await view.changeCount(collectionId)).toBe(3)
+      proxy.cutAnswersOf(RECORD_WRITE('DELETE'), 2)
+      const deleted = await pets.delete('rex')
+      expect(await outcome(roost, deleted.writeId)).toBe('applied')
+      expect(proxy.cutAnswers).toBe(6)
+      rex = (await view.records(collectionId)).get('rex')
+      expect(rex).toMatchObject({ version: 3, deleted: true })
+      expect(await view.changeCount(collectionId)).toBe(3)
 
-    await roost.whenSynced()
-    expect(await roost.store.listOutbox()).toEqual([])
-    expect(await roost.conflicts()).toEqual([])
-    expect((await pets.get('rex'))?.deleted).toBe(true)
-  })
+      await roost.whenSynced()
+      expect(await roost.store.listOutbox()).toEqual([])
+      expect(await roost.conflicts()).toEqual([])
+      expect((await pets.get('rex'))?.deleted).toBe(true)
+    })
+  }
 
   it('a batch of many records whose commit answer is lost (after open and appends went through) is committed once', async () => {
     const { roost, pets, collectionId, view } = await setUp()
