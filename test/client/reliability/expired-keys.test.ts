@@ -118,4 +118,32 @@ describeBackends('client reliability: a retry after the server forgot its idempo
     await expectClean(roost)
     expect((await pets.list()).every((record) => record.serverVersion === 1 && !record.pending)).toBe(true)
   })
+
+  it('a group (transaction) whose commit answer was lost, retried after its keys expired and its batch was swept, is recognised as our own', async () => {
+    const { roost, pets, collectionId, view } = await setUp()
+    const other = newId('b')
+    roost.collection(other)
+    await roost.whenSynced()
+    const conflicts: string[] = []
+    roost.onOutcome((outcome) => outcome.status !== 'applied' && conflicts.push(`${outcome.recordId}: ${outcome.status}`))
+    proxy.cutAnswersOf(COMMIT, 1, { thenDown: true })
+    const { writes } = await roost.transaction((scope) => {
+      for (let i = 0; i < 5; i++) {
+        scope.put(collectionId, `g${i}`, { i })
+        scope.put(other, `g${i}`, { i, other: true })
+      }
+    })
+    await forgetKeysWhileOffline(3600 + TTL_SECONDS + 1)
+    for (const write of writes) expect((await roost.awaitWrite(write.writeId)).status).toBe('applied')
+    expect(proxy.statuses(COMMIT)).toEqual([200, 409])
+    for (const [id, extra] of [[collectionId, {}], [other, { other: true }]] as const) {
+      const records = await view.records(id)
+      for (let i = 0; i < 5; i++) expect(records.get(`g${i}`)).toMatchObject({ version: 1, data: { i, ...extra } })
+      expect(await view.changeCount(id)).toBe(5)
+    }
+    expect(conflicts).toEqual([])
+    await expectClean(roost)
+    expect(await roost.store.listMeta('group:')).toEqual([])
+    expect((await pets.list()).every((record) => record.serverVersion === 1 && !record.pending)).toBe(true)
+  })
 })
