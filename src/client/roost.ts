@@ -92,6 +92,8 @@ export class Roost {
   private readonly collections = new Set<string>()
   private readonly recentOutcomes = new Map<string, WriteOutcome>()
   private readonly waiters = new Map<string, Array<(outcome: WriteOutcome) => void>>()
+  /** Collections being pulled because a change event announced something new: 'again' when more came meanwhile. */
+  private readonly eventPulls = new Map<string, 'running' | 'again'>()
   private syncedWaiters: Array<{ resolve: () => void; reject: (error: Error) => void }> = []
   private readonly ctx: EngineContext
   private readonly loop: SyncLoop
@@ -107,8 +109,6 @@ export class Roost {
   /** Bumped by every local write: a cycle that saw none during it has nothing more to push. */
   private writes = 0
   private writesAtCycleStart = 0
-  /** Collections being pulled because a change event announced something new: 'again' when more came meanwhile. */
-  private readonly eventPulls = new Map<string, 'running' | 'again'>()
   private readonly detach: Array<() => void> = []
 
   constructor(options: RoostOptions) {

@@ -102,6 +102,37 @@ describe('SQLite store', () => {
     }
   })
 
+  it('rolls back the whole write when SQLite fails in the middle of it', async () => {
+    // Valid values never fail inside SQLite, so a trigger stands in for what
+    // can (a full disk, an I/O error): it aborts the third change of the write.
+    const path = await tempFile()
+    const store = sqliteStore(path)
+    try {
+      await store.write([{ type: 'putMeta', key: 'kept', value: 1 }])
+      const db = new Database(path)
+      db.exec("CREATE TRIGGER fail_on_boom BEFORE INSERT ON meta WHEN NEW.key = 'boom' BEGIN SELECT RAISE(ABORT, 'boom refused'); END")
+      db.close()
+      const record = { collectionId: 'c', id: 'r', data: { a: 1 }, deleted: false, version: 2, syncedVersion: 1, base: null }
+      const entry = { id: 'e', order: 1, collectionId: 'c', recordId: 'r', op: 'put' as const, data: { a: 1 }, localVersion: 2, createdAt: '2026-01-01T00:00:00.000Z', state: 'pending' as const }
+      await expect(
+        store.write([
+          { type: 'putRecord', record },
+          { type: 'putOutbox', entry },
+          { type: 'deleteMeta', key: 'kept' },
+          { type: 'putMeta', key: 'boom', value: 2 }
+        ])
+      ).rejects.toThrow('boom refused')
+      expect(await store.getRecord('c', 'r')).toBeUndefined()
+      expect(await store.listOutbox()).toEqual([])
+      expect(await store.listMeta('')).toEqual([['kept', 1]])
+      // The connection is usable afterwards (the transaction was rolled back, not left open).
+      await store.write([{ type: 'putRecord', record }])
+      expect(await store.getRecord('c', 'r')).toEqual(record)
+    } finally {
+      await store.close()
+    }
+  })
+
   it('keeps a write made right before its process was killed (SIGKILL)', async () => {
     const path = await tempFile()
     const child = spawn(process.execPath, ['--import', 'tsx', CHILD, path], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
