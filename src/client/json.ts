@@ -51,14 +51,14 @@ function check(value: unknown, path: string, ancestors: Set<object>): void {
   const prototype: unknown = Object.getPrototypeOf(object)
   ancestors.add(object)
   if (Array.isArray(object)) {
-    if (prototype !== Array.prototype) fail(path, `is a ${describe(object)}`)
+    if (prototype !== Array.prototype) fail(path, `is ${describe(object)}`)
     for (let index = 0; index < object.length; index++) {
       // A hole reads as undefined and would come back as null.
       if (!(index in object)) fail(`${path}[${index}]`, 'is a hole in a sparse array')
       check(object[index], `${path}[${index}]`, ancestors)
     }
   } else {
-    if (prototype !== Object.prototype && prototype !== null) fail(path, `is a ${describe(object)}`)
+    if (prototype !== Object.prototype && prototype !== null) fail(path, `is ${describe(object)}`)
     // JSON.stringify drops symbol keys silently.
     if (Object.getOwnPropertySymbols(object).length > 0) fail(path, 'has a symbol key')
     for (const key of Object.keys(object)) check((object as Record<string, unknown>)[key], `${path}${member(key)}`, ancestors)
@@ -71,13 +71,18 @@ function member(key: string): string {
   return /^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`
 }
 
-/** What kind of object it is: "Date", "Map", "Uint8Array", "Foo instance". */
+/** What kind of object it is: "a Date", "an ArrayBuffer", "a Point instance". */
 function describe(object: object): string {
   const tag = Object.prototype.toString.call(object).slice(8, -1)
-  if (tag !== 'Object') return tag
   const name = (object as { constructor?: { name?: unknown } }).constructor?.name
-  return typeof name === 'string' && name !== '' ? `${name} instance` : 'non-plain object'
+  const named = typeof name === 'string' && name !== '' && name !== 'Object' && name !== 'Array' ? name : undefined
+  if (Array.isArray(object)) return `an Array subclass${named === undefined ? '' : ` (${named})`}`
+  if (tag !== 'Object') return withArticle(tag)
+  return named === undefined ? 'an object whose prototype is not Object.prototype' : `${withArticle(named)} instance`
 }
+
+// "a Uint8Array" (you-int), "an Error".
+const withArticle = (word: string) => `${/^(?:[AEIO]|U(?!int))/.test(word) ? 'an' : 'a'} ${word}`
 
 /**
  * How deep record data may nest. The server refuses bodies nested more than

@@ -125,6 +125,18 @@ export class Roost {
     if (!validAuth) throw new ClientInputError('"auth" must be { email, password } or { accessToken }')
     const pageSize = options.pageSize ?? 1000
     if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 1000) throw new ClientInputError('"pageSize" must be a whole number from 1 to 1000')
+    const positive = (value: unknown, name: string) => {
+      if (value !== undefined && !(typeof value === 'number' && Number.isFinite(value) && value > 0)) {
+        throw new ClientInputError(`"${name}" must be a positive number of milliseconds, not ${JSON.stringify(value)}`)
+      }
+    }
+    positive(options.pollIntervalMs, 'pollIntervalMs')
+    positive(options.timeoutMs, 'timeoutMs')
+    positive(options.retry?.baseMs, 'retry.baseMs')
+    positive(options.retry?.maxMs, 'retry.maxMs')
+    if (options.batchThreshold !== undefined && !(Number.isInteger(options.batchThreshold) && options.batchThreshold >= 1)) {
+      throw new ClientInputError(`"batchThreshold" must be a whole number of at least 1, not ${JSON.stringify(options.batchThreshold)}`)
+    }
     this.options = {
       url: options.url,
       auth: options.auth,
@@ -186,6 +198,11 @@ export class Roost {
   /** The sync status, observable: `roost.status.subscribe(s => …)`. */
   get status(): Observable<SyncStatus> {
     return this.statusValue
+  }
+
+  /** The signed-in user's id: null until the first sign-in (or the stored session) is known. */
+  get userId(): string | null {
+    return this.session.userId
   }
 
   /** Starts syncing (done by `createRoost` unless `autoStart: false`). */
@@ -293,7 +310,14 @@ export class Roost {
         if (entry?.state === 'rejected' && entry.reason) {
           return resolve({ writeId, collectionId: entry.collectionId, recordId: entry.recordId, status: 'rejected', error: entry.reason })
         }
-        if (!entry) return reject(new ClientInputError(`No write ${writeId} is known to this client`))
+        if (!entry) {
+          // Settled just now: its outcome is announced right after the outbox entry went.
+          return void setTimeout(() => {
+            const late = this.recentOutcomes.get(writeId)
+            if (late) resolve(late)
+            else reject(new ClientInputError(`No write ${writeId} is known to this client`))
+          }, 0)
+        }
         const list = this.waiters.get(writeId) ?? []
         list.push(resolve)
         this.waiters.set(writeId, list)
@@ -391,6 +415,8 @@ export class Roost {
     if (this.statusTimer) clearTimeout(this.statusTimer)
     for (const waiter of this.syncedWaiters) waiter.reject(new Error('The client was closed'))
     this.syncedWaiters = []
+    // Let a cycle in flight end (it fails fast once the store is closed otherwise), then close the store.
+    await this.loop.idle()
     await this.store.close()
   }
 

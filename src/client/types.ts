@@ -112,7 +112,7 @@ export type ConflictPolicy = 'manual' | 'server-wins' | 'client-wins' | ((input:
 
 /** The sync status, observable. */
 export interface SyncStatus {
-  /** The server answers (REST), and in realtime mode the socket is connected and signed in. */
+  /** The server answered the last sync cycle (over REST). Whether changes arrive as they commit: see `live`. */
   connected: boolean
   /** The socket is up and subscribed to every collection: changes arrive as they commit (false in REST-only mode). */
   live: boolean

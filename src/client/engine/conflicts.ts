@@ -19,10 +19,16 @@ export async function handleConflict(ctx: EngineContext, collectionId: string, i
   if (typeof policy === 'function') {
     const record = await ctx.store.getRecord(collectionId, id)
     if (!record || isOwnWrite(record, attempt, current)) return applyDecision(ctx, collectionId, id, attempt, current, undefined)
-    const result = await policy({ collectionId, id, local: record.data, localDeleted: record.deleted, server: current, base: record.base })
-    if (!result || (!('deleted' in result) && !('data' in result))) throw new ClientInputError(`The merge function of "${collectionId}" returned neither { data } nor { deleted: true }`)
-    if ('data' in result) assertRecordData(result.data, `The merged data of ${collectionId}/${id}`)
-    merged = { result, version: record.version }
+    try {
+      const result = await policy({ collectionId, id, local: record.data, localDeleted: record.deleted, server: current, base: record.base })
+      if (!result || (!('deleted' in result) && !('data' in result))) throw new ClientInputError(`The merge function of "${collectionId}" returned neither { data } nor { deleted: true }`)
+      if ('data' in result) assertRecordData(result.data, `The merged data of ${collectionId}/${id}`)
+      merged = { result, version: record.version }
+    } catch {
+      // A merge function that fails (throws, or returns what cannot be stored) leaves the conflict to the app,
+      // as the manual policy does: nothing is lost, and retrying would only fail the same way.
+      return applyDecision(ctx, collectionId, id, attempt, current, undefined, 'manual')
+    }
   }
   return applyDecision(ctx, collectionId, id, attempt, current, merged)
 }
@@ -33,9 +39,10 @@ async function applyDecision(
   id: string,
   attempt: PushAttempt,
   current: ServerRecord | null,
-  merged: { result: MergeResult; version: number } | undefined
+  merged: { result: MergeResult; version: number } | undefined,
+  override?: 'manual'
 ) {
-  const policy = ctx.policy(collectionId)
+  const policy = override ?? ctx.policy(collectionId)
   await ctx.store.runExclusive(async () => {
     const record = await ctx.store.getRecord(collectionId, id)
     if (!record) return

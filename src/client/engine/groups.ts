@@ -135,8 +135,9 @@ async function finishGroup(
     for (const item of group.items) {
       const record = await ctx.store.getRecord(item.collectionId, item.id)
       if (!record) continue
-      // Only the writes up to the group's own; later ones stay pending.
-      const settled = settle({ ...record }, outbox.filter((entry) => !(entry.collectionId === item.collectionId && entry.recordId === item.id && entry.localVersion > item.localVersion)))
+      // Applied: the writes up to the group's own end (settleApplied leaves later ones pending). Dropped or
+      // rejected: the record goes back to the server's state, so later writes built on the group's go too.
+      const settled = settle({ ...record }, outbox)
       changes.push(...settled.changes)
       outcomes.push(...settled.outcomes)
     }

@@ -2,7 +2,7 @@ import { ClientInputError } from '../errors.js'
 import { assertId, uuid } from '../ids.js'
 import { assertRecordData } from '../json.js'
 import type { StoreChange } from '../stores/types.js'
-import type { Json, LocalRecord, OutboxEntry, WriteOp } from '../types.js'
+import type { Json, LocalRecord, OutboxEntry, WriteOp, WriteOutcome } from '../types.js'
 import type { EngineContext } from './context.js'
 import { groupKey, type GroupItem, type GroupMeta } from './groups.js'
 
@@ -129,12 +129,16 @@ export async function resolveConflict(ctx: EngineContext, collectionId: string, 
     const group = groups.find((candidate) => candidate.state === 'conflict' && candidate.items.some((item) => item.collectionId === collectionId && item.id === id))
     const changes: StoreChange[] = []
     let receipt: WriteReceipt | null = null
+    const dropped: WriteOutcome[] = []
     let next: LocalRecord
     if (resolution === 'server') {
       const state = server ? { data: server.deleted ? null : (server.data as Json), deleted: server.deleted } : { data: null, deleted: true }
-      // Every write of ours to it is dropped with the conflict.
+      // Every write of ours to it is dropped with the conflict, and ends as resolved in the server's favour.
       for (const entry of await ctx.store.listOutbox()) {
-        if (entry.collectionId === collectionId && entry.recordId === id && entry.state === 'pending') changes.push({ type: 'deleteOutbox', id: entry.id })
+        if (entry.collectionId === collectionId && entry.recordId === id && entry.state === 'pending') {
+          changes.push({ type: 'deleteOutbox', id: entry.id })
+          dropped.push({ writeId: entry.id, collectionId, recordId: id, status: 'conflict', resolution: 'resolved', server })
+        }
       }
       next = { ...record, ...state, base: server, syncedVersion: record.version + 1, version: record.version + 1, conflict: null, pendingSince: null }
     } else {
@@ -174,6 +178,7 @@ export async function resolveConflict(ctx: EngineContext, collectionId: string, 
     }
     await ctx.store.write(changes)
     ctx.changed([collectionId])
+    for (const outcome of dropped) ctx.outcomes.emit(outcome)
     return receipt
   })
 }

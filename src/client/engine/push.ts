@@ -11,6 +11,7 @@ import { lockTokenOf, pushSingle } from './push-single.js'
 import { commit, outboxByRecord, settleApplied } from './settle.js'
 
 const PUSH_BATCH = 'push-batch'
+const MAX_BATCH = 5000
 const key = (collectionId: string, id: string) => `${collectionId}\u0000${id}`
 
 export interface PushOptions {
@@ -30,7 +31,7 @@ export async function pushAll(ctx: EngineContext, options: PushOptions): Promise
   await pushGroups(ctx)
   let forceSingle = false
   // A few rounds: conflicts resolved by a policy and writes made meanwhile go again.
-  for (let round = 0; round < 5; round++) {
+  for (let round = 0; round < 10; round++) {
     const resumed = await ctx.store.getMeta<BatchPlan>(PUSH_BATCH)
     if (resumed) {
       if ((await finishBatch(ctx, resumed)) === 'fallback') forceSingle = true
@@ -41,7 +42,8 @@ export async function pushAll(ctx: EngineContext, options: PushOptions): Promise
     if (pending.length === 0) return
     // Records with a single write in flight finish it first, exactly as sent.
     const single = pending.filter((record) => forceSingle || record.attempt?.request || pending.length < options.batchThreshold)
-    const batched = pending.filter((record) => !single.includes(record))
+    // One batch carries at most MAX_BATCH records (the server's default limit is 10000 operations); the rest go in the next round.
+    const batched = pending.filter((record) => !single.includes(record)).slice(0, MAX_BATCH)
     if (batched.length > 0) {
       const plan = await planBatch(ctx, batched)
       if (plan && (await finishBatch(ctx, plan)) === 'fallback') forceSingle = true

@@ -21,6 +21,7 @@ export interface LoopHooks {
  */
 export class SyncLoop {
   private running = false
+  private current: Promise<void> = Promise.resolve()
   private again = false
   private timer: ReturnType<typeof setTimeout> | null = null
   private stopped = false
@@ -42,7 +43,14 @@ export class SyncLoop {
       this.again = true
       return
     }
-    void this.run()
+    this.current = this.run()
+  }
+
+  /** Resolves when no cycle is running (at most a few seconds: a call in flight ends or times out). */
+  async idle(): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined
+    await Promise.race([this.current, new Promise((resolve) => (timer = setTimeout(resolve, 5000)))])
+    clearTimeout(timer)
   }
 
   /** Wake up after `ms` unless something kicks first (polling). */
