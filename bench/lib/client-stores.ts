@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { memoryStore, type ClientStore } from 'roost/client'
+import { sqliteStore } from 'roost/client/sqlite'
 
 /** A store of the client library to measure, opened fresh for each run. */
 export interface StoreKind {
@@ -14,29 +15,17 @@ const memory: StoreKind = {
   open: () => ({ store: memoryStore(), cleanup: () => undefined })
 }
 
-/**
- * The stores the client workloads run on: memory always; SQLite when
- * `roost/client/sqlite` is there (it arrives with the SQLite store), else
- * the reason it is not. Imported by a computed name so that the harness
- * type-checks and runs without it.
- */
-export async function clientStores(): Promise<{ kinds: StoreKind[]; sqliteProblem?: string }> {
-  const specifier = 'roost/client/sqlite'
-  try {
-    const { sqliteStore } = (await import(specifier)) as { sqliteStore: (file: string) => ClientStore }
-    const sqlite: StoreKind = {
-      name: 'sqlite',
-      open() {
-        // Under the system's temporary folder, as the servers' databases are: the harness checks that nothing is left there.
-        const dir = mkdtempSync(path.join(tmpdir(), 'roost-bench-client-'))
-        return { store: sqliteStore(path.join(dir, 'client.sqlite')), cleanup: () => rmSync(dir, { recursive: true, force: true }) }
-      }
-    }
-    return { kinds: [memory, sqlite] }
-  } catch (error) {
-    return { kinds: [memory], sqliteProblem: `the SQLite store (roost/client/sqlite) is not available: ${(error as Error).message.split('\n')[0]}` }
+const sqlite: StoreKind = {
+  name: 'sqlite',
+  open() {
+    // Under the system's temporary folder, as the servers' databases are: the harness checks that nothing is left there.
+    const dir = mkdtempSync(path.join(tmpdir(), 'roost-bench-client-'))
+    return { store: sqliteStore(path.join(dir, 'client.sqlite')), cleanup: () => rmSync(dir, { recursive: true, force: true }) }
   }
 }
+
+/** The stores the client workloads run on. */
+export const clientStores = (): StoreKind[] => [memory, sqlite]
 
 /** Samples this process's memory every few milliseconds: its peak RSS and how far the JS heap grew above where it started. */
 export class MemorySampler {

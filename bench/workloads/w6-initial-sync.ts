@@ -54,8 +54,7 @@ export const w6InitialSync: Workload<State> = {
   unsupported: (target: Target) => (target.kind === 'roost' ? undefined : 'no client library'),
   async prepare(target, settings) {
     const roost = target as RoostTarget
-    const { kinds, sqliteProblem } = await clientStores()
-    if (sqliteProblem) console.log(`  W6 measures the memory store only: ${sqliteProblem}`)
+    const kinds = clientStores()
     const collectionId = await roost.newCollection()
     for (let from = 0; from < settings.syncRecords; from += 1000) {
       const records = Array.from({ length: Math.min(1000, settings.syncRecords - from) }, (_, index) => ({ id: `s${from + index}`, data: payload(from + index) }))

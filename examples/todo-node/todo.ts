@@ -13,7 +13,8 @@
  */
 import { createHash, randomUUID } from 'node:crypto'
 import { createInterface } from 'node:readline'
-import { createRoost, memoryStore, RoostError, signUp, type ClientStore, type MergeInput, type RecordView } from 'roost/client'
+import { createRoost, RoostError, signUp, type ClientStore, type MergeInput, type RecordView } from 'roost/client'
+import { sqliteStore } from 'roost/client/sqlite'
 
 interface Todo {
   title: string
@@ -30,19 +31,9 @@ const listId = process.env.TODO_LIST ?? `todos-${createHash('sha256').update(ema
 
 const info = (message: string) => process.stderr.write(`${message}\n`)
 
-/**
- * The SQLite store (roost/client/sqlite) keeps the list and the writes not yet
- * synced across restarts. Where it is not available, the list lives in memory
- * for as long as the program runs.
- */
-async function openStore(): Promise<{ store: ClientStore; kind: string }> {
-  const specifier = 'roost/client/sqlite'
-  try {
-    const { sqliteStore } = (await import(specifier)) as { sqliteStore: (path: string) => ClientStore }
-    return { store: sqliteStore(file), kind: `SQLite file ${file}` }
-  } catch (error) {
-    return { store: memoryStore(), kind: `memory (no SQLite store here: ${(error as Error).message.split('\n')[0]})` }
-  }
+/** The SQLite store (roost/client/sqlite) keeps the list and the writes not yet synced across restarts. */
+function openStore(): { store: ClientStore; kind: string } {
+  return { store: sqliteStore(file), kind: `SQLite file ${file}` }
 }
 
 /** Both devices changed one todo: keep the fields each of them changed (a three-way merge against the version both started from). */
@@ -69,7 +60,7 @@ try {
   if (error.code === 0) info(`offline: ${error.message}; working locally`)
 }
 
-const { store, kind } = await openStore()
+const { store, kind } = openStore()
 info(`store: ${kind}; list ${listId} on ${url}`)
 const roost = createRoost({ url, auth: { email, password }, store })
 const todos = roost.collection<Todo>(listId, { conflictPolicy: mergeTodo })

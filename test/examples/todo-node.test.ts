@@ -1,6 +1,6 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -17,7 +17,6 @@ import { account } from '../client/helpers.js'
  */
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const APP = 'examples/todo-node/todo.ts'
-const HAS_SQLITE_STORE = existsSync(path.join(ROOT, 'src/client/stores/sqlite.ts'))
 
 /**
  * The network between the app and the server: down, nothing listens on the
@@ -185,7 +184,7 @@ describe('examples/todo-node [sqlite]', () => {
     expect(await other.quit()).toBe(0)
   })
 
-  it.runIf(HAS_SQLITE_STORE)('keeps the list and unsynced changes in its SQLite file across a restart', async () => {
+  it('keeps the list and unsynced changes in its SQLite file across a restart', async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'roost-todo-'))
     const user = await account(server.url)
     const link = await new Link(server.url).reserve()
