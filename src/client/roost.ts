@@ -97,6 +97,8 @@ export class Roost {
   private readonly locks: LockManager
   private readonly tabs: TabCoordinator
   private realtime: RealtimeConnection | null = null
+  /** Collections the current socket is subscribed to. */
+  private readonly subscribed = new Set<string>()
   private started = false
   private closed = false
   private ready: Promise<void>
@@ -181,12 +183,24 @@ export class Roost {
     return this.statusValue
   }
 
+  /**
+   * Whether this client is the one that syncs its store: among browser tabs
+   * of one app on one store, one tab leads (pushes, pulls, holds the socket)
+   * and the others hand it their writes. Outside browsers every started
+   * client leads. False before `start()` and after `close()`.
+   */
+  get isLeader(): boolean {
+    return this.tabs.isLeader
+  }
+
   /** Starts syncing (done by `createRoost` unless `autoStart: false`). */
   async start(): Promise<void> {
     if (this.started || this.closed) return
     this.started = true
     await this.ready
     this.tabs.start()
+    // A follower shows the leader's status: ask for it now rather than at the leader's next change.
+    this.tabs.post({ type: 'hello' })
     if (typeof window !== 'undefined') {
       const online = () => this.loop.kick(true)
       const visible = () => document.visibilityState === 'visible' && this.loop.kick(true)
@@ -435,6 +449,8 @@ export class Roost {
       this.patchStatus({ pulling: true })
       await this.withSession(() => pullCollection(this.ctx, collectionId, { pageSize: this.options.pageSize, create: this.creates.get(collectionId) ?? true }))
     }
+    // Collections created or opened since the socket signed in: hear them from now on (the pulls below cover what came before).
+    await this.subscribeMissing()
     for (let round = 0; round < 3; round++) {
       this.patchStatus({ pushing: true })
       await this.pushChecked()
@@ -482,6 +498,7 @@ export class Roost {
     if (changes.length > 0) await this.store.write(changes).catch(() => undefined)
     this.patchStatus({ ...status, connected: true, error: null, firstSyncDone: true, ...(synced ? { lastSyncedAt: now } : {}) })
     if (synced) {
+      this.tabs.post({ type: 'synced' })
       const waiters = this.syncedWaiters
       this.syncedWaiters = []
       for (const waiter of waiters) waiter.resolve()
@@ -497,9 +514,7 @@ export class Roost {
     const fatal: ClientError = { ...this.clientError(error.error), ...(error.collectionId ? { collectionId: error.collectionId } : {}) }
     await this.store.write([{ type: 'putMeta', key: FATAL, value: fatal }]).catch(() => undefined)
     this.patchStatus({ fatal, error: fatal, pushing: false, pulling: false })
-    const waiters = this.syncedWaiters
-    this.syncedWaiters = []
-    for (const waiter of waiters) waiter.reject(new RoostError(fatal.code, fatal.name, fatal.message))
+    this.rejectSyncedWaiters(fatal)
   }
 
   private clientError(error: RoostError): ClientError {
@@ -512,7 +527,10 @@ export class Roost {
       () => this.session.token,
       {
         onReady: () => void this.subscribeAll(),
-        onDown: () => this.patchStatus({ connected: false }),
+        onDown: () => {
+          this.subscribed.clear()
+          this.patchStatus({ connected: false })
+        },
         onChange: (event) => void this.onChange(event),
         onCollectionEvent: (type, payload) => this.onCollectionEvent(type, payload),
         onAuthFailed: () => this.loop.kick()
@@ -523,12 +541,26 @@ export class Roost {
   }
 
   private async subscribeAll() {
-    for (const collectionId of this.collections) {
-      // Not a member (yet): the pull creates it or reports it; subscribe at the next connect.
-      await this.realtime?.subscribe(collectionId).catch(() => undefined)
-    }
+    this.subscribed.clear()
+    await this.subscribeMissing()
     this.patchStatus({ connected: true })
     this.loop.kick(true)
+  }
+
+  /**
+   * Subscribes the collections the socket does not hear yet. One that does
+   * not exist yet (its first pull creates it) or that we may not read fails
+   * here and is tried again by the next cycle, after that pull.
+   */
+  private async subscribeMissing() {
+    const realtime = this.realtime
+    if (!realtime?.isReady) return
+    for (const collectionId of [...this.collections]) {
+      if (this.subscribed.has(collectionId)) continue
+      const ok = await realtime.subscribe(collectionId).then(() => true, () => false)
+      // The socket may have dropped (and been replaced) meanwhile: its reconnect subscribes everything again.
+      if (ok && realtime === this.realtime && realtime.isReady) this.subscribed.add(collectionId)
+    }
   }
 
   private async onChange(event: ChangeEvent) {
@@ -555,6 +587,7 @@ export class Roost {
     this.loop.stop()
     this.realtime?.stop()
     this.realtime = null
+    this.subscribed.clear()
   }
 
   private onTabMessage(message: TabMessage) {
@@ -567,7 +600,32 @@ export class Roost {
       this.settle(message.outcome, false)
     } else if (message.type === 'status' && !this.tabs.isLeader) {
       this.statusValue.set({ ...message.status })
+      if (message.status.fatal) this.rejectSyncedWaiters(message.status.fatal)
+    } else if (message.type === 'synced' && !this.tabs.isLeader) {
+      void this.followerSynced()
+    } else if (message.type === 'hello' && this.tabs.isLeader) {
+      this.tabs.post({ type: 'status', status: this.statusValue.get() })
     }
+  }
+
+  /**
+   * The leader synced. Its count may predate a write this tab made just
+   * before: resolve this tab's `whenSynced` only when the shared store has
+   * nothing pending (otherwise the leader's next cycle says 'synced' again).
+   */
+  private async followerSynced() {
+    if (this.syncedWaiters.length === 0) return
+    const counts = await this.computeCounts().catch(() => null)
+    if (!counts || counts.pending > 0 || this.tabs.isLeader) return
+    const waiters = this.syncedWaiters
+    this.syncedWaiters = []
+    for (const waiter of waiters) waiter.resolve()
+  }
+
+  private rejectSyncedWaiters(fatal: ClientError) {
+    const waiters = this.syncedWaiters
+    this.syncedWaiters = []
+    for (const waiter of waiters) waiter.reject(new RoostError(fatal.code, fatal.name, fatal.message))
   }
 
   private settle(outcome: WriteOutcome, broadcast = true) {

@@ -8,7 +8,10 @@ import type { AddressInfo } from 'node:net'
  * - `down`: new connections are refused (closed at once) and open ones are cut, as when offline;
  * - `cut-answers`: requests reach the server, but every connection is cut as
  *   soon as the server starts answering: the server has done the work, and
- *   the client never hears of it (an answer lost after the commit).
+ *   the client never hears of it (an answer lost after the commit). Answers
+ *   to CORS preflights (OPTIONS) pass: a browser sends its request only
+ *   after the preflight's answer, so cutting those would keep the request
+ *   from ever reaching the server.
  * `url` is the proxy's address: give it to the client instead of the server's.
  */
 export class TestProxy {
@@ -32,9 +35,15 @@ export class TestProxy {
       const upstream = connect(Number(target.port), target.hostname)
       this.track(client)
       this.track(upstream)
-      client.on('data', (chunk) => upstream.write(chunk))
+      // The method of the last request on this connection (browsers do not pipeline: one request, then its answer).
+      let lastMethod = ''
+      client.on('data', (chunk) => {
+        const method = /^(GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS) \//.exec(chunk.toString('latin1', 0, 16))
+        if (method) lastMethod = method[1]!
+        upstream.write(chunk)
+      })
       upstream.on('data', (chunk) => {
-        if (this.mode === 'cut-answers') {
+        if (this.mode === 'cut-answers' && lastMethod !== 'OPTIONS') {
           this.cutAnswers++
           client.destroy()
           upstream.destroy()
