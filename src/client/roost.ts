@@ -91,6 +91,8 @@ export class Roost {
   private readonly collections = new Set<string>()
   private readonly recentOutcomes = new Map<string, WriteOutcome>()
   private readonly waiters = new Map<string, Array<(outcome: WriteOutcome) => void>>()
+  /** Ids of the writes made through this client object (most recent 10000): `awaitWrite` waits for their outcome even once their outbox entry is gone. */
+  private readonly madeHere = new Set<string>()
   private syncedWaiters: Array<{ resolve: () => void; reject: (error: Error) => void }> = []
   private readonly ctx: EngineContext
   private readonly loop: SyncLoop
@@ -283,6 +285,7 @@ export class Roost {
     const groupId = uuid()
     await this.ready
     const writes = await writeLocally(this.ctx, requests, { groupId, lockToken: (collectionId) => this.locks.tokenFor(collectionId) })
+    this.remember(writes)
     for (const collectionId of new Set(requests.map((request) => request.collectionId))) if (!this.collections.has(collectionId)) this.collection(collectionId)
     this.wakeSync()
     return { groupId, writes }
@@ -300,7 +303,9 @@ export class Roost {
         if (entry?.state === 'rejected' && entry.reason) {
           return resolve({ writeId, collectionId: entry.collectionId, recordId: entry.recordId, status: 'rejected', error: entry.reason })
         }
-        if (!entry) return reject(new ClientInputError(`No write ${writeId} is known to this client`))
+        // Gone from the outbox with no outcome heard: settled by a push whose outcome is still on its way here
+        // (the leader tab's message comes after its store write). Only a write this client made can be waited for.
+        if (!entry && !this.madeHere.has(writeId)) return reject(new ClientInputError(`No write ${writeId} is known to this client`))
         const list = this.waiters.get(writeId) ?? []
         list.push(resolve)
         this.waiters.set(writeId, list)
@@ -405,8 +410,17 @@ export class Roost {
   private async writeNow(requests: WriteRequest[]) {
     await this.ready
     const receipts = await writeLocally(this.ctx, requests, { lockToken: (collectionId) => this.locks.tokenFor(collectionId) })
+    this.remember(receipts)
     this.wakeSync()
     return receipts
+  }
+
+  private remember(receipts: WriteReceipt[]) {
+    for (const receipt of receipts) this.madeHere.add(receipt.writeId)
+    for (const id of this.madeHere) {
+      if (this.madeHere.size <= 10_000) break
+      this.madeHere.delete(id)
+    }
   }
 
   /** Something to push: the leader syncs, another tab asks the leader to. */

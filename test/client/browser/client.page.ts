@@ -19,6 +19,11 @@ const client = (): Roost => {
 
 const plain = (records: RecordView[]) => records.map((record) => ({ id: record.id, data: record.data, pending: record.pending }))
 
+const lifecycle: string[] = []
+for (const type of ['freeze', 'resume', 'pagehide', 'pageshow', 'visibilitychange']) {
+  ;(type === 'freeze' || type === 'resume' || type === 'visibilitychange' ? document : window).addEventListener(type, () => lifecycle.push(type))
+}
+
 const api = {
   /** Opens the client on the IndexedDB store `storeName` and watches `collectionIds`. */
   openClient(options: { url: string; email: string; password: string; storeName: string; collectionIds: string[] }) {
@@ -63,6 +68,15 @@ const api = {
   /** The outbox as stored (shared by every tab on the store). */
   async outbox() {
     return (await client().store.listOutbox()).map((entry) => ({ id: entry.id, recordId: entry.recordId, state: entry.state }))
+  },
+  /** This origin's Web Locks: who holds and who waits (by lock name). */
+  async webLocks() {
+    const state = await navigator.locks.query()
+    return { held: (state.held ?? []).map((lock) => lock.name), pending: (state.pending ?? []).map((lock) => lock.name) }
+  },
+  /** Lifecycle events this document saw, in order. */
+  lifecycle() {
+    return lifecycle
   },
   async closeClient() {
     await roost?.close()
