@@ -219,7 +219,8 @@ export class Roost {
     this.creates.set(collectionId, options.create ?? true)
     if (!this.collections.has(collectionId)) {
       this.collections.add(collectionId)
-      void this.ready.then(() => this.persistCollections()).then(() => this.loop.kick())
+      // The leader pulls it: this tab's loop, or another tab's (it reads the collection list from the shared store).
+      void this.ready.then(() => this.persistCollections()).then(() => this.kickLeader())
     }
     const roost = this
     const write = (request: WriteRequest) => roost.writeNow([request])
@@ -426,6 +427,10 @@ export class Roost {
   /** Something to push: the leader syncs, another tab asks the leader to. */
   private wakeSync() {
     this.writes++
+    this.kickLeader()
+  }
+
+  private kickLeader() {
     if (this.tabs.isLeader) this.loop.kick()
     else this.tabs.post({ type: 'kick' })
   }

@@ -196,6 +196,23 @@ describeBackends('client in Chromium', (backend) => {
       expect(socketCount(rig.server)).toBe(1)
     })
 
+    it('a collection only the follower opens is pulled and heard by the leader for it', async () => {
+      const { first, second, node } = await twoTabs()
+      const otherId = newId()
+      const other = node.collection(otherId)
+      await other.put('early', { n: 1 })
+      await node.whenSynced()
+      await callPage(second, 'watchCollection', otherId)
+      // Pulled by the leader (the follower has no loop of its own), long before its next poll.
+      await until(() => seen(second, otherId, 'early'), 'the follower to see the collection’s records')
+      await callPage(second, 'whenSynced')
+      // Subscribed by the leader too: a later change comes by an event (the leader never opened this collection).
+      await other.put('late', { n: 2 })
+      await node.whenSynced()
+      await until(() => seen(second, otherId, 'late'), 'the follower to hear a later change')
+      expect([await callPage(first, 'isLeader'), await callPage(second, 'isLeader')]).toEqual([true, false])
+    })
+
     it('closing the leader tab hands over: the other tab leads and pushes what was written before and after', async () => {
       const { collectionId, first, second, node, notes } = await twoTabs()
       await callPage(second, 'put', collectionId, 'beforeClose', { n: 1 })

@@ -40,6 +40,12 @@ const api = {
         .watch((records) => watched.set(collectionId, plain(records)))
     }
   },
+  /** Opens one more collection and watches it. */
+  watchCollection(collectionId: string) {
+    client()
+      .collection(collectionId)
+      .watch((records) => watched.set(collectionId, plain(records)))
+  },
   async put(collectionId: string, id: string, data: Json): Promise<string> {
     return (await client().collection(collectionId).put(id, data)).writeId
   },
