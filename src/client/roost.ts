@@ -165,7 +165,11 @@ export class Roost {
       {
         cycle: () => this.cycle(),
         active: () => this.started && !this.closed && this.tabs.isLeader && !this.statusValue.get().fatal,
-        onSuccess: () => this.afterSuccess(),
+        onSuccess: () =>
+          void this.afterSuccess().catch((error: unknown) => {
+            // close() during the cycle closed the store under it: nothing to report. Otherwise show it; the next cycle tries again.
+            if (!this.closed) this.patchStatus({ error: this.clientError(toRoostError(error)) })
+          }),
         onTransient: (error) => this.patchStatus({ error: this.clientError(error), connected: error.code !== 0 && this.statusValue.get().connected, pushing: false, pulling: false }),
         onFatal: (error) => void this.enterFatal(error)
       },
@@ -508,6 +512,7 @@ export class Roost {
   }
 
   private async afterSuccess() {
+    if (this.closed) return
     const status = await this.computeCounts()
     const now = new Date().toISOString()
     const synced = status.pending === 0
