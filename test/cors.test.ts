@@ -65,6 +65,14 @@ describeBackends('CORS', (backend) => {
     expect(exposed).toEqual(expect.arrayContaining(['ETag', 'Idempotent-Replayed', 'Retry-After']))
   })
 
+  it('socket.io allows the app’s origin and no other (its polling transport is under CORS; websockets are not)', async () => {
+    const handshake = (origin: string) => fetch(`${server.url}/socket.io/?EIO=4&transport=polling`, { headers: { Origin: origin } })
+    const allowed = await handshake(APP)
+    expect(allowed.status).toBe(200)
+    expect(allowed.headers.get('access-control-allow-origin')).toBe(APP)
+    expect((await handshake(OTHER)).headers.get('access-control-allow-origin')).toBeNull()
+  })
+
   it('an unknown path is still a 404, preflight or not', async () => {
     expect((await fetch(`${server.url}/nope`, { headers: { Origin: APP } })).status).toBe(404)
     expect((await fetch(`${server.url}/nope`, { method: 'OPTIONS', headers: { Origin: APP } })).status).toBe(404)
