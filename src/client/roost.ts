@@ -638,11 +638,12 @@ export class Roost {
    * nothing pending (otherwise the leader's next cycle says 'synced' again).
    */
   private async followerSynced() {
-    if (this.syncedWaiters.length === 0) return
+    // Only the waiters there before the count: one added meanwhile may follow a write the count missed.
+    const waiters = [...this.syncedWaiters]
+    if (waiters.length === 0) return
     const counts = await this.computeCounts().catch(() => null)
     if (!counts || counts.pending > 0 || this.tabs.isLeader) return
-    const waiters = this.syncedWaiters
-    this.syncedWaiters = []
+    this.syncedWaiters = this.syncedWaiters.filter((waiter) => !waiters.includes(waiter))
     for (const waiter of waiters) waiter.resolve()
   }
 
