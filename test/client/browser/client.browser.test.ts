@@ -4,9 +4,12 @@ import { memoryStore } from '../../../src/client/index.js'
 import type { SyncStatus } from '../../../src/client/types.js'
 import { describeBackends } from '../../helpers/backends.js'
 import { browserSkipReason, callPage } from '../../helpers/browser.js'
-import { account, Clients, newId, until } from '../helpers.js'
+import { account, Clients, newId, until as untilWithin } from '../helpers.js'
 import { TestProxy } from '../proxy.js'
 import { clientPageRig, isMissingCollectionNoise, isNetworkNoise, socketCount, type ClientPageRig } from './harness.js'
+
+/** Chromium on a busy CI machine is slow to start things: more room than the helper's default, still far below the page's one-minute poll. */
+const until = (predicate: () => boolean | Promise<boolean>, what: string) => untilWithin(predicate, what, 20_000)
 
 type Seen = Array<{ id: string; data: unknown; pending: boolean }>
 
@@ -172,6 +175,8 @@ describeBackends('client in Chromium', (backend) => {
       const { collectionId, first, second, node, notes } = await twoTabs()
       expect(await callPage(second, 'isLeader')).toBe(false)
       await until(() => socketCount(rig.server) === 1, 'the leader’s socket')
+      // A tab that just opened shows the leader's connection, not a disconnected client of its own.
+      await until(async () => (await callPage<SyncStatus>(second, 'syncStatus')).connected, 'the follower’s status to show the leader connected')
 
       const writeId = await callPage<string>(second, 'put', collectionId, 'fromB', { by: 'B' })
       expect(await callPage(second, 'awaitWrite', writeId)).toMatchObject({ status: 'applied', recordId: 'fromB' })
