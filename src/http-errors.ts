@@ -16,7 +16,8 @@ export const httpErrors =
   async (ctx, next) => {
     try {
       await next()
-      if (ctx.body === undefined) throw new NotFound(`Path ${ctx.path} not found`)
+      // Nothing answered: Koa's status is still its default 404. A status set without a body (a CORS preflight's 204) is an answer.
+      if (ctx.body === undefined && ctx.status === 404) throw new NotFound(`Path ${ctx.path} not found`)
     } catch (error) {
       const clientError = fromHttpError(error, ctx.request.length)
       if (clientError.code >= 500) logger.error({ err: error, method: ctx.method, path: ctx.path }, 'request failed')

@@ -94,6 +94,8 @@ export class Roost {
   private readonly waiters = new Map<string, Array<(outcome: WriteOutcome) => void>>()
   /** Collections being pulled because a change event announced something new: 'again' when more came meanwhile. */
   private readonly eventPulls = new Map<string, 'running' | 'again'>()
+  /** Ids of the writes made through this client object (most recent 10000): `awaitWrite` waits for their outcome even once their outbox entry is gone. */
+  private readonly madeHere = new Set<string>()
   private syncedWaiters: Array<{ resolve: () => void; reject: (error: Error) => void }> = []
   private readonly ctx: EngineContext
   private readonly loop: SyncLoop
@@ -180,7 +182,11 @@ export class Roost {
       {
         cycle: () => this.cycle(),
         active: () => this.started && !this.closed && this.tabs.isLeader && !this.statusValue.get().fatal,
-        onSuccess: () => this.afterSuccess(),
+        onSuccess: () =>
+          void this.afterSuccess().catch((error: unknown) => {
+            // close() during the cycle closed the store under it: nothing to report. Otherwise show it; the next cycle tries again.
+            if (!this.closed) this.patchStatus({ error: this.clientError(toRoostError(error)) })
+          }),
         onTransient: (error) => this.patchStatus({ error: this.clientError(error), connected: error.code !== 0 && this.statusValue.get().connected, pushing: false, pulling: false }),
         onFatal: (error) => void this.enterFatal(error)
       },
@@ -205,12 +211,24 @@ export class Roost {
     return this.session.userId
   }
 
+  /**
+   * Whether this client is the one that syncs its store: among browser tabs
+   * of one app on one store, one tab leads (pushes, pulls, holds the socket)
+   * and the others hand it their writes. Outside browsers every started
+   * client leads. False before `start()` and after `close()`.
+   */
+  get isLeader(): boolean {
+    return this.tabs.isLeader
+  }
+
   /** Starts syncing (done by `createRoost` unless `autoStart: false`). */
   async start(): Promise<void> {
     if (this.started || this.closed) return
     this.started = true
     await this.ready
     this.tabs.start()
+    // A follower shows the leader's status: ask for it now rather than at the leader's next change.
+    this.tabs.post({ type: 'hello' })
     if (typeof window !== 'undefined') {
       const online = () => this.loop.kick(true)
       const visible = () => document.visibilityState === 'visible' && this.loop.kick(true)
@@ -227,7 +245,8 @@ export class Roost {
     this.creates.set(collectionId, options.create ?? true)
     if (!this.collections.has(collectionId)) {
       this.collections.add(collectionId)
-      void this.ready.then(() => this.persistCollections()).then(() => this.loop.kick())
+      // The leader pulls it: this tab's loop, or another tab's (it reads the collection list from the shared store).
+      void this.ready.then(() => this.persistCollections()).then(() => this.kickLeader())
     }
     const roost = this
     const write = (request: WriteRequest) => roost.writeNow([request])
@@ -293,6 +312,7 @@ export class Roost {
     const groupId = uuid()
     await this.ready
     const writes = await writeLocally(this.ctx, requests, { groupId, lockToken: (collectionId) => this.locks.tokenFor(collectionId) })
+    this.remember(writes)
     for (const collectionId of new Set(requests.map((request) => request.collectionId))) if (!this.collections.has(collectionId)) this.collection(collectionId)
     this.wakeSync()
     return { groupId, writes }
@@ -311,12 +331,16 @@ export class Roost {
           return resolve({ writeId, collectionId: entry.collectionId, recordId: entry.recordId, status: 'rejected', error: entry.reason })
         }
         if (!entry) {
-          // Settled just now: its outcome is announced right after the outbox entry went.
-          return void setTimeout(() => {
-            const late = this.recentOutcomes.get(writeId)
-            if (late) resolve(late)
-            else reject(new ClientInputError(`No write ${writeId} is known to this client`))
-          }, 0)
+          // Gone from the outbox with no outcome heard yet: settled just now (its outcome is announced right
+          // after the store write, or comes from the leader tab a moment later). A write this client made is
+          // waited for; another one gets a last look after the current task.
+          if (!this.madeHere.has(writeId)) {
+            return void setTimeout(() => {
+              const late = this.recentOutcomes.get(writeId)
+              if (late) resolve(late)
+              else reject(new ClientInputError(`No write ${writeId} is known to this client`))
+            }, 0)
+          }
         }
         const list = this.waiters.get(writeId) ?? []
         list.push(resolve)
@@ -452,13 +476,26 @@ export class Roost {
   private async writeNow(requests: WriteRequest[]) {
     await this.ready
     const receipts = await writeLocally(this.ctx, requests, { lockToken: (collectionId) => this.locks.tokenFor(collectionId) })
+    this.remember(receipts)
     this.wakeSync()
     return receipts
+  }
+
+  private remember(receipts: WriteReceipt[]) {
+    for (const receipt of receipts) this.madeHere.add(receipt.writeId)
+    for (const id of this.madeHere) {
+      if (this.madeHere.size <= 10_000) break
+      this.madeHere.delete(id)
+    }
   }
 
   /** Something to push: the leader syncs, another tab asks the leader to. */
   private wakeSync() {
     this.writes++
+    this.kickLeader()
+  }
+
+  private kickLeader() {
     if (this.tabs.isLeader) this.loop.kick()
     else this.tabs.post({ type: 'kick' })
   }
@@ -536,6 +573,7 @@ export class Roost {
   }
 
   private async afterSuccess() {
+    if (this.closed) return
     const status = await this.computeCounts()
     const now = new Date().toISOString()
     const synced = status.pending === 0
@@ -545,6 +583,7 @@ export class Roost {
     if (changes.length > 0) await this.store.write(changes).catch(() => undefined)
     this.patchStatus({ ...status, connected: true, error: null, firstSyncDone: true, ...(synced ? { lastSyncedAt: now } : {}) })
     if (synced) {
+      this.tabs.post({ type: 'synced' })
       const waiters = this.syncedWaiters
       this.syncedWaiters = []
       for (const waiter of waiters) waiter.resolve()
@@ -560,9 +599,7 @@ export class Roost {
     const fatal: ClientError = { ...this.clientError(error.error), ...(error.collectionId ? { collectionId: error.collectionId } : {}) }
     await this.store.write([{ type: 'putMeta', key: FATAL, value: fatal }]).catch(() => undefined)
     this.patchStatus({ fatal, error: fatal, pushing: false, pulling: false })
-    const waiters = this.syncedWaiters
-    this.syncedWaiters = []
-    for (const waiter of waiters) waiter.reject(new RoostError(fatal.code, fatal.name, fatal.message))
+    this.rejectSyncedWaiters(fatal)
   }
 
   private clientError(error: RoostError): ClientError {
@@ -600,7 +637,8 @@ export class Roost {
       if (this.subscribed.has(collectionId) || !(await this.store.getMeta(`cursor:${collectionId}`))) continue
       try {
         await realtime.subscribe(collectionId)
-        this.subscribed.add(collectionId)
+        // The socket may have dropped (and been replaced) meanwhile: its reconnect subscribes everything again.
+        if (realtime === this.realtime && realtime.isReady) this.subscribed.add(collectionId)
       } catch {
         // Not reachable or not a member: the pull says which; we try again next cycle.
       }
@@ -676,7 +714,33 @@ export class Roost {
       this.settle(message.outcome, false)
     } else if (message.type === 'status' && !this.tabs.isLeader) {
       this.statusValue.set({ ...message.status })
+      if (message.status.fatal) this.rejectSyncedWaiters(message.status.fatal)
+    } else if (message.type === 'synced' && !this.tabs.isLeader) {
+      void this.followerSynced()
+    } else if (message.type === 'hello' && this.tabs.isLeader) {
+      this.tabs.post({ type: 'status', status: this.statusValue.get() })
     }
+  }
+
+  /**
+   * The leader synced. Its count may predate a write this tab made just
+   * before: resolve this tab's `whenSynced` only when the shared store has
+   * nothing pending (otherwise the leader's next cycle says 'synced' again).
+   */
+  private async followerSynced() {
+    // Only the waiters there before the count: one added meanwhile may follow a write the count missed.
+    const waiters = [...this.syncedWaiters]
+    if (waiters.length === 0) return
+    const counts = await this.computeCounts().catch(() => null)
+    if (!counts || counts.pending > 0 || this.tabs.isLeader) return
+    this.syncedWaiters = this.syncedWaiters.filter((waiter) => !waiters.includes(waiter))
+    for (const waiter of waiters) waiter.resolve()
+  }
+
+  private rejectSyncedWaiters(fatal: ClientError) {
+    const waiters = this.syncedWaiters
+    this.syncedWaiters = []
+    for (const waiter of waiters) waiter.reject(new RoostError(fatal.code, fatal.name, fatal.message))
   }
 
   private settle(outcome: WriteOutcome, broadcast = true) {

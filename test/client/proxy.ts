@@ -17,6 +17,9 @@ import type { AddressInfo } from 'node:net'
  *   answers are held back until `release()`;
  * - `downBefore(match)`: the next matching request is not sent: the proxy
  *   goes `down` just before it.
+ * Answers to CORS preflights (OPTIONS) always pass: a browser sends its
+ * request only after the preflight's answer, so cutting those would keep the
+ * request from ever reaching the server.
  * `url` is the proxy's address: give it to the client instead of the server's.
  * HTTP/1.1 clients (fetch) never pipeline, so the answer coming back on a
  * connection belongs to the last request head sent on it.
@@ -93,8 +96,8 @@ export class TestProxy {
       upstream.on('data', (chunk: Buffer) => {
         const status = /^HTTP\/1\.[01] (\d{3}) /.exec(chunk.toString('latin1', 0, 16))
         if (status) this.answers.push({ head, status: Number(status[1]) })
-        if (this.mode === 'cut-answers') return this.cut(client, upstream)
-        const rule = this.cutRules.find((candidate) => candidate.left > 0 && candidate.match.test(head))
+        if (this.mode === 'cut-answers' && !head.startsWith('OPTIONS ')) return this.cut(client, upstream)
+        const rule = head.startsWith('OPTIONS ') ? undefined : this.cutRules.find((candidate) => candidate.left > 0 && candidate.match.test(head))
         if (rule && !holding) {
           rule.left--
           this.cut(client, upstream)

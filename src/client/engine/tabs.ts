@@ -6,6 +6,10 @@ export type TabMessage =
   | { type: 'kick' }
   | { type: 'outcome'; outcome: WriteOutcome }
   | { type: 'status'; status: SyncStatus }
+  /** The leader finished a cycle with nothing left to push: followers' `whenSynced` may resolve. */
+  | { type: 'synced' }
+  /** A tab that just started asks the leader for its status. */
+  | { type: 'hello' }
 
 interface TabHandlers {
   becameLeader(): void

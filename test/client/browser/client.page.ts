@@ -1,0 +1,93 @@
+/**
+ * The page side of the client's browser tests: the whole client
+ * (createRoost with the IndexedDB store) in Chromium, driven from Node
+ * through the functions put on `window` (see callPage). One client per page.
+ * Names avoid window's own (open, close, status).
+ */
+import { createRoost, type RecordView, type Roost, type SyncStatus } from '../../../src/client/index.js'
+import { indexedDbStore } from '../../../src/client/stores/indexeddb.js'
+import type { Json } from '../../../src/client/types.js'
+
+let roost: Roost | undefined
+/** What each watched collection's listener saw last. */
+const watched = new Map<string, Array<{ id: string; data: unknown; pending: boolean }>>()
+
+const client = (): Roost => {
+  if (!roost) throw new Error('open() first')
+  return roost
+}
+
+const plain = (records: RecordView[]) => records.map((record) => ({ id: record.id, data: record.data, pending: record.pending }))
+
+const lifecycle: string[] = []
+for (const type of ['freeze', 'resume', 'pagehide', 'pageshow', 'visibilitychange']) {
+  ;(type === 'freeze' || type === 'resume' || type === 'visibilitychange' ? document : window).addEventListener(type, () => lifecycle.push(type))
+}
+
+const api = {
+  /** Opens the client on the IndexedDB store `storeName` and watches `collectionIds`. */
+  openClient(options: { url: string; email: string; password: string; storeName: string; collectionIds: string[] }) {
+    roost = createRoost({
+      url: options.url,
+      auth: { email: options.email, password: options.password },
+      store: indexedDbStore(options.storeName),
+      retry: { baseMs: 50, maxMs: 500 },
+      pollIntervalMs: 60_000
+    })
+    for (const collectionId of options.collectionIds) {
+      client()
+        .collection(collectionId)
+        .watch((records) => watched.set(collectionId, plain(records)))
+    }
+  },
+  /** Opens one more collection and watches it. */
+  watchCollection(collectionId: string) {
+    client()
+      .collection(collectionId)
+      .watch((records) => watched.set(collectionId, plain(records)))
+  },
+  async put(collectionId: string, id: string, data: Json): Promise<string> {
+    return (await client().collection(collectionId).put(id, data)).writeId
+  },
+  async patch(collectionId: string, id: string, fields: Record<string, Json>): Promise<string> {
+    return (await client().collection(collectionId).patch(id, fields)).writeId
+  },
+  async list(collectionId: string) {
+    return plain(await client().collection(collectionId).list())
+  },
+  /** What `watch` last handed the app (undefined before its first call). */
+  watched(collectionId: string) {
+    return watched.get(collectionId) ?? null
+  },
+  async whenSynced() {
+    await client().whenSynced()
+  },
+  async awaitWrite(writeId: string) {
+    return client().awaitWrite(writeId)
+  },
+  syncStatus(): SyncStatus {
+    return client().status.get()
+  },
+  isLeader(): boolean {
+    return client().isLeader
+  },
+  /** The outbox as stored (shared by every tab on the store). */
+  async outbox() {
+    return (await client().store.listOutbox()).map((entry) => ({ id: entry.id, recordId: entry.recordId, state: entry.state }))
+  },
+  /** This origin's Web Locks: who holds and who waits (by lock name). */
+  async webLocks() {
+    const state = await navigator.locks.query()
+    return { held: (state.held ?? []).map((lock) => lock.name), pending: (state.pending ?? []).map((lock) => lock.name) }
+  },
+  /** Lifecycle events this document saw, in order. */
+  lifecycle() {
+    return lifecycle
+  },
+  async closeClient() {
+    await roost?.close()
+    roost = undefined
+  }
+}
+
+Object.assign(window, api)
