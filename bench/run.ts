@@ -219,6 +219,24 @@ async function runWorkload(workload: Workload, targets: Map<TargetName, Target |
   return { ...base, targets: targetResults, ratios: list, goals: goals(workload.id, targetResults, list) }
 }
 
+/**
+ * The origins the selected workloads' browser pages call from, for the Roost
+ * targets' CORS. A page that cannot be served is that workload's problem (it
+ * says so when it runs), not a reason to stop the benchmark.
+ */
+async function browserOrigins(workloads: Workload[]): Promise<string[]> {
+  const origins: string[] = []
+  for (const workload of workloads) {
+    if (workload.skipped || !workload.browserOrigins) continue
+    try {
+      origins.push(...(await workload.browserOrigins()))
+    } catch (error) {
+      console.log(`${workload.id}: its browser page could not be served: ${describeError(error)}`)
+    }
+  }
+  return origins
+}
+
 async function main() {
   installExitHandlers()
   const options = parseOptions(process.argv.slice(2))
@@ -231,6 +249,7 @@ async function main() {
   const targets = new Map<TargetName, Target | string>()
   const infos: TargetInfo[] = []
   try {
+    const origins = await browserOrigins(options.workloads.map((id) => WORKLOADS[id]))
     for (const name of options.targets) {
       if (backendOf(name) === 'postgres' && noPostgres) {
         console.log(`SKIPPED ${name}: ${noPostgres}`)
@@ -240,7 +259,7 @@ async function main() {
       }
       const start = performance.now()
       try {
-        const target = await startTarget(name)
+        const target = await startTarget(name, { origins })
         const startSeconds = round((performance.now() - start) / 1000, 3)
         targets.set(name, target)
         infos.push({ name, pid: target.pid, startSeconds })
