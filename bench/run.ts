@@ -132,6 +132,13 @@ function machine(): Machine {
   }
 }
 
+/** The command as one would type it again: --note (shown on its own) left out, arguments with spaces quoted. */
+function commandLine(args: string[]): string {
+  const kept = args.filter((arg, index) => arg !== '--note' && args[index - 1] !== '--note' && !arg.startsWith('--note='))
+  const quoted = kept.map((arg) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`))
+  return ['npm run bench', ...(quoted.length > 0 ? ['--', ...quoted] : [])].join(' ')
+}
+
 const describeError = (error: unknown) => (error instanceof Error ? error.message : String(error))
 const format = (value: number) => (Number.isFinite(value) ? round(value, 3).toLocaleString('en') : String(value))
 
@@ -290,7 +297,7 @@ async function main() {
     const result: BenchResult = {
       startedAt,
       durationSeconds: round((performance.now() - started) / 1000, 4),
-      command: ['npm run bench', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' '),
+      command: commandLine(process.argv.slice(2)),
       machine: machine(),
       settings: options.settings,
       complete: options.workloads.length === WORKLOAD_IDS.length && options.targets.length === TARGET_NAMES.length,
