@@ -261,6 +261,8 @@ async function main() {
   const options = parseOptions(process.argv.slice(2))
   const started = performance.now()
   const startedAt = new Date().toISOString()
+  // Taken now: the report gives the load average and date "at the start" (at the end the benchmark's own load is in it).
+  const startMachine = machine()
   console.log(`Roost benchmarks: ${options.workloads.join(', ')} on ${options.targets.join(', ')}`)
   console.log(`settings: ${JSON.stringify(options.settings)}`)
 
@@ -298,7 +300,7 @@ async function main() {
       startedAt,
       durationSeconds: round((performance.now() - started) / 1000, 4),
       command: commandLine(process.argv.slice(2)),
-      machine: machine(),
+      machine: startMachine,
       settings: options.settings,
       complete: options.workloads.length === WORKLOAD_IDS.length && options.targets.length === TARGET_NAMES.length,
       targets: infos,
