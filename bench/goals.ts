@@ -81,8 +81,17 @@ function sqliteGoals(id: WorkloadId, targets: TargetResult[], list: Ratio[]): Go
     }
     case 'W5':
       return [check('SQLite: 1,000-operation commit ≤ 100 ms', [roost('commitMs')], (commit) => commit <= 100, ms)]
-    case 'W6':
-      return [check('SQLite: a new client syncs 10,000 records (memory store) in < 1.5 s', [roost('memorySeconds')], (seconds) => seconds < 1.5, (seconds) => `${round(seconds, 3)} s`)]
+    case 'W6': {
+      // The same target for each store the client library ships (IndexedDB: in Chromium, "not measured" without it).
+      const stores = [
+        ['memorySeconds', 'memory store'],
+        ['sqliteSeconds', 'SQLite store'],
+        ['indexeddbSeconds', 'IndexedDB store in Chromium']
+      ] as const
+      return stores.map(([key, store]) =>
+        check(`SQLite: a new client syncs 10,000 records (${store}) in < 1.5 s`, [roost(key)], (seconds) => seconds < 1.5, (seconds) => `${round(seconds, 3)} s`)
+      )
+    }
     case 'W8':
       return [check('SQLite: 1,000 offline writes pushed in < 2 s', [roost('seconds')], (seconds) => seconds < 2, (seconds) => `${round(seconds, 3)} s`)]
     case 'W7':

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import type { Spread } from './lib/stats.js'
 import { round } from './lib/stats.js'
 import { payloadBytes } from './lib/payload.js'
-import type { BenchResult, Ratio, TargetResult, WorkloadResult } from './results.js'
+import type { BenchResult, Machine, Ratio, SeparateRun, TargetResult, WorkloadResult } from './results.js'
 import { DEFAULT_SETTINGS, type Settings } from './workloads/types.js'
 
 /** The results as markdown tables, an SVG chart of the ratios, and BENCHMARKS.md. */
@@ -92,9 +92,25 @@ function settingsLine(result: BenchResult): string {
   )
 }
 
-function machineLine(result: BenchResult): string {
+function machineLine(result: { machine: Machine; durationSeconds: number }): string {
   const m = result.machine
   return `${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}, ${m.os}; load average ${m.loadAverage} at the start; ${m.date.slice(0, 16).replace('T', ' ')} UTC; took ${Math.round(result.durationSeconds)} s.`
+}
+
+/** The sizes a workload's run used (the settings line of a separate run names only its workload's). */
+const WORKLOAD_SETTINGS: Partial<Record<WorkloadResult['id'], (s: Settings) => string>> = {
+  W6: (s) => `${s.syncRecords.toLocaleString('en')} records`,
+  W8: (s) => `${s.offlineWrites.toLocaleString('en')} offline writes`
+}
+
+/** Under a workload merged from another run (--update-benchmarks): which run, where, and how busy the machine was. */
+function separateRunLine(workload: WorkloadResult, run: SeparateRun): string {
+  const size = WORKLOAD_SETTINGS[workload.id]?.(run.settings)
+  const busy = run.machine.loadAverage > run.machine.cores / 2 ? ` **Busy machine:** load average ${run.machine.loadAverage} on ${run.machine.cores} cores at its start.` : ''
+  return (
+    `> **Measured in a separate run**, not in the full run above: \`${run.command}\` (${run.settings.runs} run(s)${size ? `, ${size}` : ''}). ` +
+    `Machine: ${machineLine(run)}${busy}${run.note ? ` ${run.note}` : ''}\n`
+  )
 }
 
 /** latest.md: every table of one benchmark run. */
@@ -103,6 +119,7 @@ export function resultsMarkdown(result: BenchResult, svgPath?: string): string {
     `Command: \`${result.command}\`\n`,
     `Settings: ${settingsLine(result)}\n`,
     `Machine: ${machineLine(result)}\n`,
+    ...(result.note ? [`Note: ${result.note}\n`] : []),
     '### Roost compared (ratio of medians)\n',
     ratioTable(result),
     ...(svgPath ? [`![Roost's headline numbers divided by plain Feathers' and raw's](${svgPath})\n`] : []),
@@ -110,7 +127,7 @@ export function resultsMarkdown(result: BenchResult, svgPath?: string): string {
     goalTable(result) || '_None measured._\n'
   ]
   for (const workload of result.workloads) {
-    parts.push(`### ${workload.id} ${workload.title}\n`, `${workload.description}\n`, workloadTable(workload))
+    parts.push(`### ${workload.id} ${workload.title}\n`, `${workload.description}\n`, ...(workload.from ? [separateRunLine(workload, workload.from)] : []), workloadTable(workload))
   }
   return parts.join('\n')
 }
@@ -144,7 +161,11 @@ file by hand: run the benchmark again.
 npm run bench                                   # everything: about 8 minutes on 2 cores
 npm run bench -- --workload W1 --target roost-sqlite --runs 1 --seconds 2
 npm run bench -- --help                         # every option
+npm run bench -- --workload W6,W8 --target roost-sqlite,roost-postgres --update-benchmarks
 \`\`\`
+
+The last line measures some workloads again and puts them into this file in
+place of the last full run's (they then say which run they come from).
 
 PostgreSQL targets need a server that \`postgres://postgres@127.0.0.1:5432/postgres\`
 (or \`BENCH_POSTGRES_URL\`) reaches with the right to create databases; without
@@ -198,23 +219,27 @@ DevTools or VS Code).
 
 W6 and W8 measure the offline-first client library (\`roost/client\`,
 [docs/CLIENT.md](docs/CLIENT.md)) against the Roost targets only (the other
-targets have no client library); the client runs in the benchmark process,
-as an app would, signed in with the target user's token.
+targets have no client library); the client runs in the benchmark process
+(W6's IndexedDB store: in Chromium), as an app would, signed in with the
+target user's token.
 
 - **W6 Initial sync**: a new device opens a collection that holds 10,000
   records (about 200 bytes each) and pulls all of it into an empty store:
   seconds until \`whenSynced()\` resolves, with the benchmark process's peak RSS
-  and JS heap growth sampled every 5 ms. Once into the memory store, and once
-  into the SQLite store (\`roost/client/sqlite\`) where it is available (without
-  it, W6 says why and reports the memory store only). Target: under 1.5 s.
+  and JS heap growth sampled every 5 ms. Once into the memory store, once
+  into the SQLite store (\`roost/client/sqlite\`), and once in headless
+  Chromium into the IndexedDB store (\`roost/client/indexeddb\`): a page on an
+  origin of its own (the Roost targets allow it by CORS) times
+  \`createRoost\` to \`whenSynced()\` itself and reports its JS heap growth
+  (\`performance.memory\`); without Chromium, W6 says why and skips that store.
+  Target: under 1.5 s.
 - **W8 Offline catch-up push**: a client (memory store, REST only) that has
   synced an empty collection goes offline (its \`fetch\` fails), makes 1,000
   writes, and comes back: seconds until its outbox is empty
   (\`whenSynced()\`), and the HTTP requests that took, counted by wrapping the
   \`fetch\` given to the client. Target: under 2 s.
 
-\`--sync N\` and \`--offline N\` change their sizes. Their numbers appear under
-Latest results from the next full run on.
+\`--sync N\` and \`--offline N\` change their sizes.
 
 ## Latest results
 

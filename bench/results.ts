@@ -14,6 +14,18 @@ export interface BenchResult {
   complete: boolean
   targets: TargetInfo[]
   workloads: WorkloadResult[]
+  /** A sentence given with --note (say, that the machine was shared), shown with the results. */
+  note?: string
+}
+
+/** Where a workload merged into benchmarks.json by a later partial run (--update-benchmarks) was measured. */
+export interface SeparateRun {
+  command: string
+  startedAt: string
+  durationSeconds: number
+  machine: Machine
+  settings: Settings
+  note?: string
 }
 
 export interface TargetInfo {
@@ -45,6 +57,8 @@ export interface WorkloadResult {
   targets: TargetResult[]
   ratios: Ratio[]
   goals: Goal[]
+  /** Set when this workload comes from another run than the rest of the file (--update-benchmarks). */
+  from?: SeparateRun
 }
 
 export interface RunRecord {

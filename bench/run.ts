@@ -1,8 +1,9 @@
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { goals, ratios } from './goals.js'
+import { mergeInto } from './merge.js'
 import { cleanupAll, installExitHandlers, ROOT } from './lib/children.js'
 import { postgresProblem } from './lib/databases.js'
 import { ResourceMeter } from './lib/proc.js'
@@ -35,6 +36,11 @@ with its numbers in <out>/benchmarks.json and its chart in <out>/benchmarks-rati
   --out DIR            where the results go (default bench/results)
   --benchmarks-md      rewrite BENCHMARKS.md even for a partial run
   --no-benchmarks-md   never rewrite BENCHMARKS.md
+  --update-benchmarks  a partial run's workloads replace theirs in <out>/benchmarks.json
+                       (the last full run's others are kept) and BENCHMARKS.md is
+                       rewritten; those workloads say which run they come from
+  --note TEXT          a sentence kept with the results and shown with them
+                       (say, that the machine was shared)
 
 Example: npm run bench -- --workload W1 --target roost-sqlite --runs 1 --seconds 2`
 
@@ -44,6 +50,8 @@ interface Options {
   settings: Settings
   out: string
   benchmarksMd: boolean | undefined
+  updateBenchmarks: boolean
+  note: string | undefined
 }
 
 function parseOptions(argv: string[]): Options {
@@ -66,6 +74,8 @@ function parseOptions(argv: string[]): Options {
       out: { type: 'string' },
       'benchmarks-md': { type: 'boolean' },
       'no-benchmarks-md': { type: 'boolean' },
+      'update-benchmarks': { type: 'boolean' },
+      note: { type: 'string' },
       help: { type: 'boolean', short: 'h' }
     }
   })
@@ -103,7 +113,9 @@ function parseOptions(argv: string[]): Options {
       offlineWrites: integer(values.offline, DEFAULT_SETTINGS.offlineWrites, 'offline')
     },
     out: path.resolve(values.out ?? path.join(ROOT, 'bench/results')),
-    benchmarksMd: values['no-benchmarks-md'] ? false : values['benchmarks-md'] ? true : undefined
+    benchmarksMd: values['no-benchmarks-md'] ? false : values['benchmarks-md'] ? true : undefined,
+    updateBenchmarks: values['update-benchmarks'] ?? false,
+    note: values.note
   }
 }
 
@@ -118,6 +130,13 @@ function machine(): Machine {
     loadAverage: round(os.loadavg()[0], 3),
     date: new Date().toISOString()
   }
+}
+
+/** The command as one would type it again: --note (shown on its own) left out, arguments with spaces quoted. */
+function commandLine(args: string[]): string {
+  const kept = args.filter((arg, index) => arg !== '--note' && args[index - 1] !== '--note' && !arg.startsWith('--note='))
+  const quoted = kept.map((arg) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`))
+  return ['npm run bench', ...(quoted.length > 0 ? ['--', ...quoted] : [])].join(' ')
 }
 
 const describeError = (error: unknown) => (error instanceof Error ? error.message : String(error))
@@ -219,11 +238,31 @@ async function runWorkload(workload: Workload, targets: Map<TargetName, Target |
   return { ...base, targets: targetResults, ratios: list, goals: goals(workload.id, targetResults, list) }
 }
 
+/**
+ * The origins the selected workloads' browser pages call from, for the Roost
+ * targets' CORS. A page that cannot be served is that workload's problem (it
+ * says so when it runs), not a reason to stop the benchmark.
+ */
+async function browserOrigins(workloads: Workload[]): Promise<string[]> {
+  const origins: string[] = []
+  for (const workload of workloads) {
+    if (workload.skipped || !workload.browserOrigins) continue
+    try {
+      origins.push(...(await workload.browserOrigins()))
+    } catch (error) {
+      console.log(`${workload.id}: its browser page could not be served: ${describeError(error)}`)
+    }
+  }
+  return origins
+}
+
 async function main() {
   installExitHandlers()
   const options = parseOptions(process.argv.slice(2))
   const started = performance.now()
   const startedAt = new Date().toISOString()
+  // Taken now: the report gives the load average and date "at the start" (at the end the benchmark's own load is in it).
+  const startMachine = machine()
   console.log(`Roost benchmarks: ${options.workloads.join(', ')} on ${options.targets.join(', ')}`)
   console.log(`settings: ${JSON.stringify(options.settings)}`)
 
@@ -231,6 +270,7 @@ async function main() {
   const targets = new Map<TargetName, Target | string>()
   const infos: TargetInfo[] = []
   try {
+    const origins = await browserOrigins(options.workloads.map((id) => WORKLOADS[id]))
     for (const name of options.targets) {
       if (backendOf(name) === 'postgres' && noPostgres) {
         console.log(`SKIPPED ${name}: ${noPostgres}`)
@@ -240,7 +280,7 @@ async function main() {
       }
       const start = performance.now()
       try {
-        const target = await startTarget(name)
+        const target = await startTarget(name, { origins })
         const startSeconds = round((performance.now() - start) / 1000, 3)
         targets.set(name, target)
         infos.push({ name, pid: target.pid, startSeconds })
@@ -259,12 +299,13 @@ async function main() {
     const result: BenchResult = {
       startedAt,
       durationSeconds: round((performance.now() - started) / 1000, 4),
-      command: ['npm run bench', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' '),
-      machine: machine(),
+      command: commandLine(process.argv.slice(2)),
+      machine: startMachine,
       settings: options.settings,
       complete: options.workloads.length === WORKLOAD_IDS.length && options.targets.length === TARGET_NAMES.length,
       targets: infos,
-      workloads
+      workloads,
+      ...(options.note ? { note: options.note } : {})
     }
     writeResults(result, options)
     const failed = workloads.flatMap((workload) => workload.targets.filter((target) => target.error).map((target) => `${workload.id} ${target.target}: ${target.error}`))
@@ -291,14 +332,24 @@ function writeResults(result: BenchResult, options: Options) {
   console.log(`\n${resultsMarkdown(result)}`)
   console.log(`results: ${json}`)
   const defaultOut = options.out === path.join(ROOT, 'bench/results')
-  if (options.benchmarksMd ?? (result.complete && defaultOut)) {
-    // Its own copies of the numbers and the chart, so that later partial runs (latest.*) leave BENCHMARKS.md's alone.
-    const chart = path.join(options.out, 'benchmarks-ratios.svg')
-    writeFileSync(chart, svg)
-    writeFileSync(path.join(options.out, 'benchmarks.json'), `${JSON.stringify(result, null, 2)}\n`)
-    writeFileSync(path.join(ROOT, 'BENCHMARKS.md'), benchmarksMarkdown(result, path.relative(ROOT, chart)))
-    console.log(`rewrote ${path.join(ROOT, 'BENCHMARKS.md')}`)
+  const benchmarksJson = path.join(options.out, 'benchmarks.json')
+  if (options.updateBenchmarks && !result.complete) {
+    if (!existsSync(benchmarksJson)) throw new Error(`--update-benchmarks: there is no ${benchmarksJson} (a full run's results) to update`)
+    const full = JSON.parse(readFileSync(benchmarksJson, 'utf8')) as BenchResult
+    writeBenchmarks(mergeInto(full, result), options)
+    console.log(`merged ${result.workloads.map((workload) => workload.id).join(', ')} into ${benchmarksJson}`)
+  } else if (options.updateBenchmarks || (options.benchmarksMd ?? (result.complete && defaultOut))) {
+    writeBenchmarks(result, options)
   }
+}
+
+/** BENCHMARKS.md and its own copies of the numbers and the chart, so that later partial runs (latest.*) leave BENCHMARKS.md's alone. */
+function writeBenchmarks(result: BenchResult, options: Options) {
+  const chart = path.join(options.out, 'benchmarks-ratios.svg')
+  writeFileSync(chart, ratioChartSvg(result))
+  writeFileSync(path.join(options.out, 'benchmarks.json'), `${JSON.stringify(result, null, 2)}\n`)
+  writeFileSync(path.join(ROOT, 'BENCHMARKS.md'), benchmarksMarkdown(result, path.relative(ROOT, chart)))
+  console.log(`rewrote ${path.join(ROOT, 'BENCHMARKS.md')}`)
 }
 
 main().then(

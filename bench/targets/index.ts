@@ -5,12 +5,17 @@ import { backendOf, kindOf, type Target, type TargetName } from './types.js'
 
 export * from './types.js'
 
+export interface StartOptions {
+  /** Browser origins a Roost target allows (CORS): the pages of browser workloads. */
+  origins?: string[]
+}
+
 /** Starts a target on a fresh database of its backend. */
-export function startTarget(name: TargetName): Promise<Target> {
+export function startTarget(name: TargetName, options: StartOptions = {}): Promise<Target> {
   const backend = backendOf(name)
   switch (kindOf(name)) {
     case 'roost':
-      return startRoost(backend)
+      return startRoost(backend, options.origins ?? [])
     case 'feathers':
       return startFeathers(backend)
     case 'raw':

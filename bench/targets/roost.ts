@@ -7,16 +7,19 @@ import type { RoostTarget } from './types.js'
 /**
  * The real Roost server, `src/index.ts` as `npm start` runs it (through tsx's
  * loader, in production mode), in its own process on a fresh database, with
- * one signed-up user whose token the workloads use.
+ * one signed-up user whose token the workloads use; it allows `origins`
+ * (browser pages) by CORS.
  */
-export function startRoost(backend: Backend): Promise<RoostTarget> {
+export function startRoost(backend: Backend, origins: string[] = []): Promise<RoostTarget> {
   const env = (database: BenchDatabase) => ({
     HOST: '127.0.0.1',
     LOG_LEVEL: 'silent',
     AUTH_SECRET: randomBytes(32).toString('hex'),
     ROOST_DATA_DIR: database.dir,
     // W7 says which client IP each sign-in comes from (X-Forwarded-For), as a proxy would.
-    ROOST_TRUST_PROXY: 'true'
+    ROOST_TRUST_PROXY: 'true',
+    // Browser workloads' pages (W6 in Chromium) call from an origin of their own; otherwise the configured default.
+    ...(origins.length > 0 ? { CORS_ORIGINS: JSON.stringify(origins) } : {})
   })
   return startServerChild(`roost-${backend}`, 'src/index.ts', backend, env, async (server) => {
     const anonymous = new HttpClient(server.url)

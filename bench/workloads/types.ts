@@ -67,6 +67,11 @@ export interface Workload<State = unknown> {
   metrics: Metric[]
   /** Why the workload cannot run at all, or undefined. */
   skipped?: string
+  /**
+   * Origins of browser pages this workload calls the servers from, found
+   * before the targets start: Roost targets allow them by CORS (`origins`).
+   */
+  browserOrigins?(): Promise<string[]>
   /** Why the workload does not apply to this target, or undefined. */
   unsupported?(target: Target): string | undefined
   /** Untimed setup on one target (collections, seed data, connections). */

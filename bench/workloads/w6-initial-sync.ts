@@ -1,4 +1,6 @@
+import { randomBytes } from 'node:crypto'
 import { createRoost } from 'roost/client'
+import { benchPageOrigin, BenchBrowser, chromiumProblem } from '../lib/browser-client.js'
 import { clientStores, MemorySampler, type StoreKind } from '../lib/client-stores.js'
 import { payload } from '../lib/payload.js'
 import { now } from '../lib/stats.js'
@@ -8,7 +10,12 @@ import type { RunResult, Settings, Workload } from './types.js'
 interface State {
   collectionId: string
   kinds: StoreKind[]
+  /** Chromium for the IndexedDB store, when it runs here. */
+  browser?: BenchBrowser
 }
+
+/** Why the IndexedDB store in Chromium is not measured in this process, or undefined when it is. */
+let browserSkipped: string | undefined = chromiumProblem()
 
 /**
  * A new device: a fresh client of the client library (src/client, as an app
@@ -35,6 +42,14 @@ async function syncOnce(target: RoostTarget, state: State, kind: StoreKind, reco
   }
 }
 
+/** The same in Chromium, into the IndexedDB store, timed in the page (createRoost to whenSynced()). */
+async function syncInBrowser(target: RoostTarget, state: State, browser: BenchBrowser, records: number) {
+  const storeName = `roost-bench-${randomBytes(6).toString('hex')}`
+  const result = await browser.initialSync({ url: target.url, accessToken: target.accessToken, collectionId: state.collectionId, storeName })
+  if (result.records !== records) throw new Error(`the IndexedDB store holds ${result.records} records after the sync, not ${records}`)
+  return result
+}
+
 export const w6InitialSync: Workload<State> = {
   id: 'W6',
   title: 'Initial sync with the client library',
@@ -42,15 +57,31 @@ export const w6InitialSync: Workload<State> = {
     `A new device: a fresh client of the client library (\`roost/client\`, in the benchmark process, signed in with the target user's token, realtime on as by default) ` +
     `opens a collection holding ${settings.syncRecords.toLocaleString('en')} records and pulls all of it (pages of 1000) into an empty store: ` +
     'seconds until `whenSynced()` resolves, and the benchmark process\'s peak RSS and JS heap growth meanwhile (sampled every 5 ms). ' +
-    'Once into the memory store, once into the SQLite store (`roost/client/sqlite`, a file in a temporary folder) when it is there. Roost only.',
+    'Once into the memory store, once into the SQLite store (`roost/client/sqlite`, a file in a temporary folder) when it is there, ' +
+    'and once in Chromium (headless, Debian\'s build) into the IndexedDB store (`roost/client/indexeddb`, a new database each run, `realtime: false`, ' +
+    'the page on an origin of its own that the server allows by CORS): timed in the page from `createRoost` to `whenSynced()`, with the page\'s ' +
+    'JS heap growth (`performance.memory`, precise, sampled every 5 ms; Chromium\'s own processes are not in the RSS or CPU columns)' +
+    (browserSkipped ? ` — not measured in this run: ${browserSkipped}` : '') +
+    '. Roost only.',
   metrics: [
     { key: 'memorySeconds', label: 'memory store: seconds', unit: 's', better: 'lower' },
     { key: 'memoryPeakRssMiB', label: 'memory store: client peak RSS', unit: 'MiB', better: 'lower' },
     { key: 'memoryHeapGrowthMiB', label: 'memory store: client heap growth', unit: 'MiB', better: 'lower' },
     { key: 'sqliteSeconds', label: 'SQLite store: seconds', unit: 's', better: 'lower' },
     { key: 'sqlitePeakRssMiB', label: 'SQLite store: client peak RSS', unit: 'MiB', better: 'lower' },
-    { key: 'sqliteHeapGrowthMiB', label: 'SQLite store: client heap growth', unit: 'MiB', better: 'lower' }
+    { key: 'sqliteHeapGrowthMiB', label: 'SQLite store: client heap growth', unit: 'MiB', better: 'lower' },
+    { key: 'indexeddbSeconds', label: 'IndexedDB (Chromium): seconds', unit: 's', better: 'lower' },
+    { key: 'indexeddbHeapGrowthMiB', label: 'IndexedDB (Chromium): page heap growth', unit: 'MiB', better: 'lower' }
   ],
+  async browserOrigins() {
+    if (browserSkipped) return []
+    try {
+      return [await benchPageOrigin()]
+    } catch (error) {
+      browserSkipped = `the page could not be bundled or served: ${(error as Error).message}`
+      throw error
+    }
+  },
   unsupported: (target: Target) => (target.kind === 'roost' ? undefined : 'no client library'),
   async prepare(target, settings) {
     const roost = target as RoostTarget
@@ -61,7 +92,17 @@ export const w6InitialSync: Workload<State> = {
       await roost.http.json('POST', `/collections/${collectionId}/records`, records)
     }
     await target.database.analyze()
-    return { collectionId, kinds }
+    if (browserSkipped) {
+      console.log(`  ${target.name}: the IndexedDB store in Chromium is skipped: ${browserSkipped}`)
+      return { collectionId, kinds }
+    }
+    try {
+      return { collectionId, kinds, browser: await BenchBrowser.launch() }
+    } catch (error) {
+      // The Node stores are still worth measuring: say why the browser's is missing.
+      console.log(`  ${target.name}: FAILED to launch Chromium, the IndexedDB store is skipped: ${(error as Error).message.split('\n')[0]}`)
+      return { collectionId, kinds }
+    }
   },
   async run(target, state, settings): Promise<RunResult> {
     const values: Record<string, number> = {}
@@ -71,6 +112,14 @@ export const w6InitialSync: Workload<State> = {
       values[`${kind.name}PeakRssMiB`] = result.peakRssMiB
       values[`${kind.name}HeapGrowthMiB`] = result.heapGrowthMiB
     }
-    return { values, operations: settings.syncRecords * state.kinds.length }
+    if (state.browser) {
+      const result = await syncInBrowser(target as RoostTarget, state, state.browser, settings.syncRecords)
+      values.indexeddbSeconds = result.seconds
+      if (result.heapGrowthMiB !== null) values.indexeddbHeapGrowthMiB = result.heapGrowthMiB
+    }
+    return { values, operations: settings.syncRecords * (state.kinds.length + (state.browser ? 1 : 0)) }
+  },
+  async finish(state) {
+    await state.browser?.close()
   }
 }

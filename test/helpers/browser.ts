@@ -143,6 +143,8 @@ export interface TestBrowser {
 export interface LaunchOptions {
   /** A profile folder to use (and keep): to relaunch Chromium on the same storage. Default: a fresh temp folder, removed on close. */
   userDataDir?: string
+  /** More Chromium flags (the benchmark adds --enable-precise-memory-info). */
+  args?: string[]
 }
 
 async function waitForBundle(page: Page): Promise<void> {
@@ -173,6 +175,7 @@ export async function launchBrowser(options: LaunchOptions = {}): Promise<TestBr
     '--disable-backgrounding-occluded-windows'
   ]
   if (process.getuid?.() === 0) args.push('--no-sandbox')
+  args.push(...(options.args ?? []))
   let context: BrowserContext
   try {
     context = await chromium.launchPersistentContext(userDataDir, { executablePath: CHROMIUM_PATH, headless: true, args })
