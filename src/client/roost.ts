@@ -365,7 +365,9 @@ export class Roost {
       const fatal = this.statusValue.get().fatal
       if (fatal) return reject(new RoostError(fatal.code, fatal.name, fatal.message))
       this.syncedWaiters.push({ resolve, reject })
-      this.wakeSync()
+      // An explicit wait tries at once, even while backing off after a failure.
+      if (this.tabs.isLeader) this.loop.kick(true)
+      else this.wakeSync()
     })
   }
 

@@ -23,6 +23,9 @@ export class SyncLoop {
   private running = false
   private current: Promise<void> = Promise.resolve()
   private again = false
+  /** The last cycle failed and a retry timer waits: only a fresh kick (or the timer) tries before it. */
+  private backingOff = false
+  private againFresh = false
   private timer: ReturnType<typeof setTimeout> | null = null
   private stopped = false
   private readonly backoff: Backoff
@@ -31,16 +34,28 @@ export class SyncLoop {
     this.backoff = new Backoff(retry.baseMs, retry.maxMs)
   }
 
-  /** `fresh`: something changed for the better (reconnect, online): forget the backoff. */
+  /**
+   * `fresh`: something changed for the better (reconnect, online, visible, an
+   * explicit wait): forget the backoff and try at once. A plain kick (a local
+   * write) while backing off waits for the retry timer: writes made offline
+   * must not each hammer a server that is not there (and each plan a push of
+   * its own: the timer's retry pushes them together).
+   */
   kick(fresh = false): void {
     if (this.stopped) return
-    if (fresh) this.backoff.reset()
+    if (fresh) {
+      this.backoff.reset()
+      this.backingOff = false
+    } else if (this.backingOff) {
+      return
+    }
     if (this.timer) {
       clearTimeout(this.timer)
       this.timer = null
     }
     if (this.running) {
       this.again = true
+      if (fresh) this.againFresh = true
       return
     }
     this.current = this.run()
@@ -58,7 +73,7 @@ export class SyncLoop {
     if (this.timer || this.running || this.stopped) return
     this.timer = setTimeout(() => {
       this.timer = null
-      this.kick()
+      this.kick(true)
     }, ms)
   }
 
@@ -79,9 +94,11 @@ export class SyncLoop {
     try {
       do {
         this.again = false
+        this.againFresh = false
         if (!this.hooks.active()) return
         try {
           await this.hooks.cycle()
+          this.backingOff = false
           this.backoff.reset()
           this.hooks.onSuccess()
         } catch (caught) {
@@ -91,10 +108,14 @@ export class SyncLoop {
           }
           const error = toRoostError(caught)
           this.hooks.onTransient(error)
-          if (!this.again && !this.stopped) {
+          if (!this.againFresh && !this.stopped) {
+            // Plain kicks that came during the failed cycle wait for the retry too.
+            this.again = false
+            this.backingOff = true
             const delay = this.backoff.next((error.retryAfterSeconds ?? 0) * 1000)
             this.timer = setTimeout(() => {
               this.timer = null
+              this.backingOff = false
               this.kick()
             }, delay)
           }
