@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { sqlite } from '../helpers/backends.js'
 import { startServer, type TestServer } from '../helpers/server.js'
+import { EXAMPLE_MARKER, fencedBlocks } from './fenced-blocks.js'
 
 /**
  * Runs the examples of docs/CLIENT.md, in the order they appear, against a
@@ -36,26 +37,14 @@ interface Example {
   blocks: Block[]
 }
 
-const EXAMPLE_MARKER = /^<!--\s*example:\s*([A-Za-z0-9_-]+)\s*-->$/
 const OUTPUT_MARKER = /^<!--\s*output\s*-->$/
 
 /** The runnable examples, in the order of their first block. */
 function parseExamples(markdown: string): Example[] {
-  const lines = markdown.split('\n')
   const examples = new Map<string, Example>()
   let lastExampleBlock: Block | undefined
-  for (let i = 0; i < lines.length; i++) {
-    const open = /^(`{3,}|~{3,})\s*([A-Za-z0-9_-]*)/.exec(lines[i])
-    if (!open) continue
-    const [, fence, lang] = open
-    const start = i
-    const body: string[] = []
-    for (i++; i < lines.length && !lines[i].startsWith(fence); i++) body.push(lines[i])
-    if (i >= lines.length) throw new Error(`${DOC}:${start + 1}: code block is not closed`)
-    const block: Block = { code: body.join('\n'), line: start + 1 }
-    let before = start - 1
-    while (before >= 0 && lines[before].trim() === '') before--
-    const marker = before >= 0 ? lines[before].trim() : ''
+  for (const { lang, code, line, marker } of fencedBlocks(markdown, DOC)) {
+    const block: Block = { code, line }
     const example = EXAMPLE_MARKER.exec(marker)
     if (example) {
       if (lang !== 'ts') throw new Error(`${DOC}:${block.line}: runnable blocks are ts, not "${lang}"`)

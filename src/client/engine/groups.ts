@@ -7,7 +7,7 @@ import type { EngineContext } from './context.js'
 import { isOwnWrite } from './conflicts.js'
 import { FatalError, ResyncNeeded, classifyWriteError, failureOf } from './failures.js'
 import { lockTokenOf } from './push-single.js'
-import { commit, entriesOf, fromServer, settleApplied, settleConflict, settleRejected } from './settle.js'
+import { commit, entriesOf, settleApplied, settleConflict, settleRejected } from './settle.js'
 
 export const GROUP_PREFIX = 'group:'
 
@@ -242,4 +242,3 @@ async function resolveGroupConflicts(ctx: EngineContext, group: GroupMeta, plan:
   return 'again'
 }
 
-export { fromServer }

@@ -20,7 +20,7 @@ export const cursorKey = (collectionId: string) => `cursor:${collectionId}`
  * overwritten: its push meets the server's version and the policy decides.
  * Otherwise the higher version wins (a pull may bring what we have already).
  */
-export function mergeServerRecord(local: LocalRecord | undefined, server: ServerRecord): LocalRecord | null {
+function mergeServerRecord(local: LocalRecord | undefined, server: ServerRecord): LocalRecord | null {
   if (!local) {
     return { collectionId: server.collectionId, id: server.id, ...fromServer(server), version: 0, syncedVersion: 0, base: server }
   }
