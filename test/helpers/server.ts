@@ -12,7 +12,7 @@ export interface TestServer {
   close(): Promise<void>
 }
 
-/** A Roost server listening on a free port of 127.0.0.1, on a fresh database of `backend`. */
+/** A Roost server listening on a free port of 127.0.0.1, on a fresh database of `backend` (with its storage speed-ups or not, as it says). */
 export async function startServer(backend: TestBackend, overrides: Overrides = {}, options: AppOptions = {}): Promise<TestServer> {
   const database = await backend.create()
   const app = createApp({
@@ -21,6 +21,8 @@ export async function startServer(backend: TestBackend, overrides: Overrides = {
     host: '127.0.0.1',
     port: 0,
     logLevel: 'silent',
+    // A backend variant on the plain path (backends.ts, plain()).
+    ...(backend.shortcuts === undefined ? {} : { storageShortcuts: backend.shortcuts }),
     ...overrides
   }, options)
   const server = await listen(app, 0, '127.0.0.1')

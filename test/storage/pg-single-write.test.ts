@@ -44,7 +44,7 @@ describePostgres('storage: the single write on PostgreSQL, racing a change', (ba
     const owner = await newUser()
     const writer = await newUser()
     const collection = await storage.createCollection({ id: `race-${++counter}`, name: null, ownerId: owner.id }, at(1))
-    await storage.putMember({ collectionId: collection.id, userId: writer.id, role: 'writer' }, at(2))
+    await storage.putMember({ collectionId: collection.id, userId: writer.id, role: 'writer', at: at(2), actorId: owner.id })
     await storage.commitWrites([{ op: 'create', collectionId: collection.id, id: 'r', data: { n: 0 } }], context(owner.id))
     return { collection, writer }
   }
