@@ -16,9 +16,9 @@ export function* putMember(tx: StorageTx, params: PutMemberParams): Tx<MemberCha
   const { collectionId, userId, role, at, actorId, onlyIf } = params
   const taken = yield* takeOrFail(tx, collectionId, actorId)
   const existing = yield* tx.getMember(collectionId, userId)
-  requireMayManage(taken, existing?.role, role)
   if (existing !== undefined && onlyIf === 'new') throw new StorageError('already-exists', `User ${userId} is already a member`)
   if (existing === undefined && onlyIf === 'existing') throw new StorageError('not-found', `User ${userId} is not a member`)
+  requireMayManage(taken, existing?.role, role)
   return yield* setMembership(tx, { collectionId, userId, role, at })
 }
 
