@@ -3,12 +3,15 @@ import { createApp, type AppOptions, type Overrides } from '../../src/app.js'
 import { listen } from '../../src/listen.js'
 import type { Application } from '../../src/declarations.js'
 import type { Storage } from '../../src/storage/types.js'
-import type { TestBackend } from './backends.js'
+import type { TestBackend, TestDatabase } from './backends.js'
 
 export interface TestServer {
   app: Application
   url: string
   storage: Storage
+  /** Where its data is: for tests that change it behind the server's back (./behind-the-server.ts). */
+  backend: TestBackend
+  database: TestDatabase
   close(): Promise<void>
 }
 
@@ -31,6 +34,8 @@ export async function startServer(backend: TestBackend, overrides: Overrides = {
     app,
     url: `http://127.0.0.1:${port}`,
     storage: app.get('storage'),
+    backend,
+    database,
     async close() {
       server.closeAllConnections()
       await app.teardown()
