@@ -1,8 +1,8 @@
 import type pg from 'pg'
 import { byId } from '../../../ids.js'
-import { planWrite } from '../../plan-write.js'
+import { planCompareAndSet } from '../../rules/shortcuts.js'
 import { rolesAtLeast } from '../../roles.js'
-import type { CommitOutcome, RecordWrite, StoredRecord, WriteContext } from '../../types.js'
+import type { CommitOutcome, RecordWrite, WriteContext } from '../../types.js'
 import { recordToRow, type CollectionRow } from '../rows.js'
 
 /** What PostgreSQL answers when the statement below refuses to commit a half-done write (step 4). */
@@ -52,7 +52,7 @@ const DIVISION_BY_ZERO = '22012'
 export async function singleWriteOnPostgres(client: pg.ClientBase, writes: RecordWrite[], context: WriteContext): Promise<CommitOutcome | undefined> {
   const [write] = writes
   if (writes.length !== 1 || context.idempotency !== undefined || byId(context.lockTokens, write.collectionId) !== undefined) return undefined
-  const planned = planAtBaseVersion(write, context)
+  const planned = planCompareAndSet(write, context, 0)
   if (planned === undefined) return undefined
   const next = recordToRow(planned.record)
   const values = [write.collectionId, write.id, planned.baseVersion, next.version, next.data, Boolean(next.deleted), next.updated_at, next.updated_by, next.idempotency_key]
@@ -78,20 +78,6 @@ export async function singleWriteOnPostgres(client: pg.ClientBase, writes: Recor
     positions: { [write.collectionId]: { seq, epoch: row.epoch } },
     replayed: false
   }
-}
-
-/**
- * The record the write makes if the live record is at the write's base
- * version (the versioning rules of plan-write.ts, on that assumed state,
- * which the statement then checks); undefined for writes it does not take.
- */
-function planAtBaseVersion(write: RecordWrite, context: WriteContext): { record: StoredRecord; baseVersion: number } | undefined {
-  const baseVersion = write.baseVersion
-  const eligible = write.op === 'update' || write.op === 'delete' || write.op === 'put'
-  if (!eligible || typeof baseVersion !== 'number') return undefined
-  const assumed: StoredRecord = { collectionId: write.collectionId, id: write.id, version: baseVersion, data: null, deleted: false, updatedAt: '', updatedBy: null, seq: 0 }
-  const plan = planWrite(assumed, write, context)
-  return plan.ok ? { record: { ...plan.next, seq: 0 }, baseVersion } : undefined
 }
 
 // $1 collection, $2 record id, $3 base version, $4–$9 the record's new
