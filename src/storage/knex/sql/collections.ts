@@ -16,8 +16,8 @@ export const SELECT_COLLECTION = 'SELECT * FROM collections WHERE id = ?'
 export const SELECT_COLLECTION_ACCESS =
   'SELECT collections.*, members.role AS member_role FROM collections LEFT JOIN members ON members.collection_id = collections.id AND members.user_id = ? WHERE collections.id = ?'
 
-export const INSERT_COLLECTION =
-  'INSERT INTO collections (id, name, owner_id, epoch, seq, lock_seq, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 0, ?, ?) ON CONFLICT (id) DO NOTHING'
+/** An id already taken fails the statement (unique violation: 'already-exists', driver-errors.ts). */
+export const INSERT_COLLECTION = 'INSERT INTO collections (id, name, owner_id, epoch, seq, lock_seq, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 0, ?, ?)'
 
 export const RENAME_COLLECTION = 'UPDATE collections SET name = ?, updated_at = ? WHERE id = ? RETURNING *'
 

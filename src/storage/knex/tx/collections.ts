@@ -31,8 +31,7 @@ export const collectionsTx: CollectionsTx = {
 
   *insertCollection(collection: StoredCollection) {
     const { id, name, ownerId, epoch, seq, createdAt, updatedAt } = collection
-    const inserted = yield* execute(sql.INSERT_COLLECTION, [id, name, ownerId, epoch, seq, createdAt, updatedAt])
-    if (inserted === 0) throw new StorageError('already-exists', `Collection ${id} already exists`)
+    yield* execute(sql.INSERT_COLLECTION, [id, name, ownerId, epoch, seq, createdAt, updatedAt])
   },
 
   *setCollectionName(id, name, at) {
