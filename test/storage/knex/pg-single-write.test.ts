@@ -1,12 +1,12 @@
 import pg from 'pg'
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest'
-import { createStorage, type Storage } from '../../src/storage/index.js'
-import type { CommitOutcome, RecordWrite, StoredCollection, StoredUser, WriteContext } from '../../src/storage/types.js'
-import { describePostgres, type TestDatabase } from '../helpers/backends.js'
-import { rejection } from '../helpers/storage.js'
+import { createStorage, type Storage } from '../../../src/storage/index.js'
+import type { CommitOutcome, RecordWrite, StoredCollection, StoredUser, WriteContext } from '../../../src/storage/types.js'
+import { describePostgres, type TestDatabase } from '../../helpers/backends.js'
+import { rejection } from '../../helpers/storage.js'
 
 /**
- * PostgreSQL's one-round-trip single write (src/storage/knex/pg-single-write.ts)
+ * PostgreSQL's one-round-trip single write (src/storage/knex/shortcuts/pg-single-write.ts)
  * where it matters: a write that waits for its collection's row lock while
  * the transaction holding it changes the record or the author's membership.
  * The test holds that lock itself on a connection of its own, starts the
