@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { membersClient } from '../../src/client.js'
 import { describeBackends } from '../helpers/backends.js'
-import { signedIn, type TestClient } from '../helpers/clients.js'
+import { device, signedIn, type TestClient, type Transport } from '../helpers/clients.js'
 import { startServer, type TestServer } from '../helpers/server.js'
 
 /**
@@ -21,16 +21,25 @@ describeBackends('members: an admin demoting a writer whom the owner is promotin
   let owner: TestClient
   let admin: TestClient
   let writer: TestClient
+  /** The owner and the admin on each transport: rounds alternate who goes by which, and who is sent first. */
+  const devices: Record<'owner' | 'admin', Partial<Record<Transport, TestClient['client']>>> = { owner: {}, admin: {} }
+  const opened: Array<{ close(): void }> = []
 
   beforeAll(async () => {
     server = await startServer(backend)
-    // Owner and admin on different transports: two connections, two requests in flight at once.
     owner = await signedIn(server.url, 'rest')
-    admin = await signedIn(server.url, 'socketio')
+    admin = await signedIn(server.url, 'rest')
     writer = await signedIn(server.url, 'rest')
+    opened.push(owner, admin, writer)
+    for (const [name, account] of [['owner', owner], ['admin', admin]] as const) {
+      devices[name].rest = account.client
+      const socket = await device(server.url, 'socketio', account)
+      opened.push(socket)
+      devices[name].socketio = socket.client
+    }
   })
   afterAll(async () => {
-    for (const client of [owner, admin, writer]) client?.close()
+    for (const client of opened) client.close()
     await server?.close()
   })
 
@@ -42,10 +51,10 @@ describeBackends('members: an admin demoting a writer whom the owner is promotin
       await byOwner.create({ userId: admin.user.id, role: 'admin' })
       await byOwner.create({ userId: writer.user.id, role: 'writer' })
 
-      const [promotion, demotion] = await Promise.allSettled([
-        byOwner.patch(writer.user.id, { role: 'owner' }),
-        membersClient(admin.client, collectionId).patch(writer.user.id, { role: 'reader' })
-      ])
+      const [ownerBy, adminBy]: Transport[] = round % 4 < 2 ? ['rest', 'socketio'] : ['socketio', 'rest']
+      const promote = () => membersClient(devices.owner[ownerBy]!, collectionId).patch(writer.user.id, { role: 'owner' })
+      const demote = () => membersClient(devices.admin[adminBy]!, collectionId).patch(writer.user.id, { role: 'reader' })
+      const [promotion, demotion] = round % 2 === 0 ? await Promise.allSettled([promote(), demote()]) : (await Promise.allSettled([demote(), promote()])).reverse()
 
       // Whatever the order, the owner's promotion stands: promoted last, or the demotion refused.
       expect(promotion.status).toBe('fulfilled')
