@@ -86,6 +86,7 @@ interface MutationCase {
   prepare(as: TestClient): Promise<Prepared>
 }
 
+// Also on the plain path ("[sqlite, no shortcuts]"…): these are the calls the storage speed-ups serve.
 describeBackends('idempotent retries', (backend) => {
   let server: TestServer
   const clock = new TestClock()
@@ -760,4 +761,4 @@ describeBackends('idempotent retries', (backend) => {
       expect(await replay.json()).toEqual(first)
     })
   })
-})
+}, { plainPath: true })
