@@ -158,6 +158,14 @@ export function describeBackends(title: string, suite: (backend: TestBackend) =>
 }
 
 /**
+ * SQLite and PostgreSQL only, for what exists only there (SQL migrations,
+ * knex internals): titled as describeBackends does.
+ */
+export function describeSqlBackends(title: string, suite: (backend: TestBackend) => void): void {
+  for (const backend of [sqlite, postgres]) describeOn(backend, title, suite)
+}
+
+/**
  * One backend's part, titled "<title> [<backend>]": run when its database is
  * there, otherwise skipped (PostgreSQL: failed under CI=true) with a printed
  * reason.
