@@ -48,9 +48,7 @@ export const INDEXES: ReadonlyArray<{ collection: keyof MongoCollections; indexe
     indexes: [
       { key: { batchId: 1, collectionId: 1, recordId: 1 }, unique: true },
       // Staging order (listOperations).
-      { key: { batchId: 1, ordinal: 1 } },
-      // The open batches that staged something on a collection (a member's removal aborts them).
-      { key: { collectionId: 1, batchId: 1 } }
+      { key: { batchId: 1, ordinal: 1 } }
     ]
   },
   { collection: 'keys', indexes: [{ key: { userId: 1, key: 1 }, unique: true }, { key: { expiresAt: 1 } }] }

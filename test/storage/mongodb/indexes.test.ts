@@ -29,7 +29,6 @@ describe('MongoDB indexes', () => {
     for (const expected of [
       'members(userId, collectionId)',
       'operations(batchId, ordinal)',
-      'operations(collectionId, batchId)',
       'batches(userId, status)',
       'batches(status, expiresAt)',
       'locks(expiresAt)',

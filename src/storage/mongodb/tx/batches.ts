@@ -85,14 +85,22 @@ export const batchesTx = ({ c, session }: TxContext): BatchesTx => ({
     if (batchIds.length > 0) yield* step(c.operations.deleteMany({ batchId: { $in: batchIds } }, { session }))
   },
 
-  /** Open by status (expired or not), as SQL. */
+  /**
+   * Open by status (expired or not), as SQL. The user's open batches first
+   * (few: a quota bounds them), then which of them staged something on the
+   * collection, one id each.
+   */
   *openBatchesTouching(userId, collectionId): Tx<string[]> {
-    const staged = yield* step(c.operations.find({ collectionId }, { session, projection: { batchId: 1 } }).toArray())
-    const batchIds = [...new Set(staged.map((doc) => doc.batchId))]
-    if (batchIds.length === 0) return []
-    const open = yield* step(
-      c.batches.find({ _id: { $in: batchIds }, userId, status: 'open' }, { session, projection: { _id: 1 }, sort: { _id: 1 } }).toArray()
+    const open = yield* step(c.batches.find({ userId, status: 'open' }, { session, projection: { _id: 1 } }).toArray())
+    if (open.length === 0) return []
+    const touching = yield* step(
+      c.operations
+        .aggregate<{ _id: string }>(
+          [{ $match: { batchId: { $in: open.map((batch) => batch._id) }, collectionId } }, { $group: { _id: '$batchId' } }, { $sort: { _id: 1 } }],
+          { session }
+        )
+        .toArray()
     )
-    return open.map((doc) => doc._id)
+    return touching.map((batch) => batch._id)
   }
 })
