@@ -1,5 +1,5 @@
 import type { Db, IndexDescription } from 'mongodb'
-import { COLLECTION_NAMES, type MongoCollections } from './documents.js'
+import { COLLECTION_NAMES, type MongoCollections } from './mongo-collections.js'
 
 /**
  * The indexes of schema step 1 (schema-version.ts): unique where SQL has a

@@ -22,7 +22,7 @@ import type {
   StoredRecord,
   StoredUser
 } from '../types.js'
-import { collectionsOf, type MongoCollections } from './documents.js'
+import { collectionsOf, type MongoCollections } from './mongo-collections.js'
 import { translateDriverError } from './errors.js'
 import * as writes from './plain-writes.js'
 import * as batches from './queries/batches.js'

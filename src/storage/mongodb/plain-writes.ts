@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { NewUser, PurgeResult, StoredLock, StoredUser } from '../types.js'
-import { lockFromDocument, userFromDocument, type MongoCollections, type UserDocument } from './documents.js'
+import { lockFromDocument, userFromDocument, type UserDocument } from './documents.js'
+import type { MongoCollections } from './mongo-collections.js'
 
 /** The writes no rule governs (Backend): each a single-document or idempotent write, outside transactions. */
 

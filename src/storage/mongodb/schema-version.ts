@@ -1,6 +1,6 @@
 import type { Db } from 'mongodb'
 import type { Logger } from '../../logger.js'
-import { collectionsOf } from './documents.js'
+import { collectionsOf } from './mongo-collections.js'
 import { createIndexes } from './indexes.js'
 
 /**

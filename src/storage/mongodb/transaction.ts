@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { MongoError, type MongoClient, type TransactionOptions } from 'mongodb'
 import type { StorageTx, Tx } from '../backend.js'
-import type { MongoCollections } from './documents.js'
+import type { MongoCollections } from './mongo-collections.js'
 import { translateDriverError } from './errors.js'
 import { mongoTx } from './tx/index.js'
 

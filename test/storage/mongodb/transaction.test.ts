@@ -2,7 +2,7 @@ import { MongoClient, MongoServerError } from 'mongodb'
 import { afterAll, describe, expect, it } from 'vitest'
 import type { StorageTx, Tx } from '../../../src/storage/backend.js'
 import { StorageError } from '../../../src/storage/errors.js'
-import { collectionsOf } from '../../../src/storage/mongodb/documents.js'
+import { collectionsOf } from '../../../src/storage/mongodb/mongo-collections.js'
 import { runTransaction } from '../../../src/storage/mongodb/transaction.js'
 
 /**

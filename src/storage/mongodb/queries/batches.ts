@@ -1,5 +1,6 @@
 import type { JsonValue, StagedOperation, StoredBatch, StoredIdempotencyKey, StoredLock } from '../../types.js'
-import { batchFromDocument, lockFromDocument, operationFromDocument, type MongoCollections } from '../documents.js'
+import { batchFromDocument, lockFromDocument, operationFromDocument } from '../documents.js'
+import type { MongoCollections } from '../mongo-collections.js'
 
 export async function getBatch(c: MongoCollections, id: string, now: string): Promise<StoredBatch | undefined> {
   const doc = await c.batches.findOne({ _id: id })

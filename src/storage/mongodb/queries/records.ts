@@ -1,6 +1,7 @@
 import type { Filter, Sort } from 'mongodb'
 import type { ChangesPage, ChangesParams, CollectionWithRole, FindRecordsParams, ListCollectionsParams, MemberRole, Page, StoredCollection, StoredRecord, StoredUser } from '../../types.js'
-import { collectionFromDocument, recordFromDocument, userFromDocument, type MongoCollections, type RecordDocument } from '../documents.js'
+import { collectionFromDocument, recordFromDocument, userFromDocument, type RecordDocument } from '../documents.js'
+import type { MongoCollections } from '../mongo-collections.js'
 
 /**
  * Reads of committed state, each on its own, outside transactions. Strings

@@ -1,6 +1,7 @@
 import type { Filter } from 'mongodb'
 import type { ListInvitationsParams, MemberRole, Page, StoredInvitation, StoredMember } from '../../types.js'
-import { invitationFromDocument, memberFromDocument, type InvitationDocument, type MemberDocument, type MongoCollections } from '../documents.js'
+import { invitationFromDocument, memberFromDocument, type InvitationDocument, type MemberDocument } from '../documents.js'
+import type { MongoCollections } from '../mongo-collections.js'
 
 /** Members with their users' e-mails, as SQL joins them in; a member whose user is gone is left out, as a join would. */
 async function withEmails(c: MongoCollections, members: MemberDocument[]): Promise<StoredMember[]> {

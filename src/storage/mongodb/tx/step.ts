@@ -1,6 +1,6 @@
 import type { ClientSession } from 'mongodb'
 import type { Tx } from '../../backend.js'
-import type { MongoCollections } from '../documents.js'
+import type { MongoCollections } from '../mongo-collections.js'
 
 /** What every StorageTx method works with: the collections and the transaction's session, passed to every driver call. */
 export interface TxContext {
