@@ -24,6 +24,8 @@ const CODES: Record<number, StorageErrorKind> = {
   17419: 'invalid', // an update would make a document over 16 MiB
   112: 'unavailable', // WriteConflict, once withTransaction stopped retrying it
   251: 'unavailable', // NoSuchTransaction: the transaction was aborted under us (failover, timeout)
+  239: 'unavailable', // SnapshotTooOld: a snapshot read (the feed) outlived the server's snapshot history
+  246: 'unavailable', // SnapshotUnavailable
   91: 'unavailable', // ShutdownInProgress
   189: 'unavailable', // PrimarySteppedDown
   10107: 'unavailable', // NotWritablePrimary

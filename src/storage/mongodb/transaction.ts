@@ -53,9 +53,12 @@ export async function runTransaction<T>(client: MongoClient, c: MongoCollections
 /**
  * Drives the steps: each yields a driver promise, and is resumed with what
  * it resolved to. When a promise rejects, the steps are not resumed: a
- * failed command has already aborted a MongoDB transaction on the server
- * (a duplicate key does too), so a rule that caught the error could not go
- * on in it; the error ends this attempt. A MongoError goes out as it is (for
+ * failed command (a duplicate key too) has already aborted the transaction
+ * on the server, so a rule that caught the error could not go on in it (and
+ * the next command would fail as NoSuchTransaction, labelled transient, and
+ * withTransaction would retry the same failure for 120 s: MongoDB's
+ * convenient-transaction spec forbids callbacks that swallow command
+ * errors). The error ends this attempt. A MongoError goes out as it is (for
  * withTransaction, above); anything else a driver call rejects with cannot
  * be retried, and is translated here.
  */

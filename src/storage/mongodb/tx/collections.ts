@@ -10,16 +10,23 @@ export const collectionsTx = ({ c, session }: TxContext): CollectionsTx => ({
    * that takes a collection writes its document: the counters it reserves,
    * and `takes`, bumped every time so that the write is never a no-op (an
    * update that changes nothing writes nothing, and conflicts with nothing).
-   * Transactions run with snapshot isolation, and MongoDB lets two
-   * transactions write one document only if neither's snapshot misses the
-   * other's commit: the second writer gets a WriteConflict, its transaction
-   * is aborted, and withTransaction runs it again from the start
-   * (../transaction.ts). So of the transactions that took a collection and
-   * committed, each one's snapshot holds everything every earlier one wrote
+   * Transactions run with snapshot isolation, and a transaction may write a
+   * document only if no other transaction has written it since its snapshot
+   * was taken: if another did (committed, or still running), the write fails
+   * at once with a WriteConflict, the transaction is aborted, and
+   * withTransaction runs it again from the start (../transaction.ts). So the
+   * transactions that took a collection and committed did so one after
+   * another, each one's snapshot holding everything every earlier one wrote
    * (records, positions, leases, members, invitations), and its checks read
-   * that state. This holds whether the take is the first step or not: a
-   * taker that committed after this transaction's snapshot was taken makes
-   * this write conflict.
+   * that state. This holds whether the take is the first step or not: a taker
+   * that committed after this transaction's snapshot makes this write
+   * conflict.
+   *
+   * The feed: positions are reserved here, in the transaction that writes
+   * the records. The writer of position n+1 read n from the counter, so its
+   * snapshot came after the commit of n's writer, and it commits later: a
+   * point-in-time read (queries/records.ts, changesSince) that holds n+1
+   * holds n.
    */
   *takeCollection(id, options = {}): Tx<TakenCollection | undefined> {
     const doc = yield* step(
