@@ -183,7 +183,7 @@ export interface PutMemberParams {
   at: string
   /**
    * Who asks: checked in the transaction to be allowed to give `userId` the
-   * role (rules/roles.ts, mayManageMember): 'forbidden' otherwise.
+   * role (roles.ts, mayManageMember): 'forbidden' otherwise.
    */
   actorId: string
   /** 'new' refuses an existing member ('already-exists'), 'existing' a non-member ('not-found'). */

@@ -1,6 +1,6 @@
-import { jsonBytes } from './json-text.js'
-import { StorageError, type RecordConflict } from './errors.js'
-import type { JsonValue, RecordWrite, StoredRecord, WriteContext } from './types.js'
+import { jsonBytes } from '../json-text.js'
+import { StorageError, type RecordConflict } from '../errors.js'
+import type { JsonValue, RecordWrite, StoredRecord, WriteContext } from '../types.js'
 
 export type PlannedWrite = { ok: true; next: Omit<StoredRecord, 'seq'> } | { ok: false; conflict: RecordConflict }
 
