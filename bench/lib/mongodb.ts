@@ -57,11 +57,12 @@ export function createMongoDatabase(dir: string, removeDir: () => void): BenchDa
   const name = `roost_bench_${randomBytes(6).toString('hex')}`
   const url = withDatabase(MONGODB_URL, name)
   const dropDatabase = async () => {
-    const client = await connect(url)
+    let client: MongoClient | undefined
     try {
+      client = await connect(url)
       await client.db(name).dropDatabase()
     } finally {
-      await client.close()
+      await client?.close()
       removeDir()
     }
   }
