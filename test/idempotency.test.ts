@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto'
 import type { Paginated } from '@feathersjs/feathers'
-import type { Knex } from 'knex'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { changesClient, recordsClient, type Batch, type ChangeEvent, type ClientApplication, type Collection, type RecordItem } from '../src/client.js'
 import { describeBackends } from './helpers/backends.js'
 import { eventually, failure, signedIn, TRANSPORTS, type TestClient, type Transport, jsonHeaders } from './helpers/clients.js'
 import { startServer, TestClock, type TestServer } from './helpers/server.js'
+import { knexOf } from './helpers/storage.js'
 
 /**
  * Idempotent retries, for every mutating call: a retry with the same key and
@@ -103,8 +103,7 @@ describeBackends('idempotent retries', (backend) => {
 
   /** The user's batches as stored (batches cannot be listed through the API). */
   const storedBatches = async (userId: string) =>
-    (server.storage as unknown as { db: Knex })
-      .db('batches')
+    knexOf(server.storage)('batches')
       .where({ user_id: userId })
       .orderBy('id')
       .select('id', 'status', 'operation_count', 'bytes', 'expires_at')

@@ -1,4 +1,6 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import { StorageError, type StorageErrorKind } from '../errors.js'
+import { ThrownByStep } from './statements.js'
 
 /**
  * The one place where SQLite and PostgreSQL driver errors become storage
@@ -83,6 +85,42 @@ function kindOf(error: unknown): StorageErrorKind {
 export function isRetryable(error: unknown): boolean {
   const code = (error as DriverError | null)?.code
   return code === '40001' || code === '40P01' || code === 'SQLITE_BUSY_SNAPSHOT'
+}
+
+const MAX_TRANSACTION_ATTEMPTS = 5
+
+/**
+ * Runs database work and translates what the driver (or knex's pool) threw.
+ * What a transaction's step threw (statements.ts, ThrownByStep: a rule's
+ * StorageError or Replay, or a bug) comes out as it is.
+ */
+export async function translating<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work()
+  } catch (error) {
+    if (error instanceof ThrownByStep) throw error.error
+    throw translateDriverError(error)
+  }
+}
+
+/**
+ * As `translating`, and runs `attempt` again (up to 5 times in all, each
+ * time from the start: a fresh transaction) when the driver's failure is
+ * retryable (isRetryable).
+ */
+export async function retrying<T>(attempt: () => Promise<T>): Promise<T> {
+  for (let n = 1; ; n++) {
+    try {
+      return await attempt()
+    } catch (error) {
+      if (error instanceof ThrownByStep) throw error.error
+      if (isRetryable(error) && n < MAX_TRANSACTION_ATTEMPTS) {
+        await sleep(Math.random() * 10 * n)
+        continue
+      }
+      throw translateDriverError(error)
+    }
+  }
 }
 
 const MESSAGES: Record<StorageErrorKind, string> = {

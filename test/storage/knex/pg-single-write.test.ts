@@ -1,12 +1,12 @@
 import pg from 'pg'
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest'
-import { createStorage, type Storage } from '../../src/storage/index.js'
-import type { CommitOutcome, RecordWrite, StoredCollection, StoredUser, WriteContext } from '../../src/storage/types.js'
-import { describePostgres, type TestDatabase } from '../helpers/backends.js'
-import { rejection } from '../helpers/storage.js'
+import { createStorage, type Storage } from '../../../src/storage/index.js'
+import type { CommitOutcome, RecordWrite, StoredCollection, StoredUser, WriteContext } from '../../../src/storage/types.js'
+import { describePostgres, type TestDatabase } from '../../helpers/backends.js'
+import { rejection } from '../../helpers/storage.js'
 
 /**
- * PostgreSQL's one-round-trip single write (src/storage/knex/pg-single-write.ts)
+ * PostgreSQL's one-round-trip single write (src/storage/knex/shortcuts/pg-single-write.ts)
  * where it matters: a write that waits for its collection's row lock while
  * the transaction holding it changes the record or the author's membership.
  * The test holds that lock itself on a connection of its own, starts the
@@ -44,7 +44,7 @@ describePostgres('storage: the single write on PostgreSQL, racing a change', (ba
     const owner = await newUser()
     const writer = await newUser()
     const collection = await storage.createCollection({ id: `race-${++counter}`, name: null, ownerId: owner.id }, at(1))
-    await storage.putMember({ collectionId: collection.id, userId: writer.id, role: 'writer' }, at(2))
+    await storage.putMember({ collectionId: collection.id, userId: writer.id, role: 'writer', at: at(2), actorId: owner.id })
     await storage.commitWrites([{ op: 'create', collectionId: collection.id, id: 'r', data: { n: 0 } }], context(owner.id))
     return { collection, writer }
   }

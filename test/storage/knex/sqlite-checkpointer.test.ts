@@ -3,16 +3,16 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { afterEach, describe, expect, it } from 'vitest'
-import { KnexStorage } from '../../src/storage/knex/knex-storage.js'
+import { createStorage, type Storage } from '../../../src/storage/index.js'
 
 /**
  * SQLite's own checkpoints are pushed out to 10,000 pages of log (40 MB); the
- * background checkpointer (src/storage/knex/sqlite-checkpointer.ts) must still
+ * background checkpointer (src/storage/knex/shortcuts/sqlite-checkpointer.ts, on with the shortcuts) must still
  * copy committed pages into the database file within a second or so.
  */
 describe('SQLite background checkpoints', () => {
   let dir: string | undefined
-  let storage: KnexStorage | undefined
+  let storage: Storage | undefined
 
   afterEach(async () => {
     await storage?.close()
@@ -22,7 +22,7 @@ describe('SQLite background checkpoints', () => {
   it('moves committed pages from the log into the database file without a write asking for it', async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'roost-checkpoint-'))
     const file = path.join(dir, 'roost.sqlite')
-    storage = new KnexStorage(`sqlite:${file}`, dir)
+    storage = createStorage(`sqlite:${file}`, dir, { shortcuts: true })
     await storage.migrate()
     const at = new Date().toISOString()
     const user = await storage.createUser({ email: 'checkpoint@example.com', password: 'x' }, at)
