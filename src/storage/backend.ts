@@ -1,5 +1,7 @@
 import type {
+  BatchStatus,
   ChangesPage,
+  CommitResult,
   ChangesParams,
   CollectionWithRole,
   CommitOutcome,
@@ -71,7 +73,7 @@ export interface CollectionsTx {
    * also reads that user's role. Undefined if the collection does not exist.
    */
   takeCollection(id: string, options?: { positions?: number; lockToken?: boolean; roleOf?: string }): Tx<TakenCollection | undefined>
-  /** 'already-exists' if the id is taken. */
+  /** 'already-exists' if the id is taken (the driver's duplicate-key error as its `cause`). */
   insertCollection(collection: StoredCollection): Tx<void>
   setCollectionName(id: string, name: string | null, at: string): Tx<StoredCollection>
   /** Removes the collection with exactly what CollectionsPort.deleteCollection lists. */
@@ -110,7 +112,7 @@ export interface KeysTx {
 }
 
 export interface LocksTx {
-  /** Every lease row of the collection, expired or not, oldest first (then by holder). */
+  /** Every lease row of the collection, expired or not, oldest first (then by holder, then by user). */
   listLeases(collectionId: string): Tx<StoredLock[]>
   /** The live exclusive lease of the collection, if any. */
   liveExclusiveLease(collectionId: string, now: string): Tx<StoredLock | undefined>
@@ -155,7 +157,8 @@ export interface BatchesTx {
   /** The batch without taking it. */
   getBatch(id: string, now: string): Tx<StoredBatch | undefined>
   insertBatch(batch: StoredBatch): Tx<void>
-  updateBatch(id: string, change: Partial<Pick<StoredBatch, 'status' | 'operationCount' | 'bytes' | 'result' | 'committedAt'>>): Tx<void>
+  /** Sets what is given; what is absent stays as it is. */
+  updateBatch(id: string, change: { status?: BatchStatus; operationCount?: number; bytes?: number; result?: CommitResult; committedAt?: string }): Tx<void>
   /** The user's open, unexpired batches: how many, their bytes, and the first to expire. */
   openBatchStats(userId: string, now: string): Tx<{ count: number; bytes: number; firstExpiry: string | null }>
   /**

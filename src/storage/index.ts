@@ -1,6 +1,7 @@
 import type { Logger } from '../logger.js'
 import type { Backend } from './backend.js'
 import { KnexBackend } from './knex/knex-backend.js'
+import { createMongoBackend } from './mongodb/index.js'
 import type { Storage } from './port.js'
 import { SyncStorage } from './sync-storage.js'
 
@@ -24,8 +25,6 @@ export function createStorage(databaseUrl: string, dataDir: string, options: Sto
 }
 
 function createBackend(databaseUrl: string, dataDir: string, options: { logger?: Logger; shortcuts: boolean }): Backend {
-  if (/^mongodb(\+srv)?:\/\//.test(databaseUrl)) {
-    throw new Error('The MongoDB backend is not available yet: use SQLite (default) or postgres://')
-  }
+  if (/^mongodb(\+srv)?:\/\//.test(databaseUrl)) return createMongoBackend(databaseUrl, { logger: options.logger })
   return new KnexBackend(databaseUrl, dataDir, options)
 }

@@ -2,9 +2,8 @@ import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { MongoClient } from 'mongodb'
 import pg from 'pg'
-import { afterAll, describe, it } from 'vitest'
+import { describe, it } from 'vitest'
 import { mongoServerProblem, startMongo } from './mongodb.js'
 
 /**
@@ -87,39 +86,17 @@ const postgresProblem: string | undefined = await adminQuery('SELECT 1').then(
   (error: Error) => `PostgreSQL at ${ADMIN_URL.replace(/:[^:@/]*@/, ':***@')} is not reachable (${error.message})`
 )
 
-/** The one MongoDB server of this test file, started when a test first needs it. */
-let mongoServer: Promise<{ url: string; stop(): Promise<void> }> | undefined
-
-const stopMongo = async (): Promise<void> => {
-  const server = mongoServer
-  mongoServer = undefined
-  await (await server)?.stop()
-}
-
-/** The server's URL with another database name, options kept (replicaSet…). */
-const withDatabase = (url: string, name: string): string => {
-  const [base, query] = url.split('?', 2)
-  const servers = /^mongodb(\+srv)?:\/\/[^/]+/.exec(base)
-  if (servers === null) throw new Error(`Not a MongoDB URL: ${url}`)
-  return `${servers[0]}/${name}${query === undefined ? '' : `?${query}`}`
-}
-
+/** A fresh database on the MongoDB server test/helpers/mongodb.ts finds, dropped by its cleanup. */
 export const mongodb: TestBackend = {
   name: 'mongodb',
   async create() {
-    mongoServer ??= startMongo()
-    const databaseUrl = withDatabase((await mongoServer).url, `roost_test_${randomBytes(6).toString('hex')}`)
+    const database = await startMongo()
     const dataDir = tempDir()
     return {
-      databaseUrl,
+      databaseUrl: database.url,
       dataDir,
       async cleanup() {
-        const client = new MongoClient(databaseUrl)
-        try {
-          await client.db().dropDatabase()
-        } finally {
-          await client.close()
-        }
+        await database.stop()
         rmSync(dataDir, { recursive: true, force: true })
       }
     }
@@ -178,10 +155,7 @@ export function describeOn(backend: TestBackend, title: string, suite: (backend:
 
 function describeMongoOn(backend: TestBackend, title: string, suite: (backend: TestBackend) => void): void {
   if (mongoProblem === undefined) {
-    describe(titled(title, backend), () => {
-      afterAll(stopMongo)
-      suite(backend)
-    })
+    describe(titled(title, backend), () => suite(backend))
     return
   }
   // One line per test file, not one per describe: the reason is the same for all.
