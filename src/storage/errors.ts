@@ -20,7 +20,12 @@ export type StorageErrorKind =
   | 'locked'
   /** The change would leave a collection without an owner. */
   | 'last-owner'
-  /** A write's author is not a member of the collection (role undefined) or has too low a role, checked in its transaction. */
+  /**
+   * Checked in the transaction: the actor is not a member of the collection
+   * (`access.role` undefined: answered 404, as for a missing collection) or
+   * their role does not allow the change (403); without `access`, a check not
+   * about a role (only the invitee answers an invitation: 403).
+   */
   | 'forbidden'
   | 'unavailable'
   | 'internal'
@@ -59,7 +64,7 @@ export class StorageError extends Error {
   readonly status?: string
   /** For 'locked': the live locks in the way (none when a stale token was the problem). */
   readonly locks: StoredLock[]
-  /** For 'forbidden': the collection, the author's role there (undefined: not a member) and the role needed. */
+  /** For 'forbidden' by role: the collection, the actor's role there (undefined: not a member) and the role needed. */
   readonly access?: { collectionId: string; role: MemberRole | undefined; needs: MemberRole }
   /** For 'quota-exceeded': when trying again may succeed (an open batch or pending invitation expires), in seconds. */
   readonly retryAfterSeconds?: number

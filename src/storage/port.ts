@@ -56,6 +56,10 @@ import type {
  * - **Atomic**: each method's changes commit together or not at all.
  * - Every method either succeeds or throws a StorageError (./errors.ts);
  *   driver errors never escape a backend.
+ * - Mutations of a collection check, in this order: that it exists
+ *   ('not-found'), that the actor may do it ('forbidden', with the actor's
+ *   role; no role: not a member), then the change's own rules ('last-owner',
+ *   'locked', 'conflict', …).
  */
 
 export interface UsersPort {
@@ -85,11 +89,11 @@ export interface CollectionsPort {
   getCollectionAccess(collectionId: string, userId: string): Promise<{ collection: StoredCollection; role: MemberRole | undefined } | undefined>
   /** The collections a user is a member of, with their role, ordered by id. */
   listCollections(params: ListCollectionsParams): Promise<Page<CollectionWithRole>>
-  /** The actor must be an admin or owner of it, checked in the transaction ('forbidden'). */
+  /** The actor must be an admin or owner of it, checked in the transaction ('forbidden'). Missing: 'not-found'. */
   renameCollection(params: { id: string; name: string | null; actorId: string; at: string }): Promise<StoredCollection>
   /**
    * The actor must be an owner of it, checked in the transaction
-   * ('forbidden'). Removes the collection and, with it, exactly: its records
+   * ('forbidden'); missing: 'not-found'. Removes the collection and, with it, exactly: its records
    * and tombstones, its members, its leases and its invitations (whatever
    * their status). Batches are the user's and stay: operations staged on the
    * collection stay too, and a commit of them fails with 'not-found'.
@@ -207,8 +211,8 @@ export interface SharingPort {
    * Removes a member, releases their leases on the collection, revokes their
    * pending invitations to it and aborts their open batches that staged
    * operations on it, in one transaction. The actor removes themselves
-   * (leaving) or must be allowed to remove them ('forbidden'). Not a member:
-   * 'not-found'; the last owner: 'last-owner'.
+   * (leaving) or must be allowed to remove them ('forbidden'). Missing
+   * collection, or not a member: 'not-found'; the last owner: 'last-owner'.
    */
   removeMember(params: { collectionId: string; userId: string; actorId: string; at: string }): Promise<MemberRemoval>
 
