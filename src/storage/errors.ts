@@ -95,3 +95,28 @@ export class StorageError extends Error {
 }
 
 export const isStorageError = (error: unknown): error is StorageError => error instanceof StorageError
+
+/**
+ * A driver's error as a storage error of `kind`, for the backends' one
+ * translation file each: the client sees only these general words, the
+ * driver's message stays in `cause` for the logs.
+ */
+export function fromDriver(kind: StorageErrorKind, cause: unknown): StorageError {
+  return new StorageError(kind, DRIVER_MESSAGES[kind], { cause })
+}
+
+const DRIVER_MESSAGES: Record<StorageErrorKind, string> = {
+  'not-found': 'The item does not exist',
+  conflict: 'The write conflicts with the current state',
+  'already-exists': 'An item with this id already exists',
+  invalid: 'The value cannot be stored',
+  'too-large': 'The value is too large',
+  'quota-exceeded': 'A limit was reached',
+  closed: 'The batch is not open',
+  'key-reused': 'The idempotency key was used for another request',
+  locked: 'The collection is locked',
+  'last-owner': 'A collection keeps at least one owner',
+  forbidden: 'Not allowed',
+  unavailable: 'The database is unavailable',
+  internal: 'The database failed'
+}

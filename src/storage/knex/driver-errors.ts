@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import { StorageError, type StorageErrorKind } from '../errors.js'
+import { fromDriver, StorageError, type StorageErrorKind } from '../errors.js'
 import { ThrownByStep } from './statements.js'
 
 /**
@@ -56,7 +56,7 @@ const CONNECTION_LOST = [
 
 export function translateDriverError(error: unknown): StorageError {
   if (error instanceof StorageError) return error
-  return new StorageError(kindOf(error), MESSAGES[kindOf(error)], { cause: error })
+  return fromDriver(kindOf(error), error)
 }
 
 function kindOf(error: unknown): StorageErrorKind {
@@ -121,20 +121,4 @@ export async function retrying<T>(attempt: () => Promise<T>): Promise<T> {
       throw translateDriverError(error)
     }
   }
-}
-
-const MESSAGES: Record<StorageErrorKind, string> = {
-  'not-found': 'The item does not exist',
-  conflict: 'The write conflicts with the current state',
-  'already-exists': 'An item with this id already exists',
-  invalid: 'The value cannot be stored',
-  'too-large': 'The value is too large',
-  'quota-exceeded': 'A limit was reached',
-  closed: 'The batch is not open',
-  'key-reused': 'The idempotency key was used for another request',
-  locked: 'The collection is locked',
-  'last-owner': 'A collection keeps at least one owner',
-  forbidden: 'Not allowed',
-  unavailable: 'The database is unavailable',
-  internal: 'The database failed'
 }

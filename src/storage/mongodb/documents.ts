@@ -3,7 +3,6 @@ import type {
   CommitResult,
   InvitationStatus,
   JsonValue,
-  LockMode,
   MemberRole,
   StagedOperation,
   StoredBatch,
@@ -99,15 +98,8 @@ export interface InvitationDocument {
   answeredAt: string | null
 }
 
-export interface LockDocument {
-  collectionId: string
-  userId: string
-  holder: string
-  mode: LockMode
-  token: number
-  acquiredAt: string
-  expiresAt: string
-}
+/** A lease is stored as it is: its fields are already plain strings and numbers. */
+export type LockDocument = StoredLock
 
 export interface BatchDocument {
   _id: string

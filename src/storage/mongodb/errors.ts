@@ -9,7 +9,7 @@ import {
   MongoServerSelectionError,
   MongoTopologyClosedError
 } from 'mongodb'
-import { StorageError, type StorageErrorKind } from '../errors.js'
+import { fromDriver, StorageError, type StorageErrorKind } from '../errors.js'
 
 /**
  * The one place where MongoDB driver errors become storage errors. The
@@ -56,7 +56,7 @@ const UNREACHABLE = [
 export function translateDriverError(error: unknown): StorageError {
   if (error instanceof StorageError) return error
   const kind = kindOf(error)
-  return new StorageError(kind, MESSAGES[kind], { cause: error })
+  return fromDriver(kind, error)
 }
 
 function kindOf(error: unknown): StorageErrorKind {
@@ -66,20 +66,4 @@ function kindOf(error: unknown): StorageErrorKind {
   if (TRANSIENT_LABELS.some((label) => error.hasErrorLabel(label))) return 'unavailable'
   if (UNREACHABLE.some((type) => error instanceof type)) return 'unavailable'
   return 'internal'
-}
-
-const MESSAGES: Record<StorageErrorKind, string> = {
-  'not-found': 'The item does not exist',
-  conflict: 'The write conflicts with the current state',
-  'already-exists': 'An item with this id already exists',
-  invalid: 'The value cannot be stored',
-  'too-large': 'The value is too large',
-  'quota-exceeded': 'A limit was reached',
-  closed: 'The batch is not open',
-  'key-reused': 'The idempotency key was used for another request',
-  locked: 'The collection is locked',
-  'last-owner': 'A collection keeps at least one owner',
-  forbidden: 'Not allowed',
-  unavailable: 'The database is unavailable',
-  internal: 'The database failed'
 }
