@@ -10,7 +10,7 @@ import { KnexQueries } from './queries.js'
 import { lockFromRow, userFromRow, type LockRow, type UserRow } from './rows.js'
 import { createSessions } from './sessions.js'
 import { PostgresSessions } from './postgres-sessions.js'
-import { singleWriteOnPostgres } from './shortcuts/pg-single-write.js'
+import { isSingleWrite, singleWriteOnPostgres } from './shortcuts/pg-single-write.js'
 import { SqliteCheckpointer } from './shortcuts/sqlite-checkpointer.js'
 import * as batches from './sql/batches.js'
 import { PURGE_INVITATIONS } from './sql/invitations.js'
@@ -57,7 +57,10 @@ export class KnexBackend extends KnexQueries implements Backend {
     if (options.shortcuts) {
       this.shortcuts =
         sessions instanceof PostgresSessions
-          ? { commitSingleWrite: (writes, context) => retrying(() => sessions.withClient((client) => singleWriteOnPostgres(client, writes, context))) }
+          ? {
+              commitSingleWrite: async (writes, context) =>
+                isSingleWrite(writes, context) ? retrying(() => sessions.withClient((client) => singleWriteOnPostgres(client, writes, context))) : undefined
+            }
           : {}
     }
   }

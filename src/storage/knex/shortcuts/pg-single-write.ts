@@ -49,9 +49,13 @@ const DIVISION_BY_ZERO = '22012'
  *    fails itself, which rolls back the bump too. Then the general path
  *    runs and finds out why.
  */
+/** Whether a commit is the one single write this statement can do (checked before a connection is taken). */
+export const isSingleWrite = (writes: RecordWrite[], context: WriteContext): boolean =>
+  writes.length === 1 && context.idempotency === undefined && byId(context.lockTokens, writes[0].collectionId) === undefined
+
 export async function singleWriteOnPostgres(client: pg.ClientBase, writes: RecordWrite[], context: WriteContext): Promise<CommitOutcome | undefined> {
   const [write] = writes
-  if (writes.length !== 1 || context.idempotency !== undefined || byId(context.lockTokens, write.collectionId) !== undefined) return undefined
+  if (!isSingleWrite(writes, context)) return undefined
   const planned = planCompareAndSet(write, context, 0)
   if (planned === undefined) return undefined
   const next = recordToRow(planned.record)
