@@ -4,7 +4,7 @@ import { StorageError } from '../../../src/storage/errors.js'
 import { KnexBackend } from '../../../src/storage/knex/knex-backend.js'
 import { execute, select } from '../../../src/storage/knex/statements.js'
 import type { StoredCollection, StoredLock } from '../../../src/storage/types.js'
-import { describeBackends, type TestDatabase } from '../../helpers/backends.js'
+import { describeSqlBackends, type TestDatabase } from '../../helpers/backends.js'
 import { rejection } from '../../helpers/storage.js'
 
 /**
@@ -20,7 +20,7 @@ import { rejection } from '../../helpers/storage.js'
  * on PostgreSQL it then reads the statement's snapshot from before the wait
  * and still sees the member that was removed meanwhile.
  */
-describeBackends('knex backend mechanisms', (backend) => {
+describeSqlBackends('knex backend mechanisms', (backend) => {
   for (const shortcuts of [true, false]) {
     describe(shortcuts ? 'with shortcuts' : 'plain', () => {
       let database: TestDatabase
