@@ -69,4 +69,4 @@ describeBackends('members: an admin demoting a writer whom the owner is promotin
     }
     expect(orders.demotedFirst + orders.refused).toBe(ROUNDS)
   })
-})
+}, { plainPath: true })
