@@ -1,25 +1,40 @@
-import type { Goal, Ratio, TargetResult } from './results.js'
+import type { Goal, Ratio, TargetResult, Versus } from './results.js'
 import { round } from './lib/stats.js'
-import type { Backend, TargetName } from './targets/types.js'
-import type { WorkloadId } from './workloads/types.js'
+import { backendOf, kindOf, roostTarget, TARGET_NAMES, variantOf, type Backend, type TargetName } from './targets/types.js'
+import type { Metric, WorkloadId } from './workloads/types.js'
 
 /**
- * The issue's targets for Roost on SQLite, and the ratios of Roost's headline
- * number to plain Feathers' and raw's on each backend.
+ * The issue's targets for Roost on SQLite, the ratios of Roost's headline
+ * number to plain Feathers' and raw's on each backend, and of every metric to
+ * Roost's baseline and plain twins where they ran.
  */
 const median = (targets: TargetResult[], name: TargetName, key: string): number | undefined => {
   const value = targets.find((result) => result.target === name && !result.error && !result.skipped)?.summary[key]?.median
   return value === undefined || !Number.isFinite(value) ? undefined : value
 }
 
-export function ratios(targets: TargetResult[], metric: string, better: 'higher' | 'lower'): Ratio[] {
+const BACKENDS: Backend[] = ['sqlite', 'postgres', 'mongodb']
+
+/** The target of `backend` Roost (this checkout, with its speed-ups) is compared with as `versus`. */
+const compared = (backend: Backend, versus: Versus): TargetName | undefined =>
+  versus === 'baseline' || versus === 'plain'
+    ? roostTarget(backend, versus)
+    : TARGET_NAMES.find((name) => kindOf(name) === versus && backendOf(name) === backend && variantOf(name) === 'current')
+
+export function ratios(targets: TargetResult[], metrics: Metric[]): Ratio[] {
   const result: Ratio[] = []
-  for (const backend of ['sqlite', 'postgres'] as Backend[]) {
-    const roost = median(targets, `roost-${backend}`, metric)
-    for (const versus of ['feathers', 'raw'] as const) {
-      const other = median(targets, `${versus}-${backend}`, metric)
-      if (roost !== undefined && other !== undefined && other !== 0) result.push({ backend, versus, metric, better, value: roost / other })
+  const add = (backend: Backend, versus: Versus, metric: Metric) => {
+    const roost = roostTarget(backend, 'current')
+    const other = compared(backend, versus)
+    const mine = roost && median(targets, roost, metric.key)
+    const theirs = other && median(targets, other, metric.key)
+    if (mine !== undefined && theirs !== undefined && theirs !== 0) {
+      result.push({ backend, versus, metric: metric.key, better: metric.better, value: mine / theirs })
     }
+  }
+  for (const backend of BACKENDS) {
+    for (const versus of ['feathers', 'raw'] as const) add(backend, versus, metrics[0])
+    for (const versus of ['baseline', 'plain'] as const) for (const metric of metrics) add(backend, versus, metric)
   }
   return result
 }

@@ -16,7 +16,8 @@ export function mergeInto(full: BenchResult, partial: BenchResult): BenchResult 
     durationSeconds: partial.durationSeconds,
     machine: partial.machine,
     settings: partial.settings,
-    ...(partial.note ? { note: partial.note } : {})
+    ...(partial.note ? { note: partial.note } : {}),
+    ...(partial.versions ? { versions: partial.versions } : {})
   }
   const replaced = new Map(partial.workloads.filter((workload) => !workload.skipped).map((workload) => [workload.id, { ...workload, from }]))
   const byId = new Map(full.workloads.map((workload) => [workload.id, workload]))

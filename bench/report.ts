@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import type { Spread } from './lib/stats.js'
 import { round } from './lib/stats.js'
 import { payloadBytes } from './lib/payload.js'
-import type { BenchResult, Machine, Ratio, SeparateRun, TargetResult, WorkloadResult } from './results.js'
+import type { BenchResult, Machine, Ratio, SeparateRun, TargetResult, Versions, Versus, WorkloadResult } from './results.js'
 import { DEFAULT_SETTINGS, type Settings } from './workloads/types.js'
 
 /** The results as markdown tables, an SVG chart of the ratios, and BENCHMARKS.md. */
@@ -14,8 +14,11 @@ const cell = (spread: Spread | undefined, runs: number) => {
   return runs > 1 ? `${number(spread.median)} (${number(spread.min)}–${number(spread.max)})` : number(spread.median)
 }
 
-const BACKENDS = { sqlite: 'SQLite', postgres: 'PostgreSQL' } as const
+const BACKENDS = { sqlite: 'SQLite', postgres: 'PostgreSQL', mongodb: 'MongoDB' } as const
 const VERSUS = { feathers: 'plain Feathers', raw: 'raw' } as const
+
+/** The ratios to other targets (plain Feathers, raw) only: those the ratio table and chart show. */
+const versusOthers = (workload: WorkloadResult) => workload.ratios.filter((ratio) => ratio.versus === 'feathers' || ratio.versus === 'raw')
 
 const headline = (workload: WorkloadResult) => {
   const metric = workload.metrics[0]
@@ -23,25 +26,72 @@ const headline = (workload: WorkloadResult) => {
 }
 
 function ratioTable(result: BenchResult): string {
+  // SQLite and PostgreSQL always (so that the table keeps its shape when one is missing); MongoDB when it ran.
+  const backends = (['sqlite', 'postgres', 'mongodb'] as const).filter(
+    (backend) => backend !== 'mongodb' || result.workloads.some((workload) => versusOthers(workload).some((ratio) => ratio.backend === backend))
+  )
+  const columns = backends.flatMap((backend) => (['feathers', 'raw'] as const).map((versus) => ({ backend, versus })))
   const rows = result.workloads
-    .filter((workload) => workload.ratios.length > 0)
+    .filter((workload) => versusOthers(workload).length > 0)
     .map((workload) => {
-      const find = (backend: Ratio['backend'], versus: Ratio['versus']) =>
-        workload.ratios.find((ratio) => ratio.backend === backend && ratio.versus === versus)?.value
-      const cells = (['sqlite', 'postgres'] as const).flatMap((backend) =>
-        (['feathers', 'raw'] as const).map((versus) => {
-          const value = find(backend, versus)
-          return value === undefined ? '–' : `${number(value)}×`
-        })
-      )
+      const cells = columns.map(({ backend, versus }) => {
+        const value = workload.ratios.find((ratio) => ratio.backend === backend && ratio.versus === versus)?.value
+        return value === undefined ? '–' : `${number(value)}×`
+      })
       return `| ${workload.id} ${workload.title} | ${headline(workload)} | ${cells.join(' | ')} |`
     })
   if (rows.length === 0) return '_No ratios: they need Roost and another target on the same backend._\n'
   return [
-    '| Workload | Compared on | SQLite: Roost ÷ plain Feathers | SQLite: Roost ÷ raw | PostgreSQL: Roost ÷ plain Feathers | PostgreSQL: Roost ÷ raw |',
-    '| --- | --- | ---: | ---: | ---: | ---: |',
+    `| Workload | Compared on | ${columns.map(({ backend, versus }) => `${BACKENDS[backend]}: Roost ÷ ${VERSUS[versus]}`).join(' | ')} |`,
+    `| --- | --- |${' ---: |'.repeat(columns.length)}`,
     ...rows
   ].join('\n') + '\n'
+}
+
+const TWIN = { baseline: 'current ÷ baseline', plain: 'speed-ups ÷ plain' } as const
+
+/**
+ * Roost against itself, for every metric: this checkout's over the --baseline
+ * checkout's, and with its speed-ups over without; only when those ran.
+ */
+function twinTable(result: BenchResult): string {
+  const twins = (workload: WorkloadResult) => workload.ratios.filter((ratio) => ratio.versus === 'baseline' || ratio.versus === 'plain')
+  const present = (backend: Ratio['backend'], versus: Versus) =>
+    result.workloads.some((workload) => twins(workload).some((ratio) => ratio.backend === backend && ratio.versus === versus))
+  const columns = (['sqlite', 'postgres', 'mongodb'] as const).flatMap((backend) =>
+    (['baseline', 'plain'] as const).filter((versus) => present(backend, versus)).map((versus) => ({ backend, versus }))
+  )
+  if (columns.length === 0) return ''
+  const rows = result.workloads.flatMap((workload) =>
+    workload.metrics
+      .filter((metric) => twins(workload).some((ratio) => ratio.metric === metric.key))
+      .map((metric, index) => {
+        const cells = columns.map(({ backend, versus }) => {
+          const value = workload.ratios.find((ratio) => ratio.backend === backend && ratio.versus === versus && ratio.metric === metric.key)?.value
+          return value === undefined ? '–' : `${number(value)}×`
+        })
+        const unit = metric.unit === '/s' ? '' : ` (${metric.unit})`
+        return `| ${index === 0 ? `${workload.id} ${workload.title}` : ''} | ${metric.label}${unit}, ${metric.better} is better | ${cells.join(' | ')} |`
+      })
+  )
+  return [
+    '### Roost against itself (ratio of medians)\n',
+    'Current: this checkout with its storage speed-ups; baseline: the `@baseline` targets (`--baseline`); ' +
+      'plain: the `-plain` targets (this checkout with `ROOST_STORAGE_SHORTCUTS=false`). ' +
+      'Above 1× is better where higher is better, below 1× where lower is better.\n',
+    [
+      `| Workload | Metric | ${columns.map(({ backend, versus }) => `${BACKENDS[backend]}: ${TWIN[versus]}`).join(' | ')} |`,
+      `| --- | --- |${' ---: |'.repeat(columns.length)}`,
+      ...rows
+    ].join('\n') + '\n'
+  ].join('\n')
+}
+
+/** Which code ran: this checkout, and the baseline's folder and commit when there was one. */
+function versionsLine(versions: Versions | undefined): string {
+  if (!versions) return ''
+  const baseline = versions.baseline ? `; \`@baseline\` targets: ${versions.baseline.dir} at ${versions.baseline.version}` : ''
+  return `Code: ${versions.current}${baseline}.\n`
 }
 
 function goalTable(result: BenchResult): string {
@@ -109,7 +159,7 @@ function separateRunLine(workload: WorkloadResult, run: SeparateRun): string {
   const busy = run.machine.loadAverage > run.machine.cores / 2 ? ` **Busy machine:** load average ${run.machine.loadAverage} on ${run.machine.cores} cores at its start.` : ''
   return (
     `> **Measured in a separate run**, not in the full run above: \`${run.command}\` (${run.settings.runs} run(s)${size ? `, ${size}` : ''}). ` +
-    `Machine: ${machineLine(run)}${busy}${run.note ? ` ${run.note}` : ''}\n`
+    `Machine: ${machineLine(run)}${busy}${run.note ? ` ${run.note}` : ''}${run.versions ? ` ${versionsLine(run.versions).trim()}` : ''}\n`
   )
 }
 
@@ -119,10 +169,12 @@ export function resultsMarkdown(result: BenchResult, svgPath?: string): string {
     `Command: \`${result.command}\`\n`,
     `Settings: ${settingsLine(result)}\n`,
     `Machine: ${machineLine(result)}\n`,
+    ...(result.versions ? [versionsLine(result.versions)] : []),
     ...(result.note ? [`Note: ${result.note}\n`] : []),
     '### Roost compared (ratio of medians)\n',
     ratioTable(result),
     ...(svgPath ? [`![Roost's headline numbers divided by plain Feathers' and raw's](${svgPath})\n`] : []),
+    ...(twinTable(result) ? [twinTable(result)] : []),
     '### The issue\'s targets\n',
     goalTable(result) || '_None measured._\n'
   ]
@@ -162,14 +214,32 @@ npm run bench                                   # everything: about 8 minutes on
 npm run bench -- --workload W1 --target roost-sqlite --runs 1 --seconds 2
 npm run bench -- --help                         # every option
 npm run bench -- --workload W6,W8 --target roost-sqlite,roost-postgres --update-benchmarks
+npm run bench -- --workload W1,W2 --target roost-sqlite,roost-postgres --baseline ../roost-before --plain
 \`\`\`
 
-The last line measures some workloads again and puts them into this file in
+\`--update-benchmarks\` measures some workloads again and puts them into this file in
 place of the last full run's (they then say which run they come from).
+
+\`--baseline\` and \`--plain\` compare Roost with itself, in one run so that both sides share
+the machine's moment (their runs interleave). \`--baseline DIR\` adds
+\`roost-sqlite@baseline\` and \`roost-postgres@baseline\` (for the Roost targets
+asked for): the server of another checkout of Roost, run from its own folder
+(its \`config/\` and \`migrations/\`), say the commit before a change:
+\`git worktree add --detach ../roost-before HEAD~1\` and a symlink to this
+checkout's \`node_modules\` in it. \`--plain\` adds \`roost-sqlite-plain\` and
+\`roost-postgres-plain\`: this checkout with its storage speed-ups switched off
+(\`ROOST_STORAGE_SHORTCUTS=false\`), the readable reference path, to show what
+the speed-ups buy. The results then have a table "Roost against itself":
+current ÷ baseline and speed-ups ÷ plain for every metric, with the commits
+measured. Neither is part of the default run.
 
 PostgreSQL targets need a server that \`postgres://postgres@127.0.0.1:5432/postgres\`
 (or \`BENCH_POSTGRES_URL\`) reaches with the right to create databases; without
-one they are skipped with the reason printed. Every run writes
+one they are skipped with the reason printed. MongoDB targets
+(\`roost-mongodb\`, \`raw-mongodb\`) run when \`BENCH_MONGODB_URL\` names a
+replica set (\`mongodb://localhost:27017/?replicaSet=rs0\`; Roost needs
+transactions), and are then part of the default run; without it they are
+skipped with one line saying why when asked for. Every run writes
 \`bench/results/latest.json\` (every run's numbers), \`latest.md\` and \`ratios.svg\`;
 a full run also rewrites this file, with its numbers in
 \`bench/results/benchmarks.json\`. Run it on a quiet machine: the servers,
@@ -178,7 +248,7 @@ PostgreSQL and the load generator share the same cores.
 ## Targets
 
 Every target gets a fresh database (SQLite in a new temporary folder, or a new
-PostgreSQL database \`roost_bench_<random>\` dropped afterwards). Before every
+PostgreSQL or MongoDB database \`roost_bench_<random>\` dropped afterwards). Before every
 timed run, of any target, every PostgreSQL database in use gets a \`VACUUM\` and
 the server a \`CHECKPOINT\`, and the run waits until no autovacuum worker is
 busy, so that no run (SQLite's included, on the same two cores) is charged for
@@ -188,7 +258,12 @@ connections and socket.io clients.
 
 - **roost-sqlite**, **roost-postgres**: the real Roost server (\`src/index.ts\`,
   through tsx's loader, \`NODE_ENV=production\`, \`LOG_LEVEL=silent\`, \`AUTH_SECRET\` set)
-  in its own process, signed in as one user.
+  in its own process, signed in as one user. **roost-mongodb**: the same on
+  MongoDB (with \`BENCH_MONGODB_URL\`). **roost-sqlite-plain**,
+  **roost-postgres-plain** (opt-in, \`--plain\`): the same with
+  \`ROOST_STORAGE_SHORTCUTS=false\`; **roost-sqlite@baseline**,
+  **roost-postgres@baseline** (\`--baseline DIR\`): DIR's \`src/index.ts\`, run
+  in DIR.
 - **feathers-sqlite**, **feathers-postgres**: a plain Feathers v5 app
   ([bench/targets/feathers-app.ts](bench/targets/feathers-app.ts)): Koa, REST,
   socket.io and one \`items\` service, a stock \`@feathersjs/knex\` KnexService
@@ -199,6 +274,11 @@ connections and socket.io clients.
 - **raw-sqlite**, **raw-postgres**: better-sqlite3 / pg called directly from the
   benchmark process, on a table laid out like Roost's \`records\`, with no HTTP:
   the floor. Their "server" CPU and memory are the benchmark process's.
+  **raw-mongodb** (with \`BENCH_MONGODB_URL\`): the \`mongodb\` driver on a
+  \`records\` collection laid out like Roost's (W1: one conditional
+  \`updateOne({ collectionId, id, version }, …)\`; W2, W5: \`insertMany\` in a
+  transaction; W3: \`find\` by position). The MongoDB server's CPU is not
+  measured (it may be on another machine).
 
 Server CPU is the user + system time the server process reports for itself
 (\`process.cpuUsage()\`, asked over an IPC channel before and after each run), as
@@ -254,18 +334,25 @@ function analysis(): string {
 
 /** Bars of Roost ÷ other per workload on a log scale, 1× in the middle. */
 export function ratioChartSvg(result: BenchResult): string {
-  const series = [
-    { backend: 'sqlite', versus: 'feathers', color: '#2563eb' },
-    { backend: 'sqlite', versus: 'raw', color: '#93c5fd' },
-    { backend: 'postgres', versus: 'feathers', color: '#ea580c' },
-    { backend: 'postgres', versus: 'raw', color: '#fdba74' }
-  ] as const
-  const workloads = result.workloads.filter((workload) => workload.ratios.length > 0)
-  const values = workloads.flatMap((workload) => workload.ratios.map((ratio) => ratio.value)).filter((value) => value > 0)
+  const workloads = result.workloads.filter((workload) => versusOthers(workload).length > 0)
+  const ran = (backend: Ratio['backend']) => workloads.some((workload) => workload.ratios.some((ratio) => ratio.backend === backend))
+  // MongoDB's bars only when it ran, so that the usual chart keeps its layout.
+  const series = (
+    [
+      { backend: 'sqlite', versus: 'feathers', color: '#2563eb' },
+      { backend: 'sqlite', versus: 'raw', color: '#93c5fd' },
+      { backend: 'postgres', versus: 'feathers', color: '#ea580c' },
+      { backend: 'postgres', versus: 'raw', color: '#fdba74' },
+      { backend: 'mongodb', versus: 'feathers', color: '#16a34a' },
+      { backend: 'mongodb', versus: 'raw', color: '#86efac' }
+    ] as const
+  ).filter((entry) => entry.backend !== 'mongodb' || ran('mongodb'))
+  const values = workloads.flatMap((workload) => versusOthers(workload).map((ratio) => ratio.value)).filter((value) => value > 0)
+  const group = series.length * 30 + 30
   const low = Math.floor(Math.log10(Math.min(1, ...values)))
   const high = Math.ceil(Math.log10(Math.max(1, ...values)))
   const decades = Math.max(1, high - low)
-  const width = 120 + Math.max(1, workloads.length) * 150
+  const width = Math.max(120 + Math.max(1, workloads.length) * group, 90 + series.length * 170)
   const top = 60
   const plotHeight = 260
   const height = top + plotHeight + 70
@@ -286,8 +373,8 @@ export function ratioChartSvg(result: BenchResult): string {
     lines.push(`<line x1="60" x2="${width - 20}" y1="${yy.toFixed(1)}" y2="${yy.toFixed(1)}" stroke="${power === 0 ? '#111' : '#ddd'}" stroke-width="${power === 0 ? 1.5 : 1}"/>`)
     text(54, yy + 4, `${value >= 1 ? value : value.toString()}×`, 'text-anchor="end" font-size="11"')
   }
-  workloads.forEach((workload, group) => {
-    const x0 = 80 + group * 150
+  workloads.forEach((workload, position) => {
+    const x0 = 80 + position * group
     series.forEach((entry, index) => {
       const ratio = workload.ratios.find((candidate) => candidate.backend === entry.backend && candidate.versus === entry.versus)
       const x = x0 + index * 30
@@ -301,9 +388,9 @@ export function ratioChartSvg(result: BenchResult): string {
       const labelY = ratio.value >= 1 ? y1 - 3 : y1 + barHeight + 11
       text(x + 12, labelY, number(ratio.value), 'text-anchor="middle" font-size="9"')
     })
-    text(x0 + 57, top + plotHeight + 22, `${workload.id} ${workload.title}`, 'text-anchor="middle" font-size="12" font-weight="bold"')
-    text(x0 + 57, top + plotHeight + 38, `${workload.metrics[0].label}`, 'text-anchor="middle" font-size="11"')
-    text(x0 + 57, top + plotHeight + 52, `(${workload.metrics[0].better} is better)`, 'text-anchor="middle" font-size="11" fill="#555"')
+    text(x0 + (group - 36) / 2, top + plotHeight + 22, `${workload.id} ${workload.title}`, 'text-anchor="middle" font-size="12" font-weight="bold"')
+    text(x0 + (group - 36) / 2, top + plotHeight + 38, `${workload.metrics[0].label}`, 'text-anchor="middle" font-size="11"')
+    text(x0 + (group - 36) / 2, top + plotHeight + 52, `(${workload.metrics[0].better} is better)`, 'text-anchor="middle" font-size="11" fill="#555"')
   })
   if (workloads.length === 0) text(width / 2, top + plotHeight / 2, 'no ratios in this run', 'text-anchor="middle" font-size="13" fill="#888"')
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif">

@@ -16,6 +16,14 @@ export interface BenchResult {
   workloads: WorkloadResult[]
   /** A sentence given with --note (say, that the machine was shared), shown with the results. */
   note?: string
+  /** The code measured (absent in results from before it was recorded). */
+  versions?: Versions
+}
+
+/** The commit of this checkout and, with --baseline, of the baseline checkout (its folder and commit). */
+export interface Versions {
+  current: string
+  baseline?: { dir: string; version: string }
 }
 
 /** Where a workload merged into benchmarks.json by a later partial run (--update-benchmarks) was measured. */
@@ -26,6 +34,7 @@ export interface SeparateRun {
   machine: Machine
   settings: Settings
   note?: string
+  versions?: Versions
 }
 
 export interface TargetInfo {
@@ -86,14 +95,22 @@ export const RESOURCE_KEYS = {
   peakRssMiB: 'peak server RSS, MiB'
 } as const
 
-/** Roost's headline number divided by another target's, on one backend. */
+/**
+ * A ratio of medians on one backend. Against the other targets (`feathers`,
+ * `raw`): Roost's headline number divided by theirs. Against Roost itself,
+ * for every metric of the workload: this checkout's Roost divided by the
+ * --baseline checkout's (`baseline`), or by this checkout's without its
+ * storage speed-ups (`plain`).
+ */
 export interface Ratio {
   backend: Backend
-  versus: 'feathers' | 'raw'
+  versus: Versus
   metric: string
   better: 'higher' | 'lower'
   value: number
 }
+
+export type Versus = 'feathers' | 'raw' | 'baseline' | 'plain'
 
 /** One of the issue's targets for Roost, checked against this run. */
 export interface Goal {

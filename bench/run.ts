@@ -4,15 +4,29 @@ import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { goals, ratios } from './goals.js'
 import { mergeInto } from './merge.js'
+import { baselineProblem, checkoutVersion } from './lib/checkout.js'
 import { cleanupAll, installExitHandlers, ROOT } from './lib/children.js'
-import { postgresProblem } from './lib/databases.js'
+import { postgresProblem, type Backend } from './lib/databases.js'
+import { MONGODB_URL, mongodbProblem } from './lib/mongodb.js'
 import { ResourceMeter } from './lib/proc.js'
 import { round, spread } from './lib/stats.js'
 import { benchmarksMarkdown, ratioChartSvg, resultsMarkdown } from './report.js'
 import type { BenchResult, Machine, RunRecord, TargetInfo, TargetResult, WorkloadResult } from './results.js'
 import { quietPostgres } from './lib/databases.js'
-import { backendOf, startTarget, TARGET_NAMES, type Target, type TargetName } from './targets/index.js'
+import {
+  backendOf,
+  defaultTargets,
+  kindOf,
+  roostTarget,
+  startTarget,
+  TARGET_NAMES,
+  variantOf,
+  type Target,
+  type TargetName
+} from './targets/index.js'
 import { DEFAULT_SETTINGS, WORKLOAD_IDS, WORKLOADS, type Settings, type Workload, type WorkloadId } from './workloads/index.js'
+
+const mongodbTargets = defaultTargets(true).filter((name) => backendOf(name) === 'mongodb')
 
 const USAGE = `npm run bench -- [options]
 
@@ -22,7 +36,18 @@ and writes <out>/latest.json, <out>/latest.md and <out>/ratios.svg; a full run
 with its numbers in <out>/benchmarks.json and its chart in <out>/benchmarks-ratios.svg.
 
   --workload W1,W2,…   workloads (default: all: ${WORKLOAD_IDS.join(', ')})
-  --target NAME,…      targets (default: all: ${TARGET_NAMES.join(', ')})
+  --target NAME,…      targets (default: ${defaultTargets(false).join(', ')},
+                       and with BENCH_MONGODB_URL ${mongodbTargets.join(', ')};
+                       opt-in: ${TARGET_NAMES.filter((name) => variantOf(name) === 'plain').join(', ')},
+                       and with --baseline ${TARGET_NAMES.filter((name) => variantOf(name) === 'baseline').join(', ')})
+  --baseline DIR       before and after in one run: each Roost target asked for (SQLite,
+                       PostgreSQL) also runs as roost-<db>@baseline, the server of DIR,
+                       another checkout of Roost (say a git worktree of the commit before
+                       a change, with node_modules), run in DIR (its config/, migrations/);
+                       the report gives current ÷ baseline for every metric
+  --plain              what the storage speed-ups buy: each Roost target asked for (SQLite,
+                       PostgreSQL) also runs as roost-<db>-plain, this checkout with
+                       ROOST_STORAGE_SHORTCUTS=false; the report gives speed-ups ÷ plain
   --runs N             runs per workload and target (default ${DEFAULT_SETTINGS.runs})
   --seconds S          duration of a W1 / W4 run (default ${DEFAULT_SETTINGS.seconds})
   --clients N          W1 concurrent writers (default ${DEFAULT_SETTINGS.clients})
@@ -42,11 +67,21 @@ with its numbers in <out>/benchmarks.json and its chart in <out>/benchmarks-rati
   --note TEXT          a sentence kept with the results and shown with them
                        (say, that the machine was shared)
 
-Example: npm run bench -- --workload W1 --target roost-sqlite --runs 1 --seconds 2`
+Databases: PostgreSQL targets use BENCH_POSTGRES_URL (or TEST_POSTGRES_URL, default
+postgres://postgres@127.0.0.1:5432/postgres); MongoDB targets (roost-mongodb, raw-mongodb)
+need BENCH_MONGODB_URL, a replica set (mongodb://localhost:27017/?replicaSet=rs0), and
+are in the default run only when it is set. Every target gets a database of its own,
+dropped at the end; a target whose database is missing is skipped with the reason.
+
+Examples:
+  npm run bench -- --workload W1 --target roost-sqlite --runs 1 --seconds 2
+  npm run bench -- --workload W1,W2 --target roost-sqlite,roost-postgres --baseline ../roost-main --plain`
 
 interface Options {
   workloads: WorkloadId[]
   targets: TargetName[]
+  /** The baseline checkout (--baseline), absolute. */
+  baseline: string | undefined
   settings: Settings
   out: string
   benchmarksMd: boolean | undefined
@@ -61,6 +96,8 @@ function parseOptions(argv: string[]): Options {
     options: {
       workload: { type: 'string', multiple: true },
       target: { type: 'string', multiple: true },
+      baseline: { type: 'string' },
+      plain: { type: 'boolean' },
       runs: { type: 'string' },
       seconds: { type: 'string' },
       clients: { type: 'string' },
@@ -83,8 +120,8 @@ function parseOptions(argv: string[]): Options {
     console.log(USAGE)
     process.exit(0)
   }
-  const list = <T extends string>(given: string[] | undefined, allowed: readonly T[], what: string): T[] => {
-    if (!given) return [...allowed]
+  const list = <T extends string>(given: string[] | undefined, allowed: readonly T[], what: string, fallback: readonly T[] = allowed): T[] => {
+    if (!given) return [...fallback]
     const names = given.flatMap((value) => value.split(',')).map((name) => name.trim()).filter(Boolean)
     for (const name of names) if (!allowed.includes(name as T)) throw new Error(`Unknown ${what} "${name}"; one of ${allowed.join(', ')}`)
     return allowed.filter((name) => names.includes(name))
@@ -96,9 +133,13 @@ function parseOptions(argv: string[]): Options {
     return parsed
   }
   const integer = (value: string | undefined, fallback: number, what: string) => Math.round(number(value, fallback, what))
+  const baseline = values.baseline === undefined ? undefined : path.resolve(values.baseline)
+  const problem = baseline && baselineProblem(baseline)
+  if (problem) throw new Error(problem)
   return {
     workloads: list(values.workload, WORKLOAD_IDS, 'workload'),
-    targets: list(values.target, TARGET_NAMES, 'target'),
+    targets: withTwins(list(values.target, TARGET_NAMES, 'target', defaultTargets(MONGODB_URL !== undefined)), baseline !== undefined, values.plain ?? false),
+    baseline,
     settings: {
       ...DEFAULT_SETTINGS,
       runs: integer(values.runs, DEFAULT_SETTINGS.runs, 'runs'),
@@ -117,6 +158,39 @@ function parseOptions(argv: string[]): Options {
     updateBenchmarks: values['update-benchmarks'] ?? false,
     note: values.note
   }
+}
+
+/**
+ * The targets asked for, with the baseline and plain twins of their Roost
+ * targets when --baseline and --plain ask for them, in TARGET_NAMES' order
+ * (each twin next to its Roost target).
+ */
+function withTwins(names: TargetName[], baseline: boolean, plain: boolean): TargetName[] {
+  const wanted = new Set(names)
+  for (const name of names) {
+    if (variantOf(name) === 'baseline' && !baseline) throw new Error(`${name} needs --baseline DIR (the checkout it runs)`)
+    if (kindOf(name) !== 'roost' || variantOf(name) !== 'current') continue
+    for (const [variant, asked] of [['baseline', baseline], ['plain', plain]] as const) {
+      const twin = asked ? roostTarget(backendOf(name), variant) : undefined
+      if (twin) wanted.add(twin)
+    }
+  }
+  return TARGET_NAMES.filter((name) => wanted.has(name))
+}
+
+/** Why each backend the targets need cannot be used (a missing server), or nothing if it can. */
+async function backendProblems(targets: TargetName[]): Promise<Map<Backend, string>> {
+  const checks: Record<Backend, () => Promise<string | undefined>> = {
+    sqlite: async () => undefined,
+    postgres: postgresProblem,
+    mongodb: mongodbProblem
+  }
+  const problems = new Map<Backend, string>()
+  for (const backend of new Set(targets.map(backendOf))) {
+    const problem = await checks[backend]()
+    if (problem) problems.set(backend, problem)
+  }
+  return problems
 }
 
 function machine(): Machine {
@@ -193,8 +267,12 @@ async function runWorkload(workload: Workload, targets: Map<TargetName, Target |
   for (const [name, target] of targets) {
     const result: TargetResult = { target: name, runs: [], summary: {} }
     results.set(name, result)
-    if (typeof target === 'string') result.skipped = target
-    else if (workload.unsupported?.(target)) result.skipped = workload.unsupported(target)
+    if (typeof target === 'string') {
+      // It did not start: said once at the start, shown in the tables.
+      result.skipped = target
+      continue
+    }
+    result.skipped = workload.unsupported?.(target)
     if (result.skipped) {
       console.log(`  ${name}: skipped (${result.skipped})`)
       continue
@@ -207,6 +285,7 @@ async function runWorkload(workload: Workload, targets: Map<TargetName, Target |
     }
   }
   const running = [...targets.values()].filter((target): target is Target => typeof target !== 'string')
+  const width = Math.max(17, ...[...states.keys()].map((name) => name.length))
   // Runs interleave the targets, so a noisy moment does not hit one target's runs only.
   for (let run = 1; run <= settings.runs; run++) {
     for (const [name, state] of states) {
@@ -220,7 +299,7 @@ async function runWorkload(workload: Workload, targets: Map<TargetName, Target |
           .map((metric) => `${metric.label} ${format(record.values[metric.key])}${metric.unit === '/s' ? '' : ` ${metric.unit}`}`)
         const cpu = (100 * record.usage.cpuSeconds) / record.usage.wallSeconds
         console.log(
-          `  run ${run}/${settings.runs}  ${name.padEnd(17)} ${shown.join('  ')}  cpu ${format(cpu)}%  rss ${format(record.usage.peakRssMiB)} MiB`
+          `  run ${run}/${settings.runs}  ${name.padEnd(width)} ${shown.join('  ')}  cpu ${format(cpu)}%  rss ${format(record.usage.peakRssMiB)} MiB`
         )
       } catch (error) {
         result.error = `run ${run}: ${describeError(error)}`
@@ -233,8 +312,7 @@ async function runWorkload(workload: Workload, targets: Map<TargetName, Target |
   }
   const targetResults = [...results.values()]
   for (const result of targetResults) if (result.runs.length > 0) result.summary = summarize(result.runs)
-  const headline = workload.metrics[0]
-  const list = ratios(targetResults, headline.key, headline.better)
+  const list = ratios(targetResults, workload.metrics)
   return { ...base, targets: targetResults, ratios: list, goals: goals(workload.id, targetResults, list) }
 }
 
@@ -263,24 +341,32 @@ async function main() {
   const startedAt = new Date().toISOString()
   // Taken now: the report gives the load average and date "at the start" (at the end the benchmark's own load is in it).
   const startMachine = machine()
+  const versions = {
+    current: checkoutVersion(ROOT),
+    ...(options.baseline ? { baseline: { dir: options.baseline, version: checkoutVersion(options.baseline) } } : {})
+  }
   console.log(`Roost benchmarks: ${options.workloads.join(', ')} on ${options.targets.join(', ')}`)
   console.log(`settings: ${JSON.stringify(options.settings)}`)
+  console.log(`code: ${versions.current}${versions.baseline ? `; baseline: ${versions.baseline.dir} at ${versions.baseline.version}` : ''}`)
 
-  const noPostgres = options.targets.some((name) => backendOf(name) === 'postgres') ? await postgresProblem() : undefined
+  const problems = await backendProblems(options.targets)
+  for (const [backend, problem] of problems) {
+    console.log(`SKIPPED ${options.targets.filter((name) => backendOf(name) === backend).join(', ')}: ${problem}`)
+  }
   const targets = new Map<TargetName, Target | string>()
   const infos: TargetInfo[] = []
   try {
     const origins = await browserOrigins(options.workloads.map((id) => WORKLOADS[id]))
     for (const name of options.targets) {
-      if (backendOf(name) === 'postgres' && noPostgres) {
-        console.log(`SKIPPED ${name}: ${noPostgres}`)
-        targets.set(name, noPostgres)
-        infos.push({ name, skipped: noPostgres })
+      const problem = problems.get(backendOf(name))
+      if (problem) {
+        targets.set(name, problem)
+        infos.push({ name, skipped: problem })
         continue
       }
       const start = performance.now()
       try {
-        const target = await startTarget(name, { origins })
+        const target = await startTarget(name, { origins, baselineDir: options.baseline })
         const startSeconds = round((performance.now() - start) / 1000, 3)
         targets.set(name, target)
         infos.push({ name, pid: target.pid, startSeconds })
@@ -302,10 +388,13 @@ async function main() {
       command: commandLine(process.argv.slice(2)),
       machine: startMachine,
       settings: options.settings,
-      complete: options.workloads.length === WORKLOAD_IDS.length && options.targets.length === TARGET_NAMES.length,
+      // Every workload on every default target (twins added with --baseline or --plain do not make a run partial).
+      complete:
+        options.workloads.length === WORKLOAD_IDS.length && defaultTargets(MONGODB_URL !== undefined).every((name) => options.targets.includes(name)),
       targets: infos,
       workloads,
-      ...(options.note ? { note: options.note } : {})
+      ...(options.note ? { note: options.note } : {}),
+      versions
     }
     writeResults(result, options)
     const failed = workloads.flatMap((workload) => workload.targets.filter((target) => target.error).map((target) => `${workload.id} ${target.target}: ${target.error}`))

@@ -2,6 +2,8 @@ import { BadRequest, Forbidden, NotFound } from '@feathersjs/errors'
 import type { AuthenticatedUser, HookContext, NextFunction } from './declarations.js'
 import { ID_PATTERN } from './ids.js'
 import { atLeast } from './storage/roles.js'
+
+export { mayManageMember } from './storage/roles.js'
 import type { CollectionWithRole, MemberRole, Storage } from './storage/types.js'
 
 /**
@@ -36,16 +38,6 @@ export const collectionNotFound = (collectionId: string) => new NotFound(`Collec
 /** The 403 a member whose role is too low gets. */
 export const roleTooLow = (collectionId: string, role: MemberRole, needs: MemberRole) =>
   new Forbidden(`Your role in collection "${collectionId}" is ${role}; this needs ${needs} or above`, { role, needs })
-
-/**
- * May `actor` (an owner or admin) give `target` the role `next` (undefined:
- * remove them)? Admins manage everyone but owners, and cannot make owners.
- */
-export function mayManageMember(actor: MemberRole, target: MemberRole | undefined, next: MemberRole | undefined): boolean {
-  if (!allows(actor, 'manage')) return false
-  if (actor === 'owner') return true
-  return target !== 'owner' && next !== 'owner'
-}
 
 /**
  * Loads a collection with the caller's role, or throws: 404 if they are not

@@ -56,7 +56,7 @@ export function createApp(overrides: Overrides = {}, options: AppOptions = {}): 
     ...app.get('authentication'),
     secret: loadOrCreateSecret(app.get('authentication').secret, dataDir)
   })
-  app.set('storage', createStorage(app.get('databaseUrl'), dataDir, { logger }))
+  app.set('storage', createStorage(app.get('databaseUrl'), dataDir, { logger, shortcuts: app.get('storageShortcuts') }))
   app.set('clock', options.clock ?? systemClock)
   app.set('sweeper', new Sweeper(app))
 

@@ -12,8 +12,14 @@ export const configurationSchema = Type.Object(
     port: Type.Integer({ minimum: 0, maximum: 65535 }),
     public: Type.String(),
     dataDir: Type.String({ minLength: 1 }),
-    /** Empty: SQLite under dataDir. `postgres://…`: PostgreSQL. `sqlite:<file>`: SQLite there. */
+    /** Empty: SQLite under dataDir. `postgres://…`: PostgreSQL. `mongodb://…`: MongoDB (a replica set). `sqlite:<file>`: SQLite there. */
     databaseUrl: Type.String(),
+    /**
+     * The storage speed-ups (src/storage/knex/shortcuts/, src/storage/rules/shortcuts.ts),
+     * each checked against the plain path by the conformance suite. Off: the
+     * reference path only, for diagnosing a suspected speed-up bug.
+     */
+    storageShortcuts: Type.Boolean(),
     origins: Type.Array(Type.String()),
     logLevel: Type.Union(
       ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level))

@@ -1,6 +1,7 @@
 import {
   BadRequest,
   Conflict,
+  Forbidden,
   FeathersError,
   GeneralError,
   Gone,
@@ -105,7 +106,8 @@ export function fromStorageError(error: StorageError, single: boolean): Feathers
       return new Conflict(error.message, { reason: 'last-owner' })
     case 'forbidden': {
       const access = error.access
-      if (access === undefined) return new GeneralError('Internal server error')
+      // A check that is not about a collection role (only the invitee answers an invitation).
+      if (access === undefined) return new Forbidden(error.message)
       return access.role === undefined ? collectionNotFound(access.collectionId) : roleTooLow(access.collectionId, access.role, access.needs)
     }
     case 'unavailable':

@@ -301,8 +301,9 @@ async function invitationForCaller(cell: Cell) {
   return { target: invitation.id }
 }
 
+/** Deletes what the arranger (its owner) made for the cell. */
 const deleteCollection = async (cell: Cell, { target }: Arranged) => {
-  await cell.world.server.storage.deleteCollection(target).catch(ignore)
+  await cell.world.server.storage.deleteCollection({ id: target, actorId: cell.world.accounts.owner.user.id }).catch(ignore)
 }
 
 const CASES: Record<string, AnyCase> = {
@@ -325,9 +326,10 @@ const CASES: Record<string, AnyCase> = {
     scope: 'none',
     arrange: shared,
     act: ({ client, actor }) => client.service('collections').create({ name: `made by ${actor}` }),
-    cleanup: async ({ world }, _arranged, result) => {
+    cleanup: async ({ world, user }, _arranged, result) => {
       const id = (result as { id?: string } | undefined)?.id
-      if (id !== undefined) await world.server.storage.deleteCollection(id).catch(ignore)
+      // Made by the caller under test: its owner.
+      if (id !== undefined && user !== undefined) await world.server.storage.deleteCollection({ id, actorId: user.id }).catch(ignore)
     }
   }),
   'collections.patch (rename)': define({

@@ -1,8 +1,8 @@
 import { createHmac } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { KnexStorage } from '../src/storage/knex/knex-storage.js'
 import { describeBackends } from './helpers/backends.js'
+import { deleteUserBehindTheServer, setEmailBehindTheServer } from './helpers/behind-the-server.js'
 import { connect, failure, newEmail, signedIn, TRANSPORTS, type TestClient, type Transport } from './helpers/clients.js'
 import { startServer, type TestServer } from './helpers/server.js'
 
@@ -89,7 +89,7 @@ describeBackends('authentication: bodies, tokens and users checked on every call
     opened.push(signed)
     return signed
   }
-  const deleteUser = (id: string) => (server.storage as KnexStorage).db('users').where({ id }).del()
+  const deleteUser = (id: string) => deleteUserBehindTheServer(server, id)
 
   const email = 'someone@example.com'
   /** Bodies of sign-in (POST /authentication) that used to be 500s or worse, and the field the 400 must name. */
@@ -176,7 +176,7 @@ describeBackends('authentication: bodies, tokens and users checked on every call
         const me = await user(transport)
         expect((await me.client.service('users').get(me.user.id)).email).toBe(me.email)
         const renamed = newEmail()
-        await (server.storage as KnexStorage).db('users').where({ id: me.user.id }).update({ email: renamed })
+        await setEmailBehindTheServer(server, me.user.id, renamed)
         expect((await me.client.service('users').get(me.user.id)).email).toBe(renamed)
       })
     })

@@ -13,7 +13,7 @@ import { startServerProcess, type ServerProcess } from './helpers/server-process
  * What makes it fail: a commit that is not ONE transaction. Applying the first
  * half of a batch's operations in a transaction of its own (then the rest with
  * the status change) was tried as a temporary mutation of
- * KnexStorage.commitBatch and failed every run on both backends with "batch …
+ * the batch commit (then KnexStorage.commitBatch, now rules/batches.ts) and failed every run on both backends with "batch …
  * has 12 of 25 records after the crash". Writing the records and marking the
  * batch committed in separate transactions would show up as an applied batch
  * whose status is still `open` (and whose retry conflicts on `ifNotExists`),

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto'
 import type { Paginated } from '@feathersjs/feathers'
-import type { Knex } from 'knex'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { changesClient, recordsClient, type Batch, type ChangeEvent, type ClientApplication, type Collection, type RecordItem } from '../src/client.js'
 import { describeBackends } from './helpers/backends.js'
+import { storedBatchesBehindTheServer } from './helpers/behind-the-server.js'
 import { eventually, failure, signedIn, TRANSPORTS, type TestClient, type Transport, jsonHeaders } from './helpers/clients.js'
 import { startServer, TestClock, type TestServer } from './helpers/server.js'
 
@@ -86,6 +86,7 @@ interface MutationCase {
   prepare(as: TestClient): Promise<Prepared>
 }
 
+// Also on the plain path ("[sqlite, no shortcuts]"…): these are the calls the storage speed-ups serve.
 describeBackends('idempotent retries', (backend) => {
   let server: TestServer
   const clock = new TestClock()
@@ -102,12 +103,7 @@ describeBackends('idempotent retries', (backend) => {
   })
 
   /** The user's batches as stored (batches cannot be listed through the API). */
-  const storedBatches = async (userId: string) =>
-    (server.storage as unknown as { db: Knex })
-      .db('batches')
-      .where({ user_id: userId })
-      .orderBy('id')
-      .select('id', 'status', 'operation_count', 'bytes', 'expires_at')
+  const storedBatches = (userId: string) => storedBatchesBehindTheServer(server, userId)
 
   for (const transport of TRANSPORTS) {
     describe(`over ${transport}`, () => {
@@ -765,4 +761,4 @@ describeBackends('idempotent retries', (backend) => {
       expect(await replay.json()).toEqual(first)
     })
   })
-})
+}, { plainPath: true })

@@ -9,9 +9,11 @@ import { startServer, TestClock, type TestServer } from './helpers/server.js'
  * (`quotas.pendingInvitationsPerCollection`). Reaching one is a 429 with
  * `data.retryAfterSeconds` (and Retry-After over REST); both are checked
  * inside the creating transaction, so parallel creates from several
- * connections cannot overshoot (without the row locks in
- * src/storage/knex/sharing.ts, PostgreSQL let 10 of 18 parallel creates
- * through against a quota of 5, and 10 of 12 invitations against 4).
+ * connections cannot overshoot: each takes the user (or the collection)
+ * first, backend.ts takeUser/takeCollection, a row lock on SQL
+ * (src/storage/knex/sql/users.ts, collections.ts). Without those locks,
+ * PostgreSQL let 10 of 18 parallel creates through against a quota of 5,
+ * and 10 of 12 invitations against 4.
  */
 
 const COLLECTIONS = 5

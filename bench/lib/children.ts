@@ -30,13 +30,15 @@ export interface NodeChild {
 }
 
 /**
- * Runs a TypeScript file with Node (through tsx's loader) in its own process.
- * With BENCH_CPU_PROF=<folder>, each child writes a CPU profile there when it stops.
+ * Runs a TypeScript file (relative to `cwd`: this checkout, or another one
+ * such as a baseline) with Node, through the tsx loader `cwd` resolves, in its
+ * own process. With BENCH_CPU_PROF=<folder>, each child writes a CPU profile
+ * there when it stops.
  */
-export function spawnNode(script: string, env: Record<string, string>): NodeChild {
+export function spawnNode(script: string, env: Record<string, string>, cwd = ROOT): NodeChild {
   const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []
   const child = spawn(process.execPath, [...profile, '--import', 'tsx', '--import', PROBE, script], {
-    cwd: ROOT,
+    cwd,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc']
   })

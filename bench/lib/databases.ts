@@ -4,22 +4,28 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import pg from 'pg'
 import { onCleanup } from './children.js'
+import { createMongoDatabase } from './mongodb.js'
 
 /**
- * A fresh database per target: SQLite in a new temporary folder, or a new
+ * A fresh database per target: SQLite in a new temporary folder, a new
  * PostgreSQL database `roost_bench_<random>` on the local server (or on
- * BENCH_POSTGRES_URL / TEST_POSTGRES_URL), dropped when the benchmark ends.
+ * BENCH_POSTGRES_URL / TEST_POSTGRES_URL), or a new MongoDB database of that
+ * name on BENCH_MONGODB_URL (lib/mongodb.ts), dropped when the benchmark ends.
  */
-export type Backend = 'sqlite' | 'postgres'
+export type Backend = 'sqlite' | 'postgres' | 'mongodb'
 
 export interface BenchDatabase {
   backend: Backend
   /** A folder of its own (the SQLite file lives in it; Roost also keeps its data folder here). */
   dir: string
-  /** SQLite: the file; PostgreSQL: undefined. */
+  /** What a server is given as DATABASE_URL. */
+  url: string
+  /** SQLite: the file; otherwise undefined. */
   sqliteFile?: string
-  /** PostgreSQL: the connection URL; SQLite: undefined. */
+  /** PostgreSQL: the connection URL; otherwise undefined. */
   postgresUrl?: string
+  /** MongoDB: the connection URL, naming this database; otherwise undefined. */
+  mongodbUrl?: string
   /** PostgreSQL backends connected to this database (their CPU is the database's share of the work). */
   backendPids?: () => Promise<number[]>
   /**
@@ -77,12 +83,15 @@ export async function postgresProblem(): Promise<string | undefined> {
 export async function createDatabase(backend: Backend): Promise<BenchDatabase> {
   const dir = mkdtempSync(path.join(tmpdir(), 'roost-bench-'))
   const removeDir = () => rmSync(dir, { recursive: true, force: true })
+  if (backend === 'mongodb') return createMongoDatabase(dir, removeDir)
   if (backend === 'sqlite') {
     const unregister = onCleanup(removeDir)
+    const sqliteFile = path.join(dir, 'bench.sqlite')
     return {
       backend,
       dir,
-      sqliteFile: path.join(dir, 'bench.sqlite'),
+      url: `sqlite:${sqliteFile}`,
+      sqliteFile,
       async analyze() {},
       async settle() {},
       async drop() {
@@ -112,6 +121,7 @@ export async function createDatabase(backend: Backend): Promise<BenchDatabase> {
   return {
     backend,
     dir,
+    url: url.toString(),
     postgresUrl: url.toString(),
     async analyze() {
       await query('ANALYZE')

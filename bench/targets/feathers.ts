@@ -3,13 +3,13 @@ import pg from 'pg'
 import type { Backend, BenchDatabase } from '../lib/databases.js'
 import { HttpClient } from '../lib/http.js'
 import { serverTarget, startServerChild } from './server-child.js'
-import type { FeathersTarget } from './types.js'
+import type { FeathersTarget, TargetName } from './types.js'
 
 /** The plain Feathers app (feathers-app.ts) in its own process on a fresh database. */
-export function startFeathers(backend: Backend): Promise<FeathersTarget> {
-  return startServerChild(`feathers-${backend}`, 'bench/targets/feathers-app.ts', backend, () => ({}), async (server) => ({
+export function startFeathers(name: TargetName, backend: Backend): Promise<FeathersTarget> {
+  return startServerChild({ name, script: 'bench/targets/feathers-app.ts', backend, env: () => ({}) }, async (server) => ({
     kind: 'feathers',
-    name: `feathers-${backend}`,
+    name,
     ...serverTarget(server, backend, new HttpClient(server.url)),
     seedItems: (count, data) => seedItems(server.database, count, data)
   }))

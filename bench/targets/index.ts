@@ -1,13 +1,15 @@
 import { startFeathers } from './feathers.js'
 import { startRaw } from './raw.js'
 import { startRoost } from './roost.js'
-import { backendOf, kindOf, type Target, type TargetName } from './types.js'
+import { backendOf, kindOf, variantOf, type Target, type TargetName } from './types.js'
 
 export * from './types.js'
 
 export interface StartOptions {
   /** Browser origins a Roost target allows (CORS): the pages of browser workloads. */
   origins?: string[]
+  /** The checkout the `@baseline` targets run (--baseline). */
+  baselineDir?: string
 }
 
 /** Starts a target on a fresh database of its backend. */
@@ -15,10 +17,10 @@ export function startTarget(name: TargetName, options: StartOptions = {}): Promi
   const backend = backendOf(name)
   switch (kindOf(name)) {
     case 'roost':
-      return startRoost(backend, options.origins ?? [])
+      return startRoost(name, backend, { origins: options.origins ?? [], variant: variantOf(name), baselineDir: options.baselineDir })
     case 'feathers':
-      return startFeathers(backend)
+      return startFeathers(name, backend)
     case 'raw':
-      return startRaw(backend)
+      return startRaw(name, backend)
   }
 }

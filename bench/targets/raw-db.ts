@@ -1,13 +1,15 @@
 import Database from 'better-sqlite3'
 import pg from 'pg'
 import type { BenchDatabase } from '../lib/databases.js'
+import { Positions } from './positions.js'
+import { openMongodb } from './raw-mongodb.js'
 
 /**
  * The raw targets: the same logical operations as Roost's, straight on
  * better-sqlite3 or pg with no HTTP, no Feathers and no knex, on a table laid
  * out like Roost's `records` (same columns, primary key and unique
- * (collection_id, seq) index; SQLite with the same pragmas). This is the
- * floor: what the database itself costs.
+ * (collection_id, seq) index; SQLite with the same pragmas); MongoDB's in
+ * raw-mongodb.ts. This is the floor: what the database itself costs.
  */
 export interface RawRecord {
   id: string
@@ -40,19 +42,15 @@ const CREATE_TABLE = (varchar: (length: number) => string) => `
     UNIQUE (collection_id, seq)
   )`
 
-/** Positions per collection; this process is the only writer of a raw database. */
-class Positions {
-  private readonly seqs = new Map<string, number>()
-
-  take(collectionId: string, count: number): number {
-    const first = (this.seqs.get(collectionId) ?? 0) + 1
-    this.seqs.set(collectionId, first + count - 1)
-    return first
-  }
-}
-
 export async function openRawDb(database: BenchDatabase): Promise<RawDb> {
-  return database.backend === 'sqlite' ? openSqlite(database.sqliteFile!) : openPostgres(database.postgresUrl!)
+  switch (database.backend) {
+    case 'sqlite':
+      return openSqlite(database.sqliteFile!)
+    case 'postgres':
+      return openPostgres(database.postgresUrl!)
+    case 'mongodb':
+      return openMongodb(database.mongodbUrl!)
+  }
 }
 
 function openSqlite(file: string): RawDb {

@@ -2,10 +2,10 @@ import { onCleanup } from '../lib/children.js'
 import { createDatabase, type Backend } from '../lib/databases.js'
 import { ownCpuSeconds } from '../lib/proc.js'
 import { openRawDb } from './raw-db.js'
-import type { RawTarget } from './types.js'
+import type { RawTarget, TargetName } from './types.js'
 
-/** better-sqlite3 / pg used directly from the benchmark process, on a fresh database. */
-export async function startRaw(backend: Backend): Promise<RawTarget> {
+/** better-sqlite3 / pg / the mongodb driver used directly from the benchmark process, on a fresh database. */
+export async function startRaw(name: TargetName, backend: Backend): Promise<RawTarget> {
   const database = await createDatabase(backend)
   try {
     const db = await openRawDb(database)
@@ -13,7 +13,7 @@ export async function startRaw(backend: Backend): Promise<RawTarget> {
     const unregister = onCleanup(() => db.close())
     return {
       kind: 'raw',
-      name: `raw-${backend}`,
+      name,
       backend,
       database,
       pid: process.pid,

@@ -2,15 +2,33 @@ import { randomBytes } from 'node:crypto'
 import type { Backend, BenchDatabase } from '../lib/databases.js'
 import { HttpClient } from '../lib/http.js'
 import { serverTarget, startServerChild } from './server-child.js'
-import type { RoostTarget } from './types.js'
+import type { RoostTarget, TargetName, Variant } from './types.js'
+
+export interface RoostOptions {
+  /** Browser origins it allows by CORS (the pages of browser workloads). */
+  origins: string[]
+  /** Which Roost (types.ts): this checkout with or without its speed-ups, or the baseline checkout. */
+  variant: Variant
+  /** The baseline checkout (--baseline); needed for the baseline variant. */
+  baselineDir?: string
+}
 
 /**
  * The real Roost server, `src/index.ts` as `npm start` runs it (through tsx's
  * loader, in production mode), in its own process on a fresh database, with
  * one signed-up user whose token the workloads use; it allows `origins`
  * (browser pages) by CORS.
+ *
+ * The current and plain variants run this checkout's server with the storage
+ * speed-ups explicitly on or off (ROOST_STORAGE_SHORTCUTS, config
+ * `storageShortcuts`), so a value left in the shell cannot blur the
+ * comparison. The baseline variant runs the baseline checkout's server from
+ * that checkout (its own config/ and migrations/), with the same environment
+ * and no switch (code from before the switch may not know it).
  */
-export function startRoost(backend: Backend, origins: string[] = []): Promise<RoostTarget> {
+export function startRoost(name: TargetName, backend: Backend, options: RoostOptions): Promise<RoostTarget> {
+  const { origins, variant, baselineDir } = options
+  if (variant === 'baseline' && !baselineDir) throw new Error(`${name} needs --baseline DIR`)
   const env = (database: BenchDatabase) => ({
     HOST: '127.0.0.1',
     LOG_LEVEL: 'silent',
@@ -19,9 +37,11 @@ export function startRoost(backend: Backend, origins: string[] = []): Promise<Ro
     // W7 says which client IP each sign-in comes from (X-Forwarded-For), as a proxy would.
     ROOST_TRUST_PROXY: 'true',
     // Browser workloads' pages (W6 in Chromium) call from an origin of their own; otherwise the configured default.
-    ...(origins.length > 0 ? { CORS_ORIGINS: JSON.stringify(origins) } : {})
+    ...(origins.length > 0 ? { CORS_ORIGINS: JSON.stringify(origins) } : {}),
+    ...(variant === 'baseline' ? {} : { ROOST_STORAGE_SHORTCUTS: variant === 'plain' ? 'false' : 'true' })
   })
-  return startServerChild(`roost-${backend}`, 'src/index.ts', backend, env, async (server) => {
+  const cwd = variant === 'baseline' ? baselineDir : undefined
+  return startServerChild({ name, script: 'src/index.ts', cwd, backend, env }, async (server) => {
     const anonymous = new HttpClient(server.url)
     const email = `bench-${randomBytes(4).toString('hex')}@example.com`
     const password = randomBytes(12).toString('hex')
@@ -30,7 +50,7 @@ export function startRoost(backend: Backend, origins: string[] = []): Promise<Ro
     const http = anonymous.with({ authorization: `Bearer ${accessToken}` })
     return {
       kind: 'roost',
-      name: `roost-${backend}`,
+      name,
       ...serverTarget(server, backend, http),
       accessToken,
       async newCollection() {

@@ -11,26 +11,36 @@ export interface ServerChild {
   stop(): Promise<void>
 }
 
+export interface ServerSpec {
+  name: string
+  /** The script, relative to `cwd`. */
+  script: string
+  /** The checkout it runs from, as its working directory (its config/ and migrations/); by default this one. */
+  cwd?: string
+  backend: Backend
+  /** Environment besides NODE_ENV, PORT and DATABASE_URL. */
+  env: (database: BenchDatabase, port: number) => Record<string, string>
+}
+
 /**
  * A server script in its own process on a fresh database, once it answers
  * HTTP; then `ready` (signing in, say). If the server does not start or
  * `ready` fails, it is stopped and the error names it and says what it printed.
  */
-export async function startServerChild<T>(
-  name: string,
-  script: string,
-  backend: Backend,
-  env: (database: BenchDatabase, port: number) => Record<string, string>,
-  ready: (server: ServerChild) => Promise<T>
-): Promise<T> {
+export async function startServerChild<T>(spec: ServerSpec, ready: (server: ServerChild) => Promise<T>): Promise<T> {
+  const { name, script, cwd, backend, env } = spec
   const database = await createDatabase(backend)
   const port = await freePort()
-  const child = spawnNode(script, {
-    NODE_ENV: 'production',
-    PORT: String(port),
-    DATABASE_URL: database.postgresUrl ?? `sqlite:${database.sqliteFile}`,
-    ...env(database, port)
-  })
+  const child = spawnNode(
+    script,
+    {
+      NODE_ENV: 'production',
+      PORT: String(port),
+      DATABASE_URL: database.url,
+      ...env(database, port)
+    },
+    cwd
+  )
   const url = `http://127.0.0.1:${port}`
   const server: ServerChild = {
     database,

@@ -20,7 +20,12 @@ export type StorageErrorKind =
   | 'locked'
   /** The change would leave a collection without an owner. */
   | 'last-owner'
-  /** A write's author is not a member of the collection (role undefined) or has too low a role, checked in its transaction. */
+  /**
+   * Checked in the transaction: the actor is not a member of the collection
+   * (`access.role` undefined: answered 404, as for a missing collection) or
+   * their role does not allow the change (403); without `access`, a check not
+   * about a role (only the invitee answers an invitation: 403).
+   */
   | 'forbidden'
   | 'unavailable'
   | 'internal'
@@ -59,7 +64,7 @@ export class StorageError extends Error {
   readonly status?: string
   /** For 'locked': the live locks in the way (none when a stale token was the problem). */
   readonly locks: StoredLock[]
-  /** For 'forbidden': the collection, the author's role there (undefined: not a member) and the role needed. */
+  /** For 'forbidden' by role: the collection, the actor's role there (undefined: not a member) and the role needed. */
   readonly access?: { collectionId: string; role: MemberRole | undefined; needs: MemberRole }
   /** For 'quota-exceeded': when trying again may succeed (an open batch or pending invitation expires), in seconds. */
   readonly retryAfterSeconds?: number
@@ -90,3 +95,28 @@ export class StorageError extends Error {
 }
 
 export const isStorageError = (error: unknown): error is StorageError => error instanceof StorageError
+
+/**
+ * A driver's error as a storage error of `kind`, for the backends' one
+ * translation file each: the client sees only these general words, the
+ * driver's message stays in `cause` for the logs.
+ */
+export function fromDriver(kind: StorageErrorKind, cause: unknown): StorageError {
+  return new StorageError(kind, DRIVER_MESSAGES[kind], { cause })
+}
+
+const DRIVER_MESSAGES: Record<StorageErrorKind, string> = {
+  'not-found': 'The item does not exist',
+  conflict: 'The write conflicts with the current state',
+  'already-exists': 'An item with this id already exists',
+  invalid: 'The value cannot be stored',
+  'too-large': 'The value is too large',
+  'quota-exceeded': 'A limit was reached',
+  closed: 'The batch is not open',
+  'key-reused': 'The idempotency key was used for another request',
+  locked: 'The collection is locked',
+  'last-owner': 'A collection keeps at least one owner',
+  forbidden: 'Not allowed',
+  unavailable: 'The database is unavailable',
+  internal: 'The database failed'
+}

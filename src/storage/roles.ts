@@ -8,3 +8,15 @@ export const atLeast = (role: MemberRole | undefined, needed: MemberRole): boole
 
 /** Every role that is `needed` or above. */
 export const rolesAtLeast = (needed: MemberRole): MemberRole[] => (Object.keys(RANK) as MemberRole[]).filter((role) => RANK[role] >= RANK[needed])
+
+/**
+ * May `actor` (an owner or admin) give `target` the role `next` (undefined:
+ * remove them)? Admins manage everyone but owners, and cannot make owners.
+ * Checked by the services for a clear answer, and again by the storage rules
+ * inside the transaction, against the roles as they are then.
+ */
+export function mayManageMember(actor: MemberRole | undefined, target: MemberRole | undefined, next: MemberRole | undefined): boolean {
+  if (!atLeast(actor, 'admin')) return false
+  if (actor === 'owner') return true
+  return target !== 'owner' && next !== 'owner'
+}

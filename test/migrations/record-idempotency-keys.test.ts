@@ -3,14 +3,14 @@ import { afterAll, beforeAll, expect, it } from 'vitest'
 import { migrationSource } from '../../migrations/index.js'
 import { createStorage } from '../../src/storage/index.js'
 import { knexConfig } from '../../src/storage/knex/connection.js'
-import { describeBackends, type TestDatabase } from '../helpers/backends.js'
+import { describeSqlBackends, type TestDatabase } from '../helpers/backends.js'
 
 /**
  * Upgrading a database made before records kept the idempotency key of the
  * call that wrote them: existing versions read exactly as before (no
  * `idempotencyKey` field), and the next write records its key.
  */
-describeBackends('migration: record idempotency keys', (backend) => {
+describeSqlBackends('migration: record idempotency keys', (backend) => {
   let database: TestDatabase
   let db: Knex
 

@@ -3,13 +3,13 @@ import { afterAll, beforeAll, expect, it } from 'vitest'
 import { migrationSource } from '../../migrations/index.js'
 import { createStorage } from '../../src/storage/index.js'
 import { knexConfig } from '../../src/storage/knex/connection.js'
-import { describeBackends, type TestDatabase } from '../helpers/backends.js'
+import { describeSqlBackends, type TestDatabase } from '../helpers/backends.js'
 
 /**
  * Upgrading a database made before sharing: every collection's owner becomes
  * its first member (an owner), so nobody loses access to what they had.
  */
-describeBackends('migration: sharing', (backend) => {
+describeSqlBackends('migration: sharing', (backend) => {
   let database: TestDatabase
   let db: Knex
 

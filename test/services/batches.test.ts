@@ -69,6 +69,7 @@ function partialGroups(where: string, records: RecordItem[], groups: Map<string,
   return problems
 }
 
+// Also on the plain path ("[sqlite, no shortcuts]"…): these are the calls the storage speed-ups serve.
 describeBackends('batches: atomic group uploads', (backend) => {
   let server: TestServer
   const open = connections()
@@ -854,4 +855,4 @@ describeBackends('batches: atomic group uploads', (backend) => {
       }
     })
   })
-})
+}, { plainPath: true })

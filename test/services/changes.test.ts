@@ -163,4 +163,4 @@ describeBackends('changes: the feed', (backend) => {
     for (const connection of [...writers, ...pullers]) connection.close()
     owner.close()
   })
-})
+}, { plainPath: true })

@@ -240,4 +240,4 @@ describeBackends('collections', (backend) => {
       }
     })
   })
-})
+}, { plainPath: true })

@@ -252,4 +252,4 @@ describeBackends('locks', (backend) => {
     expect((await post({ ...headers, 'lock-token': 'x' })).status).toBe(400)
     expect((await post({ ...headers, 'lock-token': String(lock.token) })).status).toBe(201)
   })
-})
+}, { plainPath: true })

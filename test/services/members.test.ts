@@ -187,4 +187,4 @@ describeBackends('members and invitations', (backend) => {
       })
     })
   }
-})
+}, { plainPath: true })

@@ -46,6 +46,7 @@ function keyed(transport: Transport, key: string, params: CallParams = {}): Call
     : { ...params, query: { ...params.query, $idempotencyKey: key } }
 }
 
+// Also on the plain path ("[sqlite, no shortcuts]"…): these are the calls the storage speed-ups serve.
 describeBackends('records: the idempotency key of each version', (backend) => {
   let server: TestServer
   const clock = new TestClock()
@@ -263,4 +264,4 @@ describeBackends('records: the idempotency key of each version', (backend) => {
       })
     })
   }
-})
+}, { plainPath: true })

@@ -5,6 +5,7 @@ import { describeBackends } from '../helpers/backends.js'
 import { failure, signedIn, TRANSPORTS, type TestClient, jsonHeaders } from '../helpers/clients.js'
 import { startServer, type TestServer } from '../helpers/server.js'
 
+// Also on the plain path ("[sqlite, no shortcuts]"…): these are the calls the storage speed-ups serve.
 describeBackends('records: versioned writes', (backend) => {
   let server: TestServer
 
@@ -211,4 +212,4 @@ describeBackends('records: versioned writes', (backend) => {
       expect((await response.json()).message).toMatch(/different versions/)
     })
   })
-})
+}, { plainPath: true })

@@ -66,14 +66,17 @@ export class CollectionService {
 
   async patch(id: string, data: CollectionPatch, params: CollectionParams): Promise<Collection> {
     const { role } = await authorizeCollection(this.storage, user(params), id, 'manage')
-    return toPublicCollection({ ...(await this.storage.renameCollection(id, data.name, nowIso(this.app))), role })
+    const renamed = await this.storage.renameCollection({ id, name: data.name, actorId: user(params).id, at: nowIso(this.app) })
+    return toPublicCollection({ ...renamed, role })
   }
 
   /** Owners only. Every member at that moment hears of it (channels.ts). */
   async remove(id: string, params: CollectionParams): Promise<Collection> {
     const { role } = await authorizeCollection(this.storage, user(params), id, 'delete')
-    params.formerMembers = await this.storage.listMemberRoles(id)
-    return toPublicCollection({ ...(await this.storage.deleteCollection(id)), role })
+    // The members as the deletion found them, read in its transaction: they all hear of it.
+    const removal = await this.storage.deleteCollection({ id, actorId: user(params).id })
+    params.formerMembers = removal.members
+    return toPublicCollection({ ...removal.collection, role })
   }
 
   /** Tells the members (and the member concerned) that someone joined, changed role or left; after the commit. */

@@ -96,7 +96,7 @@ export class InvitationService {
     const me = user(params)
     const { invitation, asInvitee } = await this.visible(String(id), me)
     if (!asInvitee) throw new Forbidden('Only the invitee answers an invitation; revoke it instead (remove)')
-    const answer = await this.storage.answerInvitation(invitation.id, data.status, me.id, nowIso(this.app))
+    const answer = await this.storage.answerInvitation({ id: invitation.id, answer: data.status, userId: me.id, at: nowIso(this.app) })
     this.announceRevoked(answer.change?.revokedInvitations ?? [])
     if (answer.change !== undefined && answer.change.previousRole !== answer.change.member.role) {
       const collection = await this.storage.getCollection(invitation.collectionId)
@@ -115,7 +115,7 @@ export class InvitationService {
     const { invitation, role } = await this.visible(String(id), me)
     if (!allows(role, 'manage')) throw new Forbidden('Only the collection\'s owners and admins revoke an invitation; decline it instead')
     if (!mayManageMember(role!, undefined, invitation.role)) throw new Forbidden('Only an owner can revoke an invitation to be an owner', { role, needs: 'owner' })
-    return toInvitation(await this.storage.revokeInvitation(invitation.id, nowIso(this.app)))
+    return toInvitation(await this.storage.revokeInvitation({ id: invitation.id, actorId: me.id, at: nowIso(this.app) }))
   }
 
   /**

@@ -17,8 +17,11 @@ export const toMember = (member: StoredMember): Member => ({ ...member })
  * user ids. The hooks have authenticated the caller and authorized the
  * collection (`params.collection`, with the caller's role): any member may
  * list members; changing them needs owner or admin, as `mayManageMember` says;
- * anyone may remove themselves. Every change is announced as a
- * `collections member` event after it committed. Storage errors (409
+ * anyone may remove themselves. Checked here for a clear answer, and again by
+ * storage inside the change's transaction against the roles as they are then
+ * (src/storage/rules/members.ts), so a change racing another cannot slip
+ * through. Every change is announced as a `collections member` event after
+ * it committed. Storage errors (409
  * last-owner, 404…) become Feathers errors in the app's one mapping (app.ts).
  */
 export class MemberService {
@@ -41,7 +44,7 @@ export class MemberService {
   async create(data: MemberAdd, params: MemberParams): Promise<Member> {
     const target = collection(params)
     this.mayChange(target, undefined, data.role)
-    const change = await this.storage.putMember({ collectionId: target.id, userId: data.userId, role: data.role }, nowIso(this.app), 'new')
+    const change = await this.storage.putMember({ collectionId: target.id, userId: data.userId, role: data.role, at: nowIso(this.app), actorId: user(params).id, onlyIf: 'new' })
     this.app.service('collections').announceMember(target, 'added', change.member)
     this.app.service('invitations').announceRevoked(change.revokedInvitations)
     return toMember(change.member)
@@ -51,7 +54,7 @@ export class MemberService {
     const target = collection(params)
     const current = await this.existing(target.id, String(id))
     this.mayChange(target, current.role, data.role)
-    const change = await this.storage.putMember({ collectionId: target.id, userId: current.userId, role: data.role }, nowIso(this.app), 'existing')
+    const change = await this.storage.putMember({ collectionId: target.id, userId: current.userId, role: data.role, at: nowIso(this.app), actorId: user(params).id, onlyIf: 'existing' })
     if (change.previousRole !== change.member.role) this.app.service('collections').announceMember(target, 'changed', change.member)
     for (const lock of change.locks) this.app.service(lockPath).announce('released', target, lock)
     this.app.service('invitations').announceRevoked(change.revokedInvitations)
@@ -63,7 +66,7 @@ export class MemberService {
     const target = collection(params)
     const current = await this.existing(target.id, String(id))
     if (current.userId !== user(params).id) this.mayChange(target, current.role, undefined)
-    const removal = await this.storage.removeMember(target.id, current.userId, nowIso(this.app))
+    const removal = await this.storage.removeMember({ collectionId: target.id, userId: current.userId, actorId: user(params).id, at: nowIso(this.app) })
     this.app.service('collections').announceMember(target, 'removed', removal.member)
     for (const lock of removal.locks) this.app.service(lockPath).announce('released', target, lock)
     this.app.service('invitations').announceRevoked(removal.revokedInvitations)

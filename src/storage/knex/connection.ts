@@ -2,6 +2,8 @@ import { mkdirSync } from 'node:fs'
 import path from 'node:path'
 import type { Knex } from 'knex'
 import { createLogger, type Logger } from '../../logger.js'
+import { deferCheckpoints } from './shortcuts/sqlite-checkpointer.js'
+import { cachePreparedStatements } from './shortcuts/sqlite-statement-cache.js'
 
 export type KnexDialect = 'sqlite' | 'postgres'
 
@@ -12,10 +14,11 @@ export type KnexDialect = 'sqlite' | 'postgres'
  */
 export interface ConnectionOptions {
   /**
-   * Roost's additions to stock knex on SQLite (default true): a cache of
-   * prepared statements, and checkpoints left to a background thread
-   * (sqlite-checkpointer.ts). The benchmark's plain Feathers target turns
-   * them off.
+   * The SQLite connection's part of the backend's shortcuts (default true):
+   * a cache of prepared statements (shortcuts/sqlite-statement-cache.ts) and
+   * its own checkpoints deferred to the background checkpointer
+   * (shortcuts/sqlite-checkpointer.ts). KnexBackend sets it from its
+   * `shortcuts` switch; the benchmark's plain Feathers target turns it off.
    */
   tuned?: boolean
   /**
@@ -80,12 +83,7 @@ export function knexConfig(
           connection.pragma('synchronous = NORMAL')
           connection.pragma('foreign_keys = ON')
           connection.pragma('busy_timeout = 5000')
-          if (tuned && filename !== ':memory:') {
-            // A background thread checkpoints; this is only the safety net if it cannot.
-            connection.pragma('wal_autocheckpoint = 10000')
-            // The log file shrinks back to 64 MiB when it restarts.
-            connection.pragma('journal_size_limit = 67108864')
-          }
+          if (tuned && filename !== ':memory:') deferCheckpoints(connection)
           done(null, connection)
         }
       },
@@ -113,27 +111,6 @@ interface PgConnection {
 interface SqliteConnection {
   pragma(sql: string): unknown
   prepare(sql: string): unknown
-}
-
-const STATEMENT_CACHE_SIZE = 500
-
-/**
- * knex prepares every query afresh; preparing is a tenth of a small write's
- * CPU. better-sqlite3 statements can be run again (knex runs each to the end
- * at once), so keep the recent ones by their SQL.
- */
-function cachePreparedStatements(connection: SqliteConnection): void {
-  const prepare = connection.prepare.bind(connection)
-  const cache = new Map<string, unknown>()
-  connection.prepare = (sql: string) => {
-    let statement = cache.get(sql)
-    if (statement === undefined) {
-      statement = prepare(sql)
-      if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value as string)
-      cache.set(sql, statement)
-    }
-    return statement
-  }
 }
 
 function sqliteFilename(url: string, dataDir: string): string {

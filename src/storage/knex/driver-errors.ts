@@ -1,4 +1,6 @@
-import { StorageError, type StorageErrorKind } from '../errors.js'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { fromDriver, StorageError, type StorageErrorKind } from '../errors.js'
+import { ThrownByStep } from './statements.js'
 
 /**
  * The one place where SQLite and PostgreSQL driver errors become storage
@@ -54,7 +56,7 @@ const CONNECTION_LOST = [
 
 export function translateDriverError(error: unknown): StorageError {
   if (error instanceof StorageError) return error
-  return new StorageError(kindOf(error), MESSAGES[kindOf(error)], { cause: error })
+  return fromDriver(kindOf(error), error)
 }
 
 function kindOf(error: unknown): StorageErrorKind {
@@ -85,18 +87,38 @@ export function isRetryable(error: unknown): boolean {
   return code === '40001' || code === '40P01' || code === 'SQLITE_BUSY_SNAPSHOT'
 }
 
-const MESSAGES: Record<StorageErrorKind, string> = {
-  'not-found': 'The item does not exist',
-  conflict: 'The write conflicts with the current state',
-  'already-exists': 'An item with this id already exists',
-  invalid: 'The value cannot be stored',
-  'too-large': 'The value is too large',
-  'quota-exceeded': 'A limit was reached',
-  closed: 'The batch is not open',
-  'key-reused': 'The idempotency key was used for another request',
-  locked: 'The collection is locked',
-  'last-owner': 'A collection keeps at least one owner',
-  forbidden: 'Not allowed',
-  unavailable: 'The database is unavailable',
-  internal: 'The database failed'
+const MAX_TRANSACTION_ATTEMPTS = 5
+
+/**
+ * Runs database work and translates what the driver (or knex's pool) threw.
+ * What a transaction's step threw (statements.ts, ThrownByStep: a rule's
+ * StorageError or Replay, or a bug) comes out as it is.
+ */
+export async function translating<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work()
+  } catch (error) {
+    if (error instanceof ThrownByStep) throw error.error
+    throw translateDriverError(error)
+  }
+}
+
+/**
+ * As `translating`, and runs `attempt` again (up to 5 times in all, each
+ * time from the start: a fresh transaction) when the driver's failure is
+ * retryable (isRetryable).
+ */
+export async function retrying<T>(attempt: () => Promise<T>): Promise<T> {
+  for (let n = 1; ; n++) {
+    try {
+      return await attempt()
+    } catch (error) {
+      if (error instanceof ThrownByStep) throw error.error
+      if (isRetryable(error) && n < MAX_TRANSACTION_ATTEMPTS) {
+        await sleep(Math.random() * 10 * n)
+        continue
+      }
+      throw translateDriverError(error)
+    }
+  }
 }

@@ -1,5 +1,21 @@
+import type { StoredKey } from '../backend.js'
 import { jsonText } from '../json-text.js'
-import type { JsonValue, SortField, StoredCollection, StoredRecord, StoredUser } from '../types.js'
+import type {
+  CommitResult,
+  InvitationStatus,
+  JsonValue,
+  LockMode,
+  MemberRole,
+  SortField,
+  StagedOperation,
+  StoredBatch,
+  StoredCollection,
+  StoredInvitation,
+  StoredLock,
+  StoredMember,
+  StoredRecord,
+  StoredUser
+} from '../types.js'
 
 /** Column names and the mapping between rows and storage types. */
 
@@ -17,7 +33,7 @@ export interface CollectionRow {
   epoch: string
   seq: number | string // bigint: pg returns a string
   /** Fencing-token counter of the collection's locks. */
-  lock_seq?: number | string
+  lock_seq: number | string
   created_at: string
   updated_at: string
 }
@@ -89,3 +105,145 @@ export const SORT_COLUMNS: Record<SortField, string> = {
   updatedBy: 'updated_by',
   seq: 'seq'
 }
+
+export interface KeyRow {
+  user_id: string
+  key: string
+  fingerprint: string
+  response: string
+  created_at: string
+  expires_at: string
+}
+
+export const keyFromRow = (row: KeyRow): StoredKey => ({
+  fingerprint: row.fingerprint,
+  response: JSON.parse(row.response) as JsonValue,
+  expiresAt: row.expires_at
+})
+
+export interface LockRow {
+  collection_id: string
+  user_id: string
+  holder: string
+  mode: string
+  token: number | string // bigint: pg returns a string
+  acquired_at: string
+  expires_at: string
+}
+
+export const lockFromRow = (row: LockRow): StoredLock => ({
+  collectionId: row.collection_id,
+  userId: row.user_id,
+  holder: row.holder,
+  mode: row.mode as LockMode,
+  token: Number(row.token),
+  acquiredAt: row.acquired_at,
+  expiresAt: row.expires_at
+})
+
+export interface MemberRow {
+  collection_id: string
+  user_id: string
+  role: string
+  created_at: string
+  updated_at: string
+}
+
+export interface MemberWithEmailRow extends MemberRow {
+  email: string
+}
+
+export const memberFromRow = (row: MemberWithEmailRow): StoredMember => ({
+  collectionId: row.collection_id,
+  userId: row.user_id,
+  email: row.email,
+  role: row.role as MemberRole,
+  createdAt: row.created_at,
+  updatedAt: row.updated_at
+})
+
+export interface InvitationRow {
+  id: string
+  collection_id: string
+  role: string
+  invitee_user_id: string | null
+  invitee_email: string | null
+  invited_by: string
+  status: string
+  created_at: string
+  expires_at: string
+  answered_at: string | null
+  /** Read with the invitation (sql/invitations.ts), not a column of it. */
+  collection_name?: string | null
+}
+
+export const invitationFromRow = (row: InvitationRow, now: string): StoredInvitation => ({
+  id: row.id,
+  collectionId: row.collection_id,
+  collectionName: row.collection_name ?? null,
+  role: row.role as MemberRole,
+  inviteeUserId: row.invitee_user_id,
+  inviteeEmail: row.invitee_email,
+  invitedBy: row.invited_by,
+  status: row.status === 'pending' && row.expires_at <= now ? 'expired' : (row.status as InvitationStatus),
+  createdAt: row.created_at,
+  expiresAt: row.expires_at,
+  answeredAt: row.answered_at
+})
+
+export interface BatchRow {
+  id: string
+  user_id: string
+  status: string
+  operation_count: number | string
+  bytes: number | string
+  declared_operations: number | null
+  declared_bytes: number | string | null
+  result: string | null
+  created_at: string
+  expires_at: string
+  committed_at: string | null
+}
+
+/** Stored 'open' past its expiry reads as 'expired' (the sweeper sets it later). */
+export function batchFromRow(row: BatchRow, now: string): StoredBatch {
+  const status = row.status === 'open' && row.expires_at <= now ? 'expired' : (row.status as StoredBatch['status'])
+  return {
+    id: row.id,
+    userId: row.user_id,
+    status,
+    operationCount: Number(row.operation_count),
+    bytes: Number(row.bytes),
+    declaredOperations: row.declared_operations === null ? null : Number(row.declared_operations),
+    declaredBytes: row.declared_bytes === null ? null : Number(row.declared_bytes),
+    createdAt: row.created_at,
+    expiresAt: row.expires_at,
+    committedAt: row.committed_at,
+    result: row.result === null ? null : (JSON.parse(row.result) as CommitResult)
+  }
+}
+
+export interface OperationRow {
+  batch_id: string
+  collection_id: string
+  record_id: string
+  ordinal: number
+  op: string
+  data: string | null
+  base_version: number | null
+  bytes: number
+}
+
+/** The columns of `batch_operations`, in the order raw inserts list them. */
+export const OPERATION_COLUMNS = ['batch_id', 'collection_id', 'record_id', 'ordinal', 'op', 'data', 'base_version', 'bytes'] as const satisfies ReadonlyArray<keyof OperationRow>
+
+export const operationFromRow = (row: OperationRow): StagedOperation =>
+  row.op === 'delete'
+    ? { op: 'delete', collectionId: row.collection_id, id: row.record_id, baseVersion: Number(row.base_version) }
+    : {
+        op: 'put',
+        collectionId: row.collection_id,
+        id: row.record_id,
+        data: JSON.parse(row.data ?? 'null') as JsonValue,
+        baseVersion: row.base_version === null ? null : Number(row.base_version)
+      }

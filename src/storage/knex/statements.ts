@@ -1,17 +1,19 @@
+import type { Tx } from '../backend.js'
+
 /**
- * Hot storage operations written once as plain SQL steps, and run either
- * synchronously on better-sqlite3 or asynchronously on PostgreSQL.
+ * The steps of this backend's transactions (backend.ts, `Tx`): a step yields
+ * one SQL statement at a time and gets its result back. Written this way a
+ * rule exists once, while SQLite runs a whole write transaction without
+ * yielding to the event loop (no other request can queue behind a half-done
+ * transaction on SQLite's single connection) and PostgreSQL runs it
+ * asynchronously; and knex's per-statement query building (about 40% of a
+ * small write's CPU) is skipped on every path a request takes. Cold reads
+ * (queries.ts) and migrations stay on knex's query builder.
  *
- * An operation is a generator that yields one statement at a time and gets
- * its result back. Written this way, the versioned-write algorithm exists
- * once, while SQLite runs a whole write transaction without yielding to the
- * event loop: no other request can queue behind a half-done transaction on
- * SQLite's single connection, and knex's per-statement query building (about
- * 40% of a small write's CPU) is skipped on the paths every request takes.
- * Cold paths (migrations, batches, sweeping) stay on knex's query builder.
- *
- * The SQL uses `?` placeholders and only syntax both databases share
- * (`RETURNING` needs SQLite ≥ 3.35, which better-sqlite3 bundles).
+ * The SQL (./sql/) uses `?` placeholders and only syntax both databases
+ * share (`RETURNING` needs SQLite ≥ 3.35, which better-sqlite3 bundles;
+ * `ON CONFLICT … DO UPDATE SET x = excluded.x` SQLite ≥ 3.24). Booleans are
+ * bound as booleans; the SQLite runner turns them into numbers.
  */
 
 export type SqlValue = string | number | boolean | null
@@ -66,11 +68,29 @@ export function sqlForLength(make: (n: number) => string): (n: number) => string
   }
 }
 
+/**
+ * What a step itself threw (a rule's StorageError or Replay, or a bug), boxed
+ * on its way out of a runner so that the backend tells it from a driver
+ * error: those are retried or translated, this is passed on as it is
+ * (KnexBackend.transaction).
+ */
+export class ThrownByStep {
+  constructor(readonly error: unknown) {}
+}
+
+function advance<T>(steps: Steps<T>, result?: StatementResult): IteratorResult<Statement, T> {
+  try {
+    return result === undefined ? steps.next() : steps.next(result)
+  } catch (error) {
+    throw new ThrownByStep(error)
+  }
+}
+
 /** Runs the steps; `run` gets single statements (a pair is run one after the other). */
 export function runSync<T>(steps: Steps<T>, run: (statement: Statement) => StatementResult): T {
   const runOne = ({ then, ...statement }: Statement): StatementResult => (then === undefined ? run(statement) : [run(statement), run(then)])
-  let next = steps.next()
-  while (!next.done) next = steps.next(runOne(next.value))
+  let next = advance(steps)
+  while (!next.done) next = advance(steps, runOne(next.value))
   return next.value
 }
 
@@ -82,7 +102,10 @@ export function runSync<T>(steps: Steps<T>, run: (statement: Statement) => State
 export async function runAsync<T>(steps: Steps<T>, run: (statement: Statement) => Promise<StatementResult>, runsPairs = false): Promise<T> {
   const runOne = async ({ then, ...statement }: Statement): Promise<StatementResult> =>
     then === undefined ? run(statement) : runsPairs ? run({ ...statement, then }) : [await run(statement), await run(then)]
-  let next = steps.next()
-  while (!next.done) next = steps.next(await runOne(next.value))
+  let next = advance(steps)
+  while (!next.done) next = advance(steps, await runOne(next.value))
   return next.value
 }
+
+/** A step of backend.ts (`Tx`) as this backend's steps: every step of ./tx/ yields Statements. */
+export const asSteps = <T>(tx: Tx<T>): Steps<T> => tx as Steps<T>

@@ -1,0 +1,117 @@
+import { randomUUID } from 'node:crypto'
+import knex from 'knex'
+import { migrationSource } from '../../../migrations/index.js'
+import type { Backend, BackendShortcuts, StorageTx, Tx } from '../backend.js'
+import type { Logger } from '../../logger.js'
+import type { NewUser, PurgeResult, StoredLock, StoredUser } from '../types.js'
+import { knexConfig, type KnexDialect } from './connection.js'
+import { retrying, translating } from './driver-errors.js'
+import { KnexQueries } from './queries.js'
+import { lockFromRow, userFromRow, type LockRow, type UserRow } from './rows.js'
+import { createSessions } from './sessions.js'
+import { PostgresSessions } from './postgres-sessions.js'
+import { isSingleWrite, singleWriteOnPostgres } from './shortcuts/pg-single-write.js'
+import { SqliteCheckpointer } from './shortcuts/sqlite-checkpointer.js'
+import * as batches from './sql/batches.js'
+import { PURGE_INVITATIONS } from './sql/invitations.js'
+import { PURGE_KEYS } from './sql/keys.js'
+import { DELETE_EXPIRED_LEASES } from './sql/locks.js'
+import { INSERT_USER, SET_USER_PASSWORD } from './sql/users.js'
+import { asSteps, execute, select, type Steps } from './statements.js'
+import { sqlTx } from './tx/index.js'
+import { byAge } from './tx/locks.js'
+
+export interface KnexBackendOptions {
+  logger?: Logger
+  /**
+   * The speed-ups of ./shortcuts/ (each file says what it saves). Off, the
+   * backend is plain: knex's pool hands over every connection, statements
+   * are prepared each time, BEGIN is a round trip of its own, SQLite
+   * checkpoints by itself, and there is no `shortcuts` object.
+   */
+  shortcuts: boolean
+}
+
+/**
+ * SQLite and PostgreSQL through knex: the mechanisms of backend.ts, no sync
+ * rules. A transaction's steps (./tx/) yield SQL statements (./sql/), run
+ * by the dialect's sessions (./sqlite-sessions.ts, ./postgres-sessions.ts);
+ * driver errors are translated in one place (./driver-errors.ts). Dialect
+ * differences stay in connection.ts, the sessions and driver-errors.ts.
+ */
+export class KnexBackend extends KnexQueries implements Backend {
+  readonly name: KnexDialect
+  readonly shortcuts?: BackendShortcuts
+  private readonly filename: string | undefined
+  private readonly useCheckpointer: boolean
+  private checkpointer: SqliteCheckpointer | undefined
+
+  constructor(url: string, dataDir: string, options: KnexBackendOptions) {
+    const { dialect, config, filename } = knexConfig(url, dataDir, { logger: options.logger, tuned: options.shortcuts })
+    const db = knex(config)
+    const sessions = createSessions(dialect, db, options.shortcuts)
+    super(db, sessions)
+    this.name = dialect
+    this.filename = filename
+    this.useCheckpointer = options.shortcuts && filename !== undefined && filename !== ':memory:'
+    if (options.shortcuts) {
+      this.shortcuts =
+        sessions instanceof PostgresSessions
+          ? {
+              commitSingleWrite: async (writes, context) =>
+                isSingleWrite(writes, context) ? retrying(() => sessions.withClient((client) => singleWriteOnPostgres(client, writes, context))) : undefined
+            }
+          : {}
+    }
+  }
+
+  async migrate(): Promise<void> {
+    await translating(() => this.db.migrate.latest({ migrationSource }))
+    // Started once the file and its log exist.
+    if (this.useCheckpointer) this.checkpointer ??= new SqliteCheckpointer(this.filename!)
+  }
+
+  async close(): Promise<void> {
+    await this.checkpointer?.stop()
+    await this.db.destroy()
+  }
+
+  async transaction<T>(work: (tx: StorageTx) => Tx<T>): Promise<T> {
+    return retrying(() => this.sessions.write(asSteps(work(sqlTx))))
+  }
+
+  async createUser(user: NewUser, at: string): Promise<StoredUser> {
+    const row: UserRow = { id: randomUUID(), email: user.email, password: user.password, created_at: at }
+    // An e-mail address taken fails the INSERT: 'already-exists' (driver-errors.ts).
+    await this.write(() => execute(INSERT_USER, [row.id, row.email, row.password, row.created_at]))
+    return userFromRow(row)
+  }
+
+  async setUserPassword(id: string, password: string): Promise<boolean> {
+    return (await this.write(() => execute(SET_USER_PASSWORD, [password, id]))) > 0
+  }
+
+  async purgeExpired(now: string, retainUntil: string): Promise<PurgeResult> {
+    return this.write(() => purge(now, retainUntil))
+  }
+
+  async expireLeases(now: string): Promise<StoredLock[]> {
+    // DELETE … RETURNING: each lease is returned by the one statement (of any instance) that deleted it.
+    const rows = await this.write(() => select<LockRow>(DELETE_EXPIRED_LEASES, [now]))
+    return rows.map(lockFromRow).sort(byAge)
+  }
+
+  /** Steps of this file's own, in one transaction (made afresh for each attempt). */
+  private async write<T>(steps: () => Steps<T>): Promise<T> {
+    return retrying(() => this.sessions.write(steps()))
+  }
+}
+
+function* purge(now: string, retainUntil: string): Steps<PurgeResult> {
+  const expiredBatches = yield* execute(batches.EXPIRE_OPEN_BATCHES, [now])
+  yield* execute(batches.DROP_CLOSED_BATCH_OPERATIONS, [])
+  const deletedBatches = yield* execute(batches.PURGE_BATCHES, [retainUntil])
+  const deletedKeys = yield* execute(PURGE_KEYS, [now])
+  const deletedInvitations = yield* execute(PURGE_INVITATIONS, [retainUntil, retainUntil])
+  return { expiredBatches, deletedBatches, deletedKeys, deletedInvitations }
+}

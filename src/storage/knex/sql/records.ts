@@ -1,0 +1,30 @@
+import { placeholders, sqlForLength } from '../statements.js'
+import { RECORD_COLUMNS } from '../rows.js'
+
+/** Versioned records and tombstones (`records`). */
+
+export const SELECT_RECORD = 'SELECT * FROM records WHERE collection_id = ? AND id = ?'
+
+/** The rows of n ids of one collection. */
+export const selectRecords = sqlForLength((n) => `SELECT * FROM records WHERE collection_id = ? AND id IN ${placeholders(n)}`)
+
+/** n records, every column (RECORD_COLUMNS order): an id already there fails the statement. */
+export const insertRecords = sqlForLength(
+  (n) => `INSERT INTO records (${RECORD_COLUMNS.join(', ')}) VALUES ${new Array<string>(n).fill(placeholders(RECORD_COLUMNS.length)).join(', ')}`
+)
+
+/** As insertRecords, skipping the rows whose id is taken (only those: the conflict target is the primary key). */
+export const insertRecordsIfAbsent = sqlForLength(
+  (n) =>
+    `INSERT INTO records (${RECORD_COLUMNS.join(', ')}) VALUES ${new Array<string>(n).fill(placeholders(RECORD_COLUMNS.length)).join(', ')} ON CONFLICT (collection_id, id) DO NOTHING`
+)
+
+/** Compare-and-set on the version. */
+export const REPLACE_RECORD =
+  'UPDATE records SET version = ?, data = ?, deleted = ?, updated_at = ?, updated_by = ?, idempotency_key = ?, seq = ? WHERE collection_id = ? AND id = ? AND version = ?'
+
+/** Compare-and-set on the version of a live record (not a tombstone). */
+export const REPLACE_LIVE_RECORD = `${REPLACE_RECORD} AND deleted = FALSE`
+
+/** The feed: changes after a position, oldest first (LIMIT one more than asked, to tell if more follow). */
+export const SELECT_CHANGES = 'SELECT * FROM records WHERE collection_id = ? AND seq > ? ORDER BY seq ASC LIMIT ?'

@@ -1,0 +1,254 @@
+import type {
+  AcquireLockParams,
+  AcquireLockResult,
+  BatchLimits,
+  ChangesPage,
+  ChangesParams,
+  CollectionQuota,
+  CollectionWithRole,
+  CommitBatchParams,
+  CommitOutcome,
+  FindRecordsParams,
+  IdempotencyScope,
+  InvitationAnswer,
+  InvitationQuota,
+  JsonValue,
+  ListCollectionsParams,
+  ListInvitationsParams,
+  MemberChange,
+  MemberRemoval,
+  MemberRole,
+  NewBatch,
+  NewCollection,
+  NewInvitation,
+  NewUser,
+  Page,
+  PurgeResult,
+  RecordWrite,
+  StagedOperation,
+  StageParams,
+  StoredBatch,
+  StoredCollection,
+  StoredIdempotencyKey,
+  StoredInvitation,
+  StoredLock,
+  StoredMember,
+  StoredRecord,
+  StoredUser,
+  WriteContext
+} from './types.js'
+
+/**
+ * The storage port: everything the services need from a database, spoken in
+ * sync terms (versions, tombstones, change positions, compare-and-set), split
+ * by concern. One implementation, SyncStorage (./sync-storage.ts), runs the
+ * sync rules (./rules/) over a backend's mechanisms (./backend.ts); every
+ * backend passes the one conformance suite (test/storage/suite/).
+ *
+ * Guarantees every backend keeps:
+ * - **Linearizable per collection.** Record writes, batch commits, lock
+ *   grants, renewals and releases, membership changes, invitation changes,
+ *   renames and deletion of one collection happen one after another: each sees
+ *   every one that committed before it, and checks its preconditions (versions,
+ *   roles, leases, the last owner) against that state, inside its transaction.
+ * - **Per user**, creating collections and opening or filling batches are
+ *   linearizable too, so the per-user quotas hold under concurrency.
+ * - **Atomic**: each method's changes commit together or not at all.
+ * - Every method either succeeds or throws a StorageError (./errors.ts);
+ *   driver errors never escape a backend.
+ * - Mutations of a collection check, in this order: that it exists
+ *   ('not-found'), that the actor may do it ('forbidden', with the actor's
+ *   role; no role: not a member), then the change's own rules ('last-owner',
+ *   'locked', 'conflict', …).
+ */
+
+export interface UsersPort {
+  /** An e-mail address already taken: 'already-exists'. */
+  createUser(user: NewUser, at: string): Promise<StoredUser>
+  getUser(id: string): Promise<StoredUser | undefined>
+  findUserByEmail(email: string): Promise<StoredUser | undefined>
+  /** Replaces a user's password hash (a sign-in upgrading an old hash); 'not-found' if there is no such user. */
+  setUserPassword(id: string, password: string): Promise<void>
+}
+
+/** What deleting a collection removed, for the announcements that follow. */
+export interface CollectionRemoval {
+  collection: StoredCollection
+  /** Its members at the moment it was deleted: who hears of it. */
+  members: Array<{ userId: string; role: MemberRole }>
+}
+
+export interface CollectionsPort {
+  /**
+   * Creates the collection with its creator as its one owner. Over the quota
+   * (collections the owner owns already): 'quota-exceeded', and nothing is created.
+   */
+  createCollection(collection: NewCollection, at: string, quota?: CollectionQuota): Promise<StoredCollection>
+  getCollection(id: string): Promise<StoredCollection | undefined>
+  /** Whether (and as what) a user may see a collection, in one read; undefined if the collection does not exist. */
+  getCollectionAccess(collectionId: string, userId: string): Promise<{ collection: StoredCollection; role: MemberRole | undefined } | undefined>
+  /** The collections a user is a member of, with their role, ordered by id. */
+  listCollections(params: ListCollectionsParams): Promise<Page<CollectionWithRole>>
+  /** The actor must be an admin or owner of it, checked in the transaction ('forbidden'). Missing: 'not-found'. */
+  renameCollection(params: { id: string; name: string | null; actorId: string; at: string }): Promise<StoredCollection>
+  /**
+   * The actor must be an owner of it, checked in the transaction
+   * ('forbidden'); missing: 'not-found'. Removes the collection and, with it, exactly: its records
+   * and tombstones, its members, its leases and its invitations (whatever
+   * their status). Batches are the user's and stay: operations staged on the
+   * collection stay too, and a commit of them fails with 'not-found'.
+   * Idempotency keys are the user's and stay.
+   */
+  deleteCollection(params: { id: string; actorId: string }): Promise<CollectionRemoval>
+}
+
+export interface RecordsPort {
+  getRecord(collectionId: string, id: string): Promise<StoredRecord | undefined>
+  findRecords(collectionId: string, params: FindRecordsParams): Promise<Page<StoredRecord>>
+
+  /**
+   * Applies all writes in one transaction, or none: every base version is
+   * checked inside the transaction, and if any write conflicts a
+   * StorageError('conflict') lists every conflict and nothing is applied.
+   * Each written record gets the next change position of its collection.
+   * Resolves only once the transaction has committed. The algorithm is in
+   * rules/commit-writes.ts.
+   */
+  commitWrites(writes: RecordWrite[], context: WriteContext): Promise<CommitOutcome>
+
+  /**
+   * Changes with a position after `since`, oldest first, each record at most
+   * once in its latest state. A change that commits after this call returns
+   * gets a position greater than every position returned: the feed has no
+   * gaps (rules/commit-writes.ts says why).
+   */
+  changesSince(collectionId: string, params: ChangesParams): Promise<ChangesPage>
+}
+
+export interface BatchesPort {
+  /**
+   * Opens a batch, or returns the caller's batch with that id as it is (so a
+   * lost answer to "open" is harmless). Another user's id: 'already-exists';
+   * too many open batches: 'quota-exceeded'.
+   */
+  openBatch(batch: NewBatch, limits: BatchLimits, now: string): Promise<{ batch: StoredBatch; created: boolean }>
+  /** The batch as stored; status 'expired' once past its expiry. */
+  getBatch(id: string, now: string): Promise<StoredBatch | undefined>
+  /**
+   * Stages operations in one transaction; an operation on a record already
+   * staged replaces it. Over a limit: 'too-large' (per batch) or
+   * 'quota-exceeded' (per user), and nothing changes. Not open: 'closed'.
+   */
+  stageOperations(batchId: string, params: StageParams): Promise<StoredBatch>
+  /** The staged operations in staging order. */
+  listOperations(batchId: string): Promise<StagedOperation[]>
+  /**
+   * Applies every staged operation and the conditions in one transaction, as
+   * commitWrites does, and keeps the result: committing a committed batch
+   * returns it again (replayed). Aborted or expired: 'closed'.
+   */
+  commitBatch(batchId: string, params: CommitBatchParams): Promise<CommitOutcome & { batch: StoredBatch }>
+  /** Aborts an open batch and drops what it staged; aborting again is a no-op. Committed: 'closed'. */
+  abortBatch(batchId: string, userId: string, now: string): Promise<StoredBatch>
+}
+
+export interface IdempotencyPort {
+  getIdempotencyKey(userId: string, key: string, now: string): Promise<StoredIdempotencyKey | undefined>
+  /** Keeps a response under a key; if an unexpired one was stored meanwhile, keeps the first. */
+  saveIdempotencyKey(scope: IdempotencyScope, response: JsonValue, at: string): Promise<void>
+}
+
+export interface LocksPort {
+  /**
+   * Grants a lease, linearizable with the collection's writes: exclusive if
+   * nobody else holds a live lock, shared if nobody else holds a live
+   * exclusive one; otherwise 'locked' with the locks in the way. The same
+   * holder (user + holder id) asking again gets its lock back with the new
+   * expiry and the same token; asking for another mode replaces it with a new
+   * grant and a new token. Tokens strictly increase per collection. Missing
+   * collection: 'not-found'.
+   */
+  acquireLock(params: AcquireLockParams): Promise<AcquireLockResult>
+  /** Extends a live lease of this holder; none (released or expired): 'not-found'. */
+  renewLock(collectionId: string, userId: string, holder: string, expiresAt: string, now: string): Promise<StoredLock>
+  /** Ends this holder's lease; returns it, or undefined if there was none (already released or expired). */
+  releaseLock(collectionId: string, userId: string, holder: string, now: string): Promise<StoredLock | undefined>
+  /** Live leases on a collection, oldest first. */
+  listLocks(collectionId: string, now: string): Promise<StoredLock[]>
+  /** Deletes every lease past its expiry and returns them (each exactly once, across server instances). */
+  expireLocks(now: string): Promise<StoredLock[]>
+}
+
+/** Adding a member or changing their role. */
+export interface PutMemberParams {
+  collectionId: string
+  userId: string
+  role: MemberRole
+  at: string
+  /**
+   * Who asks: checked in the transaction to be allowed to give `userId` the
+   * role (roles.ts, mayManageMember): 'forbidden' otherwise.
+   */
+  actorId: string
+  /** 'new' refuses an existing member ('already-exists'), 'existing' a non-member ('not-found'). */
+  onlyIf?: 'new' | 'existing'
+}
+
+export interface SharingPort {
+  /** Members ordered by user id. */
+  listMembers(collectionId: string, page: { limit: number; skip: number }): Promise<Page<StoredMember>>
+  /** Every member's user id and role: who hears the collection's events. */
+  listMemberRoles(collectionId: string): Promise<Array<{ userId: string; role: MemberRole }>>
+  getMember(collectionId: string, userId: string): Promise<StoredMember | undefined>
+  /**
+   * Adds a member or changes their role; their pending invitations to the
+   * collection are revoked (superseded), and made a reader they lose their
+   * exclusive leases on it. Demoting the last owner: 'last-owner'. Missing
+   * collection or user: 'not-found'.
+   */
+  putMember(params: PutMemberParams): Promise<MemberChange>
+  /**
+   * Removes a member, releases their leases on the collection, revokes their
+   * pending invitations to it and aborts their open batches that staged
+   * operations on it, in one transaction. The actor removes themselves
+   * (leaving) or must be allowed to remove them ('forbidden'). Missing
+   * collection, or not a member: 'not-found'; the last owner: 'last-owner'.
+   */
+  removeMember(params: { collectionId: string; userId: string; actorId: string; at: string }): Promise<MemberRemoval>
+
+  /**
+   * `invitedBy` must be allowed to give the invited role, checked in the
+   * transaction ('forbidden'). Over the quota (pending invitations to the
+   * collection): 'quota-exceeded', and nothing is created.
+   */
+  createInvitation(invitation: NewInvitation, at: string, quota?: InvitationQuota): Promise<StoredInvitation>
+  getInvitation(id: string, now: string): Promise<StoredInvitation | undefined>
+  /** Newest first. */
+  listInvitations(params: ListInvitationsParams): Promise<Page<StoredInvitation>>
+  /**
+   * The invitee's answer: `userId` must be the invitee (by user id, or by
+   * e-mail for an invitation by address), checked in the transaction
+   * ('forbidden'). Accepting makes them a member with the invited role (or
+   * changes their role) in the same transaction. No longer pending: 'closed'
+   * with the status.
+   */
+  answerInvitation(params: { id: string; answer: 'accepted' | 'declined'; userId: string; at: string }): Promise<InvitationAnswer>
+  /**
+   * Withdraws a pending invitation; the actor must be allowed to give its
+   * role ('forbidden'). No longer pending: 'closed'.
+   */
+  revokeInvitation(params: { id: string; actorId: string; at: string }): Promise<StoredInvitation>
+}
+
+export interface MaintenancePort {
+  /** Marks open batches past expiry as expired and drops their operations; deletes old batches, keys and invitations. */
+  purgeExpired(now: string, retainUntil: string): Promise<PurgeResult>
+}
+
+export interface Storage extends UsersPort, CollectionsPort, RecordsPort, BatchesPort, IdempotencyPort, LocksPort, SharingPort, MaintenancePort {
+  /** 'sqlite' | 'postgres' | 'mongodb': for logs, health and the conformance suite. */
+  readonly backend: string
+  /** Brings the schema up to date. Safe to call on every start. */
+  migrate(): Promise<void>
+  close(): Promise<void>
+}

@@ -1,0 +1,275 @@
+import { randomBytes } from 'node:crypto'
+import type { Backend } from './backend.js'
+import { StorageError } from './errors.js'
+import type { CollectionRemoval, PutMemberParams, Storage } from './port.js'
+import * as batches from './rules/batches.js'
+import * as collections from './rules/collections.js'
+import { commitWrites } from './rules/commit-writes.js'
+import { saveKey } from './rules/idempotency.js'
+import * as invitations from './rules/invitations.js'
+import * as locks from './rules/locks.js'
+import * as members from './rules/members.js'
+import { Replay } from './rules/replay.js'
+import type {
+  AcquireLockParams,
+  AcquireLockResult,
+  BatchLimits,
+  ChangesPage,
+  ChangesParams,
+  CollectionQuota,
+  CollectionWithRole,
+  CommitBatchParams,
+  CommitOutcome,
+  FindRecordsParams,
+  IdempotencyScope,
+  InvitationAnswer,
+  InvitationQuota,
+  JsonValue,
+  ListCollectionsParams,
+  ListInvitationsParams,
+  MemberChange,
+  MemberRemoval,
+  MemberRole,
+  NewBatch,
+  NewCollection,
+  NewInvitation,
+  NewUser,
+  Page,
+  PurgeResult,
+  RecordWrite,
+  StagedOperation,
+  StageParams,
+  StoredBatch,
+  StoredCollection,
+  StoredIdempotencyKey,
+  StoredInvitation,
+  StoredLock,
+  StoredMember,
+  StoredRecord,
+  StoredUser,
+  WriteContext
+} from './types.js'
+
+export interface SyncStorageOptions {
+  /**
+   * The speed-ups of the rules (rules/shortcuts.ts); the backend's own were
+   * chosen when it was made. Both are checked against the plain path by the
+   * conformance suite.
+   */
+  shortcuts: boolean
+}
+
+/**
+ * The one implementation of the storage port: every mutation runs its rule
+ * (./rules/) in one transaction of the backend; reads go to the backend
+ * as they are.
+ */
+export class SyncStorage implements Storage {
+  readonly backend: string
+
+  constructor(
+    private readonly db: Backend,
+    private readonly options: SyncStorageOptions
+  ) {
+    this.backend = db.name
+  }
+
+  migrate(): Promise<void> {
+    return this.db.migrate()
+  }
+
+  close(): Promise<void> {
+    return this.db.close()
+  }
+
+  // Users
+
+  createUser(user: NewUser, at: string): Promise<StoredUser> {
+    return this.db.createUser(user, at)
+  }
+
+  getUser(id: string): Promise<StoredUser | undefined> {
+    return this.db.getUser(id)
+  }
+
+  findUserByEmail(email: string): Promise<StoredUser | undefined> {
+    return this.db.findUserByEmail(email)
+  }
+
+  async setUserPassword(id: string, password: string): Promise<void> {
+    if (!(await this.db.setUserPassword(id, password))) throw new StorageError('not-found', `User "${id}" not found`)
+  }
+
+  // Collections
+
+  createCollection(collection: NewCollection, at: string, quota?: CollectionQuota): Promise<StoredCollection> {
+    const stored: StoredCollection = {
+      ...collection,
+      // A new epoch per incarnation of an id: cursors of a deleted namesake are recognised as stale.
+      epoch: randomBytes(6).toString('base64url'),
+      seq: 0,
+      createdAt: at,
+      updatedAt: at
+    }
+    return this.db.transaction((tx) => collections.createCollection(tx, stored, quota))
+  }
+
+  getCollection(id: string): Promise<StoredCollection | undefined> {
+    return this.db.getCollection(id)
+  }
+
+  getCollectionAccess(collectionId: string, userId: string): Promise<{ collection: StoredCollection; role: MemberRole | undefined } | undefined> {
+    return this.db.getCollectionAccess(collectionId, userId)
+  }
+
+  listCollections(params: ListCollectionsParams): Promise<Page<CollectionWithRole>> {
+    return this.db.listCollections(params)
+  }
+
+  renameCollection(params: { id: string; name: string | null; actorId: string; at: string }): Promise<StoredCollection> {
+    return this.db.transaction((tx) => collections.renameCollection(tx, params))
+  }
+
+  deleteCollection(params: { id: string; actorId: string }): Promise<CollectionRemoval> {
+    return this.db.transaction((tx) => collections.deleteCollection(tx, params))
+  }
+
+  // Records
+
+  getRecord(collectionId: string, id: string): Promise<StoredRecord | undefined> {
+    return this.db.getRecord(collectionId, id)
+  }
+
+  findRecords(collectionId: string, params: FindRecordsParams): Promise<Page<StoredRecord>> {
+    return this.db.findRecords(collectionId, params)
+  }
+
+  async commitWrites(writes: RecordWrite[], context: WriteContext): Promise<CommitOutcome> {
+    const single = this.options.shortcuts ? await this.db.shortcuts?.commitSingleWrite?.(writes, context) : undefined
+    if (single !== undefined) return single
+    return replayed(this.db.transaction((tx) => commitWrites(tx, writes, context, [], this.options.shortcuts)))
+  }
+
+  changesSince(collectionId: string, params: ChangesParams): Promise<ChangesPage> {
+    return this.db.changesSince(collectionId, params)
+  }
+
+  // Batches
+
+  openBatch(batch: NewBatch, limits: BatchLimits, now: string): Promise<{ batch: StoredBatch; created: boolean }> {
+    return this.db.transaction((tx) => batches.openBatch(tx, batch, limits, now))
+  }
+
+  getBatch(id: string, now: string): Promise<StoredBatch | undefined> {
+    return this.db.getBatch(id, now)
+  }
+
+  stageOperations(batchId: string, params: StageParams): Promise<StoredBatch> {
+    return this.db.transaction((tx) => batches.stageOperations(tx, batchId, params))
+  }
+
+  listOperations(batchId: string): Promise<StagedOperation[]> {
+    return this.db.listOperations(batchId)
+  }
+
+  async commitBatch(batchId: string, params: CommitBatchParams): Promise<CommitOutcome & { batch: StoredBatch }> {
+    try {
+      return await this.db.transaction((tx) => batches.commitBatch(tx, batchId, params, this.options.shortcuts))
+    } catch (error) {
+      if (error instanceof Replay) return { ...error.result, replayed: true, batch: error.extra as StoredBatch }
+      throw error
+    }
+  }
+
+  abortBatch(batchId: string, userId: string, now: string): Promise<StoredBatch> {
+    return this.db.transaction((tx) => batches.abortBatch(tx, batchId, userId, now))
+  }
+
+  // Idempotency keys
+
+  getIdempotencyKey(userId: string, key: string, now: string): Promise<StoredIdempotencyKey | undefined> {
+    return this.db.getIdempotencyKey(userId, key, now)
+  }
+
+  saveIdempotencyKey(scope: IdempotencyScope, response: JsonValue, at: string): Promise<void> {
+    return this.db.transaction((tx) => saveKey(tx, scope, response, at))
+  }
+
+  purgeExpired(now: string, retainUntil: string): Promise<PurgeResult> {
+    return this.db.purgeExpired(now, retainUntil)
+  }
+
+  // Locks
+
+  acquireLock(params: AcquireLockParams): Promise<AcquireLockResult> {
+    return this.db.transaction((tx) => locks.acquireLock(tx, params))
+  }
+
+  renewLock(collectionId: string, userId: string, holder: string, expiresAt: string, now: string): Promise<StoredLock> {
+    return this.db.transaction((tx) => locks.renewLock(tx, collectionId, userId, holder, expiresAt, now))
+  }
+
+  releaseLock(collectionId: string, userId: string, holder: string, now: string): Promise<StoredLock | undefined> {
+    return this.db.transaction((tx) => locks.releaseLock(tx, collectionId, userId, holder, now))
+  }
+
+  listLocks(collectionId: string, now: string): Promise<StoredLock[]> {
+    return this.db.listLocks(collectionId, now)
+  }
+
+  expireLocks(now: string): Promise<StoredLock[]> {
+    return this.db.expireLeases(now)
+  }
+
+  // Sharing
+
+  listMembers(collectionId: string, page: { limit: number; skip: number }): Promise<Page<StoredMember>> {
+    return this.db.listMembers(collectionId, page)
+  }
+
+  listMemberRoles(collectionId: string): Promise<Array<{ userId: string; role: MemberRole }>> {
+    return this.db.listMemberRoles(collectionId)
+  }
+
+  getMember(collectionId: string, userId: string): Promise<StoredMember | undefined> {
+    return this.db.getMember(collectionId, userId)
+  }
+
+  putMember(params: PutMemberParams): Promise<MemberChange> {
+    return this.db.transaction((tx) => members.putMember(tx, params))
+  }
+
+  removeMember(params: { collectionId: string; userId: string; actorId: string; at: string }): Promise<MemberRemoval> {
+    return this.db.transaction((tx) => members.removeMember(tx, params))
+  }
+
+  createInvitation(invitation: NewInvitation, at: string, quota?: InvitationQuota): Promise<StoredInvitation> {
+    return this.db.transaction((tx) => invitations.createInvitation(tx, invitation, at, quota))
+  }
+
+  getInvitation(id: string, now: string): Promise<StoredInvitation | undefined> {
+    return this.db.getInvitation(id, now)
+  }
+
+  listInvitations(params: ListInvitationsParams): Promise<Page<StoredInvitation>> {
+    return this.db.listInvitations(params)
+  }
+
+  answerInvitation(params: { id: string; answer: 'accepted' | 'declined'; userId: string; at: string }): Promise<InvitationAnswer> {
+    return this.db.transaction((tx) => invitations.answerInvitation(tx, params))
+  }
+
+  revokeInvitation(params: { id: string; actorId: string; at: string }): Promise<StoredInvitation> {
+    return this.db.transaction((tx) => invitations.revokeInvitation(tx, params))
+  }
+}
+
+/** An idempotent retry answered from its stored result, as a value. */
+async function replayed(commit: Promise<CommitOutcome>): Promise<CommitOutcome> {
+  try {
+    return await commit
+  } catch (error) {
+    if (error instanceof Replay) return { ...error.result, replayed: true }
+    throw error
+  }
+}
