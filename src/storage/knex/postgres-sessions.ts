@@ -52,6 +52,37 @@ export class PostgresSessions implements Sessions {
     })
   }
 
+  /**
+   * Group commit (shortcuts/pg-group-commit.ts): BEGIN, each steps in a
+   * savepoint of its own (rolled back to it if they fail, so the
+   * transaction goes on without them), COMMIT. An outcome per steps: their
+   * value, or what failed them (as it was thrown: the caller translates).
+   */
+  async writeGroup<T>(stepsList: Array<() => Steps<T>>): Promise<Array<{ ok: true; value: T } | { ok: false; error: unknown }>> {
+    return this.withClient(async (client) => {
+      await client.query('BEGIN')
+      try {
+        const outcomes: Array<{ ok: true; value: T } | { ok: false; error: unknown }> = []
+        for (const steps of stepsList) {
+          await client.query('SAVEPOINT roost_group_member')
+          try {
+            const value = await runAsync(steps(), (statement) => this.run(client, statement))
+            await client.query('RELEASE SAVEPOINT roost_group_member')
+            outcomes.push({ ok: true, value })
+          } catch (error) {
+            await client.query('ROLLBACK TO SAVEPOINT roost_group_member')
+            outcomes.push({ ok: false, error })
+          }
+        }
+        await client.query('COMMIT')
+        return outcomes
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined)
+        throw error
+      }
+    })
+  }
+
   private async run(client: pg.ClientBase, { sql, bindings, expect }: Statement): Promise<StatementResult> {
     const result = await client.query(this.numbered(sql), bindings as SqlValue[])
     return expect === 'rows' ? result.rows : (result.rowCount ?? 0)
