@@ -4,6 +4,7 @@ import type { Application, AuthenticatedUser } from './declarations.js'
 import type { Collection } from './services/collections/collections.schema.js'
 import type { Invitation } from './services/invitations/invitations.schema.js'
 import { PublishOrder } from './realtime/publish-order.js'
+import { fanOutOf } from './realtime/index.js'
 import type { MemberRole, StoredCollection } from './storage/types.js'
 
 /**
@@ -72,24 +73,39 @@ export const channels = (app: Application) => {
 
   const collections = app.service('collections')
 
-  collections.publish('change', ordered(async (_event, context) => {
-    const { collection } = context as unknown as CollectionEventContext
+  // `change`, `lock` and `member` come with every write and reach whole
+  // audiences: they are sent here, encoded once per audience (realtime/fan-out.ts),
+  // not by Feathers once per connection. Each is sent in its turn in
+  // PublishOrder, so events still leave in the order they were emitted, the
+  // ones Feathers sends (collection and invitation events) included.
+  const fanOut = fanOutOf(app)
+  const sentOnce = (event: string, audienceOf: (context: CollectionEventContext) => Promise<RealTimeConnection[] | undefined>) => {
+    const inOrder = ordered(audienceOf)
+    return (_data: unknown, hook: unknown) => {
+      const context = hook as CollectionEventContext & { dispatch?: unknown; result?: unknown }
+      // What Feathers' dispatch would send: the hook's `dispatch`, or else its `result` (the event).
+      return inOrder(context).then((audience) => {
+        if (audience !== undefined) fanOut.send(`collections ${event}`, context.dispatch || context.result, audience)
+        return undefined
+      })
+    }
+  }
+
+  collections.publish('change', sentOnce('change', async ({ collection }) => {
     const subscribers = app.channel(collectionChannel(collection.id))
     // Most writes have no subscriber: no need to read the members then.
     if (subscribers.length === 0) return undefined
     const roles = await members.of(collection.id)
-    return subscribers.filter((connection: Connection) => allows(roles.get(connection.user?.id ?? ''), 'read'))
+    return subscribers.connections.filter((connection: Connection) => allows(roles.get(connection.user?.id ?? ''), 'read'))
   }))
 
-  collections.publish('lock', ordered(async (_event, context) => {
-    const { collection } = context as unknown as CollectionEventContext
+  collections.publish('lock', sentOnce('lock', async ({ collection }) => {
     if (!anyoneSignedIn()) return undefined
-    return usersWho(await members.of(collection.id), 'read')
+    return usersWho(await members.of(collection.id), 'read').connections
   }))
 
-  collections.publish('member', ordered(async (_event, context) => {
-    const { collection, concerned } = context as unknown as CollectionEventContext
-    return usersWho(await members.of(collection.id), 'read', ...(concerned === undefined ? [] : [concerned]))
+  collections.publish('member', sentOnce('member', async ({ collection, concerned }) => {
+    return usersWho(await members.of(collection.id), 'read', ...(concerned === undefined ? [] : [concerned])).connections
   }))
 
   // A removed member's sockets stop following the collection at once.

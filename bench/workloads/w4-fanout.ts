@@ -118,6 +118,7 @@ export const w4Fanout: Workload<State> = {
         p50Ms: percentile(tally.latencies, 50),
         deliveredPercent: (100 * tally.received) / expected,
         writesPerSecond: writes / (elapsedMs / 1000),
+        writeP50Ms: percentile(writeLatencies, 50),
         writeP99Ms: percentile(writeLatencies, 99)
       }
     }
