@@ -74,11 +74,20 @@ export const channels = (app: Application) => {
   const collections = app.service('collections')
 
   // `change`, `lock` and `member` come with every write and reach whole
-  // audiences: they are sent here, encoded once per audience (realtime/fan-out.ts),
-  // not by Feathers once per connection. Each is sent in its turn in
-  // PublishOrder, so events still leave in the order they were emitted, the
-  // ones Feathers sends (collection and invitation events) included.
+  // audiences: they are sent by realtime/fan-out.ts, encoded once per
+  // audience and written in rounds, not by Feathers once per connection. Each
+  // is handed over in its turn in PublishOrder, and what is still queued there
+  // is sent before any event Feathers sends (collection and invitation
+  // events): events still leave in the order they were emitted.
   const fanOut = fanOutOf(app)
+  const sentByFeathers = <A extends unknown[], R>(publisher: (...args: A) => R | Promise<R>) => {
+    const inOrder = ordered(publisher)
+    return (...args: A) =>
+      inOrder(...args).then((audience) => {
+        fanOut.flush()
+        return audience
+      })
+  }
   const sentOnce = (event: string, audienceOf: (context: CollectionEventContext) => Promise<RealTimeConnection[] | undefined>) => {
     const inOrder = ordered(audienceOf)
     return (_data: unknown, hook: unknown) => {
@@ -130,16 +139,16 @@ export const channels = (app: Application) => {
     for (const [userId, role] of roles) byRole.set(role, [...(byRole.get(role) ?? []), userChannel(userId)])
     return [...byRole].map(([role, names]) => app.channel(...names).send({ ...collection, role }))
   }
-  collections.publish('created', ordered((collection) => app.channel(userChannel((collection as Collection).ownerId))))
-  collections.publish('patched', ordered(async (collection) => toEachMember(collection as Collection, await members.of((collection as Collection).id))))
+  collections.publish('created', sentByFeathers((collection) => app.channel(userChannel((collection as Collection).ownerId))))
+  collections.publish('patched', sentByFeathers(async (collection) => toEachMember(collection as Collection, await members.of((collection as Collection).id))))
   collections.publish(
     'removed',
-    ordered((collection, context) =>
+    sentByFeathers((collection, context) =>
       toEachMember(collection as Collection, ((context.params as Params).formerMembers ?? []).map(({ userId, role }): [string, MemberRole] => [userId, role]))
     )
   )
 
-  app.service('invitations').publish(ordered(async (data) => {
+  app.service('invitations').publish(sentByFeathers(async (data) => {
     const invitation = data as Invitation
     const invitee = invitation.inviteeUserId ?? (invitation.inviteeEmail === null ? undefined : (await app.get('storage').findUserByEmail(invitation.inviteeEmail))?.id)
     return usersWho(await members.of(invitation.collectionId), 'manage', ...(invitee === undefined ? [] : [invitee]))
