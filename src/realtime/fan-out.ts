@@ -12,10 +12,11 @@ import type { Server, Socket } from 'socket.io'
  * waited seconds (issue 15). Here:
  * - an event goes out through socket.io's broadcast: its packet is encoded
  *   once (and its websocket frame built once) for its whole audience;
- * - events are sent on the next turn of the event loop, all those published
- *   meanwhile together, and each connection gets them in one write: the more
- *   events pile up while the server is busy, the fewer writes per event, and
- *   the writes that are waiting run between two rounds of sending.
+ * - events are sent in rounds, on later turns of the event loop: a round
+ *   takes every event published meanwhile, and each connection gets them in
+ *   one write (the more events pile up while the server is busy, the fewer
+ *   writes per event); a round goes out a slice of connections per turn, so
+ *   the writes waiting run between two slices.
  *
  * What stays the same: the audience of each event is decided by its
  * publisher from the current members (channels.ts); events leave in the order
@@ -29,7 +30,10 @@ import type { Server, Socket } from 'socket.io'
 export class FanOut {
   private io: Server | undefined
   private readonly sockets = new WeakMap<RealTimeConnection, Socket>()
-  private pending: Array<{ eventName: string; data: unknown; ids: string[] }> = []
+  /** Events handed over and not yet in a round. */
+  private pending: QueuedEvent[] = []
+  /** The round being sent, a slice of its audience at a time. */
+  private round: { events: QueuedEvent[]; slices: Array<Set<string>>; next: number } | undefined
   private scheduled = false
 
   /** Learns each socket.io socket's Feathers connection (its `params`), as Feathers does for its own dispatch. */
@@ -50,29 +54,86 @@ export class FanOut {
     }
     if (ids.size === 0) return
     this.pending.push({ eventName, data, ids: [...ids] })
-    if (!this.scheduled) {
-      this.scheduled = true
-      setImmediate(() => this.flush())
-    }
+    this.schedule()
   }
 
-  /** Sends everything queued, now. */
+  /** Sends everything queued, now: the rest of the current round, then what is pending. */
   flush(): void {
-    this.scheduled = false
-    const events = this.pending
-    this.pending = []
+    while (this.round !== undefined || this.pending.length > 0) this.step()
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return
+    this.scheduled = true
+    setImmediate(() => {
+      this.scheduled = false
+      this.step()
+      if (this.round !== undefined || this.pending.length > 0) this.schedule()
+    })
+  }
+
+  /**
+   * Sends one slice of the current round (starting a round with every event
+   * pending if there is none): every event of the round to the connections of
+   * that slice that are in its audience. The next slice waits for the next
+   * turn of the event loop, so a large audience does not hold up the writes
+   * for longer than a slice takes; and a round ends before the next begins, so
+   * each connection still gets its events in order.
+   */
+  private step(): void {
     const io = this.io
-    if (io === undefined || events.length === 0) return
+    if (io === undefined) {
+      // Not listening (nothing could be queued for a socket then).
+      this.pending = []
+      return
+    }
+    if (this.round === undefined) {
+      if (this.pending.length === 0) return
+      this.round = { events: this.pending, slices: slicesOf(this.pending), next: 0 }
+      this.pending = []
+    }
+    const { events, slices } = this.round
+    const slice = slices[this.round.next++]
+    if (this.round.next >= slices.length) this.round = undefined
     // Several events: each connection's packets are held back until all are
     // queued, then handed to its websocket in one write.
-    const held = events.length > 1 ? holdConnections(io, events) : []
+    const held = events.length > 1 ? holdConnections(io, slice) : []
     try {
-      // Every socket is in a room of its own id: one broadcast (one encoding) per event.
-      for (const { eventName, data, ids } of events) io.to(ids).emit(eventName, data)
+      for (const { eventName, data, ids } of events) {
+        const audience = slices.length === 1 ? ids : ids.filter((id) => slice.has(id))
+        // Every socket is in a room of its own id: one broadcast (one encoding) per event and slice.
+        if (audience.length > 0) io.to(audience).emit(eventName, data)
+      }
     } finally {
       for (const connection of held) release(connection)
     }
   }
+}
+
+/** Connections sent to in one turn of the event loop. */
+const SLICE = 250
+
+interface QueuedEvent {
+  eventName: string
+  data: unknown
+  ids: string[]
+}
+
+/** The connections the events go to, each once, in slices of at most SLICE. */
+function slicesOf(events: QueuedEvent[]): Array<Set<string>> {
+  const all = new Set<string>()
+  for (const { ids } of events) for (const id of ids) all.add(id)
+  const slices: Array<Set<string>> = []
+  let slice = new Set<string>()
+  for (const id of all) {
+    if (slice.size === SLICE) {
+      slices.push(slice)
+      slice = new Set()
+    }
+    slice.add(id)
+  }
+  slices.push(slice)
+  return slices
 }
 
 /**
@@ -80,19 +141,14 @@ export class FanOut {
  * until `release`: only connections on the websocket transport that are
  * writing nothing now (the others queue their packets anyway).
  */
-function holdConnections(io: Server, events: Array<{ ids: string[] }>): EngineConnection[] {
+function holdConnections(io: Server, ids: Iterable<string>): EngineConnection[] {
   const held: EngineConnection[] = []
-  const seen = new Set<string>()
-  for (const { ids } of events) {
-    for (const id of ids) {
-      if (seen.has(id)) continue
-      seen.add(id)
-      const connection = io.sockets.sockets.get(id)?.conn as unknown as EngineConnection | undefined
-      const transport = connection?.transport
-      if (connection === undefined || transport?.name !== 'websocket' || !transport.writable || netSocketOf(connection) === undefined) continue
-      transport.writable = false
-      held.push(connection)
-    }
+  for (const id of ids) {
+    const connection = io.sockets.sockets.get(id)?.conn as unknown as EngineConnection | undefined
+    const transport = connection?.transport
+    if (connection === undefined || transport?.name !== 'websocket' || !transport.writable || netSocketOf(connection) === undefined) continue
+    transport.writable = false
+    held.push(connection)
   }
   return held
 }

@@ -36,7 +36,8 @@ describeBackends('realtime fan-out: one encoding per audience', (backend) => {
   let stranger: TestClient
 
   beforeAll(async () => {
-    server = await startServer(backend)
+    // Sockets enough for an audience larger than one slice of the fan-out (250).
+    server = await startServer(backend, { realtime: { maxSocketsPerUser: 400 } })
     owner = await signedIn(server.url, 'rest')
     member = await signedIn(server.url, 'rest')
     stranger = await signedIn(server.url, 'rest')
@@ -88,5 +89,25 @@ describeBackends('realtime fan-out: one encoding per audience', (backend) => {
     expect(outsider.frames[0]).toContain(`"collectionId":"${strangers}"`)
     expect(unsubscribed.frames).toEqual([])
     for (const { socket } of [...listeners, outsider, unsubscribed]) socket.disconnect()
+  })
+
+  it('an audience larger than one slice: every socket hears every event once, in order, in the same frame', async () => {
+    const { id: collectionId } = await owner.client.service('collections').create({})
+    const listeners: Array<Awaited<ReturnType<typeof rawSocket>>> = []
+    for (let from = 0; from < 300; from += 50) listeners.push(...(await Promise.all(Array.from({ length: 50 }, () => rawSocket(server.url, owner)))))
+    await Promise.all(listeners.map(({ call }) => call('create', 'subscriptions', { collectionId })))
+
+    const records = recordsClient(owner.client, collectionId)
+    const written = [
+      ...(await records.create(Array.from({ length: 5 }, (_, i) => ({ id: `m${i}`, data: { i } })))),
+      ...(await Promise.all(Array.from({ length: 5 }, (_, i) => records.create({ id: `s${i}`, data: i }))))
+    ]
+    await eventually(() => listeners.every(({ frames }) => frames.length >= written.length), 'every event on every socket')
+    const expected = listeners[0].frames
+    const seqs = expected.map((frame) => (JSON.parse(frame.slice(1)) as [string, ChangeEvent])[1].seq)
+    expect(seqs).toEqual(Array.from({ length: written.length }, (_, i) => seqs[0] + i))
+    expect(new Set(seqs)).toEqual(new Set(written.map((record) => record.seq)))
+    for (const { frames } of listeners) expect(frames).toEqual(expected)
+    for (const { socket } of listeners) socket.disconnect()
   })
 })
