@@ -1,10 +1,11 @@
-import type { Goal, Ratio, TargetResult, Versus } from './results.js'
+import type { Goal, Ratio, TargetResult, Versus, WorkloadResult } from './results.js'
 import { round } from './lib/stats.js'
 import { backendOf, kindOf, roostTarget, TARGET_NAMES, variantOf, type Backend, type TargetName } from './targets/types.js'
 import type { Metric, WorkloadId } from './workloads/types.js'
 
 /**
- * The issue's targets for Roost on SQLite, the ratios of Roost's headline
+ * The issues' targets for Roost (on SQLite, and on PostgreSQL where an issue
+ * sets one), the ratios of Roost's headline
  * number to plain Feathers' and raw's on each backend, and of every metric to
  * Roost's baseline and plain twins where they ran.
  */
@@ -39,7 +40,8 @@ export function ratios(targets: TargetResult[], metrics: Metric[]): Ratio[] {
   return result
 }
 
-const ratioOf = (list: Ratio[], versus: 'feathers' | 'raw') => list.find((ratio) => ratio.backend === 'sqlite' && ratio.versus === versus)?.value
+const ratioOf = (list: Ratio[], versus: 'feathers' | 'raw', backend: Backend = 'sqlite') =>
+  list.find((ratio) => ratio.backend === backend && ratio.versus === versus)?.value
 
 const check = (text: string, values: Array<number | undefined>, test: (...values: number[]) => boolean, actual: (...values: number[]) => string): Goal => {
   if (values.some((value) => value === undefined)) return { text, actual: 'not measured' }
@@ -70,8 +72,77 @@ function postgresGoal(list: Ratio[]): Goal[] {
   ]
 }
 
-export function goals(id: WorkloadId, targets: TargetResult[], list: Ratio[]): Goal[] {
-  return [...sqliteGoals(id, targets, list), ...postgresGoal(list)]
+/**
+ * The goals of workload `id`, from its own results and, for a goal that
+ * compares two workloads (W1s against W1), from the workloads that ran
+ * before it in the same run (`earlier`): such a goal is "not measured" when
+ * the other workload did not run.
+ */
+export function goals(id: WorkloadId, targets: TargetResult[], list: Ratio[], earlier: WorkloadResult[] = []): Goal[] {
+  return [...sqliteGoals(id, targets, list), ...sharedGoals(id, targets, list, earlier), ...postgresGoal(list)]
+}
+
+/** The smallest (worst) delivered % over the runs of `name`: every run must deliver everything. */
+const worstDelivered = (targets: TargetResult[], name: TargetName) =>
+  targets.find((result) => result.target === name && !result.error && !result.skipped)?.summary.deliveredPercent?.min
+
+const percentDelivered = (percent: number) => `${round(percent, 4)}% (worst run)`
+
+/**
+ * Issue 15's targets (shared collections, feed reads, fan-out to a crowd):
+ * on PostgreSQL, and on both databases where it asks for both.
+ */
+function sharedGoals(id: WorkloadId, targets: TargetResult[], list: Ratio[], earlier: WorkloadResult[]): Goal[] {
+  const on = (name: TargetName, key: string) => median(targets, name, key)
+  const both = [
+    ['sqlite', 'roost-sqlite', 'SQLite'],
+    ['postgres', 'roost-postgres', 'PostgreSQL']
+  ] as const
+  switch (id) {
+    case 'W1s': {
+      const w1 = earlier.find((workload) => workload.id === 'W1')
+      return [
+        check('PostgreSQL: ≥ 0.4× raw PostgreSQL writes/s', [ratioOf(list, 'raw', 'postgres')], (r) => r >= 0.4, x),
+        check('PostgreSQL: p99 ≤ 15 ms', [on('roost-postgres', 'p99Ms')], (p99) => p99 <= 15, ms),
+        // Across workloads: W1s's median over W1's median for the same target, in this run.
+        check(
+          "SQLite: ≥ 0.9× Roost's own W1 writes/s (one collection per client, this run)",
+          [on('roost-sqlite', 'writesPerSecond'), w1 && median(w1.targets, 'roost-sqlite', 'writesPerSecond')],
+          (shared, own) => shared >= 0.9 * own,
+          (shared, own) => `${x(shared / own)} (${round(shared, 3)} ÷ ${round(own, 3)} writes/s)`
+        )
+      ]
+    }
+    case 'W3':
+      return both.map(([backend, , label]) =>
+        check(`${label}: ≥ 1.0× plain Feathers find without a count, records/s`, [ratioOf(list, 'feathers', backend)], (r) => r >= 1, x)
+      )
+    case 'W3b':
+      return [
+        check(
+          'PostgreSQL: right after a bulk load ≥ 0.8× the same read after ANALYZE',
+          [on('roost-postgres', 'afterLoadRecordsPerSecond'), on('roost-postgres', 'afterAnalyzeRecordsPerSecond')],
+          (load, analyzed) => load >= 0.8 * analyzed,
+          (load, analyzed) => `${x(load / analyzed)} (${round(load, 3)} ÷ ${round(analyzed, 3)} records/s)`
+        )
+      ]
+    case 'W4': {
+      // "In every run": the worst run's p99 and delivery count.
+      const worstP99 = targets.find((result) => result.target === 'roost-postgres' && !result.error && !result.skipped)?.summary.p99Ms?.max
+      return [
+        check('PostgreSQL: delivery p99 ≤ 15 ms in every run', [worstP99], (p99) => p99 <= 15, (p99) => `${ms(p99)} (worst run)`),
+        check('PostgreSQL: 100% delivered in every run', [worstDelivered(targets, 'roost-postgres')], (percent) => percent >= 100, percentDelivered)
+      ]
+    }
+    case 'W4k':
+      return both.flatMap(([, name, label]) => [
+        check(`${label}: 100% delivered`, [worstDelivered(targets, name)], (percent) => percent >= 100, percentDelivered),
+        check(`${label}: delivery p99 ≤ 100 ms`, [on(name, 'p99Ms')], (p99) => p99 <= 100, ms),
+        check(`${label}: the writer's p99 ≤ 50 ms`, [on(name, 'writeP99Ms')], (p99) => p99 <= 50, ms)
+      ])
+    default:
+      return []
+  }
 }
 
 function sqliteGoals(id: WorkloadId, targets: TargetResult[], list: Ratio[]): Goal[] {
@@ -84,14 +155,11 @@ function sqliteGoals(id: WorkloadId, targets: TargetResult[], list: Ratio[]): Go
       ]
     case 'W2':
       return [check('SQLite: ≥ 3× plain Feathers records/s', [ratioOf(list, 'feathers')], (r) => r >= 3, x)]
-    case 'W3':
-      return [check('SQLite: ≥ 0.8× plain Feathers records/s', [ratioOf(list, 'feathers')], (r) => r >= 0.8, x)]
     case 'W4': {
       // Every run must deliver everything, so the smallest run counts.
-      const delivered = targets.find((result) => result.target === 'roost-sqlite')?.summary.deliveredPercent?.min
       return [
         check('SQLite: delivery p99 ≤ 25 ms', [roost('p99Ms')], (p99) => p99 <= 25, ms),
-        check('SQLite: 100% delivered', [delivered], (percent) => percent >= 100, (percent) => `${round(percent, 4)}% (worst run)`)
+        check('SQLite: 100% delivered', [worstDelivered(targets, 'roost-sqlite')], (percent) => percent >= 100, percentDelivered)
       ]
     }
     case 'W5':

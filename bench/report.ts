@@ -134,9 +134,12 @@ function workloadTable(workload: WorkloadResult): string {
 function settingsLine(result: BenchResult): string {
   const s = result.settings
   return (
-    `${s.runs} run(s) per workload and target, median (min–max); W1 ${s.clients} clients × ${s.seconds} s; ` +
-    `W2 ${s.bulkRecords.toLocaleString('en')} records in requests of ${s.bulkChunk}; W3 ${s.feedRecords.toLocaleString('en')} records in pages of ${s.feedPage}; ` +
-    `W4 ${s.subscribers} subscribers, ${s.rate} writes/s × ${s.seconds} s; W5 ${s.batchOperations.toLocaleString('en')} operations in ${s.batchAppends} appends; ` +
+    `${s.runs} run(s) per workload and target, median (min–max); W1, W1s ${s.clients} clients × ${s.seconds} s; ` +
+    `W2 ${s.bulkRecords.toLocaleString('en')} records in requests of ${s.bulkChunk}; W3, W3b ${s.feedRecords.toLocaleString('en')} records in pages of ${s.feedPage}; ` +
+    `W4 ${s.subscribers} subscribers, ${s.rate} writes/s × ${s.seconds} s; ` +
+    // Results from before W4k have no crowd settings.
+    (s.crowdSubscribers === undefined ? '' : `W4k ${s.crowdSubscribers.toLocaleString('en')} subscribers, ${s.crowdRate} writes/s × ${s.seconds} s; `) +
+    `W5 ${s.batchOperations.toLocaleString('en')} operations in ${s.batchAppends} appends; ` +
     `W6 ${s.syncRecords.toLocaleString('en')} records; W7 ${s.clients} sign-in clients × ${s.seconds} s per phase; W8 ${s.offlineWrites.toLocaleString('en')} offline writes; ` +
     `records of about ${payloadBytes} bytes of JSON.`
   )
@@ -210,7 +213,7 @@ file by hand: run the benchmark again.
 ## Running it
 
 \`\`\`sh
-npm run bench                                   # everything: about 8 minutes on 2 cores
+npm run bench                                   # everything: about 20 minutes on 2 cores
 npm run bench -- --workload W1 --target roost-sqlite --runs 1 --seconds 2
 npm run bench -- --help                         # every option
 npm run bench -- --workload W6,W8 --target roost-sqlite,roost-postgres --update-benchmarks
@@ -268,7 +271,8 @@ connections and socket.io clients.
   ([bench/targets/feathers-app.ts](bench/targets/feathers-app.ts)): Koa, REST,
   socket.io and one \`items\` service, a stock \`@feathersjs/knex\` KnexService
   (patch: select, update, select again; create in its transaction hooks, so an
-  array is all or nothing like Roost's), with knex configured like Roost's but
+  array is all or nothing like Roost's; a find without pagination, so without
+  its count, when asked \`$paginate=false\`, as W3 does: its fastest find), with knex configured like Roost's but
   without Roost's prepared-statement cache; no sync logic, no authentication,
   every event to every connection.
 - **raw-sqlite**, **raw-postgres**: better-sqlite3 / pg called directly from the
@@ -287,8 +291,25 @@ a percentage of one core over the run (Node's helper threads can take it above
 runs (\`VmHWM\`, reset before each run). For PostgreSQL targets the CPU of the
 database's backend processes is shown separately (\`/proc/<pid>/stat\`). "Load
 gen. CPU" is the benchmark process: if it nears 100%, the client is the
-bottleneck. In W4, writes/s below the requested rate means the target could
+bottleneck. In W4 and W4k, writes/s below the requested rate means the target could
 not keep up.
+
+W1s, W3b and W4k vary W1, W3 and W4 for shared collections (each runs alone
+too: \`--workload W1s\`). W1s is W1 with every client's records in one
+collection (Roost writes with a versioned \`PATCH\`); plain Feathers and raw
+have no collection to share and run W1 again, so Roost's ratio to them shows
+what sharing costs Roost. Its SQLite goal compares it with W1 of the same run
+(W1s ÷ W1 medians; "not measured" when W1 did not run). W3b loads a new
+collection in each run and reads it twice before and once after \`ANALYZE\`:
+"after load" is the second read, so that it and "after ANALYZE" differ only in
+the planner's statistics, not in warm caches (the first read is shown too).
+In a full run the table then already has the earlier workloads' rows and
+statistics; run alone, it has never been analyzed, which a raw query feels
+too. W4k holds 1,000 sockets of the one bench user, so the Roost targets run
+with \`realtime.maxSocketsPerUser\` raised (\`NODE_CONFIG\`); the writer's own
+p50 and p99 (W4 shows them too) say whether delivering events starves writes.
+Its subscribers live in the load generator, so a busy load generator adds to
+delivery and writer latency: watch "load gen. CPU".
 
 To see where a server spends its time, profile it:
 \`BENCH_CPU_PROF=/tmp/prof npm run bench -- --workload W1 --target roost-sqlite\`

@@ -49,12 +49,14 @@ with its numbers in <out>/benchmarks.json and its chart in <out>/benchmarks-rati
                        PostgreSQL) also runs as roost-<db>-plain, this checkout with
                        ROOST_STORAGE_SHORTCUTS=false; the report gives speed-ups ÷ plain
   --runs N             runs per workload and target (default ${DEFAULT_SETTINGS.runs})
-  --seconds S          duration of a W1 / W4 run (default ${DEFAULT_SETTINGS.seconds})
-  --clients N          W1 concurrent writers (default ${DEFAULT_SETTINGS.clients})
+  --seconds S          duration of a W1 / W1s / W4 / W4k run (default ${DEFAULT_SETTINGS.seconds})
+  --clients N          W1 / W1s concurrent writers (default ${DEFAULT_SETTINGS.clients})
   --bulk N             W2 records per run (default ${DEFAULT_SETTINGS.bulkRecords}, in requests of ${DEFAULT_SETTINGS.bulkChunk})
-  --feed N             W3 records in the collection (default ${DEFAULT_SETTINGS.feedRecords}, pages of ${DEFAULT_SETTINGS.feedPage})
+  --feed N             W3 / W3b records in the collection (default ${DEFAULT_SETTINGS.feedRecords}, pages of ${DEFAULT_SETTINGS.feedPage})
   --subscribers N      W4 socket.io subscribers (default ${DEFAULT_SETTINGS.subscribers})
   --rate N             W4 writes per second (default ${DEFAULT_SETTINGS.rate})
+  --crowd N            W4k socket.io subscribers (default ${DEFAULT_SETTINGS.crowdSubscribers})
+  --crowd-rate N       W4k writes per second (default ${DEFAULT_SETTINGS.crowdRate})
   --batch N            W5 operations per batch (default ${DEFAULT_SETTINGS.batchOperations}, in ${DEFAULT_SETTINGS.batchAppends} appends)
   --sync N             W6 records a new client pulls (default ${DEFAULT_SETTINGS.syncRecords})
   --offline N          W8 writes a client makes offline, then pushes (default ${DEFAULT_SETTINGS.offlineWrites})
@@ -75,6 +77,7 @@ dropped at the end; a target whose database is missing is skipped with the reaso
 
 Examples:
   npm run bench -- --workload W1 --target roost-sqlite --runs 1 --seconds 2
+  npm run bench -- --workload W1,W1s --target roost-postgres,raw-postgres
   npm run bench -- --workload W1,W2 --target roost-sqlite,roost-postgres --baseline ../roost-main --plain`
 
 interface Options {
@@ -105,6 +108,8 @@ function parseOptions(argv: string[]): Options {
       feed: { type: 'string' },
       subscribers: { type: 'string' },
       rate: { type: 'string' },
+      crowd: { type: 'string' },
+      'crowd-rate': { type: 'string' },
       batch: { type: 'string' },
       sync: { type: 'string' },
       offline: { type: 'string' },
@@ -149,6 +154,8 @@ function parseOptions(argv: string[]): Options {
       feedRecords: integer(values.feed, DEFAULT_SETTINGS.feedRecords, 'feed'),
       subscribers: integer(values.subscribers, DEFAULT_SETTINGS.subscribers, 'subscribers'),
       rate: number(values.rate, DEFAULT_SETTINGS.rate, 'rate'),
+      crowdSubscribers: integer(values.crowd, DEFAULT_SETTINGS.crowdSubscribers, 'crowd'),
+      crowdRate: number(values['crowd-rate'], DEFAULT_SETTINGS.crowdRate, 'crowd-rate'),
       batchOperations: integer(values.batch, DEFAULT_SETTINGS.batchOperations, 'batch'),
       syncRecords: integer(values.sync, DEFAULT_SETTINGS.syncRecords, 'sync'),
       offlineWrites: integer(values.offline, DEFAULT_SETTINGS.offlineWrites, 'offline')
@@ -255,7 +262,13 @@ function summarize(runs: RunRecord[]): TargetResult['summary'] {
   return summary
 }
 
-async function runWorkload(workload: Workload, targets: Map<TargetName, Target | string>, settings: Settings): Promise<WorkloadResult> {
+/** Runs one workload on every target; `earlier` (this run's workloads so far) is for goals that compare two workloads. */
+async function runWorkload(
+  workload: Workload,
+  targets: Map<TargetName, Target | string>,
+  settings: Settings,
+  earlier: WorkloadResult[]
+): Promise<WorkloadResult> {
   const base = { id: workload.id, title: workload.title, description: workload.description(settings), metrics: workload.metrics }
   console.log(`\n${workload.id} ${workload.title}`)
   if (workload.skipped) {
@@ -313,7 +326,7 @@ async function runWorkload(workload: Workload, targets: Map<TargetName, Target |
   const targetResults = [...results.values()]
   for (const result of targetResults) if (result.runs.length > 0) result.summary = summarize(result.runs)
   const list = ratios(targetResults, workload.metrics)
-  return { ...base, targets: targetResults, ratios: list, goals: goals(workload.id, targetResults, list) }
+  return { ...base, targets: targetResults, ratios: list, goals: goals(workload.id, targetResults, list, earlier) }
 }
 
 /**
@@ -380,7 +393,7 @@ async function main() {
     }
 
     const workloads: WorkloadResult[] = []
-    for (const id of options.workloads) workloads.push(await runWorkload(WORKLOADS[id], targets, options.settings))
+    for (const id of options.workloads) workloads.push(await runWorkload(WORKLOADS[id], targets, options.settings, workloads))
 
     const result: BenchResult = {
       startedAt,

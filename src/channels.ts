@@ -4,6 +4,7 @@ import type { Application, AuthenticatedUser } from './declarations.js'
 import type { Collection } from './services/collections/collections.schema.js'
 import type { Invitation } from './services/invitations/invitations.schema.js'
 import { PublishOrder } from './realtime/publish-order.js'
+import { fanOutOf } from './realtime/index.js'
 import type { MemberRole, StoredCollection } from './storage/types.js'
 
 /**
@@ -72,24 +73,48 @@ export const channels = (app: Application) => {
 
   const collections = app.service('collections')
 
-  collections.publish('change', ordered(async (_event, context) => {
-    const { collection } = context as unknown as CollectionEventContext
+  // `change`, `lock` and `member` come with every write and reach whole
+  // audiences: they are sent by realtime/fan-out.ts, encoded once per
+  // audience and written in rounds, not by Feathers once per connection. Each
+  // is handed over in its turn in PublishOrder, and what is still queued there
+  // is sent before any event Feathers sends (collection and invitation
+  // events): events still leave in the order they were emitted.
+  const fanOut = fanOutOf(app)
+  const sentByFeathers = <A extends unknown[], R>(publisher: (...args: A) => R | Promise<R>) => {
+    const inOrder = ordered(publisher)
+    return (...args: A) =>
+      inOrder(...args).then((audience) => {
+        fanOut.flush()
+        return audience
+      })
+  }
+  const sentOnce = (event: string, audienceOf: (context: CollectionEventContext) => Promise<RealTimeConnection[] | undefined>) => {
+    const inOrder = ordered(audienceOf)
+    return (_data: unknown, hook: unknown) => {
+      const context = hook as CollectionEventContext & { dispatch?: unknown; result?: unknown }
+      // What Feathers' dispatch would send: the hook's `dispatch`, or else its `result` (the event).
+      return inOrder(context).then((audience) => {
+        if (audience !== undefined) fanOut.send(`collections ${event}`, context.dispatch || context.result, audience)
+        return undefined
+      })
+    }
+  }
+
+  collections.publish('change', sentOnce('change', async ({ collection }) => {
     const subscribers = app.channel(collectionChannel(collection.id))
     // Most writes have no subscriber: no need to read the members then.
     if (subscribers.length === 0) return undefined
     const roles = await members.of(collection.id)
-    return subscribers.filter((connection: Connection) => allows(roles.get(connection.user?.id ?? ''), 'read'))
+    return subscribers.connections.filter((connection: Connection) => allows(roles.get(connection.user?.id ?? ''), 'read'))
   }))
 
-  collections.publish('lock', ordered(async (_event, context) => {
-    const { collection } = context as unknown as CollectionEventContext
+  collections.publish('lock', sentOnce('lock', async ({ collection }) => {
     if (!anyoneSignedIn()) return undefined
-    return usersWho(await members.of(collection.id), 'read')
+    return usersWho(await members.of(collection.id), 'read').connections
   }))
 
-  collections.publish('member', ordered(async (_event, context) => {
-    const { collection, concerned } = context as unknown as CollectionEventContext
-    return usersWho(await members.of(collection.id), 'read', ...(concerned === undefined ? [] : [concerned]))
+  collections.publish('member', sentOnce('member', async ({ collection, concerned }) => {
+    return usersWho(await members.of(collection.id), 'read', ...(concerned === undefined ? [] : [concerned])).connections
   }))
 
   // A removed member's sockets stop following the collection at once.
@@ -114,16 +139,16 @@ export const channels = (app: Application) => {
     for (const [userId, role] of roles) byRole.set(role, [...(byRole.get(role) ?? []), userChannel(userId)])
     return [...byRole].map(([role, names]) => app.channel(...names).send({ ...collection, role }))
   }
-  collections.publish('created', ordered((collection) => app.channel(userChannel((collection as Collection).ownerId))))
-  collections.publish('patched', ordered(async (collection) => toEachMember(collection as Collection, await members.of((collection as Collection).id))))
+  collections.publish('created', sentByFeathers((collection) => app.channel(userChannel((collection as Collection).ownerId))))
+  collections.publish('patched', sentByFeathers(async (collection) => toEachMember(collection as Collection, await members.of((collection as Collection).id))))
   collections.publish(
     'removed',
-    ordered((collection, context) =>
+    sentByFeathers((collection, context) =>
       toEachMember(collection as Collection, ((context.params as Params).formerMembers ?? []).map(({ userId, role }): [string, MemberRole] => [userId, role]))
     )
   )
 
-  app.service('invitations').publish(ordered(async (data) => {
+  app.service('invitations').publish(sentByFeathers(async (data) => {
     const invitation = data as Invitation
     const invitee = invitation.inviteeUserId ?? (invitation.inviteeEmail === null ? undefined : (await app.get('storage').findUserByEmail(invitation.inviteeEmail))?.id)
     return usersWho(await members.of(invitation.collectionId), 'manage', ...(invitee === undefined ? [] : [invitee]))

@@ -28,6 +28,9 @@ export class HttpError extends Error {
   }
 }
 
+/** Attempts of a request whose pooled keep-alive connection turned out to be closed. */
+const MAX_REUSED_SOCKET_ATTEMPTS = 5
+
 export class HttpClient {
   private readonly host: string
   private readonly port: number
@@ -49,16 +52,18 @@ export class HttpClient {
 
   async request<T = unknown>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<HttpResponse<T>> {
     const payload = body === undefined ? undefined : body instanceof JsonText ? body.text : JSON.stringify(body)
-    try {
-      return await this.send<T>(method, path, payload, headers)
-    } catch (error) {
-      // The server closed an idle keep-alive connection just as this request went out on it:
-      // the request never reached the server, so sending it again is safe (see Node's `request.reusedSocket`).
-      if ((error as { reusedSocket?: boolean }).reusedSocket && (error as NodeJS.ErrnoException).code === 'ECONNRESET') {
-        return this.send<T>(method, path, payload, headers)
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.send<T>(method, path, payload, headers)
+      } catch (error) {
+        const { code, reusedSocket } = error as NodeJS.ErrnoException & { reusedSocket?: boolean }
+        // The server closed an idle keep-alive connection just as this request went out on it:
+        // the request never reached the server, so sending it again is safe (see Node's `request.reusedSocket`).
+        // Again on the next pooled connection, which may have been closed too (a busy load generator
+        // notices closed idle connections late, as W4k's thousand sockets make it).
+        if (reusedSocket && code === 'ECONNRESET' && attempt < MAX_REUSED_SOCKET_ATTEMPTS) continue
+        throw new Error(`${method} ${path}: ${(error as Error).message} (${code ?? 'no code'}${reusedSocket ? ', on a reused connection' : ''})`, { cause: error })
       }
-      const { code, reusedSocket } = error as NodeJS.ErrnoException & { reusedSocket?: boolean }
-      throw new Error(`${method} ${path}: ${(error as Error).message} (${code ?? 'no code'}${reusedSocket ? ', on a reused connection' : ''})`, { cause: error })
     }
   }
 

@@ -10,7 +10,8 @@ import { knexConfig } from '../../src/storage/knex/connection.js'
  * The "plain Feathers" target, run as its own process: a Feathers v5 app with
  * Koa, REST and socket.io and one `items` service, a stock @feathersjs/knex
  * KnexService, with no sync logic and no authentication. Every event goes to
- * every connection. Creating runs in @feathersjs/knex's transaction hooks, so
+ * every connection. A find is paginated (page and count) unless asked for
+ * `$paginate=false`. Creating runs in @feathersjs/knex's transaction hooks, so
  * that an array is all or nothing like Roost's; `data` is kept as JSON text,
  * as Roost keeps it.
  *
@@ -39,6 +40,21 @@ const jsonData = async (context: HookContext, next: NextFunction) => {
   context.result = Array.isArray(result) ? result.map(decode) : 'id' in result ? decode(result) : { ...result, data: result.data.map(decode) }
 }
 
+/**
+ * `?$paginate=false`: a find without pagination, so without its count query
+ * (Feathers' fastest find; `$limit` still applies). Feathers takes
+ * `params.paginate` from a hook only, so this is the usual hook that lets a
+ * client ask for it.
+ */
+const paginateParam = async (context: HookContext, next: NextFunction) => {
+  const query = context.params.query as Record<string, unknown> | undefined
+  if (query && '$paginate' in query) {
+    const { $paginate, ...rest } = query
+    context.params = { ...context.params, query: rest, ...($paginate === 'false' ? { paginate: false } : {}) }
+  }
+  await next()
+}
+
 async function createItemsTable(db: Knex) {
   if (await db.schema.hasTable('items')) return
   await db.schema.createTable('items', (table) => {
@@ -65,7 +81,7 @@ async function main() {
     methods: ['find', 'get', 'create', 'patch']
   })
   app.service('items').hooks({
-    around: { all: [jsonData] },
+    around: { all: [jsonData], find: [paginateParam] },
     before: { create: [transaction.start()] },
     after: { create: [transaction.end()] },
     error: { create: [transaction.rollback()] }

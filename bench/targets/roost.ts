@@ -36,6 +36,9 @@ export function startRoost(name: TargetName, backend: Backend, options: RoostOpt
     ROOST_DATA_DIR: database.dir,
     // W7 says which client IP each sign-in comes from (X-Forwarded-For), as a proxy would.
     ROOST_TRUST_PROXY: 'true',
+    // W4k's thousand subscribers are sockets of the one bench user (a real crowd would be many users, each
+    // under the per-user quota of config/default.json): the quota is raised, node-config's JSON override.
+    NODE_CONFIG: JSON.stringify({ realtime: { maxSocketsPerUser: 10_000 } }),
     // Browser workloads' pages (W6 in Chromium) call from an origin of their own; otherwise the configured default.
     ...(origins.length > 0 ? { CORS_ORIGINS: JSON.stringify(origins) } : {}),
     ...(variant === 'baseline' ? {} : { ROOST_STORAGE_SHORTCUTS: variant === 'plain' ? 'false' : 'true' })

@@ -9,12 +9,27 @@ export interface Slot {
   version: number
 }
 
+/** How a workload's records are laid out in collections. */
+export interface SlotLayout {
+  /** Groups of records (a client's own records). */
+  groups: number
+  perGroup: number
+  /**
+   * Roost and raw: every group in one collection (writers share its position
+   * counter) rather than a collection per group. The plain app has no
+   * collections: its rows are the same either way.
+   */
+  shared?: boolean
+}
+
 /**
  * Creates `groups` groups of `perGroup` records: on Roost one collection per
- * group (each client owns its collection), in the plain app rows of `items`,
- * raw rows of a collection per group. All start at version 1.
+ * group (each client owns its collection) or one for all (`shared`), in the
+ * plain app rows of `items`, raw rows of a collection per group or one for
+ * all. All start at version 1.
  */
-export async function createSlots(target: Target, groups: number, perGroup: number): Promise<Slot[][]> {
+export async function createSlots(target: Target, layout: SlotLayout): Promise<Slot[][]> {
+  const { groups, perGroup, shared = false } = layout
   const result: Slot[][] = []
   if (target.kind === 'feathers') {
     const items = await target.http.json<Array<{ id: number }>>(
@@ -27,32 +42,35 @@ export async function createSlots(target: Target, groups: number, perGroup: numb
     }
     return result
   }
+  const sharedId = shared ? await newCollectionId(target, 0) : undefined
   for (let group = 0; group < groups; group++) {
-    const records = Array.from({ length: perGroup }, (_, index) => ({ id: `r${index}`, data: payload(index) }))
-    let collectionId: string
-    if (target.kind === 'roost') {
-      collectionId = await target.newCollection()
-      await target.http.json('POST', `/collections/${collectionId}/records`, records)
-    } else {
-      collectionId = `c-${Date.now().toString(36)}-${group}`
-      await target.db.insert(collectionId, records)
-    }
+    // In a shared collection the ids say whose records they are.
+    const records = Array.from({ length: perGroup }, (_, index) => ({ id: shared ? `r${group}-${index}` : `r${index}`, data: payload(index) }))
+    const collectionId = sharedId ?? (await newCollectionId(target, group))
+    if (target.kind === 'roost') await target.http.json('POST', `/collections/${collectionId}/records`, records)
+    else await target.db.insert(collectionId, records)
     result.push(records.map((record) => ({ collectionId, id: record.id, version: 1 })))
   }
   return result
 }
 
+const newCollectionId = async (target: Target, group: number): Promise<string> =>
+  target.kind === 'roost' ? target.newCollection() : `c-${Date.now().toString(36)}-${group}`
+
+/** How Roost is sent a versioned write: a whole-record `PUT`, or a `PATCH` of some fields. Both carry `{ data, version }`. */
+export type RoostWrite = 'PUT' | 'PATCH'
+
 /**
  * One versioned write of `data` to the slot's record, based on the version
- * last seen: Roost PUT with `version` in the body; plain Feathers PATCH (it has
+ * last seen: Roost PUT (or PATCH) with `version` in the body; plain Feathers PATCH (it has
  * no compare-and-set: the client sends the next version); raw
  * UPDATE … WHERE id = ? AND version = ?. A lost compare-and-set throws.
  */
-export async function writeRecord(target: Target, slot: Slot, data: Payload): Promise<void> {
+export async function writeRecord(target: Target, slot: Slot, data: Payload, roostWrite: RoostWrite = 'PUT'): Promise<void> {
   switch (target.kind) {
     case 'roost': {
       const path = `/collections/${slot.collectionId}/records/${slot.id}`
-      slot.version = (await target.http.json<{ version: number }>('PUT', path, { data, version: slot.version })).version
+      slot.version = (await target.http.json<{ version: number }>(roostWrite, path, { data, version: slot.version })).version
       return
     }
     case 'feathers': {

@@ -1,7 +1,10 @@
 import { w1Writes } from './w1-writes.js'
+import { w1sSharedWrites } from './w1s-shared-writes.js'
 import { w2Bulk } from './w2-bulk.js'
 import { w3Feed } from './w3-feed.js'
+import { w3bFeedAfterLoad } from './w3b-feed-after-load.js'
 import { w4Fanout } from './w4-fanout.js'
+import { w4kCrowdFanout } from './w4k-crowd-fanout.js'
 import { w5Batch } from './w5-batch.js'
 import { w6InitialSync } from './w6-initial-sync.js'
 import { w7SignInFlood } from './w7-sign-in-flood.js'
@@ -12,9 +15,12 @@ export * from './types.js'
 
 export const WORKLOADS: Record<WorkloadId, Workload<any>> = {
   W1: w1Writes,
+  W1s: w1sSharedWrites,
   W2: w2Bulk,
   W3: w3Feed,
+  W3b: w3bFeedAfterLoad,
   W4: w4Fanout,
+  W4k: w4kCrowdFanout,
   W5: w5Batch,
   W6: w6InitialSync,
   W7: w7SignInFlood,

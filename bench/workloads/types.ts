@@ -4,19 +4,22 @@ import type { Target } from '../targets/types.js'
 export interface Settings {
   /** Runs per workload and target; the report gives their median and min–max. */
   runs: number
-  /** Duration of one W1 / W4 run. */
+  /** Duration of one W1 / W1s / W4 / W4k run. */
   seconds: number
-  /** W1: concurrent writers; W7: clients flooding sign-in. */
+  /** W1, W1s: concurrent writers; W7: clients flooding sign-in. */
   clients: number
   /** W2: records per run, and per request. */
   bulkRecords: number
   bulkChunk: number
-  /** W3: records in the collection read, and per page. */
+  /** W3, W3b: records in the collection read, and per page. */
   feedRecords: number
   feedPage: number
   /** W4: socket.io subscribers, and writes per second. */
   subscribers: number
   rate: number
+  /** W4k: socket.io subscribers of one collection (a crowd), and writes per second. */
+  crowdSubscribers: number
+  crowdRate: number
   /** W5: operations per batch, staged in this many appends. */
   batchOperations: number
   batchAppends: number
@@ -36,6 +39,8 @@ export const DEFAULT_SETTINGS: Settings = {
   feedPage: 1000,
   subscribers: 100,
   rate: 200,
+  crowdSubscribers: 1000,
+  crowdRate: 50,
   batchOperations: 1000,
   batchAppends: 10,
   syncRecords: 10_000,
@@ -55,7 +60,8 @@ export interface RunResult {
   operations: number
 }
 
-export const WORKLOAD_IDS = ['W1', 'W2', 'W3', 'W4', 'W5', 'W6', 'W7', 'W8'] as const
+/** In the order they run and are reported: each variant (W1s, W3b, W4k) right after the workload it varies. */
+export const WORKLOAD_IDS = ['W1', 'W1s', 'W2', 'W3', 'W3b', 'W4', 'W4k', 'W5', 'W6', 'W7', 'W8'] as const
 export type WorkloadId = (typeof WORKLOAD_IDS)[number]
 
 export interface Workload<State = unknown> {

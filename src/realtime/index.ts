@@ -4,6 +4,7 @@ import type { Application } from '../declarations.js'
 import { closeNow, limitBufferedBytes, type EngineConnection } from './buffer-limit.js'
 import { socketClientIp } from '../auth/client-ip.js'
 import { Lingering } from './lingering.js'
+import { FanOut } from './fan-out.js'
 
 export { limitSocketsPerUser } from './socket-quota.js'
 
@@ -19,6 +20,8 @@ export { limitSocketsPerUser } from './socket-quota.js'
 export const realtime = (app: Application): void => {
   const lingering = new Lingering()
   lingerings.set(app, lingering)
+  const fanOut = new FanOut()
+  fanOuts.set(app, fanOut)
   const origins = app.get('origins')
   const { pingIntervalMilliseconds, pingTimeoutMilliseconds } = app.get('realtime')
   // One event carries up to a whole record: a bound under two of them would
@@ -37,6 +40,7 @@ export const realtime = (app: Application): void => {
         io.use(socketClientIp(app.get('trustProxy')))
         limitBufferedBytes(io, maxBufferedBytes, app.get('logger'))
         lingering.watch(io)
+        fanOut.watch(io)
       }
     )
   )
@@ -66,3 +70,11 @@ export async function closeConnections(app: Application, graceMs: number): Promi
 }
 
 const lingerings = new WeakMap<Application, Lingering>()
+const fanOuts = new WeakMap<Application, FanOut>()
+
+/** How channels.ts sends its high-volume events: one encoding per audience (fan-out.ts). */
+export function fanOutOf(app: Application): FanOut {
+  const fanOut = fanOuts.get(app)
+  if (fanOut === undefined) throw new Error('realtime is not configured on this app')
+  return fanOut
+}

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import type { Backend } from './backend.js'
 import { StorageError } from './errors.js'
+import { GroupCommit } from './group-commit.js'
 import type { CollectionRemoval, PutMemberParams, Storage } from './port.js'
 import * as batches from './rules/batches.js'
 import * as collections from './rules/collections.js'
@@ -67,11 +68,16 @@ export interface SyncStorageOptions {
 export class SyncStorage implements Storage {
   readonly backend: string
 
+  /** Group commit, where the backend has it and the speed-ups are on. */
+  private readonly groups: GroupCommit | undefined
+
   constructor(
     private readonly db: Backend,
     private readonly options: SyncStorageOptions
   ) {
     this.backend = db.name
+    const commitGroup = db.shortcuts?.commitGroup
+    this.groups = options.shortcuts && commitGroup !== undefined ? new GroupCommit(commitGroup) : undefined
   }
 
   migrate(): Promise<void> {
@@ -145,6 +151,17 @@ export class SyncStorage implements Storage {
   }
 
   async commitWrites(writes: RecordWrite[], context: WriteContext): Promise<CommitOutcome> {
+    const collectionIds = new Set(writes.map((write) => write.collectionId))
+    if (this.groups === undefined || collectionIds.size !== 1) return this.commitAlone(writes, context)
+    // Writes of one collection that arrive while one is in flight are committed together (group-commit.ts).
+    const [collectionId] = collectionIds
+    const outcome = await this.groups.run(collectionId, () => this.commitAlone(writes, context), (tx) => commitWrites(tx, writes, context, [], true))
+    if (outcome.ok) return outcome.value
+    if (outcome.error instanceof Replay) return { ...outcome.error.result, replayed: true }
+    throw outcome.error
+  }
+
+  private async commitAlone(writes: RecordWrite[], context: WriteContext): Promise<CommitOutcome> {
     const single = this.options.shortcuts ? await this.db.shortcuts?.commitSingleWrite?.(writes, context) : undefined
     if (single !== undefined) return single
     return replayed(this.db.transaction((tx) => commitWrites(tx, writes, context, [], this.options.shortcuts)))
