@@ -1,8 +1,8 @@
 import { randomBytes, randomInt } from 'node:crypto'
 import { afterAll, expect, it } from 'vitest'
-import { changesClient, recordsClient, type ClientApplication, type RecordItem } from '../src/client.js'
+import { recordsClient, type RecordItem } from '../src/client.js'
 import { describeBackends, type TestDatabase } from './helpers/backends.js'
-import { connect } from './helpers/clients.js'
+import { allChanges, connect } from './helpers/clients.js'
 import { startServerProcess, type ServerProcess } from './helpers/server-process.js'
 
 /**
@@ -23,17 +23,6 @@ import { startServerProcess, type ServerProcess } from './helpers/server-process
 const CLIENTS = 16
 const PER_REQUEST = 3
 const AUTH_SECRET = `crash-test-secret-${randomBytes(16).toString('hex')}`
-
-async function allChanges(client: ClientApplication, collectionId: string): Promise<RecordItem[]> {
-  const changes: RecordItem[] = []
-  let since: string | undefined
-  for (;;) {
-    const page = await changesClient(client, collectionId).find({ query: { ...(since ? { since } : {}), limit: 500 } })
-    changes.push(...page.changes)
-    since = page.cursor
-    if (!page.more) return changes
-  }
-}
 
 describeBackends('crash: kill -9 during writes to one shared collection', (backend) => {
   let database: TestDatabase | undefined

@@ -1,8 +1,8 @@
 import { randomBytes, randomInt } from 'node:crypto'
 import { afterAll, expect, it } from 'vitest'
-import { changesClient, recordsClient, type Batch, type ClientApplication, type RecordItem } from '../src/client.js'
+import { recordsClient, type Batch, type ClientApplication, type RecordItem } from '../src/client.js'
 import { describeBackends, type TestDatabase } from './helpers/backends.js'
-import { connect, signedIn } from './helpers/clients.js'
+import { allChanges, connect, signedIn } from './helpers/clients.js'
 import { startServerProcess, type ServerProcess } from './helpers/server-process.js'
 
 /**
@@ -49,18 +49,6 @@ async function allRecords(client: ClientApplication, collectionId: string): Prom
     const page = await recordsClient(client, collectionId).find({ query: { $limit: pageSize, $skip: records.length, $sort: { seq: 1 } } })
     records.push(...page.data)
     if (page.data.length === 0 || records.length >= page.total) return records
-  }
-}
-
-/** A full pull of the change feed from the beginning. */
-async function allChanges(client: ClientApplication, collectionId: string): Promise<RecordItem[]> {
-  const changes: RecordItem[] = []
-  let since: string | undefined
-  for (;;) {
-    const page = await changesClient(client, collectionId).find({ query: { ...(since ? { since } : {}), limit: 300 } })
-    changes.push(...page.changes)
-    since = page.cursor
-    if (!page.more) return changes
   }
 }
 

@@ -3,7 +3,7 @@ import { MemoryStorage } from '@feathersjs/authentication-client'
 import restClientModule from '@feathersjs/rest-client'
 import socketioClientModule from '@feathersjs/socketio-client'
 import { io, type Socket } from 'socket.io-client'
-import { createClient, type ClientApplication } from '../../src/client.js'
+import { changesClient, createClient, type ClientApplication, type RecordItem } from '../../src/client.js'
 import type { User } from '../../src/services/users/users.shared.js'
 
 // CommonJS packages: their default export is `.default` under Node's ESM loader.
@@ -72,5 +72,17 @@ export async function eventually(predicate: () => boolean, what: string) {
   while (!predicate()) {
     if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`)
     await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+}
+
+/** A full pull of a collection's change feed from the beginning, page by page. */
+export async function allChanges(client: ClientApplication, collectionId: string): Promise<RecordItem[]> {
+  const changes: RecordItem[] = []
+  let since: string | undefined
+  for (;;) {
+    const page = await changesClient(client, collectionId).find({ query: { ...(since ? { since } : {}), limit: 300 } })
+    changes.push(...page.changes)
+    since = page.cursor
+    if (!page.more) return changes
   }
 }

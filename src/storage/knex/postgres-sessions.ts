@@ -41,7 +41,7 @@ export class PostgresSessions implements Sessions {
               begun = true
               return beginWith(client, statement, then)
             }
-            return then === undefined ? this.run(client, statement) : [await this.run(client, statement), await this.run(client, then)]
+            return this.runWithThen(client, { ...statement, then })
           },
           true
         )
@@ -76,7 +76,7 @@ export class PostgresSessions implements Sessions {
             const value = await runAsync(
               steps(),
               async ({ then, ...statement }) => {
-                if (!first) return then === undefined ? this.run(client, statement) : [await this.run(client, statement), await this.run(client, then)]
+                if (!first) return this.runWithThen(client, { ...statement, then })
                 first = false
                 const result = await beginWith(client, statement, then, prefix)
                 begun = true
@@ -99,6 +99,11 @@ export class PostgresSessions implements Sessions {
         throw error
       }
     })
+  }
+
+  /** A statement, and the one paired after it (statements.ts `then`), one after the other. */
+  private async runWithThen(client: pg.ClientBase, { then, ...statement }: Statement): Promise<StatementResult> {
+    return then === undefined ? this.run(client, statement) : [await this.run(client, statement), await this.run(client, then)]
   }
 
   private async run(client: pg.ClientBase, { sql, bindings, expect }: Statement): Promise<StatementResult> {

@@ -1,7 +1,7 @@
 import type { StorageTx, TakenCollection, Tx } from '../backend.js'
 import { StorageError } from '../errors.js'
 import type { PutMemberParams } from '../port.js'
-import type { MemberChange, MemberRemoval, MemberRole, StoredInvitation } from '../types.js'
+import type { MemberChange, MemberRemoval, MemberRole, StoredInvitation, StoredMember } from '../types.js'
 import { requireMayManage } from './authorize.js'
 
 /**
@@ -19,7 +19,7 @@ export function* putMember(tx: StorageTx, params: PutMemberParams): Tx<MemberCha
   if (existing !== undefined && onlyIf === 'new') throw new StorageError('already-exists', `User ${userId} is already a member`)
   if (existing === undefined && onlyIf === 'existing') throw new StorageError('not-found', `User ${userId} is not a member`)
   requireMayManage(taken, existing?.role, role)
-  return yield* setMembership(tx, { collectionId, userId, role, at })
+  return yield* setMembership(tx, { collectionId, userId, role, at }, existing ?? null)
 }
 
 /**
@@ -27,8 +27,13 @@ export function* putMember(tx: StorageTx, params: PutMemberParams): Tx<MemberCha
  * accepted invitation, or putMember once it checked): the collection must
  * already be taken.
  */
-export function* setMembership(tx: StorageTx, { collectionId, userId, role, at }: { collectionId: string; userId: string; role: MemberRole; at: string }): Tx<MemberChange> {
-  const existing = yield* tx.getMember(collectionId, userId)
+export function* setMembership(
+  tx: StorageTx,
+  { collectionId, userId, role, at }: { collectionId: string; userId: string; role: MemberRole; at: string },
+  /** The member as the caller just read them in this transaction (null: not a member); read here when not given. */
+  known?: StoredMember | null
+): Tx<MemberChange> {
+  const existing = known === undefined ? yield* tx.getMember(collectionId, userId) : (known ?? undefined)
   const user = yield* tx.getUser(userId)
   if (user === undefined) throw new StorageError('not-found', `User ${userId} does not exist`)
   if (existing === undefined) {
