@@ -98,6 +98,12 @@ export interface RecordsTx {
    * `live`, not a tombstone): whether it did (compare-and-set).
    */
   replaceRecord(record: StoredRecord, previous: { version: number; live?: boolean }): Tx<boolean>
+  /**
+   * replaceRecord for many records at once (group commit), each on the
+   * version given: how many were replaced. Records of one collection, each
+   * id once.
+   */
+  replaceRecords(replacements: Array<{ record: StoredRecord; previous: { version: number } }>): Tx<number>
 }
 
 export interface StoredKey extends StoredIdempotencyKey {
@@ -231,20 +237,10 @@ export interface Backend extends BackendQueries {
   readonly shortcuts?: BackendShortcuts
 }
 
-/** One work's end in a group commit: its value, or what it threw (a StorageError, a Replay, …). */
+/** One member's end in a group commit (rules/commit-group.ts): its value, or what refused it (a StorageError, a Replay). */
 export type GroupOutcome<T> = { ok: true; value: T } | { ok: false; error: unknown }
 
 export interface BackendShortcuts {
-  /**
-   * Group commit (../group-commit.ts): runs the works in ONE transaction,
-   * each in a savepoint of its own, so one work failing (a conflict, a
-   * refused lock or role, a duplicate key) rolls back that work alone. One
-   * commit, one flush, for them all; each outcome is known only once the
-   * transaction committed. If the transaction itself fails (the commit, a
-   * lost connection), this rejects and none of them happened.
-   */
-  commitGroup?<T>(works: Array<(tx: StorageTx) => Tx<T>>): Promise<Array<GroupOutcome<T>>>
-
   /**
    * The whole of a common single write in fewer round trips: its outcome, or
    * undefined when it does not apply (nothing changed), and the rules run.

@@ -24,7 +24,8 @@ export function createStorage(databaseUrl: string, dataDir: string, options: Sto
   return new SyncStorage(createBackend(databaseUrl, dataDir, { logger: options.logger, shortcuts }), { shortcuts })
 }
 
-function createBackend(databaseUrl: string, dataDir: string, options: { logger?: Logger; shortcuts: boolean }): Backend {
+/** The backend alone, for tests that look beneath the rules. */
+export function createBackend(databaseUrl: string, dataDir: string, options: { logger?: Logger; shortcuts: boolean }): Backend {
   if (/^mongodb(\+srv)?:\/\//.test(databaseUrl)) return createMongoBackend(databaseUrl, { logger: options.logger })
   return new KnexBackend(databaseUrl, dataDir, options)
 }

@@ -5,6 +5,7 @@ import { GroupCommit } from './group-commit.js'
 import type { CollectionRemoval, PutMemberParams, Storage } from './port.js'
 import * as batches from './rules/batches.js'
 import * as collections from './rules/collections.js'
+import { commitGroup } from './rules/commit-group.js'
 import { commitWrites } from './rules/commit-writes.js'
 import { saveKey } from './rules/idempotency.js'
 import * as invitations from './rules/invitations.js'
@@ -68,7 +69,7 @@ export interface SyncStorageOptions {
 export class SyncStorage implements Storage {
   readonly backend: string
 
-  /** Group commit, where the backend has it and the speed-ups are on. */
+  /** Group commit (rules/commit-group.ts), with the speed-ups on. */
   private readonly groups: GroupCommit | undefined
 
   constructor(
@@ -76,8 +77,7 @@ export class SyncStorage implements Storage {
     private readonly options: SyncStorageOptions
   ) {
     this.backend = db.name
-    const commitGroup = db.shortcuts?.commitGroup
-    this.groups = options.shortcuts && commitGroup !== undefined ? new GroupCommit(commitGroup) : undefined
+    this.groups = options.shortcuts ? new GroupCommit((collectionId, members) => db.transaction((tx) => commitGroup(tx, collectionId, members))) : undefined
   }
 
   migrate(): Promise<void> {
@@ -155,7 +155,7 @@ export class SyncStorage implements Storage {
     if (this.groups === undefined || collectionIds.size !== 1) return this.commitAlone(writes, context)
     // Writes of one collection that arrive while one is in flight are committed together (group-commit.ts).
     const [collectionId] = collectionIds
-    const outcome = await this.groups.run(collectionId, () => this.commitAlone(writes, context), (tx) => commitWrites(tx, writes, context, [], true))
+    const outcome = await this.groups.run(collectionId, () => this.commitAlone(writes, context), { writes, context })
     if (outcome.ok) return outcome.value
     if (outcome.error instanceof Replay) return { ...outcome.error.result, replayed: true }
     throw outcome.error

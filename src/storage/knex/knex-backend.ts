@@ -11,7 +11,6 @@ import { lockFromRow, userFromRow, type LockRow, type UserRow } from './rows.js'
 import { createSessions } from './sessions.js'
 import { PostgresSessions } from './postgres-sessions.js'
 import { isSingleWrite, singleWriteOnPostgres } from './shortcuts/pg-single-write.js'
-import { pgGroupCommit } from './shortcuts/pg-group-commit.js'
 import { SqliteCheckpointer } from './shortcuts/sqlite-checkpointer.js'
 import * as batches from './sql/batches.js'
 import { PURGE_INVITATIONS } from './sql/invitations.js'
@@ -60,8 +59,7 @@ export class KnexBackend extends KnexQueries implements Backend {
         sessions instanceof PostgresSessions
           ? {
               commitSingleWrite: async (writes, context) =>
-                isSingleWrite(writes, context) ? retrying(() => sessions.withClient((client) => singleWriteOnPostgres(client, writes, context))) : undefined,
-              commitGroup: pgGroupCommit(sessions)
+                isSingleWrite(writes, context) ? retrying(() => sessions.withClient((client) => singleWriteOnPostgres(client, writes, context))) : undefined
             }
           : {}
     }

@@ -10,9 +10,6 @@ import { runAsync, type SqlValue, type Statement, type StatementResult, type Ste
  * their first statement, backend.ts takeCollection), ROLLBACK when anything
  * fails.
  */
-/** The one savepoint name of a group commit's members (each releases the one before). */
-const SAVEPOINT = 'roost_group_member'
-
 export class PostgresSessions implements Sessions {
   private readonly texts = new Map<string, string>()
 
@@ -50,52 +47,6 @@ export class PostgresSessions implements Sessions {
       } catch (error) {
         // A failed ROLLBACK means a broken connection, which the pool drops; the first error is the one to report.
         if (begun) await client.query('ROLLBACK').catch(() => undefined)
-        throw error
-      }
-    })
-  }
-
-  /**
-   * Group commit (shortcuts/pg-group-commit.ts): BEGIN, each steps in a
-   * savepoint of its own (rolled back to it if they fail, so the
-   * transaction goes on without them), COMMIT. An outcome per steps: their
-   * value, or what failed them (as it was thrown: the caller translates).
-   */
-  async writeGroup<T>(stepsList: Array<() => Steps<T>>): Promise<Array<{ ok: true; value: T } | { ok: false; error: unknown }>> {
-    return this.withClient(async (client) => {
-      let begun = false
-      try {
-        const outcomes: Array<{ ok: true; value: T } | { ok: false; error: unknown }> = []
-        for (const steps of stepsList) {
-          // The savepoint commands travel with each member's first statement
-          // (pg-pipelined-begin.ts): releasing the one before (rolled back to
-          // or not) and setting this member's. COMMIT releases the last.
-          const prefix = begun ? `RELEASE SAVEPOINT ${SAVEPOINT}; SAVEPOINT ${SAVEPOINT}` : `BEGIN; SAVEPOINT ${SAVEPOINT}`
-          let first = true
-          try {
-            const value = await runAsync(
-              steps(),
-              async ({ then, ...statement }) => {
-                if (!first) return this.runWithThen(client, { ...statement, then })
-                first = false
-                const result = await beginWith(client, statement, then, prefix)
-                begun = true
-                return result
-              },
-              true
-            )
-            outcomes.push({ ok: true, value })
-          } catch (error) {
-            // Not begun: the very first message failed, and with it the transaction.
-            if (!begun) throw error
-            await client.query(`ROLLBACK TO SAVEPOINT ${SAVEPOINT}`)
-            outcomes.push({ ok: false, error })
-          }
-        }
-        if (begun) await client.query('COMMIT')
-        return outcomes
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined)
         throw error
       }
     })

@@ -13,7 +13,9 @@ import { insertWithoutReading, updateWithoutReading } from './shortcuts.js'
  * # The algorithm of a versioned write
  *
  * Every record write (a single call, a multi-record call, a batch commit)
- * runs this, in one transaction of the backend:
+ * runs this, in one transaction of the backend (calls that queued behind
+ * another write to their collection run commit-group.ts instead, which gives
+ * each the outcome this would):
  *
  * 1. **Take each collection written** (sorted by id, so two commits over the
  *    same collections cannot deadlock) and reserve as many change positions
@@ -147,7 +149,7 @@ function* finish(tx: StorageTx, result: CommitResult, context: WriteContext): Tx
 }
 
 /** 'forbidden' unless the author's role, read after the collection was taken, is `needed` or above. */
-function checkRole(collectionId: string, role: MemberRole | undefined, needed: MemberRole): void {
+export function checkRole(collectionId: string, role: MemberRole | undefined, needed: MemberRole): void {
   if (!atLeast(role, needed)) {
     throw new StorageError('forbidden', role === undefined ? `Not a member of collection ${collectionId}` : `A ${role} cannot write to collection ${collectionId}`, {
       access: { collectionId, role, needs: needed }
@@ -155,7 +157,7 @@ function checkRole(collectionId: string, role: MemberRole | undefined, needed: M
   }
 }
 
-function assertDistinct(writes: RecordWrite[]): void {
+export function assertDistinct(writes: RecordWrite[]): void {
   const seen = new Set<string>()
   for (const write of writes) {
     const k = recordKey(write.collectionId, write.id)

@@ -15,20 +15,18 @@ import type { SqlValue, Statement, StatementResult } from '../statements.js'
  * statement of it still runs on its own, with its own snapshot (READ
  * COMMITTED), exactly as if sent one by one: the role read still sees a
  * membership change that committed while the first statement waited for
- * the collection's row lock. `prefix` is what travels before it (BEGIN; in
- * a group commit, the savepoint commands).
+ * the collection's row lock.
  */
-export async function beginWith(client: pg.ClientBase, first: Statement, then: Statement | undefined, prefix = 'BEGIN'): Promise<StatementResult> {
+export async function beginWith(client: pg.ClientBase, first: Statement, then: Statement | undefined): Promise<StatementResult> {
   const inline = ({ sql, bindings }: Statement) => {
     let n = 0
     return sql.replace(/\?/g, () => literal(client, bindings[n++]))
   }
-  const text = [prefix, inline(first), ...(then === undefined ? [] : [inline(then)])].join('; ')
-  const skip = prefix.split(';').length
+  const text = ['BEGIN', inline(first), ...(then === undefined ? [] : [inline(then)])].join('; ')
   const results = (await client.query(text)) as unknown as pg.QueryResult[]
   const resultOf = (statement: Statement, result: pg.QueryResult): StatementResult =>
     statement.expect === 'rows' ? result.rows : (result.rowCount ?? 0)
-  return then === undefined ? resultOf(first, results[skip]) : [resultOf(first, results[skip]), resultOf(then, results[skip + 1])]
+  return then === undefined ? resultOf(first, results[1]) : [resultOf(first, results[1]), resultOf(then, results[2])]
 }
 
 /** A value as a PostgreSQL literal, with pg's own escaping. */

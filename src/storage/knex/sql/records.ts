@@ -23,6 +23,22 @@ export const insertRecordsIfAbsent = sqlForLength(
 export const REPLACE_RECORD =
   'UPDATE records SET version = ?, data = ?, deleted = ?, updated_at = ?, updated_by = ?, idempotency_key = ?, seq = ? WHERE collection_id = ? AND id = ? AND version = ?'
 
+/**
+ * Compare-and-set of n records of one collection in one statement, each on
+ * its own previous version (group commit). A row of values per record:
+ * RECORD_COLUMNS, then the version it replaces. The casts type the values
+ * for PostgreSQL; both databases name the columns of VALUES column1, column2, ….
+ */
+export const replaceRecords = sqlForLength((n) => {
+  const types = ['TEXT', 'TEXT', 'INTEGER', 'TEXT', 'BOOLEAN', 'TEXT', 'TEXT', 'TEXT', 'BIGINT', 'INTEGER']
+  const row = `(${types.map((type) => `CAST(? AS ${type})`).join(', ')})`
+  const set = RECORD_COLUMNS.slice(2).map((column, i) => `${column} = v.column${i + 3}`)
+  return (
+    `UPDATE records SET ${set.join(', ')} FROM (VALUES ${new Array<string>(n).fill(row).join(', ')}) AS v ` +
+    'WHERE records.collection_id = v.column1 AND records.id = v.column2 AND records.version = v.column10'
+  )
+})
+
 /** Compare-and-set on the version of a live record (not a tombstone). */
 export const REPLACE_LIVE_RECORD = `${REPLACE_RECORD} AND deleted = FALSE`
 

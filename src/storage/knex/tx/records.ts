@@ -40,6 +40,20 @@ export const recordsTx: RecordsTx = {
       previous.version
     ])
     return changed === 1
+  },
+
+  *replaceRecords(replacements) {
+    let replaced = 0
+    for (const chunk of chunks(replacements, ROWS_PER_INSERT)) {
+      const values: SqlValue[] = []
+      for (const { record, previous } of chunk) {
+        const row = recordToRow(record)
+        for (const column of RECORD_COLUMNS) values.push(row[column] as SqlValue)
+        values.push(previous.version)
+      }
+      replaced += yield* execute(sql.replaceRecords(chunk.length), values)
+    }
+    return replaced
   }
 }
 

@@ -42,5 +42,15 @@ export const recordsTx = ({ c, session }: TxContext): RecordsTx => ({
     // A replacement keeps the document's _id, and drops idempotencyKey when the new version has none.
     const result = yield* step(c.records.replaceOne(filter, recordToDocument(record), { session }))
     return result.matchedCount === 1
+  },
+
+  /** replaceRecord for each, in one bulk write: how many matched their previous version. */
+  *replaceRecords(replacements): Tx<number> {
+    if (replacements.length === 0) return 0
+    const operations = replacements.map(({ record, previous }) => ({
+      replaceOne: { filter: { collectionId: record.collectionId, id: record.id, version: previous.version }, replacement: recordToDocument(record) }
+    }))
+    const result = yield* step(c.records.bulkWrite(operations, { session, ordered: true }))
+    return result.matchedCount
   }
 })
