@@ -21,6 +21,7 @@ import type {
 } from '../types.js'
 import { translating } from './driver-errors.js'
 import {
+  changeFromRow,
   collectionFromRow,
   invitationFromRow,
   keyFromRow,
@@ -115,7 +116,7 @@ export class KnexQueries implements BackendQueries {
 
   async changesSince(collectionId: string, { since, limit }: ChangesParams): Promise<ChangesPage> {
     const rows = await this.read(select<RecordRow>(SELECT_CHANGES, [collectionId, since, limit + 1]))
-    return { changes: rows.slice(0, limit).map(recordFromRow), more: rows.length > limit }
+    return { changes: rows.slice(0, limit).map(changeFromRow), more: rows.length > limit }
   }
 
   async getIdempotencyKey(userId: string, key: string, now: string): Promise<StoredIdempotencyKey | undefined> {

@@ -9,6 +9,7 @@ import type {
   SortField,
   StagedOperation,
   StoredBatch,
+  StoredChange,
   StoredCollection,
   StoredInvitation,
   StoredLock,
@@ -77,6 +78,19 @@ export const recordFromRow = (row: RecordRow): StoredRecord => ({
   updatedAt: row.updated_at,
   updatedBy: row.updated_by,
   // Absent rather than null, so that versions written without a key look as they did before keys were kept.
+  ...(row.idempotency_key === null ? {} : { idempotencyKey: row.idempotency_key }),
+  seq: Number(row.seq)
+})
+
+/** As recordFromRow, the data left as the stored JSON text: the feed's form (StoredChange). */
+export const changeFromRow = (row: RecordRow): StoredChange => ({
+  collectionId: row.collection_id,
+  id: row.id,
+  version: Number(row.version),
+  dataJson: row.data,
+  deleted: Boolean(row.deleted),
+  updatedAt: row.updated_at,
+  updatedBy: row.updated_by,
   ...(row.idempotency_key === null ? {} : { idempotencyKey: row.idempotency_key }),
   seq: Number(row.seq)
 })
