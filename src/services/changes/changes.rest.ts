@@ -11,15 +11,17 @@ import type { ChangeService, StoredChangesPage } from './changes.class.js'
  *
  * The innermost around hook of `find`, after authentication, validation and
  * authorization. For REST calls it answers in the service's stead: the body
- * is `context.dispatch`, which Feathers' REST transport sends as it is, and
- * `context.result` stays unset.
+ * is `context.dispatch` (the page's JSON as bytes), which Feathers' REST
+ * transport sends as it is; `context.result` stays unset.
  */
 export async function restPageAsStoredJson(context: HookContext<ChangeService>, next: NextFunction): Promise<void> {
   if (context.params.provider !== 'rest' || context.http === undefined) return next()
   const page = await context.service.storedPage(context.params)
   context.http.headers = { ...context.http.headers, 'Content-Type': 'application/json; charset=utf-8' }
-  // A string: the transport sends it as the body as it is (typed as find's result, which a REST answer needs not be).
-  ;(context as HookContext).dispatch = pageJson(page)
+  // Bytes, encoded once: Koa sends a Buffer as it is, where a string body is
+  // encoded twice (once to measure its length). Typed as find's result,
+  // which the REST body needs not be.
+  ;(context as HookContext).dispatch = Buffer.from(pageJson(page))
 }
 
 /** The page's JSON text: what JSON.stringify of find's result gives, written without parsing any record's data. */

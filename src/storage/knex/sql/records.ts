@@ -28,7 +28,8 @@ export const REPLACE_LIVE_RECORD = `${REPLACE_RECORD} AND deleted = FALSE`
 
 /**
  * The feed: changes after a position, oldest first (LIMIT one more than asked,
- * to tell if more follow).
+ * to tell if more follow), read as tuples (rows.ts ChangeTuple: these
+ * columns, in this order; the collection is the one asked for).
  *
  * The only good plan reads the (collection_id, seq) index from `since` and
  * stops after the page. PostgreSQL must pick it without statistics too: right
@@ -42,4 +43,5 @@ export const REPLACE_LIVE_RECORD = `${REPLACE_RECORD} AND deleted = FALSE`
  * index scan wins whatever the statistics say (test/storage/knex/feed-plan.test.ts).
  * SQLite plans both forms alike.
  */
-export const SELECT_CHANGES = 'SELECT * FROM records WHERE collection_id = ? AND seq > ? ORDER BY seq ASC LIMIT (SELECT CAST(? AS INTEGER))'
+export const SELECT_CHANGES =
+  'SELECT id, version, data, deleted, updated_at, updated_by, idempotency_key, seq FROM records WHERE collection_id = ? AND seq > ? ORDER BY seq ASC LIMIT (SELECT CAST(? AS INTEGER))'
