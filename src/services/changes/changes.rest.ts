@@ -27,11 +27,15 @@ export async function restPageAsStoredJson(context: HookContext<ChangeService>, 
 /** The page's JSON text: what JSON.stringify of find's result gives, written without parsing any record's data. */
 export function pageJson({ changes, cursor, more }: StoredChangesPage): string {
   let json = '{"changes":['
+  // Every change of a page is of one collection: its JSON is made once.
+  let collectionId: string | undefined
+  let collectionJson = ''
   for (let i = 0; i < changes.length; i++) {
     const change = changes[i]
+    if (change.collectionId !== collectionId) collectionJson = JSON.stringify((collectionId = change.collectionId))
     const key = change.idempotencyKey === undefined ? '' : `,"idempotencyKey":${JSON.stringify(change.idempotencyKey)}`
     json +=
-      `${i === 0 ? '' : ','}{"collectionId":${JSON.stringify(change.collectionId)},"id":${JSON.stringify(change.id)},"version":${change.version}` +
+      `${i === 0 ? '' : ','}{"collectionId":${collectionJson},"id":${JSON.stringify(change.id)},"version":${change.version}` +
       `,"data":${change.dataJson ?? 'null'},"deleted":${change.deleted},"updatedAt":${JSON.stringify(change.updatedAt)}` +
       `,"updatedBy":${JSON.stringify(change.updatedBy)}${key},"seq":${change.seq}}`
   }
