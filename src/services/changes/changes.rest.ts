@@ -11,17 +11,15 @@ import type { ChangeService, StoredChangesPage } from './changes.class.js'
  *
  * The innermost around hook of `find`, after authentication, validation and
  * authorization. For REST calls it answers in the service's stead: the body
- * is `context.dispatch` (the page's JSON as bytes), which Feathers' REST
+ * is `context.dispatch` (the page's JSON text), which Feathers' REST
  * transport sends as it is; `context.result` stays unset.
  */
 export async function restPageAsStoredJson(context: HookContext<ChangeService>, next: NextFunction): Promise<void> {
   if (context.params.provider !== 'rest' || context.http === undefined) return next()
   const page = await context.service.storedPage(context.params)
   context.http.headers = { ...context.http.headers, 'Content-Type': 'application/json; charset=utf-8' }
-  // Bytes, encoded once: Koa sends a Buffer as it is, where a string body is
-  // encoded twice (once to measure its length). Typed as find's result,
-  // which the REST body needs not be.
-  ;(context as HookContext).dispatch = Buffer.from(pageJson(page))
+  // A string body, which Koa sends as it is (typed as find's result, which the REST body needs not be).
+  ;(context as HookContext).dispatch = pageJson(page)
 }
 
 /** The page's JSON text: what JSON.stringify of find's result gives, written without parsing any record's data. */
