@@ -4,8 +4,8 @@ import type { ChangeService, StoredChangesPage } from './changes.class.js'
 /**
  * REST answers a feed page with its JSON written straight from the stored
  * JSON text of each record's data (StoredChange), not parsed and serialised
- * again: for the bulk read of sync that was most of the server's work per
- * record. The body is the JSON of find's result, field for field and in
+ * again: for the bulk read of sync that was about a third of the server's
+ * work per record. The body is the JSON of find's result, field for field and in
  * the same order (test/services/changes.json.test.ts); socket.io and internal
  * callers get find's parsed page as before.
  *

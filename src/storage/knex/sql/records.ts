@@ -40,7 +40,9 @@ export const REPLACE_LIVE_RECORD = `${REPLACE_RECORD} AND deleted = FALSE`
  * million rows). With the page size in a subquery the planner cannot see it
  * and plans for reading a tenth of the matching rows. A plan that sorts must
  * read all of them before its first row, the index scan only that tenth: the
- * index scan wins whatever the statistics say (test/storage/knex/feed-plan.test.ts).
+ * index scan wins whatever the statistics say, as long as a random page read
+ * is costed at under ten sequential ones (the default is four), and so does
+ * not depend on when autovacuum runs (test/storage/knex/feed-plan.test.ts).
  * SQLite plans both forms alike.
  */
 export const SELECT_CHANGES =
