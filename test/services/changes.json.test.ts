@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { changesClient, recordsClient } from '../../src/client.js'
 import { describeBackends } from '../helpers/backends.js'
+import { setRecordDataTextBehindTheServer } from '../helpers/behind-the-server.js'
 import { device, jsonHeaders, signedIn, type TestClient } from '../helpers/clients.js'
 import { startServer, type TestServer } from '../helpers/server.js'
 
@@ -111,6 +112,20 @@ describeBackends('changes: REST pages are the stored JSON, as it was serialised'
     expect(tombstone).toMatchObject({ deleted: true, data: null, version: 2 })
     expect(viaClient.changes.find((change) => change.id === 'keyed')).toMatchObject({ idempotencyKey: 'feed-json-1', data: { k: 'v' } })
     expect(viaClient.changes.find((change) => change.id === 'null-data')).toMatchObject({ deleted: false, data: null })
+  })
+
+  it('sends the stored text itself: data stored in another spelling of the same JSON reaches REST as stored, socket.io parsed', async () => {
+    // Not what Roost writes (it stores JSON.stringify's text), so it shows
+    // which path answered: serialising the parsed page would respell it.
+    const { id: collectionId } = await owner.client.service('collections').create({})
+    await recordsClient(owner.client, collectionId).create({ id: 'spelled', data: { a: 1, b: [1, 2] } })
+    const stored = '{ "a" : 1.0,\n  "b": [1, 2] }'
+    await setRecordDataTextBehindTheServer(server, collectionId, 'spelled', stored)
+    const text = await restPage(collectionId, 'limit=10')
+    expect(text).toContain(`"data":${stored},"deleted":false`)
+    const page = JSON.parse(text) as { changes: Array<{ data: unknown }> }
+    expect(page.changes[0].data).toEqual({ a: 1, b: [1, 2] })
+    expect((await changesClient(socket.client, collectionId).find({ query: { limit: 10 } })).changes[0].data).toEqual({ a: 1, b: [1, 2] })
   })
 
   it('an empty page and a refused page keep their form', async () => {
