@@ -285,9 +285,30 @@ export interface ChangesParams {
   limit: number
 }
 
+/**
+ * A record as the feed hands it out: every field of StoredRecord, in the same
+ * order, but the data as the JSON text storage keeps (`JSON.stringify` of the
+ * value, null for tombstones) rather than parsed. The feed is the bulk read of
+ * sync: a transport that speaks JSON sends this text as it is, without parsing
+ * and re-serialising every record (services/changes); `recordOfChange`
+ * (./changes.ts) gives the StoredRecord.
+ */
+export interface StoredChange {
+  collectionId: string
+  id: string
+  version: number
+  /** The data's JSON text; `null` for tombstones. */
+  dataJson: string | null
+  deleted: boolean
+  updatedAt: string
+  updatedBy: string | null
+  idempotencyKey?: string
+  seq: number
+}
+
 export interface ChangesPage {
   /** Records and tombstones in change-position order. */
-  changes: StoredRecord[]
+  changes: StoredChange[]
   /** True when more changes follow the last one returned. */
   more: boolean
 }

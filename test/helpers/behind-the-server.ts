@@ -23,6 +23,26 @@ export async function setEmailBehindTheServer(server: TestServer, id: string, em
   })
 }
 
+/** Replaces the stored JSON text of a record's data, as it is, without going through the server. */
+export async function setRecordDataTextBehindTheServer(server: TestServer, collectionId: string, id: string, text: string): Promise<void> {
+  const { backend, database } = server
+  if (backend.name === 'mongodb') {
+    const client = new MongoClient(database.databaseUrl)
+    try {
+      await client.db().collection('records').updateOne({ collectionId, id }, { $set: { data: text } })
+    } finally {
+      await client.close()
+    }
+    return
+  }
+  const db = sqlDatabase(server)
+  try {
+    await db('records').where({ collection_id: collectionId, id }).update({ data: text })
+  } finally {
+    await db.destroy()
+  }
+}
+
 /** A user's batches as stored (batches cannot be listed through the API), ordered by id. */
 export async function storedBatchesBehindTheServer(
   server: TestServer,

@@ -2,6 +2,7 @@ import knex, { type Knex } from 'knex'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { migrationSource } from '../../migrations/index.js'
 import { createStorage } from '../../src/storage/index.js'
+import { recordOfChange } from '../../src/storage/changes.js'
 import { knexConfig } from '../../src/storage/knex/connection.js'
 import { describeSqlBackends, type TestDatabase } from '../helpers/backends.js'
 
@@ -42,7 +43,7 @@ describeSqlBackends('migration: record idempotency keys', (backend) => {
       await storage.migrate()
       const before = { collectionId: 'adas', id: 'r', version: 1, data: { a: 1 }, deleted: false, updatedAt: at, updatedBy: ada, seq: 1 }
       expect(await storage.getRecord('adas', 'r')).toEqual(before)
-      expect((await storage.changesSince('adas', { since: 0, limit: 10 })).changes).toEqual([before])
+      expect((await storage.changesSince('adas', { since: 0, limit: 10 })).changes.map(recordOfChange)).toEqual([before])
 
       const later = '2026-01-02T00:00:00.000Z'
       await storage.commitWrites([{ op: 'update', collectionId: 'adas', id: 'r', data: { a: 2 }, baseVersion: 1 }], { actor: ada, at: later, idempotencyKey: 'k-1' })

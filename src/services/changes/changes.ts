@@ -3,6 +3,7 @@ import { authorizeRouteCollection } from '../../access.js'
 import type { Application } from '../../declarations.js'
 import { validateQuery } from '../../validation.js'
 import { ChangeService } from './changes.class.js'
+import { restPageAsStoredJson } from './changes.rest.js'
 import { changesQueryValidator } from './changes.schema.js'
 import { changeMethods, changePath } from './changes.shared.js'
 
@@ -10,7 +11,7 @@ export const changes = (app: Application) => {
   app.use(changePath, new ChangeService(app), { methods: [...changeMethods], events: [] })
   app.service(changePath).hooks({
     around: {
-      find: [authenticate('jwt'), validateQuery(changesQueryValidator), authorizeRouteCollection()]
+      find: [authenticate('jwt'), validateQuery(changesQueryValidator), authorizeRouteCollection(), restPageAsStoredJson]
     }
   })
 }

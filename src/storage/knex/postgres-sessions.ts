@@ -58,8 +58,8 @@ export class PostgresSessions implements Sessions {
   }
 
   private async run(client: pg.ClientBase, { sql, bindings, expect }: Statement): Promise<StatementResult> {
-    const result = await client.query(this.numbered(sql), bindings as SqlValue[])
-    return expect === 'rows' ? result.rows : (result.rowCount ?? 0)
+    const result = await client.query({ text: this.numbered(sql), values: bindings as SqlValue[], ...(expect === 'tuples' ? { rowMode: 'array' } : {}) })
+    return expect === 'count' ? (result.rowCount ?? 0) : result.rows
   }
 
   /** `?` → `$1, $2, …`, as knex does, kept per statement text. */

@@ -11,6 +11,7 @@ import type {
   Page,
   StagedOperation,
   StoredBatch,
+  StoredChange,
   StoredCollection,
   StoredIdempotencyKey,
   StoredInvitation,
@@ -21,6 +22,7 @@ import type {
 } from '../types.js'
 import { translating } from './driver-errors.js'
 import {
+  changeFromTuple,
   collectionFromRow,
   invitationFromRow,
   keyFromRow,
@@ -29,6 +31,7 @@ import {
   recordFromRow,
   SORT_COLUMNS,
   userFromRow,
+  type ChangeTuple,
   type CollectionRow,
   type InvitationRow,
   type KeyRow,
@@ -43,7 +46,7 @@ import { SELECT_LIVE_KEY } from './sql/keys.js'
 import { SELECT_LIVE_LEASES } from './sql/locks.js'
 import { SELECT_CHANGES, SELECT_RECORD } from './sql/records.js'
 import { SELECT_USER_BY_EMAIL } from './sql/users.js'
-import { asSteps, select, type Steps } from './statements.js'
+import { asSteps, select, selectTuples, type Steps } from './statements.js'
 import { batchesTx } from './tx/batches.js'
 import { invitationsTx } from './tx/invitations.js'
 import { membersTx } from './tx/members.js'
@@ -114,8 +117,11 @@ export class KnexQueries implements BackendQueries {
   }
 
   async changesSince(collectionId: string, { since, limit }: ChangesParams): Promise<ChangesPage> {
-    const rows = await this.read(select<RecordRow>(SELECT_CHANGES, [collectionId, since, limit + 1]))
-    return { changes: rows.slice(0, limit).map(recordFromRow), more: rows.length > limit }
+    // Rows as arrays: for a page of 1000, making an object per row was a third of the read.
+    const rows = await this.read(selectTuples<ChangeTuple>(SELECT_CHANGES, [collectionId, since, limit + 1]))
+    const changes: StoredChange[] = []
+    for (let i = 0; i < rows.length && i < limit; i++) changes.push(changeFromTuple(collectionId, rows[i]))
+    return { changes, more: rows.length > limit }
   }
 
   async getIdempotencyKey(userId: string, key: string, now: string): Promise<StoredIdempotencyKey | undefined> {

@@ -9,6 +9,7 @@ import type {
   SortField,
   StagedOperation,
   StoredBatch,
+  StoredChange,
   StoredCollection,
   StoredInvitation,
   StoredLock,
@@ -79,6 +80,31 @@ export const recordFromRow = (row: RecordRow): StoredRecord => ({
   // Absent rather than null, so that versions written without a key look as they did before keys were kept.
   ...(row.idempotency_key === null ? {} : { idempotencyKey: row.idempotency_key }),
   seq: Number(row.seq)
+})
+
+/** A row of the feed (sql/records.ts SELECT_CHANGES), its columns in that order; the collection is the one asked for. */
+export type ChangeTuple = readonly [
+  id: string,
+  version: number,
+  data: string | null,
+  deleted: boolean | number,
+  updatedAt: string,
+  updatedBy: string | null,
+  idempotencyKey: string | null,
+  seq: number | string
+]
+
+/** As recordFromRow, the data left as the stored JSON text: the feed's form (StoredChange). */
+export const changeFromTuple = (collectionId: string, row: ChangeTuple): StoredChange => ({
+  collectionId,
+  id: row[0],
+  version: Number(row[1]),
+  dataJson: row[2],
+  deleted: Boolean(row[3]),
+  updatedAt: row[4],
+  updatedBy: row[5],
+  ...(row[6] === null ? {} : { idempotencyKey: row[6] }),
+  seq: Number(row[7])
 })
 
 // `data` is kept as JSON text, byte for byte what the client sent once

@@ -50,5 +50,7 @@ function runOnSqlite(connection: BetterSqlite3.Database, { sql, bindings, expect
   const statement = connection.prepare(sql)
   // SQLite has no booleans.
   const values = bindings.map((value) => (typeof value === 'boolean' ? Number(value) : value))
-  return expect === 'rows' ? statement.all(values) : statement.run(values).changes
+  if (expect === 'count') return statement.run(values).changes
+  // raw: arrays rather than objects. Set on every call: the statement may come from the cache, as read either way.
+  return statement.raw(expect === 'tuples').all(values)
 }

@@ -21,8 +21,13 @@ export type SqlValue = string | number | boolean | null
 export interface Statement {
   sql: string
   bindings: readonly SqlValue[]
-  /** `rows`: the rows it returns; `count`: how many rows it changed. */
-  expect: 'rows' | 'count'
+  /**
+   * `rows`: the rows it returns; `tuples`: the same rows as arrays of values
+   * in the order of its columns (reads outside transactions only: the bulk
+   * read of the feed, where making an object per row is a large part of the
+   * read's cost); `count`: how many rows it changed.
+   */
+  expect: 'rows' | 'tuples' | 'count'
   /**
    * A SELECT to run right after this one, as its own statement (on
    * PostgreSQL with its own snapshot: it sees what committed while the first
@@ -40,6 +45,11 @@ export type Steps<T> = Generator<Statement, T, StatementResult>
 /** Runs a SELECT (or a write with RETURNING) and gives its rows. */
 export function* select<Row>(sql: string, bindings: readonly SqlValue[]): Steps<Row[]> {
   return (yield { sql, bindings, expect: 'rows' }) as Row[]
+}
+
+/** Runs a SELECT and gives its rows as arrays of values, in the order of its columns (Statement `tuples`). */
+export function* selectTuples<Tuple extends readonly unknown[]>(sql: string, bindings: readonly SqlValue[]): Steps<Tuple[]> {
+  return (yield { sql, bindings, expect: 'tuples' }) as Tuple[]
 }
 
 /** Two statements, the second a SELECT run after the first (see Statement.then): both results. */

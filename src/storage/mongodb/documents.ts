@@ -6,6 +6,7 @@ import type {
   MemberRole,
   StagedOperation,
   StoredBatch,
+  StoredChange,
   StoredCollection,
   StoredInvitation,
   StoredLock,
@@ -186,6 +187,19 @@ export const recordFromDocument = (doc: RecordDocument): StoredRecord => ({
   id: doc.id,
   version: doc.version,
   data: doc.data === null ? null : (JSON.parse(doc.data) as JsonValue),
+  deleted: doc.deleted,
+  updatedAt: doc.updatedAt,
+  updatedBy: doc.updatedBy,
+  ...(doc.idempotencyKey === undefined || doc.idempotencyKey === null ? {} : { idempotencyKey: doc.idempotencyKey }),
+  seq: doc.seq
+})
+
+/** As recordFromDocument, the data left as the stored JSON text: the feed's form (StoredChange). */
+export const changeFromDocument = (doc: RecordDocument): StoredChange => ({
+  collectionId: doc.collectionId,
+  id: doc.id,
+  version: doc.version,
+  dataJson: doc.data,
   deleted: doc.deleted,
   updatedAt: doc.updatedAt,
   updatedBy: doc.updatedBy,

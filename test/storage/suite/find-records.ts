@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { beforeAll, describe, expect, it } from 'vitest'
+import { recordOfChange } from '../../../src/storage/changes.js'
 import type { Storage } from '../../../src/storage/index.js'
 import type { RecordWrite, SortField, StoredRecord, StoredUser } from '../../../src/storage/types.js'
 import { byId, compareValues, create, ids, patch, remove, update } from './builders.js'
@@ -46,7 +47,7 @@ export function findRecordsTests(ctx: SuiteContext): void {
         [remove(c, 'hotel', 1), alice.id, 12]
       ]
       for (const [write, actor, minute] of steps) await commitOne(write, { actor, at: at(minute) })
-      all = (await db.storage.changesSince(c, { since: 0, limit: 1000 })).changes
+      all = (await db.storage.changesSince(c, { since: 0, limit: 1000 })).changes.map(recordOfChange)
       expect(all).toHaveLength(8)
     })
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { recordOfChange } from '../../../src/storage/changes.js'
 import type { IdempotencyScope, RecordWrite, StagedOperation, StoredCollection, StoredRecord, WriteContext } from '../../../src/storage/types.js'
 import { rejection } from '../../helpers/storage.js'
 import { at, fresh, now } from './builders.js'
@@ -32,7 +33,7 @@ export function recordKeysTests(ctx: SuiteContext): void {
     async function readEverywhere(collectionId: string, id: string): Promise<StoredRecord> {
       const record = (await db.storage.getRecord(collectionId, id))!
       const { changes } = await db.storage.changesSince(collectionId, { since: record.seq - 1, limit: 1 })
-      expect(changes).toEqual([record])
+      expect(changes.map(recordOfChange)).toEqual([record])
       const found = await db.storage.findRecords(collectionId, { deleted: record.deleted, ids: [id], sort: [], limit: 1, skip: 0 })
       expect(found.data).toEqual([record])
       return record

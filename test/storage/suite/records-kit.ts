@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { recordOfChange } from '../../../src/storage/changes.js'
 import type { RecordWrite, StoredCollection, StoredRecord, StoredUser, WriteContext } from '../../../src/storage/types.js'
 import { context, now } from './builders.js'
 import type { Fixture } from './context.js'
@@ -20,7 +21,7 @@ export function recordsKit(db: Fixture) {
   /** Everything observable about a collection, to prove a failed commit applied nothing. */
   const snapshot = async (collectionId: string) => ({
     collection: await db.storage.getCollection(collectionId),
-    changes: (await db.storage.changesSince(collectionId, { since: 0, limit: 100_000 })).changes
+    changes: (await db.storage.changesSince(collectionId, { since: 0, limit: 100_000 })).changes.map(recordOfChange)
   })
 
   /** Every change of a collection, read a page at a time. */
@@ -28,7 +29,7 @@ export function recordsKit(db: Fixture) {
     const changes: StoredRecord[] = []
     for (let since = 0; ; ) {
       const page = await db.storage.changesSince(collectionId, { since, limit })
-      changes.push(...page.changes)
+      changes.push(...page.changes.map(recordOfChange))
       if (!page.more) return changes
       since = page.changes[page.changes.length - 1].seq
     }

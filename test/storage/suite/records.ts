@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { beforeAll, describe, expect, it } from 'vitest'
+import { recordOfChange } from '../../../src/storage/changes.js'
 import type { RecordConflict } from '../../../src/storage/errors.js'
 import type { JsonValue, StoredCollection, StoredRecord } from '../../../src/storage/types.js'
 import { rejection } from '../../helpers/storage.js'
@@ -329,7 +330,8 @@ export function recordsTests(ctx: SuiteContext): void {
         const collection = await newCollection()
         const c = collection.id
         const written = await commit(values.map((data, i) => create(c, `v${i}`, data)))
-        const changes = (await db.storage.changesSince(c, { since: 0, limit: 1000 })).changes
+        const stored = (await db.storage.changesSince(c, { since: 0, limit: 1000 })).changes
+        const changes = stored.map(recordOfChange)
         const found = await db.storage.findRecords(c, { deleted: false, sort: [['seq', 1]], limit: 1000, skip: 0 })
         for (const [i, data] of values.entries()) {
           const read = await db.storage.getRecord(c, `v${i}`)
@@ -339,6 +341,8 @@ export function recordsTests(ctx: SuiteContext): void {
             expect(record!.data).toEqual(data)
             expect(JSON.stringify(record!.data)).toBe(JSON.stringify(data))
           }
+          // The feed hands out the stored text itself: exactly the value's JSON.
+          expect(stored[i].dataJson).toBe(JSON.stringify(data))
         }
       })
 

@@ -1,6 +1,6 @@
 import type { Filter, Sort } from 'mongodb'
 import type { ChangesPage, ChangesParams, CollectionWithRole, FindRecordsParams, ListCollectionsParams, MemberRole, Page, StoredCollection, StoredRecord, StoredUser } from '../../types.js'
-import { collectionFromDocument, recordFromDocument, userFromDocument, type RecordDocument } from '../documents.js'
+import { changeFromDocument, collectionFromDocument, recordFromDocument, userFromDocument, type RecordDocument } from '../documents.js'
 import type { MongoCollections } from '../mongo-collections.js'
 
 /**
@@ -94,5 +94,5 @@ export async function changesSince(c: MongoCollections, collectionId: string, { 
   const docs = await c.records
     .find({ collectionId, seq: { $gt: since } }, { sort: { seq: 1 }, limit: limit + 1, readConcern: { level: 'snapshot' } })
     .toArray()
-  return { changes: docs.slice(0, limit).map(recordFromDocument), more: docs.length > limit }
+  return { changes: docs.slice(0, limit).map(changeFromDocument), more: docs.length > limit }
 }
