@@ -147,6 +147,8 @@ async function answer(request: LoadRequest): Promise<unknown> {
 }
 
 if (process.send !== undefined) {
+  // Stopped by the benchmark (SIGTERM): exit normally, so that BENCH_CPU_PROF's profile of this process is written.
+  process.on('SIGTERM', () => process.exit(0))
   // child-probe.ts lets go of the channel (so it alone does not keep a process alive); this one waits for requests.
   process.channel?.ref()
   process.on('message', (message: Partial<LoadMessage>) => {
