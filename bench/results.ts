@@ -91,7 +91,7 @@ export const RESOURCE_KEYS = {
   cpuPercent: 'server CPU % of one core (the benchmark process itself for raw targets)',
   cpuUsPerOp: 'server CPU µs per operation',
   dbCpuPercent: 'PostgreSQL backends CPU % of one core',
-  loadCpuPercent: 'load generator (the benchmark process) CPU % of one core',
+  loadCpuPercent: 'load generator (the benchmark process, and the load processes of W4 and W4k) CPU % of one core',
   peakRssMiB: 'peak server RSS, MiB'
 } as const
 

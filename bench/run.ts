@@ -240,8 +240,9 @@ async function measuredRun(workload: Workload, target: Target, state: unknown, s
   const meter = new ResourceMeter(target.pid, () => target.cpuSeconds(), target.database.backendPids)
   await meter.start()
   try {
-    const result = await workload.run(target, state, settings)
-    return { ...result, usage: await meter.stop() }
+    const { loadCpuSeconds = 0, ...result } = await workload.run(target, state, settings)
+    const usage = await meter.stop()
+    return { ...result, usage: { ...usage, loadCpuSeconds: usage.loadCpuSeconds + loadCpuSeconds } }
   } catch (error) {
     await meter.stop()
     throw error

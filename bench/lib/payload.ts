@@ -10,7 +10,7 @@ export interface Payload {
   done: boolean
   n: number
   tags: string[]
-  /** W4: when the write was sent (performance.now() of the load process). */
+  /** W4: when the write was sent, on the clock every load process shares (lib/clock.ts). */
   t?: number
 }
 

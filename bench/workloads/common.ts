@@ -1,6 +1,6 @@
 import type { Payload } from '../lib/payload.js'
 import { payload } from '../lib/payload.js'
-import type { Target } from '../targets/types.js'
+import type { FeathersTarget, RawTarget, RoostTarget, Target } from '../targets/types.js'
 
 /** A record a client keeps writing, with the version it last saw. */
 export interface Slot {
@@ -60,13 +60,16 @@ const newCollectionId = async (target: Target, group: number): Promise<string> =
 /** How Roost is sent a versioned write: a whole-record `PUT`, or a `PATCH` of some fields. Both carry `{ data, version }`. */
 export type RoostWrite = 'PUT' | 'PATCH'
 
+/** What a write needs of a target: its HTTP client, or its database for raw targets (W4's writer process has only those). */
+export type WriteTarget = Pick<RoostTarget, 'kind' | 'http'> | Pick<FeathersTarget, 'kind' | 'http'> | Pick<RawTarget, 'kind' | 'db'>
+
 /**
  * One versioned write of `data` to the slot's record, based on the version
  * last seen: Roost PUT (or PATCH) with `version` in the body; plain Feathers PATCH (it has
  * no compare-and-set: the client sends the next version); raw
  * UPDATE … WHERE id = ? AND version = ?. A lost compare-and-set throws.
  */
-export async function writeRecord(target: Target, slot: Slot, data: Payload, roostWrite: RoostWrite = 'PUT'): Promise<void> {
+export async function writeRecord(target: WriteTarget, slot: Slot, data: Payload, roostWrite: RoostWrite = 'PUT'): Promise<void> {
   switch (target.kind) {
     case 'roost': {
       const path = `/collections/${slot.collectionId}/records/${slot.id}`

@@ -58,6 +58,8 @@ export interface Metric {
 export interface RunResult {
   values: Record<string, number>
   operations: number
+  /** CPU seconds of load processes the workload runs itself (W4's writer and subscribers), counted with the load generator's. */
+  loadCpuSeconds?: number
 }
 
 /** In the order they run and are reported: each variant (W1s, W3b, W4k) right after the workload it varies. */

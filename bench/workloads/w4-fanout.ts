@@ -1,54 +1,22 @@
-import { io, type Socket } from 'socket.io-client'
-import { payload, type Payload } from '../lib/payload.js'
-import { now, percentile, sleep } from '../lib/stats.js'
-import type { Target } from '../targets/types.js'
-import { createSlots, writeRecord, type Slot } from './common.js'
+import { percentile, sleep, now } from '../lib/stats.js'
+import { createSlots, type Slot } from './common.js'
+import { startLoadProcess, type LoadProcess } from './w4-load.js'
+import type { ListenReport, ServerAddress, WriteReport } from './w4-load-process.js'
 import type { Metric, RunResult, Settings, Workload, WorkloadId } from './types.js'
 
 const RECORDS = 200
 const DRAIN_MS = 3000
-
-/** What the subscribers heard in the current run: writes numbered from `first`. */
-interface Tally {
-  first: number
-  latencies: number[]
-  received: number
-}
+/** Subscribers per load process: a thousand sockets' events keep one Node process busy. */
+const SUBSCRIBERS_PER_PROCESS = 500
 
 export interface FanoutState {
-  sockets: Socket[]
+  server: ServerAddress
+  /** The subscriber processes, and how many subscribers each has. */
+  listeners: Array<{ load: LoadProcess; subscribers: number }>
+  writer: LoadProcess
   slots: Slot[]
+  /** The number of the next write (each write's payload carries its number). */
   next: number
-  tally: Tally
-}
-
-/** Feathers' socket protocol: a service call is an emit with an acknowledgement. */
-const call = (socket: Socket, method: string, path: string, data: unknown) =>
-  new Promise<unknown>((resolve, reject) =>
-    socket.emit(method, path, data, (error: unknown, result: unknown) => (error ? reject(new Error(JSON.stringify(error))) : resolve(result)))
-  )
-
-async function subscribe(target: Target, collectionId: string, tally: () => Tally): Promise<Socket> {
-  if (target.kind === 'raw') throw new Error('no realtime without a server')
-  const socket = io(target.url, { transports: ['websocket'], forceNew: true, reconnection: false })
-  await new Promise<void>((resolve, reject) => {
-    socket.once('connect', resolve)
-    socket.once('connect_error', reject)
-  })
-  const heard = (data: Payload) => {
-    const current = tally()
-    if (data.n < current.first || data.t === undefined) return
-    current.received++
-    current.latencies.push(now() - data.t)
-  }
-  if (target.kind === 'roost') {
-    socket.on('collections change', (event: { record: { data: Payload } }) => heard(event.record.data))
-    await call(socket, 'create', 'authentication', { strategy: 'jwt', accessToken: target.accessToken })
-    await call(socket, 'create', 'subscriptions', { collectionId })
-  } else {
-    socket.on('items patched', (item: { data: Payload }) => heard(item.data))
-  }
-  return socket
 }
 
 /** How many subscribers hear one writer, and how fast it writes. */
@@ -57,46 +25,17 @@ interface Audience {
   rate: number
 }
 
-/** One writer at `rate` writes/s, round-robin over its records (a record's next write waits for its previous one). */
-async function write(
-  target: Target,
-  state: FanoutState,
-  rate: number,
-  seconds: number
-): Promise<{ writes: number; writeLatencies: number[]; elapsedMs: number }> {
-  const interval = 1000 / rate
-  const total = Math.round(seconds * rate)
-  const chains = state.slots.map(() => Promise.resolve())
-  const writeLatencies: number[] = []
-  let failure: unknown
-  const start = now()
-  for (let index = 0; index < total && failure === undefined; index++) {
-    await sleep(start + index * interval - now())
-    const slot = index % state.slots.length
-    const n = state.next++
-    chains[slot] = chains[slot]
-      .then(async () => {
-        const sent = now()
-        await writeRecord(target, state.slots[slot], payload(n, sent))
-        writeLatencies.push(now() - sent)
-      })
-      .catch((error: unknown) => {
-        failure ??= error
-      })
-  }
-  await Promise.all(chains)
-  if (failure !== undefined) throw failure
-  return { writes: total, writeLatencies, elapsedMs: now() - start }
-}
-
 export const FANOUT_METRICS: Metric[] = [
   { key: 'p99Ms', label: 'delivery p99', unit: 'ms', better: 'lower' },
   { key: 'p50Ms', label: 'delivery p50', unit: 'ms', better: 'lower' },
   { key: 'deliveredPercent', label: 'delivered', unit: '%', better: 'higher' },
   { key: 'writesPerSecond', label: 'writes/s', unit: '/s', better: 'higher' },
   { key: 'writeP50Ms', label: 'writer p50', unit: 'ms', better: 'lower' },
-  { key: 'writeP99Ms', label: 'writer p99', unit: 'ms', better: 'lower' }
+  { key: 'writeP99Ms', label: 'writer p99', unit: 'ms', better: 'lower' },
+  { key: 'loadMaxCpuPercent', label: 'busiest load process CPU', unit: '%', better: 'lower' }
 ]
+
+const sum = (values: number[]) => values.reduce((total, value) => total + value, 0)
 
 /**
  * A fan-out workload: `audience(settings)` subscribers of one collection
@@ -116,9 +55,13 @@ export function fanoutWorkload(spec: {
     title,
     description: (settings: Settings) => {
       const { subscribers, rate } = audience(settings)
+      const processes = Math.ceil(subscribers / SUBSCRIBERS_PER_PROCESS)
       return (
-        `${intro}${subscribers.toLocaleString('en')} socket.io subscribers; one writer updates records at ${rate} writes/s for ${settings.seconds} s; ` +
-        'latency from sending the write to each subscriber receiving its event (all in the load process, one clock), and the writer\'s own request latency. ' +
+        `${intro}${subscribers.toLocaleString('en')} socket.io subscribers; one writer updates records at ${rate} writes/s for ${settings.seconds} s, open loop. ` +
+        `The writer is a process of its own, so its request latency (writer p50/p99) is the server's and not that of a process decoding the subscribers' events; ` +
+        `the subscribers are ${processes === 1 ? 'one more process' : `${processes} more processes of up to ${SUBSCRIBERS_PER_PROCESS} each`}. ` +
+        'Delivery latency: from the writer sending the write to each subscriber receiving its event, both read on CLOCK_MONOTONIC, the one clock all processes of the machine share (checked when they start). ' +
+        'Load gen. CPU adds up the benchmark process and these load processes; "busiest load process CPU" says whether one of them was saturated (then its own lag is in the latencies). ' +
         'Roost: subscribers authenticate (JWT) and `subscriptions.create({ collectionId })`, the writer `PUT`s with base versions and they hear `collections change`; ' +
         'plain Feathers: every connection hears `items patched` of `PATCH /items/:id`. Raw: no server, no realtime.'
       )
@@ -126,40 +69,73 @@ export function fanoutWorkload(spec: {
     metrics: FANOUT_METRICS,
     unsupported: (target) => (target.kind === 'raw' ? 'no server, so nothing to deliver events' : undefined),
     async prepare(target, settings) {
+      if (target.kind === 'raw') throw new Error('no realtime without a server')
       const { subscribers, rate } = audience(settings)
       const [slots] = await createSlots(target, { groups: 1, perGroup: RECORDS })
-      const state: FanoutState = { sockets: [], slots, next: 0, tally: { first: Number.POSITIVE_INFINITY, latencies: [], received: 0 } }
-      const collectionId = slots[0].collectionId
-      for (let from = 0; from < subscribers; from += 20) {
-        const count = Math.min(20, subscribers - from)
-        state.sockets.push(...(await Promise.all(Array.from({ length: count }, () => subscribe(target, collectionId, () => state.tally)))))
+      const server: ServerAddress = { kind: target.kind, url: target.url, accessToken: target.kind === 'roost' ? target.accessToken : undefined }
+      const shares = Array.from({ length: Math.ceil(subscribers / SUBSCRIBERS_PER_PROCESS) }, (_, index) =>
+        Math.min(SUBSCRIBERS_PER_PROCESS, subscribers - index * SUBSCRIBERS_PER_PROCESS)
+      )
+      const started: LoadProcess[] = []
+      try {
+        const state: FanoutState = { server, listeners: [], writer: await startLoadProcess(), slots, next: 0 }
+        started.push(state.writer)
+        for (const share of shares) {
+          const load = await startLoadProcess()
+          started.push(load)
+          state.listeners.push({ load, subscribers: share })
+        }
+        const collectionId = slots[0].collectionId
+        await Promise.all(state.listeners.map(({ load, subscribers }) => load.ask({ op: 'subscribe', server, collectionId, count: subscribers })))
+        await write(state, rate, Math.min(1, settings.seconds / 4)) // warm-up, not measured
+        return state
+      } catch (error) {
+        await Promise.all(started.map((load) => load.stop()))
+        throw error
       }
-      await write(target, state, rate, Math.min(1, settings.seconds / 4)) // warm-up, not measured
-      return state
     },
-    async run(target, state, settings): Promise<RunResult> {
-      const tally: Tally = { first: state.next, latencies: [], received: 0 }
-      state.tally = tally
-      const { writes, writeLatencies, elapsedMs } = await write(target, state, audience(settings).rate, settings.seconds)
-      const expected = writes * state.sockets.length
+    async run(_target, state, settings): Promise<RunResult> {
+      const first = state.next
+      await Promise.all(state.listeners.map(({ load }) => load.ask({ op: 'listen', first })))
+      const loads = [state.writer, ...state.listeners.map(({ load }) => load)]
+      const cpuBefore = await Promise.all(loads.map((load) => load.child.cpuSeconds()))
+      const started = now()
+      const { writes, latencies: writeLatencies, elapsedMs } = await write(state, audience(settings).rate, settings.seconds)
+      const expected = writes * sum(state.listeners.map(({ subscribers }) => subscribers))
       const deadline = now() + DRAIN_MS
-      while (tally.received < expected && now() < deadline) await sleep(10)
+      const received = async () => sum(await Promise.all(state.listeners.map(({ load }) => load.ask<number>({ op: 'count' }))))
+      while ((await received()) < expected && now() < deadline) await sleep(20)
+      const cpu = (await Promise.all(loads.map((load) => load.child.cpuSeconds()))).map((seconds, index) => seconds - cpuBefore[index])
+      const wallSeconds = (now() - started) / 1000
+      const reports = await Promise.all(state.listeners.map(({ load }) => load.ask<ListenReport>({ op: 'report' })))
+      const latencies = reports.flatMap((report) => report.latencies)
       return {
         operations: writes,
+        loadCpuSeconds: sum(cpu),
         values: {
-          p99Ms: percentile(tally.latencies, 99),
-          p50Ms: percentile(tally.latencies, 50),
-          deliveredPercent: (100 * tally.received) / expected,
+          p99Ms: percentile(latencies, 99),
+          p50Ms: percentile(latencies, 50),
+          deliveredPercent: (100 * sum(reports.map((report) => report.received))) / expected,
           writesPerSecond: writes / (elapsedMs / 1000),
           writeP50Ms: percentile(writeLatencies, 50),
-          writeP99Ms: percentile(writeLatencies, 99)
+          writeP99Ms: percentile(writeLatencies, 99),
+          // Over the writing and the draining.
+          loadMaxCpuPercent: (100 * Math.max(...cpu)) / wallSeconds
         }
       }
     },
     async finish(state) {
-      for (const socket of state.sockets) socket.disconnect()
+      await Promise.all([state.writer, ...state.listeners.map(({ load }) => load)].map((load) => load.stop()))
     }
   }
+}
+
+/** The writer process writes `seconds` at `rate`, numbering the writes on from `state.next`. */
+async function write(state: FanoutState, rate: number, seconds: number): Promise<WriteReport> {
+  const report = await state.writer.ask<WriteReport>({ op: 'write', server: state.server, slots: state.slots, first: state.next, rate, seconds })
+  state.slots = report.slots
+  state.next += report.writes
+  return report
 }
 
 export const w4Fanout = fanoutWorkload({

@@ -11,12 +11,17 @@ import type { Server, Socket } from 'socket.io'
  * that took the whole event loop at 50 writes/s, and the writes themselves
  * waited seconds (issue 15). Here:
  * - an event goes out through socket.io's broadcast: its packet is encoded
- *   once (and its websocket frame built once) for its whole audience;
+ *   once (and its websocket frame built once) per chunk of 64 connections,
+ *   not once per connection;
  * - events are sent in rounds, on later turns of the event loop: a round
  *   takes every event published meanwhile, and each connection gets them in
  *   one write (the more events pile up while the server is busy, the fewer
- *   writes per event); a round goes out a slice of connections per turn, so
- *   the writes waiting run between two slices.
+ *   writes per event);
+ * - a turn of the event loop sends for about a millisecond (`sliceMs`), then
+ *   lets the requests waiting run: what bounds how long a write waits behind
+ *   a round is time, not a number of connections (the cost of a connection
+ *   varies: one event or twenty, a fast machine or a busy one). Most of that
+ *   time is the kernel's: one write system call per connection and round.
  *
  * What stays the same: the audience of each event is decided by its
  * publisher from the current members (channels.ts); events leave in the order
@@ -32,9 +37,15 @@ export class FanOut {
   private readonly sockets = new WeakMap<RealTimeConnection, Socket>()
   /** Events handed over and not yet in a round. */
   private pending: QueuedEvent[] = []
-  /** The round being sent, a slice of its audience at a time. */
-  private round: { events: QueuedEvent[]; slices: Array<Set<string>>; next: number } | undefined
+  /** The round being sent, some of its connections at a time. */
+  private round: Round | undefined
   private scheduled = false
+  /**
+   * How long one turn of the event loop may spend sending (milliseconds):
+   * the longest a round holds up a write waiting for the event loop. At least
+   * one chunk of connections goes out per turn, whatever the budget.
+   */
+  sliceMs = SLICE_MS
 
   /** Learns each socket.io socket's Feathers connection (its `params`), as Feathers does for its own dispatch. */
   watch(io: Server): void {
@@ -53,13 +64,13 @@ export class FanOut {
       if (socket?.connected) ids.add(socket.id)
     }
     if (ids.size === 0) return
-    this.pending.push({ eventName, data, ids: [...ids] })
+    this.pending.push({ eventName, data, ids })
     this.schedule()
   }
 
   /** Sends everything queued, now: the rest of the current round, then what is pending. */
   flush(): void {
-    while (this.round !== undefined || this.pending.length > 0) this.step()
+    while (this.round !== undefined || this.pending.length > 0) this.step(Number.POSITIVE_INFINITY)
   }
 
   private schedule(): void {
@@ -67,20 +78,21 @@ export class FanOut {
     this.scheduled = true
     setImmediate(() => {
       this.scheduled = false
-      this.step()
+      this.step(this.sliceMs)
       if (this.round !== undefined || this.pending.length > 0) this.schedule()
     })
   }
 
   /**
-   * Sends one slice of the current round (starting a round with every event
-   * pending if there is none): every event of the round to the connections of
-   * that slice that are in its audience. The next slice waits for the next
-   * turn of the event loop, so a large audience does not hold up the writes
-   * for longer than a slice takes; and a round ends before the next begins, so
-   * each connection still gets its events in order.
+   * Sends the next connections of the current round (starting a round with
+   * every event pending if there is none), a chunk at a time, until `budgetMs`
+   * is spent or the round is done: every event of the round to the
+   * connections of the chunk in its audience. The rest waits for the next
+   * turn of the event loop, so the requests that came meanwhile (writes) run
+   * between two turns, however large the audience; a round ends before the
+   * next begins, so each connection still gets its events in order.
    */
-  private step(): void {
+  private step(budgetMs: number): void {
     const io = this.io
     if (io === undefined) {
       // Not listening (nothing could be queued for a socket then).
@@ -89,51 +101,65 @@ export class FanOut {
     }
     if (this.round === undefined) {
       if (this.pending.length === 0) return
-      this.round = { events: this.pending, slices: slicesOf(this.pending), next: 0 }
+      this.round = roundOf(this.pending)
       this.pending = []
     }
-    const { events, slices } = this.round
-    const slice = slices[this.round.next++]
-    if (this.round.next >= slices.length) this.round = undefined
-    // Several events: each connection's packets are held back until all are
-    // queued, then handed to its websocket in one write.
-    const held = events.length > 1 ? holdConnections(io, slice) : []
-    try {
-      for (const { eventName, data, ids } of events) {
-        const audience = slices.length === 1 ? ids : ids.filter((id) => slice.has(id))
-        // Every socket is in a room of its own id: one broadcast (one encoding) per event and slice.
-        if (audience.length > 0) io.to(audience).emit(eventName, data)
-      }
-    } finally {
-      for (const connection of held) release(connection)
-    }
+    const round = this.round
+    const started = performance.now()
+    do {
+      const chunk = round.connections.slice(round.next, round.next + CHUNK)
+      round.next += chunk.length
+      sendChunk(io, round, chunk)
+    } while (round.next < round.connections.length && performance.now() - started < budgetMs)
+    if (round.next >= round.connections.length) this.round = undefined
   }
 }
 
-/** Connections sent to in one turn of the event loop. */
-const SLICE = 250
+/** Milliseconds one turn of the event loop may spend sending (FanOut.sliceMs). */
+const SLICE_MS = 1
+/**
+ * Connections sent to at once: each chunk costs one encoding of each event
+ * (socket.io's broadcast), small next to writing to its connections.
+ */
+const CHUNK = 64
 
 interface QueuedEvent {
   eventName: string
   data: unknown
-  ids: string[]
+  ids: Set<string>
 }
 
-/** The connections the events go to, each once, in slices of at most SLICE. */
-function slicesOf(events: QueuedEvent[]): Array<Set<string>> {
+interface Round {
+  events: QueuedEvent[]
+  /** Every connection the round's events go to, each once. */
+  connections: string[]
+  /** How many of them have been sent to. */
+  next: number
+}
+
+function roundOf(events: QueuedEvent[]): Round {
   const all = new Set<string>()
   for (const { ids } of events) for (const id of ids) all.add(id)
-  const slices: Array<Set<string>> = []
-  let slice = new Set<string>()
-  for (const id of all) {
-    if (slice.size === SLICE) {
-      slices.push(slice)
-      slice = new Set()
+  return { events, connections: [...all], next: 0 }
+}
+
+/**
+ * Every event to the connections of `chunk` in its audience. Several events:
+ * each connection's packets are held back until all are queued, then handed
+ * to its websocket in one write.
+ */
+function sendChunk(io: Server, { events, connections }: Round, chunk: string[]): void {
+  const held = events.length > 1 ? holdConnections(io, chunk) : []
+  try {
+    for (const { eventName, data, ids } of events) {
+      // An audience as large as the round's is all of it (the round is the union of the audiences).
+      const audience = ids.size === connections.length ? chunk : chunk.filter((id) => ids.has(id))
+      // Every socket is in a room of its own id: one broadcast (one encoding) per event and chunk.
+      if (audience.length > 0) io.to(audience).emit(eventName, data)
     }
-    slice.add(id)
+  } finally {
+    for (const connection of held) release(connection)
   }
-  slices.push(slice)
-  return slices
 }
 
 /**

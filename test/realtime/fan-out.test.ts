@@ -1,6 +1,8 @@
 import { io, type Socket } from 'socket.io-client'
 import { afterAll, beforeAll, expect, it } from 'vitest'
+import type { Server } from 'socket.io'
 import { membersClient, recordsClient, type ChangeEvent } from '../../src/client.js'
+import { fanOutOf } from '../../src/realtime/index.js'
 import { describeBackends } from '../helpers/backends.js'
 import { eventually, signedIn, type TestClient } from '../helpers/clients.js'
 import { startServer, type TestServer } from '../helpers/server.js'
@@ -36,7 +38,7 @@ describeBackends('realtime fan-out: one encoding per audience', (backend) => {
   let stranger: TestClient
 
   beforeAll(async () => {
-    // Sockets enough for an audience larger than one slice of the fan-out (250).
+    // Sockets enough for audiences of several chunks of the fan-out (64 connections each).
     server = await startServer(backend, { realtime: { maxSocketsPerUser: 400 } })
     owner = await signedIn(server.url, 'rest')
     member = await signedIn(server.url, 'rest')
@@ -109,5 +111,47 @@ describeBackends('realtime fan-out: one encoding per audience', (backend) => {
     expect(new Set(seqs)).toEqual(new Set(written.map((record) => record.seq)))
     for (const { frames } of listeners) expect(frames).toEqual(expected)
     for (const { socket } of listeners) socket.disconnect()
+  })
+
+  it('a round yields to the event loop between chunks of connections (requests waiting run in between), and every socket still hears all in order', async () => {
+    const { id: collectionId } = await owner.client.service('collections').create({})
+    const listeners: Array<Awaited<ReturnType<typeof rawSocket>>> = []
+    for (let from = 0; from < 300; from += 50) listeners.push(...(await Promise.all(Array.from({ length: 50 }, () => rawSocket(server.url, owner)))))
+    await Promise.all(listeners.map(({ call }) => call('create', 'subscriptions', { collectionId })))
+
+    // No time for sending in a turn: each turn of the event loop sends one chunk (64 connections), then yields.
+    const fanOut = fanOutOf(server.app)
+    fanOut.sliceMs = 0
+    // Turns of the event loop, counted by an immediate that re-arms itself; and at which turn each connection was written to.
+    let turn = 0
+    let ticking = true
+    const tick = () => {
+      turn++
+      if (ticking) setImmediate(tick)
+    }
+    setImmediate(tick)
+    const io = (server.app as unknown as { io: Server }).io
+    const flushedAt: number[] = []
+    const onFlush = () => flushedAt.push(turn)
+    io.engine.on('flush', onFlush)
+    try {
+      const records = recordsClient(owner.client, collectionId)
+      const written = await records.create(Array.from({ length: 3 }, (_, i) => ({ id: `y${i}`, data: { i } })))
+      await eventually(() => listeners.every(({ frames }) => frames.length >= written.length), 'every event on every socket')
+      const seqs = listeners[0].frames.map((frame) => (JSON.parse(frame.slice(1)) as [string, ChangeEvent])[1].seq)
+      expect(seqs).toEqual(written.map((record) => record.seq))
+      for (const { frames } of listeners) expect(frames).toEqual(listeners[0].frames)
+      // 300 connections written to (once per round each) over 5 turns at least, 64 a turn at most (and a few pings).
+      expect(flushedAt.length).toBeGreaterThanOrEqual(300)
+      const perTurn = new Map<number, number>()
+      for (const at of flushedAt) perTurn.set(at, (perTurn.get(at) ?? 0) + 1)
+      expect(perTurn.size).toBeGreaterThanOrEqual(5)
+      expect(Math.max(...perTurn.values())).toBeLessThanOrEqual(64 + 5)
+    } finally {
+      ticking = false
+      io.engine.off('flush', onFlush)
+      fanOut.sliceMs = 1
+      for (const { socket } of listeners) socket.disconnect()
+    }
   })
 })
