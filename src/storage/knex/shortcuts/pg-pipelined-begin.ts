@@ -25,7 +25,7 @@ export async function beginWith(client: pg.ClientBase, first: Statement, then: S
   const text = ['BEGIN', inline(first), ...(then === undefined ? [] : [inline(then)])].join('; ')
   const results = (await client.query(text)) as unknown as pg.QueryResult[]
   const resultOf = (statement: Statement, result: pg.QueryResult): StatementResult =>
-    statement.expect === 'rows' ? result.rows : (result.rowCount ?? 0)
+    statement.expect === 'count' ? (result.rowCount ?? 0) : statement.expect === 'tuples' ? result.rows.map((row: Record<string, unknown>) => Object.values(row)) : result.rows
   return then === undefined ? resultOf(first, results[1]) : [resultOf(first, results[1]), resultOf(then, results[2])]
 }
 
