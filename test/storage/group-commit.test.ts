@@ -104,6 +104,26 @@ describeBackends('group commit', (backend) => {
     )
   })
 
+  it('a call that waited alone behind another goes as it would alone: its own transaction, its own outcome', async () => {
+    await newCollection('pair', 2)
+    const [first, second] = await together([
+      () => storage.commitWrites([update('pair', 'r0', 1)], context()),
+      () => storage.commitWrites([update('pair', 'r1', 1), update('pair', 'r0', 1)], context())
+    ])
+    expect(value(first).positions.pair.seq).toBe(3)
+    expect(refusal(second).conflicts.map((conflict) => conflict.id)).toEqual(['r0'])
+    const [third, fourth] = await together([
+      () => storage.commitWrites([update('pair', 'r1', 1)], context()),
+      () => storage.commitWrites([update('pair', 'r1', 2, { n: 2 })], context())
+    ])
+    expect(value(third).records[0]).toMatchObject({ version: 2, seq: 4 })
+    expect(value(fourth).records[0]).toMatchObject({ version: 3, seq: 5, data: { n: 2 } })
+    expect(await feed('pair', 2)).toEqual([
+      ['r0', 3, 2],
+      ['r1', 5, 3]
+    ])
+  })
+
   it('a call of several writes with one conflict fails whole, changing nothing; the calls around it apply', async () => {
     await newCollection('multi', 6)
     const results = await together([
