@@ -347,6 +347,16 @@ describe('base64url', () => {
     }
   })
 
+  it('accepts a string only if it is the canonical spelling of its bytes (property)', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: fc.constantFrom(...'AQgw-_/+=z09 '), maxLength: 12 }), (text) => {
+        const bytes = fromBase64url(text)
+        if (bytes !== undefined) expect(toBase64url(bytes)).toBe(text)
+      }),
+      { numRuns: 2000 }
+    )
+  })
+
   it.each(['A', 'AAAAA', 'AB', 'AAB', 'AA==', 'A+/A', 'AA A', 'ÀA'])('refuses %j', (text) => {
     expect(fromBase64url(text)).toBeUndefined()
   })
