@@ -23,7 +23,8 @@ import {
  * collection's key for one epoch, as a small JSON object the server stores
  * as the record's `data` without being able to read it.
  *
- * Not yet wired into sync (issue 16): the collection and outbox call these.
+ * Not yet wired into sync: with issue 16, the client encrypts before a
+ * write enters the outbox and decrypts after a pull.
  */
 export { TamperedRecordError, type TamperReason } from './errors.js'
 export { generateCollectionKey, exportKeyRaw, importKeyRaw } from './keys.js'
@@ -36,6 +37,7 @@ export type { Envelope, EncryptParams, RecordRef }
  * ClientInputError.
  */
 export function encryptRecord(key: CryptoKey, params: EncryptParams): Promise<Envelope> {
+  subtle() // the clear "no WebCrypto here" error, before getRandomValues fails less clearly
   return sealRecord(key, params, globalThis.crypto.getRandomValues(new Uint8Array(NONCE_BYTES)))
 }
 
