@@ -1,6 +1,7 @@
 import type { GroupOutcome, StorageTx, Tx } from '../backend.js'
+import { byId } from '../../ids.js'
 import { StorageError, type RecordConflict } from '../errors.js'
-import type { CommitOutcome, CommitResult, MemberRole, RecordWrite, StoredRecord, WriteContext, WriteOutcome } from '../types.js'
+import type { CommitOutcome, CommitResult, IdempotencyScope, MemberRole, RecordWrite, StoredRecord, WriteContext, WriteOutcome } from '../types.js'
 import { assertDistinct, checkRole } from './commit-writes.js'
 import { replayIfDone } from './idempotency.js'
 import { checkWriteLock } from './locks.js'
@@ -52,10 +53,7 @@ export function* commitGroup(tx: StorageTx, collectionId: string, members: Group
     outcomes[i] = { ok: false, error }
   }
   const alive = new Set(members.keys())
-  for (const [i, { writes }] of members.entries()) {
-    if (writes.some((write) => write.collectionId !== collectionId)) throw new Error('A group member writes outside the group’s collection')
-    attempt(i, fail, alive, () => assertDistinct(writes))
-  }
+  if (members.some(({ writes }) => writes.some((write) => write.collectionId !== collectionId))) throw new Error('A group member writes outside the group’s collection')
 
   // 1. Take the collection (the role of the first author who needs one is read with the take).
   const firstAuthor = members.find((member) => member.context.requireRole !== undefined)?.context.actor ?? undefined
@@ -63,11 +61,12 @@ export function* commitGroup(tx: StorageTx, collectionId: string, members: Group
   const roles = new Map<string, MemberRole | undefined>()
   if (firstAuthor !== undefined) roles.set(firstAuthor, taken?.role)
 
-  // 2. Role, idempotency key and lease of each member, in order.
+  // 2. Each member's own checks, in order: its writes distinct, its role, idempotency key and lease.
   const keysInGroup = new Map<string, { fingerprint: string; member: number }>()
   for (const i of alive) {
-    const { context } = members[i]
+    const { writes, context } = members[i]
     try {
+      assertDistinct(writes)
       if (context.requireRole !== undefined) {
         const actor = context.actor ?? ''
         if (!roles.has(actor)) roles.set(actor, taken === undefined ? undefined : (yield* tx.getMember(collectionId, actor))?.role)
@@ -75,14 +74,17 @@ export function* commitGroup(tx: StorageTx, collectionId: string, members: Group
       }
       if (taken === undefined) throw new StorageError('not-found', `Collection ${collectionId} does not exist`)
       if (context.idempotency !== undefined) {
-        const { userId, key, fingerprint } = context.idempotency
-        const earlier = keysInGroup.get(`${userId}\u0000${key}`)
-        // A retry of a member before it in this group waits for that member's outcome (step 4).
-        if (earlier !== undefined && earlier.fingerprint !== fingerprint) throw new StorageError('key-reused', 'This idempotency key was used for a different request')
-        if (earlier === undefined) yield* replayIfDone(tx, context.idempotency, context.at)
-        if (earlier === undefined) keysInGroup.set(`${userId}\u0000${key}`, { fingerprint, member: i })
+        const { fingerprint } = context.idempotency
+        const earlier = keysInGroup.get(keyName(context.idempotency))
+        if (earlier === undefined) {
+          yield* replayIfDone(tx, context.idempotency, context.at)
+          keysInGroup.set(keyName(context.idempotency), { fingerprint, member: i })
+        } else if (earlier.fingerprint !== fingerprint) {
+          throw new StorageError('key-reused', 'This idempotency key was used for a different request')
+        }
+        // Otherwise a retry of a member before it in this group: answered with that member's outcome (step 3).
       }
-      const token = context.lockTokens?.[collectionId]
+      const token = byId(context.lockTokens, collectionId)
       if (taken.lockSeq > 0 || token !== undefined) yield* checkWriteLock(tx, collectionId, context.actor, token, context.at)
     } catch (error) {
       if (!isRefusal(error)) throw error
@@ -102,7 +104,7 @@ export function* commitGroup(tx: StorageTx, collectionId: string, members: Group
   const results = new Map<number, CommitResult>()
   for (const i of alive) {
     const { writes, context } = members[i]
-    const retryOf = context.idempotency === undefined ? undefined : keysInGroup.get(`${context.idempotency.userId}\u0000${context.idempotency.key}`)
+    const retryOf = context.idempotency === undefined ? undefined : keysInGroup.get(keyName(context.idempotency))
     if (retryOf !== undefined && retryOf.member !== i) {
       // Answered as it would be after the first: with its result if it applied, as it failed otherwise.
       // (A first that failed changed nothing, so the retry would fail the same way.)
@@ -170,12 +172,4 @@ function planMember(writes: RecordWrite[], context: WriteContext, state: Map<str
 /** What fails one member alone: a rule's refusal or an idempotent replay. Anything else (a bug, the database) fails the group. */
 const isRefusal = (error: unknown): boolean => error instanceof StorageError || error instanceof Replay
 
-function attempt(i: number, fail: (i: number, error: unknown) => void, alive: Set<number>, check: () => void): void {
-  try {
-    check()
-  } catch (error) {
-    if (!isRefusal(error)) throw error
-    fail(i, error)
-    alive.delete(i)
-  }
-}
+const keyName = ({ userId, key }: IdempotencyScope): string => `${userId}\u0000${key}`
