@@ -82,7 +82,8 @@ export class InvitationService {
           inviteeUserId: data.userId ?? null,
           inviteeEmail: email,
           invitedBy: me.id,
-          expiresAt: isoAfter(this.app, ttl)
+          expiresAt: isoAfter(this.app, ttl),
+          keys: null
         },
         nowIso(this.app),
         { maxPendingPerCollection: this.app.get('quotas').pendingInvitationsPerCollection }
