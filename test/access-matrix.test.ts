@@ -4,7 +4,9 @@ import restClientModule from '@feathersjs/rest-client'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import {
   changesClient,
+  collectionKeysClient,
   createClient,
+  keyEpochsClient,
   locksClient,
   membersClient,
   recordsClient,
@@ -14,6 +16,7 @@ import {
 } from '../src/client.js'
 import { describeBackends } from './helpers/backends.js'
 import { connect, newEmail, TRANSPORTS, type Transport } from './helpers/clients.js'
+import { keysFor, publicKey, wrappedKey } from './helpers/keys.js'
 import { startServer, type TestServer } from './helpers/server.js'
 
 // A CommonJS package: under Node's ESM loader its default export is `.default`.
@@ -48,6 +51,11 @@ const rest = restClientModule.default
  * membership each case sets first; "own" invitation rows are addressed to
  * the caller (who can see them, hence 403 rather than 404 where they may
  * not act); other invitation rows to a separate user (the invitee).
+ *
+ * Encryption keys: every account but the guest's and the invitee's has a
+ * public key, and the shared collection is encrypted (epoch 1 for the
+ * reader, writer, admin and owner). Public keys are readable by anyone
+ * signed in and writable by their owner only; "another's" is the guest's.
  */
 const MATRIX = `
 | call                                   | anonymous | stranger | reader | writer | admin | owner |
@@ -95,6 +103,16 @@ const MATRIX = `
 | invitations.remove (revoke)            | 401       | 404      | 404    | 404    | 200   | 200   |
 | invitations.remove an owner invitation | 401       | 404      | 404    | 404    | 403   | 200   |
 | invitations.remove own                 | 401       | 403      | 403    | 403    | 200   | 200   |
+| user-keys.get                          | 401       | 200      | 200    | 200    | 200   | 200   |
+| user-keys.update own                   | 401       | 200      | 200    | 200    | 200   | 200   |
+| user-keys.update another's             | 401       | 403      | 403    | 403    | 403   | 403   |
+| user-keys.patch own                    | 401       | 200      | 200    | 200    | 200   | 200   |
+| user-keys.patch another's              | 401       | 403      | 403    | 403    | 403   | 403   |
+| key-epochs.find                        | 401       | 404      | 200    | 200    | 200   | 200   |
+| key-epochs.create                      | 401       | 404      | 403    | 403    | 201   | 201   |
+| keys.find                              | 401       | 404      | 200    | 200    | 200   | 200   |
+| keys.find another's                    | 401       | 404      | 403    | 403    | 200   | 200   |
+| keys.create                            | 401       | 404      | 403    | 403    | 201   | 201   |
 `
 
 const ACTORS = ['anonymous', 'stranger', 'reader', 'writer', 'admin', 'owner'] as const
@@ -300,6 +318,26 @@ async function invitationForCaller(cell: Cell) {
     now()
   )
   return { target: invitation.id }
+}
+
+/** The shared collection's next epoch, with a key for every member that has a public key (the guest has none), at its current version. */
+async function nextEpoch(cell: Cell) {
+  const { world } = cell
+  const storage = world.server.storage
+  const epochs = await storage.listKeyEpochs(world.collectionId, world.accounts.owner.user.id)
+  const members = await storage.listMemberRoles(world.collectionId)
+  const holders: Array<{ userId: string; keyVersion: number }> = []
+  for (const { userId } of members) {
+    const key = await storage.getUserKey(userId)
+    if (key !== undefined) holders.push({ userId, keyVersion: key.keyVersion })
+  }
+  return { target: world.collectionId, epoch: (epochs.at(-1)?.epoch ?? 0) + 1, keys: keysFor(holders) }
+}
+
+/** The caller's key version now (0 without a key, or anonymous). */
+async function ownKey(cell: Cell) {
+  const key = cell.user === undefined ? undefined : await cell.world.server.storage.getUserKey(cell.user.id)
+  return { target: cell.user?.id ?? randomUUID(), keyVersion: key?.keyVersion ?? 0 }
 }
 
 /** Deletes what the arranger (its owner) made for the cell. */
@@ -578,6 +616,68 @@ const CASES: Record<string, AnyCase> = {
     arrange: invitationForCaller,
     act: ({ client }, { target }) => client.service('invitations').remove(target),
     verify: (_cell, result) => expect(result).toMatchObject({ status: 'revoked' })
+  }),
+
+  'user-keys.get': define({
+    scope: 'none',
+    arrange: async ({ world }) => ({ target: world.accounts.owner.user.id }),
+    act: ({ client }, { target }) => client.service('user-keys').get(target),
+    // The owner's passphrase copy is theirs alone.
+    verify: ({ actor }, result) => expect(Object.hasOwn(result as object, 'passphraseWrap')).toBe(actor === 'owner')
+  }),
+  'user-keys.update own': define<Arranged & { keyVersion: number }>({
+    scope: 'none',
+    arrange: ownKey,
+    act: ({ client }, { target, keyVersion }) => client.service('user-keys').update(target, { publicKey: publicKey(), baseKeyVersion: keyVersion }),
+    verify: ({ user }, result) => expect(result).toMatchObject({ userId: user?.id })
+  }),
+  "user-keys.update another's": define({
+    scope: 'none',
+    arrange: async ({ world }) => ({ target: world.accounts.guest.user.id }),
+    act: ({ client }, { target }) => client.service('user-keys').update(target, { publicKey: publicKey(), baseKeyVersion: 0 })
+  }),
+  'user-keys.patch own': define({
+    scope: 'none',
+    arrange: ownKey,
+    act: ({ client }, { target }) => client.service('user-keys').patch(target, { passphraseWrap: null }),
+    verify: ({ user }, result) => expect(result).toMatchObject({ userId: user?.id, passphraseWrap: null })
+  }),
+  "user-keys.patch another's": define({
+    scope: 'none',
+    arrange: async ({ world }) => ({ target: world.accounts.guest.user.id }),
+    act: ({ client }, { target }) => client.service('user-keys').patch(target, { passphraseWrap: null })
+  }),
+
+  'key-epochs.find': define({
+    scope: 'collection',
+    arrange: shared,
+    act: ({ client }, { target }) => keyEpochsClient(client, target).find(),
+    verify: (_cell, result) => expect((result as unknown[]).length).toBeGreaterThanOrEqual(1)
+  }),
+  'key-epochs.create': define<Awaited<ReturnType<typeof nextEpoch>>>({
+    scope: 'collection',
+    arrange: nextEpoch,
+    act: ({ client }, { target, epoch, keys }) => keyEpochsClient(client, target).create({ epoch, keys }),
+    verify: (_cell, result) => expect((result as { keys: unknown[] }).keys).toHaveLength(4)
+  }),
+  'keys.find': define({
+    scope: 'collection',
+    arrange: shared,
+    act: ({ client }, { target }) => collectionKeysClient(client, target).find({ query: { epoch: 1 } }),
+    // Managers see the four members' keys; the others their own.
+    verify: ({ actor }, result) => expect((result as { total: number }).total).toBe(actor === 'owner' || actor === 'admin' ? 4 : 1)
+  }),
+  "keys.find another's": define({
+    scope: 'collection',
+    arrange: shared,
+    act: ({ client, world }, { target }) => collectionKeysClient(client, target).find({ query: { userId: world.accounts.guest.user.id } })
+  }),
+  'keys.create': define({
+    scope: 'collection',
+    arrange: async (cell) => ({ target: cell.world.collectionId, keyVersion: (await ownKey({ ...cell, user: cell.world.accounts.owner.user })).keyVersion }),
+    // The owner's key of epoch 1, for their key version now: written, or kept if it is there already.
+    act: ({ client, world }, { target, keyVersion }) =>
+      collectionKeysClient(client, target).create({ epoch: 1, keys: [{ userId: world.accounts.owner.user.id, keyVersion, wrappedKey: wrappedKey() }] })
   })
 }
 
@@ -654,6 +754,17 @@ describeBackends('access matrix', (backend) => {
       await membersClient(arranger.client, collectionId).create({ userId: accounts[role].user.id, role })
     }
     await recordsClient(arranger.client, collectionId).create({ id: 'seed', data: { seeded: true } })
+    // Public keys for everyone but the guest and the invitee, and the shared collection encrypted (epoch 1).
+    for (const name of ['stranger', 'reader', 'writer', 'admin', 'owner'] as const) {
+      await server.storage.putUserKey({ userId: accounts[name].user.id, publicKey: publicKey(), baseKeyVersion: 0, passphraseWrap: null, at: now() })
+    }
+    await server.storage.createKeyEpoch({
+      collectionId,
+      epoch: 1,
+      keys: keysFor((['reader', 'writer', 'admin', 'owner'] as const).map((name) => ({ userId: accounts[name].user.id, keyVersion: 1 }))),
+      actorId: accounts.owner.user.id,
+      at: now()
+    })
     world = { server, collectionId, accounts, arranger: arranger.client }
 
     for (const transport of TRANSPORTS) {
