@@ -1,6 +1,6 @@
 import { gzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { changesClient, recordsClient } from '../src/client.js'
+import { changesClient, keyEpochsClient, recordsClient } from '../src/client.js'
 import { describeBackends } from './helpers/backends.js'
 import { connect, failure, signedIn, type TestClient } from './helpers/clients.js'
 import { startServer, type TestServer } from './helpers/server.js'
@@ -52,6 +52,13 @@ const nestedQuery = (levels: number): Query => {
   for (let level = 1; level < levels; level++) value = { a: value }
   return value
 }
+/** Key material of the right shapes: `k(n)` is n base64url characters. */
+const k = (length: number) => 'A'.repeat(length)
+const WRAPPED = { v: 1 as const, enc: k(43), c: k(64) }
+const PASSPHRASE_WRAP = { v: 1 as const, kdf: 'argon2id' as const, salt: k(22), m: 65536, t: 3, p: 1, n: k(16), c: k(64) }
+/** A key for the fixture's owner (`{me}`), at key version 1. */
+const OWN_KEY = { userId: '{me}', keyVersion: 1, wrappedKey: WRAPPED }
+
 /** An object with an own "__proto__" key, as JSON.parse (and so every JSON body) makes it. */
 const withProtoKey = (json: string): unknown => JSON.parse(json)
 
@@ -210,9 +217,44 @@ const CASES: BadInput[] = [
   { description: 'a lock token beyond 2^53 in a commit', method: 'POST', path: '/batches', headers: { 'x-service-method': 'commit' }, body: { id: 'nope', lockTokens: { '{c}': 1e20 } }, status: 400, message: /"data\.lockTokens\.[^"]+" must be <= 9007199254740991/, restOnly: true },
   { description: 'a query string of 3001 parameters', method: 'GET', path: '/collections', rawQuery: Array.from({ length: 3001 }, (_, index) => index.toString(36)).join('&'), status: 400, message: /at most 3000 parameters/, restOnly: true },
 
+  // Encryption keys: exact shapes of base64url values, no unknown fields, one key per user or epoch.
+  // (More than 1000 keys is a 400 too, but does not fit in this server's 4 KiB requests: see test/services/key-epochs.test.ts.)
+  { description: 'a public key with a "+" (not base64url)', method: 'PUT', path: '/user-keys/{me}', body: { publicKey: `${k(42)}+`, baseKeyVersion: 1 }, status: 400, message: /"data\.publicKey" must be 43 base64url characters/ },
+  { description: 'a public key of 42 characters', method: 'PUT', path: '/user-keys/{me}', body: { publicKey: k(42), baseKeyVersion: 1 }, status: 400, message: /"data\.publicKey" must be 43 base64url characters \(32 bytes/ },
+  { description: 'a public key with padding', method: 'PUT', path: '/user-keys/{me}', body: { publicKey: `${k(43)}=`, baseKeyVersion: 1 }, status: 400, message: /"data\.publicKey" must be 43 base64url/ },
+  { description: 'a key version set by the client', method: 'PUT', path: '/user-keys/{me}', body: { publicKey: k(43), baseKeyVersion: 1, keyVersion: 5 }, status: 400, message: /unknown field "keyVersion"/ },
+  { description: 'a negative base key version', method: 'PUT', path: '/user-keys/{me}', body: { publicKey: k(43), baseKeyVersion: -1 }, status: 400, message: /"data\.baseKeyVersion" must be >= 0/ },
+  { description: 'an array of public keys', method: 'PUT', path: '/user-keys/{me}', body: [{ publicKey: k(43), baseKeyVersion: 1 }], status: 400, message: /"data" must be an object/ },
+  { description: 'a passphrase copy with 11 iterations', method: 'PATCH', path: '/user-keys/{me}', body: { passphraseWrap: { ...PASSPHRASE_WRAP, t: 11 } }, status: 400, message: /"data\.passphraseWrap\.t" must be <= 10/ },
+  { description: 'a passphrase copy with too little memory', method: 'PATCH', path: '/user-keys/{me}', body: { passphraseWrap: { ...PASSPHRASE_WRAP, m: 8 } }, status: 400, message: /"data\.passphraseWrap\.m" must be >= 19456/ },
+  { description: 'a passphrase copy with a short salt', method: 'PATCH', path: '/user-keys/{me}', body: { passphraseWrap: { ...PASSPHRASE_WRAP, salt: k(21) } }, status: 400, message: /"data\.passphraseWrap\.salt" must be 22 base64url characters/ },
+  { description: 'a passphrase copy with an unknown field', method: 'PATCH', path: '/user-keys/{me}', body: { passphraseWrap: { ...PASSPHRASE_WRAP, hint: 'dog' } }, status: 400, message: /"data\.passphraseWrap" has an unknown field "hint"/ },
+  { description: 'a query on a public key', method: 'GET', path: '/user-keys/{me}', query: { keyVersion: '1' }, status: 400, message: /unknown field "keyVersion"/ },
+  { description: 'a user key id that is not an id', method: 'GET', path: '/user-keys/.hidden', status: 400, message: /not a valid id/ },
+  { description: 'an epoch of 0', method: 'POST', path: '/collections/{c}/key-epochs', body: { epoch: 0, keys: [OWN_KEY] }, status: 400, message: /"data\.epoch" must be >= 1/ },
+  { description: 'a wrapped key whose enc is 44 characters', method: 'POST', path: '/collections/{c}/key-epochs', body: { epoch: 2, keys: [{ ...OWN_KEY, wrappedKey: { ...WRAPPED, enc: k(44) } }] }, status: 400, message: /"data\.keys\.0\.wrappedKey\.enc" must be 43 base64url characters/ },
+  { description: 'a wrapped key of version 2', method: 'POST', path: '/collections/{c}/key-epochs', body: { epoch: 2, keys: [{ ...OWN_KEY, wrappedKey: { ...WRAPPED, v: 2 } }] }, status: 400, message: /"data\.keys\.0\.wrappedKey\.v" must be equal to constant/ },
+  { description: 'a key input with an unknown field', method: 'POST', path: '/collections/{c}/key-epochs', body: { epoch: 2, keys: [{ ...OWN_KEY, wrappedBy: '{me}' }] }, status: 400, message: /"data\.keys\.0" has an unknown field "wrappedBy"/ },
+  { description: 'a key for a user id that is not a UUID', method: 'POST', path: '/collections/{c}/key-epochs', body: { epoch: 2, keys: [{ ...OWN_KEY, userId: 'ada' }] }, status: 400, message: /"data\.keys\.0\.userId" must match format "uuid"/ },
+  { description: 'the same user twice in an epoch', method: 'POST', path: '/collections/{c}/key-epochs', body: { epoch: 2, keys: [OWN_KEY, OWN_KEY] }, status: 400, message: /"data\.keys\.1\.userId".*one key per user/ },
+  { description: 'a query on the key epochs', method: 'GET', path: '/collections/{c}/key-epochs', query: { epoch: '1' }, status: 400, message: /unknown field "epoch"/ },
+  { description: 'a wrapped key with padding', method: 'POST', path: '/collections/{c}/keys', body: { epoch: 1, keys: [{ ...OWN_KEY, wrappedKey: { ...WRAPPED, c: `${k(63)}=` } }] }, status: 400, message: /"data\.keys\.0\.wrappedKey\.c" must be 64 base64url characters/ },
+  { description: 'a wrapped key without enc', method: 'POST', path: '/collections/{c}/keys', body: { epoch: 1, keys: [{ ...OWN_KEY, wrappedKey: { v: 1, c: k(64) } }] }, status: 400, message: /"data\.keys\.0\.wrappedKey" is missing "enc"/ },
+  { description: 'keys without an epoch', method: 'POST', path: '/collections/{c}/keys', body: { keys: [OWN_KEY] }, status: 400, message: /"data" is missing "epoch"/ },
+  { description: 'keys as an object', method: 'POST', path: '/collections/{c}/keys', body: { epoch: 1, keys: OWN_KEY }, status: 400, message: /"data\.keys" must be array/ },
+  { description: 'keys of epoch 0 asked for', method: 'GET', path: '/collections/{c}/keys', query: { epoch: '0' }, status: 400, message: /"query\.epoch" must be >= 1/ },
+  { description: 'keys of a user id that is not a UUID asked for', method: 'GET', path: '/collections/{c}/keys', query: { userId: 'ada' }, status: 400, message: /"query\.userId" must match format "uuid"/ },
+  { description: 'keys in an invitation by e-mail', method: 'POST', path: '/invitations', body: { collectionId: '{c}', role: 'reader', email: 'someone@example.com', keys: [{ epoch: 1, keyVersion: 1, wrappedKey: WRAPPED }] }, status: 400, message: /"data\.keys" needs "userId"/ },
+  { description: 'a malformed key in an invitation', method: 'POST', path: '/invitations', body: { collectionId: '{c}', role: 'reader', userId: '00000000-0000-4000-8000-000000000000', keys: [{ epoch: 1, keyVersion: 1, wrappedKey: { ...WRAPPED, enc: k(10) } }] }, status: 400, message: /"data\.keys\.0\.wrappedKey\.enc" must be 43 base64url/ },
+  { description: 'two keys of one epoch in an invitation', method: 'POST', path: '/invitations', body: { collectionId: '{c}', role: 'reader', userId: '00000000-0000-4000-8000-000000000000', keys: [{ epoch: 1, keyVersion: 1, wrappedKey: WRAPPED }, { epoch: 1, keyVersion: 1, wrappedKey: WRAPPED }] }, status: 400, message: /one key per epoch/ },
+
   // Methods that do not exist
   { description: 'PUT on a collection', method: 'PUT', path: '/collections/{c}', body: { name: 'x' }, status: 405, message: /not supported|not allowed/ },
   { description: 'POST on the change feed', method: 'POST', path: '/collections/{c}/changes', body: { data: 1 }, status: 405, message: /not supported|not allowed/ },
+  { description: 'listing public keys', method: 'GET', path: '/user-keys', status: 405, message: /not supported|not allowed/ },
+  { description: 'removing a public key', method: 'DELETE', path: '/user-keys/{me}', status: 405, message: /not supported|not allowed/ },
+  { description: 'changing a key epoch', method: 'PATCH', path: '/collections/{c}/key-epochs/1', body: { missing: [] }, status: 405, message: /not supported|not allowed/ },
+  { description: 'removing a wrapped key', method: 'DELETE', path: '/collections/{c}/keys/{me}', status: 405, message: /not supported|not allowed/ },
   { description: 'a subscription over plain HTTP', method: 'POST', path: '/subscriptions', body: { collectionId: '{c}' }, status: 400, message: /need a realtime \(socket\.io\) connection/, restOnly: true }
 ]
 
@@ -276,6 +318,9 @@ describeBackends('bad input', (backend) => {
     ])
     await records.update('r1', { data: { n: 2 }, version: 1 })
     await records.remove('t1', { query: { version: 1 } })
+    // Encrypted: the owner's public key (with a passphrase copy) and epoch 1 with their key.
+    await owner.client.service('user-keys').update(owner.user.id, { publicKey: k(43), baseKeyVersion: 0, passphraseWrap: PASSPHRASE_WRAP })
+    await keyEpochsClient(owner.client, collectionId).create({ epoch: 1, keys: [{ ...OWN_KEY, userId: owner.user.id }] })
   })
   afterAll(async () => {
     socket?.close()
@@ -283,7 +328,7 @@ describeBackends('bad input', (backend) => {
     await server.close()
   })
 
-  const fill = (text: string) => text.replaceAll('{c}', collectionId).replaceAll('{epoch}', epoch)
+  const fill = (text: string) => text.replaceAll('{c}', collectionId).replaceAll('{epoch}', epoch).replaceAll('{me}', owner.user.id)
   const fillDeep = <T>(value: T): T => (value === undefined ? value : (JSON.parse(fill(JSON.stringify(value))) as T))
 
   /** Everything a bad request could have changed: the owner's collections, the fixture's records, tombstones and cursor, and the users. */
@@ -299,7 +344,12 @@ describeBackends('bad input', (backend) => {
       // The same through the API: the feed from the start, and the collection's cursor.
       feed: await changesClient(owner.client, collectionId).find(),
       cursor: (await owner.client.service('collections').get(collectionId)).cursor,
-      noSuchCollection: await storage.getCollection('no-such-collection')
+      noSuchCollection: await storage.getCollection('no-such-collection'),
+      // The encryption keys: the owner's public key, the fixture's epochs and wrapped keys, and the owner's invitations.
+      userKey: await storage.getUserKey(owner.user.id),
+      keyEpochs: await storage.listKeyEpochs(collectionId, owner.user.id),
+      wrappedKeys: await storage.listCollectionKeys(collectionId, { actorId: owner.user.id, limit: 1000, skip: 0 }),
+      invitations: await storage.listInvitations({ collectionId, now: new Date().toISOString(), limit: 1000, skip: 0 })
     }
   }
 
@@ -360,6 +410,9 @@ describeBackends('bad input', (backend) => {
     expect(before.live.total).toBe(3)
     expect(before.tombstones.total).toBe(1)
     expect(before.fixture?.seq).toBe(6)
+    expect(before.userKey).toMatchObject({ keyVersion: 1, passphraseWrap: PASSPHRASE_WRAP })
+    expect(before.keyEpochs.map((item) => item.epoch)).toEqual([1])
+    expect(before.wrappedKeys.total).toBe(1)
   })
 
   for (const { name, send, cases } of transports) {
