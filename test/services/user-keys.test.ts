@@ -116,6 +116,9 @@ describeBackends('user keys', (backend) => {
         const withoutKey = await failure(ada.client.service('user-keys').get(keyless.user.id))
         const missing = await failure(ada.client.service('user-keys').get(nobody))
         expect(withoutKey).toMatchObject({ code: 404, name: 'NotFound' })
+        // Not even a user id: the same 404, not a 400 or a database error.
+        expect(await failure(ada.client.service('user-keys').get('not-a-user'))).toMatchObject({ code: 404, name: 'NotFound' })
+        expect(await failure(ada.client.service('user-keys').get('a'.repeat(128)))).toMatchObject({ code: 404, name: 'NotFound' })
         expect({ ...missing, message: missing.message.replace(nobody, '<id>') }).toMatchObject({
           code: 404,
           name: withoutKey.name,
