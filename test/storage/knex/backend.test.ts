@@ -70,7 +70,7 @@ describeSqlBackends('knex backend mechanisms', (backend) => {
         expect(await run((tx) => tx.takeCollection('missing', { positions: 1, roleOf: ownerId }))).toBeUndefined()
       })
 
-      it('deleteCollection removes its records, members, leases and invitations, and leaves batches and keys', async () => {
+      it('deleteCollection removes its records, members, leases, invitations, key epochs and wrapped keys, and leaves batches, idempotency keys and user keys', async () => {
         const { collection, ownerId } = await collectionWithOwner()
         const other = await collectionWithOwner()
         const record = (collectionId: string, id: string, seq: number) => ({
@@ -104,6 +104,12 @@ describeSqlBackends('knex backend mechanisms', (backend) => {
           yield* tx.insertBatch(batch)
           yield* tx.stageOperations(batch.id, [{ op: 'put', collectionId: collection.id, id: 'r3', data: {}, baseVersion: null, bytes: 2 }])
           yield* tx.putKey({ userId: ownerId, key: 'k', fingerprint: 'f', expiresAt: later }, { ok: true }, at)
+          yield* tx.putUserKey({ userId: ownerId, publicKey: 'p', keyVersion: 1, passphraseWrap: null, createdAt: at, updatedAt: at })
+          for (const c of [collection.id, other.collection.id]) {
+            yield* tx.insertKeyEpoch({ collectionId: c, epoch: 1, createdBy: ownerId, createdAt: at })
+          }
+          const wrapped = (collectionId: string, userId: string) => ({ collectionId, epoch: 1, userId, keyVersion: 1, wrappedKey: { c: 'x' }, wrappedBy: ownerId, createdAt: at })
+          yield* tx.putCollectionKeys([wrapped(collection.id, ownerId), wrapped(other.collection.id, other.ownerId)])
         })
 
         await run((tx) => tx.deleteCollection(collection.id))
@@ -114,12 +120,17 @@ describeSqlBackends('knex backend mechanisms', (backend) => {
         expect(await rows('members', { collection_id: collection.id })).toBe(0)
         expect(await rows('locks', { collection_id: collection.id })).toBe(0)
         expect(await rows('invitations', { collection_id: collection.id })).toBe(0)
+        expect(await rows('key_epochs', { collection_id: collection.id })).toBe(0)
+        expect(await rows('collection_keys', { collection_id: collection.id })).toBe(0)
+        expect(await db.getUserKey(ownerId)).toMatchObject({ keyVersion: 1 })
         // The user's, and kept.
         expect(await db.listOperations(batch.id)).toHaveLength(1)
         expect(await db.getIdempotencyKey(ownerId, 'k', at)).toEqual({ fingerprint: 'f', response: { ok: true } })
         // Another collection's rows are untouched.
         expect(await rows('records', { collection_id: other.collection.id })).toBe(1)
         expect(await rows('locks', { collection_id: other.collection.id })).toBe(1)
+        expect(await rows('key_epochs', { collection_id: other.collection.id })).toBe(1)
+        expect(await rows('collection_keys', { collection_id: other.collection.id })).toBe(1)
         await rejection(run((tx) => tx.deleteCollection(collection.id)), 'not-found')
       })
 
