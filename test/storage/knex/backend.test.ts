@@ -11,7 +11,8 @@ import { rejection } from '../../helpers/storage.js'
  * The knex backend's mechanisms on their own (src/storage/knex/), where the
  * port-level suite cannot tell a right mechanism from a lucky one: what
  * deleting a collection removes, what deleting leases returns, how staging
- * keeps places, how errors leave a transaction, and that taking a collection
+ * keeps places, that wrapped keys go in and come out in more than one
+ * statement, how errors leave a transaction, and that taking a collection
  * orders transactions and reads the role after the wait. With and without
  * the shortcuts.
  *
@@ -132,6 +133,28 @@ describeSqlBackends('knex backend mechanisms', (backend) => {
         expect(await rows('key_epochs', { collection_id: other.collection.id })).toBe(1)
         expect(await rows('collection_keys', { collection_id: other.collection.id })).toBe(1)
         await rejection(run((tx) => tx.deleteCollection(collection.id)), 'not-found')
+      })
+
+      it('putCollectionKeys and getCollectionKeys take more rows and ids than one statement does (1001), and put replaces', async () => {
+        const { collection, ownerId } = await collectionWithOwner()
+        const userIds = Array.from({ length: 1001 }, (_, i) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`)
+        // Users in bulk, as the key rows refer to them; in slices under SQLite's compound-SELECT limit.
+        for (let i = 0; i < userIds.length; i += 400) {
+          await db.db('users').insert(userIds.slice(i, i + 400).map((id) => ({ id, email: `${id}-${shortcuts}@example.com`, password: 'x', created_at: at })))
+        }
+        const wrapped = (userId: string, keyVersion: number) => ({ collectionId: collection.id, epoch: 1, userId, keyVersion, wrappedKey: { c: userId }, wrappedBy: ownerId, createdAt: at })
+        await run(function* (tx) {
+          yield* tx.insertKeyEpoch({ collectionId: collection.id, epoch: 1, createdBy: ownerId, createdAt: at })
+          yield* tx.putCollectionKeys(userIds.map((userId) => wrapped(userId, 1)))
+        })
+        const found = await run((tx) => tx.getCollectionKeys(collection.id, 1, userIds))
+        expect(found).toHaveLength(1001)
+        expect(found.find((key) => key.userId === userIds[1000])).toEqual(wrapped(userIds[1000], 1))
+        await run((tx) => tx.putCollectionKeys([wrapped(userIds[0], 2)]))
+        expect(await run((tx) => tx.getCollectionKeys(collection.id, 1, [userIds[0], 'nobody']))).toEqual([wrapped(userIds[0], 2)])
+        expect((await db.listCollectionKeys(collection.id, { limit: 0, skip: 0 })).total).toBe(1001)
+        // A taken epoch: the driver's duplicate key, translated.
+        await rejection(run((tx) => tx.insertKeyEpoch({ collectionId: collection.id, epoch: 1, createdBy: ownerId, createdAt: at })), 'already-exists')
       })
 
       it('deleteLeases deletes what matches and returns exactly that', async () => {
