@@ -1,4 +1,4 @@
-import type { MemberRole, StoredLock, StoredRecord } from './types.js'
+import type { MemberRole, StoredLock, StoredRecord, StoredUserKey } from './types.js'
 
 /**
  * The closed set of things that can go wrong in storage. Backends translate
@@ -56,6 +56,18 @@ export interface StaleCollection {
   epoch: string
 }
 
+/**
+ * What a key conflict (KeysPort) tells the client, passed on as the 409's
+ * data as it is: the user's key now (putUserKey's compare-and-set), or why
+ * an epoch or keys were refused.
+ */
+export type KeyConflictData =
+  | { current: StoredUserKey | null }
+  | { reason: 'epoch-taken'; currentEpoch: number }
+  /** createKeyEpoch gives both lists; addCollectionKeys only notMembers. */
+  | { reason: 'members-changed'; missing?: string[]; notMembers: string[] }
+  | { reason: 'stale-key'; userIds: string[] }
+
 export class StorageError extends Error {
   readonly kind: StorageErrorKind
   readonly conflicts: RecordConflict[]
@@ -68,11 +80,8 @@ export class StorageError extends Error {
   readonly access?: { collectionId: string; role: MemberRole | undefined; needs: MemberRole }
   /** For 'quota-exceeded': when trying again may succeed (an open batch or pending invitation expires), in seconds. */
   readonly retryAfterSeconds?: number
-  /**
-   * What a client needs to resolve the failure, passed on as the response's
-   * `data` as it is (the key conflicts of KeysPort: `{ reason, … }`).
-   */
-  readonly data?: { [key: string]: unknown }
+  /** For a key 'conflict': what the client needs to resolve it (KeyConflictData). */
+  readonly data?: KeyConflictData
 
   constructor(
     kind: StorageErrorKind,
@@ -85,7 +94,7 @@ export class StorageError extends Error {
       locks?: StoredLock[]
       access?: StorageError['access']
       retryAfterSeconds?: number
-      data?: { [key: string]: unknown }
+      data?: KeyConflictData
     } = {}
   ) {
     super(message, { cause: options.cause })

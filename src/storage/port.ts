@@ -297,7 +297,7 @@ export interface KeysPort {
 }
 
 export interface MaintenancePort {
-  /** Marks open batches past expiry as expired and drops their operations; deletes old batches, keys and invitations. */
+  /** Marks open batches past expiry as expired and drops their operations; deletes old batches, idempotency keys and invitations (with the collection keys they carry). */
   purgeExpired(now: string, retainUntil: string): Promise<PurgeResult>
 }
 

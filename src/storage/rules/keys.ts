@@ -9,9 +9,10 @@ import { requireRole } from './authorize.js'
  * it keeps straight is who has a wrapped key for which epoch. Epochs and
  * wrapped keys change with the collection taken, as membership changes do,
  * so an epoch is checked against the members as they are: a member added
- * while an epoch is being made either is in it or makes it fail
- * ('members-changed'), never left out silently. A user's key changes with the
- * user taken, by compare-and-set on its version.
+ * while an epoch is being made is in it, or makes it fail
+ * ('members-changed'), or was added after it committed and is listed in its
+ * `missing` for a manager's client to heal; never left out silently. A
+ * user's key changes with the user taken, by compare-and-set on its version.
  */
 
 // Account public keys

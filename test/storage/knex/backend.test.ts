@@ -11,7 +11,8 @@ import { rejection } from '../../helpers/storage.js'
  * The knex backend's mechanisms on their own (src/storage/knex/), where the
  * port-level suite cannot tell a right mechanism from a lucky one: what
  * deleting a collection removes, what deleting leases returns, how staging
- * keeps places, how errors leave a transaction, and that taking a collection
+ * keeps places, that wrapped keys go in and come out in more than one
+ * statement, how errors leave a transaction, and that taking a collection
  * orders transactions and reads the role after the wait. With and without
  * the shortcuts.
  *
@@ -70,7 +71,7 @@ describeSqlBackends('knex backend mechanisms', (backend) => {
         expect(await run((tx) => tx.takeCollection('missing', { positions: 1, roleOf: ownerId }))).toBeUndefined()
       })
 
-      it('deleteCollection removes its records, members, leases and invitations, and leaves batches and keys', async () => {
+      it('deleteCollection removes its records, members, leases, invitations, key epochs and wrapped keys, and leaves batches, idempotency keys and user keys', async () => {
         const { collection, ownerId } = await collectionWithOwner()
         const other = await collectionWithOwner()
         const record = (collectionId: string, id: string, seq: number) => ({
@@ -104,6 +105,12 @@ describeSqlBackends('knex backend mechanisms', (backend) => {
           yield* tx.insertBatch(batch)
           yield* tx.stageOperations(batch.id, [{ op: 'put', collectionId: collection.id, id: 'r3', data: {}, baseVersion: null, bytes: 2 }])
           yield* tx.putKey({ userId: ownerId, key: 'k', fingerprint: 'f', expiresAt: later }, { ok: true }, at)
+          yield* tx.putUserKey({ userId: ownerId, publicKey: 'p', keyVersion: 1, passphraseWrap: null, createdAt: at, updatedAt: at })
+          for (const c of [collection.id, other.collection.id]) {
+            yield* tx.insertKeyEpoch({ collectionId: c, epoch: 1, createdBy: ownerId, createdAt: at })
+          }
+          const wrapped = (collectionId: string, userId: string) => ({ collectionId, epoch: 1, userId, keyVersion: 1, wrappedKey: { c: 'x' }, wrappedBy: ownerId, createdAt: at })
+          yield* tx.putCollectionKeys([wrapped(collection.id, ownerId), wrapped(other.collection.id, other.ownerId)])
         })
 
         await run((tx) => tx.deleteCollection(collection.id))
@@ -114,13 +121,40 @@ describeSqlBackends('knex backend mechanisms', (backend) => {
         expect(await rows('members', { collection_id: collection.id })).toBe(0)
         expect(await rows('locks', { collection_id: collection.id })).toBe(0)
         expect(await rows('invitations', { collection_id: collection.id })).toBe(0)
+        expect(await rows('key_epochs', { collection_id: collection.id })).toBe(0)
+        expect(await rows('collection_keys', { collection_id: collection.id })).toBe(0)
+        expect(await db.getUserKey(ownerId)).toMatchObject({ keyVersion: 1 })
         // The user's, and kept.
         expect(await db.listOperations(batch.id)).toHaveLength(1)
         expect(await db.getIdempotencyKey(ownerId, 'k', at)).toEqual({ fingerprint: 'f', response: { ok: true } })
         // Another collection's rows are untouched.
         expect(await rows('records', { collection_id: other.collection.id })).toBe(1)
         expect(await rows('locks', { collection_id: other.collection.id })).toBe(1)
+        expect(await rows('key_epochs', { collection_id: other.collection.id })).toBe(1)
+        expect(await rows('collection_keys', { collection_id: other.collection.id })).toBe(1)
         await rejection(run((tx) => tx.deleteCollection(collection.id)), 'not-found')
+      })
+
+      it('putCollectionKeys and getCollectionKeys take more rows and ids than one statement does (1001), and put replaces', async () => {
+        const { collection, ownerId } = await collectionWithOwner()
+        const userIds = Array.from({ length: 1001 }, (_, i) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`)
+        // Users in bulk, as the key rows refer to them; in slices under SQLite's compound-SELECT limit.
+        for (let i = 0; i < userIds.length; i += 400) {
+          await db.db('users').insert(userIds.slice(i, i + 400).map((id) => ({ id, email: `${id}-${shortcuts}@example.com`, password: 'x', created_at: at })))
+        }
+        const wrapped = (userId: string, keyVersion: number) => ({ collectionId: collection.id, epoch: 1, userId, keyVersion, wrappedKey: { c: userId }, wrappedBy: ownerId, createdAt: at })
+        await run(function* (tx) {
+          yield* tx.insertKeyEpoch({ collectionId: collection.id, epoch: 1, createdBy: ownerId, createdAt: at })
+          yield* tx.putCollectionKeys(userIds.map((userId) => wrapped(userId, 1)))
+        })
+        const found = await run((tx) => tx.getCollectionKeys(collection.id, 1, userIds))
+        expect(found).toHaveLength(1001)
+        expect(found.find((key) => key.userId === userIds[1000])).toEqual(wrapped(userIds[1000], 1))
+        await run((tx) => tx.putCollectionKeys([wrapped(userIds[0], 2)]))
+        expect(await run((tx) => tx.getCollectionKeys(collection.id, 1, [userIds[0], 'nobody']))).toEqual([wrapped(userIds[0], 2)])
+        expect((await db.listCollectionKeys(collection.id, { limit: 0, skip: 0 })).total).toBe(1001)
+        // A taken epoch: the driver's duplicate key, translated.
+        await rejection(run((tx) => tx.insertKeyEpoch({ collectionId: collection.id, epoch: 1, createdBy: ownerId, createdAt: at })), 'already-exists')
       })
 
       it('deleteLeases deletes what matches and returns exactly that', async () => {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { MongoClient } from 'mongodb'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { StorageError } from '../../../src/storage/errors.js'
-import { INDEXES } from '../../../src/storage/mongodb/indexes.js'
+import { ENCRYPTION_INDEXES, INDEXES } from '../../../src/storage/mongodb/indexes.js'
 import { MongoBackend } from '../../../src/storage/mongodb/mongo-backend.js'
 import { COLLECTION_NAMES } from '../../../src/storage/mongodb/mongo-collections.js'
 import type { StoredCollection, StoredRecord } from '../../../src/storage/types.js'
@@ -54,12 +54,14 @@ describe.skipIf(problem !== undefined)('MongoDB backend mechanisms', () => {
     seq
   })
 
-  it('records schema step 1 once and migrates again without change', async () => {
+  it('records schema steps 1 and 2 once and migrates again without change', async () => {
     await backend.migrate()
     const client = new MongoClient(server.url)
     try {
       const steps = await client.db().collection(COLLECTION_NAMES.schema).find().toArray()
-      expect(steps.map((step) => step._id)).toEqual([1])
+      expect(steps.map((step) => step._id)).toEqual([1, 2])
+      // Made by step 2 though it has no index of its own: transactions write to it.
+      expect(await client.db().listCollections({ name: COLLECTION_NAMES.userKeys }).toArray()).toHaveLength(1)
     } finally {
       await client.close()
     }
@@ -68,7 +70,7 @@ describe.skipIf(problem !== undefined)('MongoDB backend mechanisms', () => {
   it('has every index of the list, unique where the list says', async () => {
     const client = new MongoClient(server.url)
     try {
-      for (const { collection, indexes } of INDEXES) {
+      for (const { collection, indexes } of [...INDEXES, ...ENCRYPTION_INDEXES]) {
         const onServer = await client.db().collection(COLLECTION_NAMES[collection]).indexes()
         for (const index of indexes) {
           const found = onServer.find((existing) => JSON.stringify(existing.key) === JSON.stringify(index.key))

@@ -5,6 +5,8 @@ import {
   batchFromDocument,
   batchToDocument,
   collectionFromDocument,
+  collectionKeyFromDocument,
+  collectionKeyToDocument,
   collectionToDocument,
   invitationFromDocument,
   lockFromDocument,
@@ -13,11 +15,14 @@ import {
   operationFromDocument,
   recordFromDocument,
   recordToDocument,
+  userKeyFromDocument,
+  userKeyToDocument,
   type InvitationDocument,
   type OperationDocument
 } from '../../../src/storage/mongodb/documents.js'
 import { recordSort } from '../../../src/storage/mongodb/queries/records.js'
-import type { StoredBatch, StoredCollection, StoredLock, StoredRecord } from '../../../src/storage/types.js'
+import { invitationKeysText } from '../../../src/storage/invitation-keys.js'
+import type { StoredBatch, StoredCollection, StoredCollectionKey, StoredLock, StoredRecord, StoredUserKey } from '../../../src/storage/types.js'
 
 /**
  * Document mapping (src/storage/mongodb/documents.ts), through real BSON: what
@@ -125,6 +130,34 @@ describe('MongoDB document mapping', () => {
     expect(invitationFromDocument(throughBson(doc), 'Notes', '2026-01-01T12:00:00.000Z')).toMatchObject({ id: 'i1', collectionName: 'Notes', status: 'pending' })
     expect(invitationFromDocument(doc, null, '2026-01-02T00:00:00.000Z').status).toBe('expired')
     expect(invitationFromDocument({ ...doc, status: 'accepted' }, null, '2027-01-01T00:00:00.000Z').status).toBe('accepted')
+    // Made before invitations carried keys (no field), or carrying none: no epochs.
+    expect(invitationFromDocument(doc, null, '2026-01-01T12:00:00.000Z').keyEpochs).toEqual([])
+    expect(invitationFromDocument({ ...doc, keys: null }, null, '2026-01-01T12:00:00.000Z').keyEpochs).toEqual([])
+    const keys = invitationKeysText([
+      { epoch: 3, keyVersion: 1, wrappedKey: { v: 1, enc: 'e', c: 'c' } },
+      { epoch: 1, keyVersion: 1, wrappedKey: { v: 1, enc: 'e', c: 'c' } }
+    ])
+    expect(invitationFromDocument(throughBson({ ...doc, keys }), null, '2026-01-01T12:00:00.000Z').keyEpochs).toEqual([1, 3])
+  })
+
+  it('a user key round-trips, its passphrase copy as JSON text (or null)', () => {
+    const key: StoredUserKey = {
+      userId: 'u1',
+      publicKey: 'p'.repeat(43),
+      keyVersion: 2,
+      passphraseWrap: { v: 1, kdf: 'argon2id', salt: 's', m: 19456, t: 2, p: 1, n: 'n', c: 'c' },
+      createdAt: 't1',
+      updatedAt: 't2'
+    }
+    expect(typeof userKeyToDocument(key).passphraseWrap).toBe('string')
+    expect(userKeyFromDocument(throughBson(userKeyToDocument(key)))).toEqual(key)
+    expect(userKeyFromDocument(throughBson(userKeyToDocument({ ...key, passphraseWrap: null })))).toEqual({ ...key, passphraseWrap: null })
+  })
+
+  it('a wrapped collection key round-trips, the wrapped key as JSON text', () => {
+    const key: StoredCollectionKey = { collectionId: 'c', epoch: 2, userId: 'u', keyVersion: 1, wrappedKey: { v: 1, enc: 'e', c: 'c' }, wrappedBy: 'm', createdAt: 't' }
+    expect(collectionKeyToDocument(key).wrappedKey).toBe(JSON.stringify(key.wrappedKey))
+    expect(collectionKeyFromDocument(throughBson(collectionKeyToDocument(key)))).toEqual(key)
   })
 })
 

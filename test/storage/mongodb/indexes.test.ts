@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest'
-import { INDEXES } from '../../../src/storage/mongodb/indexes.js'
+import { ENCRYPTION_INDEXES, INDEXES } from '../../../src/storage/mongodb/indexes.js'
 import { SCHEMA_STEPS } from '../../../src/storage/mongodb/schema-version.js'
 
 /** The index list (src/storage/mongodb/indexes.ts) against the keys the SQL schema has (migrations/*.ts). */
 
 const keysOf = (unique: boolean): string[] =>
-  INDEXES.flatMap(({ collection, indexes }) =>
+  [...INDEXES, ...ENCRYPTION_INDEXES].flatMap(({ collection, indexes }) =>
     indexes.filter((index) => (index.unique === true) === unique).map((index) => `${collection}(${Object.keys(index.key).join(', ')})`)
   ).sort()
 
@@ -19,7 +19,9 @@ describe('MongoDB indexes', () => {
         'members(collectionId, userId)',
         'locks(collectionId, userId, holder)',
         'operations(batchId, collectionId, recordId)',
-        'keys(userId, key)'
+        'keys(userId, key)',
+        'keyEpochs(collectionId, epoch)',
+        'collectionKeys(collectionId, epoch, userId)'
       ].sort()
     )
   })
@@ -34,14 +36,15 @@ describe('MongoDB indexes', () => {
       'locks(expiresAt)',
       'keys(expiresAt)',
       'invitations(expiresAt)',
-      'invitations(collectionId)'
+      'invitations(collectionId)',
+      'collectionKeys(collectionId, userId)'
     ]) {
       expect(plain).toContain(expected)
     }
   })
 
   it('are ascending, with no TTL and no collation (strings compare by code point)', () => {
-    for (const { indexes } of INDEXES) {
+    for (const { indexes } of [...INDEXES, ...ENCRYPTION_INDEXES]) {
       for (const index of indexes) {
         expect(Object.values(index.key).every((direction) => direction === 1)).toBe(true)
         expect(index.expireAfterSeconds).toBeUndefined()
@@ -50,8 +53,9 @@ describe('MongoDB indexes', () => {
     }
   })
 
-  it('are created by schema step 1; steps are numbered 1, 2, 3, … in order', () => {
+  it('are created by schema steps 1 (indexes) and 2 (encryption keys); steps are numbered 1, 2, 3, … in order', () => {
     expect(SCHEMA_STEPS[0]).toMatchObject({ version: 1, name: 'indexes' })
+    expect(SCHEMA_STEPS[1]).toMatchObject({ version: 2, name: 'encryption keys' })
     expect(SCHEMA_STEPS.map((step) => step.version)).toEqual(SCHEMA_STEPS.map((_, index) => index + 1))
   })
 })

@@ -6,6 +6,7 @@ import { feedTests } from './feed.js'
 import { findRecordsTests } from './find-records.js'
 import { idempotencyTests } from './idempotency.js'
 import { invitationsTests } from './invitations.js'
+import { keysTests } from './keys.js'
 import { locksTests } from './locks.js'
 import { membersTests } from './members.js'
 import { racesTests } from './races.js'
@@ -44,5 +45,6 @@ export function registerStorageTests(title: string, factory: StorageFactory, cap
     membersTests(context)
     invitationsTests(context)
     racesTests(context)
+    keysTests(context)
   })
 }
