@@ -12,8 +12,8 @@ import { phraseToSecret, recoveryPhrase } from './recovery-phrase.js'
  * importer needs and would show as a meaningless link in a generic scanner.
  *
  * Error correction level M (15%): the code is shown on a screen or printed
- * on paper that may be creased; 24 words fit in version 8 to 11 (49 to 61
- * modules). QR encoding by @paulmillr/qr (no dependencies, the author of
+ * on paper that may be creased; 24 words (95 to 215 bytes) fit in
+ * version 6 to 11 (41 to 61 modules). QR encoding by @paulmillr/qr (no dependencies, the author of
  * @noble/curves and @scure/bip39 used here); the SVG is written here, so
  * it is black on white with the 4-module quiet zone ISO/IEC 18004 asks for,
  * whatever the page's background (the library's SVG is transparent, with
