@@ -8,11 +8,14 @@
  * crypto-prims.browser.test.ts.
  */
 import { readFile } from 'node:fs/promises'
-import jsQR from 'jsqr'
+import jsqr from 'jsqr'
 import { describe, expect, it } from 'vitest'
 import { InvalidRecoveryPhraseError, createAccountKeys, importRecoveryPhrase, recoveryPhrase } from '../../../src/client/crypto/account-keys.js'
 import { QR_MODULE_PIXELS, QR_QUIET_ZONE, recoveryQrDataUrl, recoveryQrSvg } from '../../../src/client/crypto/recovery-qr.js'
 import { fencedBlocks } from '../../docs/fenced-blocks.js'
+
+/** jsqr is CommonJS: under NodeNext its default import is the module, whose `default` is the decoder (see ../shared/notes/STACK.md). */
+const jsQR = jsqr.default
 
 interface ParsedQr {
   /** Modules a side, quiet zone included. */
