@@ -42,8 +42,10 @@ export type KeyUnwrapReason =
   | 'unsupported-version'
   /**
    * HPKE refused it: bytes changed, the wrapped key was moved from another
-   * collection, epoch, user or key version, or it was made for another
-   * public key than this user's. These cannot be told apart, by design of AEAD.
+   * collection, epoch, user or key version, it was made for another public
+   * key than this user's, or it was not made by the key known for the user
+   * named as its wrapper (another key, or another wrapper named). These
+   * cannot be told apart, by design of AEAD.
    */
   | 'authentication-failed'
 

@@ -10,10 +10,12 @@ import { labelledData } from './labelled-data.js'
 
 /**
  * Wrapping one collection key for one member (docs/ENCRYPTION.md, "Wrapped
- * collection keys (format v1)"), given the ephemeral key. Kept apart from
- * key-wrap.ts so that the public entry point has no way to pass one: HPKE's
- * ephemeral key must be fresh for every wrap. Only the test of the
- * documented worked example imports this with a fixed ephemeral key.
+ * collection keys (format v1)"), given the ephemeral key, and the checks
+ * and associated data that wrapping and unwrapping share. Kept apart from
+ * key-wrap.ts so that the public entry point has no way to pass an
+ * ephemeral key: HPKE's ephemeral key must be fresh for every wrap. Only
+ * the test of the documented worked example imports this with a fixed
+ * ephemeral key.
  */
 
 export const WRAP_FORMAT_VERSION = 1
@@ -51,6 +53,24 @@ export interface WrapRecipient {
   publicKey: Uint8Array
 }
 
+/** The member who wraps (a manager's client): their user id and their account's X25519 key pair (account-keys.ts). */
+export interface WrapSender {
+  userId: string
+  privateKey: Uint8Array
+  publicKey: Uint8Array
+}
+
+/**
+ * Who made a wrapped key, as the unwrapping member checks it: the user the
+ * server names as `wrappedBy`, and the public key this client knows for
+ * that user, checked like any other key the server hands over
+ * (checkKnownKey).
+ */
+export interface WrappedBy {
+  userId: string
+  publicKey: Uint8Array
+}
+
 export function assertKeyContext(ctx: KeyContext): void {
   assertId(ctx?.collectionId, 'collectionId')
   assertU32(ctx.epoch, 'epoch', 1)
@@ -59,6 +79,29 @@ export function assertKeyContext(ctx: KeyContext): void {
 export function assertRecipientRef(ref: { userId: string; keyVersion: number }, what: string): void {
   assertId(ref?.userId, `${what}.userId`)
   assertU32(ref.keyVersion, `${what}.keyVersion`, 1)
+}
+
+/** The wrapper as the recipient names it: a user id and a 32-byte public key that is not all zeros. */
+export function assertWrappedBy(sender: WrappedBy, what: string): void {
+  assertId(sender?.userId, `${what}.userId`)
+  assertPublicKey(sender.publicKey, `${what}.publicKey`)
+  if (sender.publicKey.every((byte) => byte === 0)) throw new ClientInputError(`${what}.publicKey is all zeros, not a usable X25519 public key`)
+}
+
+/**
+ * An account's own key pair (the recipient's when unwrapping, the sender's
+ * when wrapping): 32 bytes each, not all zeros, and the public key is the
+ * private key's. A private key given with another account's public key is
+ * a bug in the caller, which would otherwise look like tampering to the
+ * other side; and HPKE does not check it for the sender, it puts the
+ * public key as given into the KEM context.
+ */
+export function assertKeyPair(pair: { privateKey: Uint8Array; publicKey: Uint8Array }, what: string): void {
+  assertPublicKey(pair.publicKey, `${what}.publicKey`)
+  if (!(pair.privateKey instanceof Uint8Array) || pair.privateKey.length !== 32) throw new ClientInputError(`${what}.privateKey is 32 bytes (X25519)`)
+  if (pair.privateKey.every((byte) => byte === 0)) throw new ClientInputError(`${what}.privateKey is all zeros`)
+  const derived = x25519.getPublicKey(pair.privateKey)
+  if (derived.some((byte, index) => byte !== pair.publicKey[index])) throw new ClientInputError(`${what}.publicKey is not the public key of ${what}.privateKey`)
 }
 
 function assertU32(value: unknown, what: string, min: number): asserts value is number {
@@ -71,19 +114,28 @@ function assertU32(value: unknown, what: string, min: number): asserts value is 
  * The associated data: binds the sealed key to one collection, epoch, user
  * and key version, so the server cannot hand a member's wrapped key to
  * another collection or epoch, or pass it off as made for another account
- * key. (The recipient's public key itself is bound by HPKE: it enters the
- * key schedule through the KEM context.)
+ * key; and to the user who wrapped it, so the server cannot name another
+ * wrapper than the one whose key made it. (The public keys themselves, the
+ * recipient's and the sender's, are bound by HPKE: they enter the key
+ * schedule through the KEM context.)
  *
- *   "roost.collection-key" ‖ 0x01 ‖ lp(collectionId) ‖ u32be(epoch) ‖ lp(userId) ‖ u32be(keyVersion)
+ *   "roost.collection-key" ‖ 0x01 ‖ lp(collectionId) ‖ u32be(epoch) ‖ lp(userId) ‖ u32be(keyVersion) ‖ lp(senderUserId)
  */
-export function collectionKeyAad(ctx: KeyContext, recipient: { userId: string; keyVersion: number }): Uint8Array<ArrayBuffer> {
-  return labelledData(AAD_LABEL, WRAP_FORMAT_VERSION, [{ text: ctx.collectionId }, { u32: ctx.epoch }, { text: recipient.userId }, { u32: recipient.keyVersion }])
+export function collectionKeyAad(ctx: KeyContext, recipient: { userId: string; keyVersion: number }, sender: { userId: string }): Uint8Array<ArrayBuffer> {
+  return labelledData(AAD_LABEL, WRAP_FORMAT_VERSION, [
+    { text: ctx.collectionId },
+    { u32: ctx.epoch },
+    { text: recipient.userId },
+    { u32: recipient.keyVersion },
+    { text: sender.userId }
+  ])
 }
 
 let suite: CipherSuite | undefined
 
 /**
- * HPKE base mode, DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, AES-256-GCM.
+ * DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, AES-256-GCM; used in Auth mode
+ * (the contexts are given a sender key).
  * X25519 from @hpke/dhkem-x25519 (noble's code), not WebCrypto: as for the
  * account keys, not every browser has X25519 in WebCrypto, and this one
  * imports the raw 32-byte private key the account derives.
@@ -96,14 +148,23 @@ export function hpkeSuite(): CipherSuite {
 export const bytesOf = (buffer: ArrayBuffer | Uint8Array): Uint8Array<ArrayBuffer> => new Uint8Array(buffer as ArrayBuffer)
 
 /**
- * Wraps `rawKey` for `recipient`. `ephemeralPrivateKey` only for the
- * worked example's test; otherwise HPKE draws a fresh ephemeral key.
+ * Wraps `rawKey` for `recipient`, authenticated as `sender` (HPKE Auth
+ * mode). `ephemeralPrivateKey` only for the worked example's test;
+ * otherwise HPKE draws a fresh ephemeral key.
  */
-export async function sealCollectionKey(rawKey: Uint8Array, recipient: WrapRecipient, ctx: KeyContext, ephemeralPrivateKey?: Uint8Array): Promise<WrappedKey> {
+export async function sealCollectionKey(
+  rawKey: Uint8Array,
+  recipient: WrapRecipient,
+  ctx: KeyContext,
+  sender: WrapSender,
+  ephemeralPrivateKey?: Uint8Array
+): Promise<WrappedKey> {
   if (!(rawKey instanceof Uint8Array) || rawKey.length !== KEY_BYTES) throw new ClientInputError(`a collection key is ${KEY_BYTES} raw bytes (AES-256)`)
   assertKeyContext(ctx)
   assertRecipientRef(recipient, 'recipient')
   assertPublicKey(recipient.publicKey, 'recipient.publicKey')
+  assertId(sender?.userId, 'sender.userId')
+  assertKeyPair(sender, 'sender')
   const hpke = hpkeSuite()
   const kem = hpke.kem
   let recipientPublicKey: CryptoKey
@@ -112,6 +173,11 @@ export async function sealCollectionKey(rawKey: Uint8Array, recipient: WrapRecip
   } catch {
     throw new ClientInputError(`recipient.publicKey of user ${recipient.userId} is not an X25519 public key`)
   }
+  // Both halves as given (checked to match above): HPKE would otherwise derive the public key again on every wrap.
+  const senderKey: CryptoKeyPair = {
+    privateKey: await kem.deserializePrivateKey(new Uint8Array(sender.privateKey)),
+    publicKey: await kem.deserializePublicKey(new Uint8Array(sender.publicKey))
+  }
   let ekm: CryptoKeyPair | undefined
   if (ephemeralPrivateKey !== undefined) {
     const publicKey = x25519.getPublicKey(ephemeralPrivateKey)
@@ -119,11 +185,12 @@ export async function sealCollectionKey(rawKey: Uint8Array, recipient: WrapRecip
   }
   const info = new TextEncoder().encode(HPKE_INFO)
   try {
-    const sender = await hpke.createSenderContext({ recipientPublicKey, info, ...(ekm === undefined ? {} : { ekm }) })
-    const sealed = await sender.seal(new Uint8Array(rawKey), collectionKeyAad(ctx, recipient))
-    return { v: WRAP_FORMAT_VERSION, enc: toBase64url(bytesOf(sender.enc)), c: toBase64url(bytesOf(sealed)) }
+    const context = await hpke.createSenderContext({ recipientPublicKey, senderKey, info, ...(ekm === undefined ? {} : { ekm }) })
+    const sealed = await context.seal(new Uint8Array(rawKey), collectionKeyAad(ctx, recipient, sender))
+    return { v: WRAP_FORMAT_VERSION, enc: toBase64url(bytesOf(context.enc)), c: toBase64url(bytesOf(sealed)) }
   } catch (error) {
     // A low-order point gives an all-zero shared secret, which HPKE refuses (RFC 9180 §7.1.4): anyone could open that wrap.
+    // (The sender's own public key cannot be one: it is checked to be X25519(privateKey, 9).)
     if (error instanceof EncapError) throw new ClientInputError(`recipient.publicKey of user ${recipient.userId} is not a usable X25519 public key (${error.message})`)
     throw error
   }

@@ -3,20 +3,23 @@ import { x25519 } from '@noble/curves/ed25519.js'
 import { ClientInputError } from '../errors.js'
 import { fromBase64url } from './base64url.js'
 import { KeyUnwrapError } from './errors.js'
-import { assertPublicKey } from './fingerprint.js'
 import {
   ENC_BYTES,
   HPKE_INFO,
   SEALED_BYTES,
   WRAP_FORMAT_VERSION,
   assertKeyContext,
+  assertKeyPair,
   assertRecipientRef,
+  assertWrappedBy,
   bytesOf,
   collectionKeyAad,
   hpkeSuite,
   sealCollectionKey,
   type KeyContext,
   type WrapRecipient,
+  type WrapSender,
+  type WrappedBy,
   type WrappedKey
 } from './key-wrap-seal.js'
 import { KEY_BYTES } from './keys.js'
@@ -24,11 +27,14 @@ import { KEY_BYTES } from './keys.js'
 /**
  * Collection keys wrapped for members (docs/ENCRYPTION.md, "Wrapped
  * collection keys (format v1)"): a collection key of one epoch, sealed with
- * HPKE (RFC 9180) to one member's X25519 public key, as the small JSON
- * object the server stores with the membership (ENC_API `WrappedKey`). The
- * server can serve it to that member but cannot open it, nor move it to
- * another collection, epoch, member or key version without the opening
- * failing.
+ * HPKE (RFC 9180, Auth mode) to one member's X25519 public key by another
+ * member's (or their own) account key pair, as the small JSON object the
+ * server stores with the membership (ENC_API `WrappedKey`). The server can
+ * serve it to that member but cannot open it, nor move it to another
+ * collection, epoch, member or key version without the opening failing;
+ * and, since the server knows every public key but no private one, it
+ * cannot make one itself: a key epoch of its own, a key it knows wrapped
+ * for everyone, would let it read all written afterwards.
  *
  * Keys travel as raw bytes here: the device that makes or re-wraps a key
  * needs them; a device that only reads and writes records turns the
@@ -39,7 +45,7 @@ import { KEY_BYTES } from './keys.js'
  */
 export { KeyUnwrapError, type KeyUnwrapReason } from './errors.js'
 export { importKeyRaw } from './keys.js'
-export type { KeyContext, WrapRecipient, WrappedKey }
+export type { KeyContext, WrapRecipient, WrapSender, WrappedBy, WrappedKey }
 
 /** This user, opening keys wrapped for them: their account's X25519 pair (account-keys.ts) and the key version the server has for it. */
 export interface UnwrapIdentity {
@@ -50,45 +56,60 @@ export interface UnwrapIdentity {
 }
 
 /**
- * `rawKey` (32 bytes) wrapped for `recipient`, for collection
- * `ctx.collectionId` and epoch `ctx.epoch`. Every call uses a fresh
- * ephemeral key, so wrapping the same key twice gives two different results.
- * Bad input (sizes, ids, an epoch or key version out of range, a public key
- * that is not a usable X25519 key) throws a ClientInputError.
+ * `rawKey` (32 bytes) wrapped for `recipient` by `sender` (this user: their
+ * user id and account key pair), for collection `ctx.collectionId` and
+ * epoch `ctx.epoch`. Every call uses a fresh ephemeral key, so wrapping the
+ * same key twice gives two different results. Bad input (sizes, ids, an
+ * epoch or key version out of range, a public key that is not a usable
+ * X25519 key, a sender private key that is not the sender public key's)
+ * throws a ClientInputError.
  *
  * The caller must have checked `recipient.publicKey` against the key it
  * knows for that user (checkKnownKey): whoever holds the private key of the
  * public key given here can read the collection.
  */
-export function wrapCollectionKey(rawKey: Uint8Array, recipient: WrapRecipient, ctx: KeyContext): Promise<WrappedKey> {
-  return sealCollectionKey(rawKey, recipient, ctx)
+export function wrapCollectionKey(rawKey: Uint8Array, recipient: WrapRecipient, ctx: KeyContext, sender: WrapSender): Promise<WrappedKey> {
+  return sealCollectionKey(rawKey, recipient, ctx, sender)
 }
 
 /**
  * The 32-byte collection key of `wrapped` (as read from the server:
  * `unknown`, its shape is checked here, strictly), for collection
- * `ctx.collectionId`, epoch `ctx.epoch`, wrapped for `me`.
+ * `ctx.collectionId`, epoch `ctx.epoch`, wrapped for `me` by `sender`: the
+ * user the server names as `wrappedBy`, with the public key this client
+ * knows for that user, checked like any other key the server hands over
+ * (checkKnownKey). Only a key made with that user's private key opens.
  *
  * Throws KeyUnwrapError (naming the collection and epoch) for anything the
  * server could have done: malformed, an unknown version, changed bytes, a
- * wrapped key moved from another collection, epoch, user or key version, or
- * made for another public key. Bad input from the caller (ids, a private
- * key that does not match `me.publicKey`) is a ClientInputError instead.
+ * wrapped key moved from another collection, epoch, user or key version,
+ * made for another public key, or made by another key than `sender`'s or
+ * for another named wrapper. Bad input from the caller (ids, a private key
+ * that does not match `me.publicKey`, a sender public key that is no usable
+ * X25519 key) is a ClientInputError instead.
  */
-export async function unwrapCollectionKey(wrapped: unknown, me: UnwrapIdentity, ctx: KeyContext): Promise<Uint8Array> {
+export async function unwrapCollectionKey(wrapped: unknown, me: UnwrapIdentity, ctx: KeyContext, sender: WrappedBy): Promise<Uint8Array> {
   assertKeyContext(ctx)
   assertRecipientRef(me, 'me')
-  assertKeyPair(me)
+  assertKeyPair(me, 'me')
+  assertWrappedBy(sender, 'sender')
   const { enc, sealed } = parseWrappedKey(ctx, wrapped)
   const hpke = hpkeSuite()
-  const recipientKey = { privateKey: await hpke.kem.deserializePrivateKey(new Uint8Array(me.privateKey)), publicKey: await hpke.kem.deserializePublicKey(new Uint8Array(me.publicKey)) }
+  const kem = hpke.kem
+  const recipientKey = { privateKey: await kem.deserializePrivateKey(new Uint8Array(me.privateKey)), publicKey: await kem.deserializePublicKey(new Uint8Array(me.publicKey)) }
+  const senderPublicKey = await kem.deserializePublicKey(new Uint8Array(sender.publicKey))
   let raw: Uint8Array
   try {
-    const recipient = await hpke.createRecipientContext({ recipientKey, enc, info: new TextEncoder().encode(HPKE_INFO) })
-    raw = bytesOf(await recipient.open(sealed, collectionKeyAad(ctx, me)))
+    const recipient = await hpke.createRecipientContext({ recipientKey, enc, senderPublicKey, info: new TextEncoder().encode(HPKE_INFO) })
+    raw = bytesOf(await recipient.open(sealed, collectionKeyAad(ctx, me, sender)))
   } catch (error) {
-    // A low-order `enc` (all-zero shared secret) or bytes that are no point: no sender following the format makes those.
-    if (error instanceof DecapError || error instanceof DeserializeError) throw new KeyUnwrapError(ctx, 'malformed', '"enc" is not a usable X25519 public key')
+    if (error instanceof DecapError || error instanceof DeserializeError) {
+      // The sender's key is the caller's (a known key): a low-order one is a bad input, not the server's doing.
+      if (isLowOrder(sender.publicKey)) throw new ClientInputError(`sender.publicKey of user ${sender.userId} is not a usable X25519 public key (low order)`)
+      // A low-order `enc` (all-zero shared secret) or bytes that are no point: no sender following the format makes those.
+      throw new KeyUnwrapError(ctx, 'malformed', '"enc" is not a usable X25519 public key')
+    }
+    // Changed or moved, or made by another key than the sender's, or for another named sender: AEAD cannot tell which.
     if (error instanceof OpenError) throw new KeyUnwrapError(ctx, 'authentication-failed')
     throw error
   }
@@ -97,12 +118,14 @@ export async function unwrapCollectionKey(wrapped: unknown, me: UnwrapIdentity, 
   return raw
 }
 
-/** Catches a private key given with another account's public key: a bug here, which would otherwise look like tampering. */
-function assertKeyPair(me: UnwrapIdentity): void {
-  assertPublicKey(me.publicKey, 'me.publicKey')
-  if (!(me.privateKey instanceof Uint8Array) || me.privateKey.length !== 32) throw new ClientInputError('me.privateKey is 32 bytes (X25519)')
-  const derived = x25519.getPublicKey(me.privateKey)
-  if (derived.some((byte, index) => byte !== me.publicKey[index])) throw new ClientInputError('me.publicKey is not the public key of me.privateKey')
+/** Whether X25519 with `publicKey` gives the all-zero output whatever the private key: noble refuses exactly those points. */
+function isLowOrder(publicKey: Uint8Array): boolean {
+  try {
+    x25519.getSharedSecret(x25519.utils.randomSecretKey(), publicKey)
+    return false
+  } catch {
+    return true
+  }
 }
 
 const FIELDS = ['c', 'enc', 'v']

@@ -1,9 +1,10 @@
 /**
  * Issue 16's key primitives in a real headless Chromium: collection keys
- * wrapped with HPKE and the passphrase copy of the account secret (Argon2id
- * in WebAssembly) work there, Node and Chromium open each other's, the
- * documented worked examples open there, failures have the same error
- * types; and the recovery QR code, shown as an <img> and read back from a
+ * wrapped with HPKE Auth mode by a manager's key pair, and the passphrase
+ * copy of the account secret (Argon2id in WebAssembly), work there, Node
+ * and Chromium open each other's, the documented worked examples open
+ * there, failures have the same error types (a wrap by another key than
+ * the named wrapper's is refused there too); and the recovery QR code, shown as an <img> and read back from a
  * canvas with jsQR, decodes to the exported phrase. A screenshot of the code
  * is saved as test-artifacts/recovery-qr.png (ignored by git).
  */
@@ -12,7 +13,7 @@ import { fileURLToPath } from 'node:url'
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createAccountKeys, recoveryPhrase, type AccountKeys } from '../../../src/client/crypto/account-keys.js'
-import { unwrapCollectionKey, wrapCollectionKey, type WrappedKey } from '../../../src/client/crypto/key-wrap.js'
+import { KeyUnwrapError, unwrapCollectionKey, wrapCollectionKey, type WrappedKey } from '../../../src/client/crypto/key-wrap.js'
 import { ARGON2_BOUNDS, unwrapSecretWithPassphrase, wrapSecretWithPassphrase, type PassphraseWrap } from '../../../src/client/crypto/passphrase.js'
 import { QR_MODULE_PIXELS, QR_QUIET_ZONE } from '../../../src/client/crypto/recovery-qr.js'
 import { fencedBlocks } from '../../docs/fenced-blocks.js'
@@ -24,6 +25,7 @@ const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex')
 const unhex = (text: string) => new Uint8Array(Buffer.from(text, 'hex'))
 const ctx = { collectionId: 'notes', epoch: 2 }
 const userId = 'a1e0c0de-0000-4000-8000-000000000001'
+const managerId = 'ca501c0d-0000-4000-8000-000000000003'
 const cheap = { m: ARGON2_BOUNDS.m.min, t: 1, p: 1 }
 type Failure = { name: string; reason?: string; isKeyUnwrapError: boolean; isWrongPassphrase: boolean }
 
@@ -38,11 +40,16 @@ describe.skipIf(browserSkipReason())('key wrapping, passphrase copy and recovery
   let server: PageServer
   let page: Page
   let account: AccountKeys
+  /** The manager who wraps (on either side); `other` stands for a key pair the operator holds. */
+  let manager: AccountKeys
+  let other: AccountKeys
   const me = () => ({ userId, keyVersion: 1, privateKeyHex: hex(account.privateKey), publicKeyHex: hex(account.publicKey) })
   const recipient = () => ({ userId, keyVersion: 1, publicKeyHex: hex(account.publicKey) })
+  const sender = () => ({ userId: managerId, privateKeyHex: hex(manager.privateKey), publicKeyHex: hex(manager.publicKey) })
+  const from = () => ({ userId: managerId, publicKeyHex: hex(manager.publicKey) })
 
   beforeAll(async () => {
-    account = await createAccountKeys()
+    ;[account, manager, other] = await Promise.all([createAccountKeys(), createAccountKeys(), createAccountKeys()])
     server = await servePage(await bundle(entry))
     browser = await launchBrowser()
     page = await browser.openPage(server.url)
@@ -54,28 +61,60 @@ describe.skipIf(browserSkipReason())('key wrapping, passphrase copy and recovery
   })
 
   describe('wrapped collection keys', () => {
-    it('unwraps the worked example of docs/ENCRYPTION.md', async () => {
-      const ex = await workedExample<{ recipientPrivateKeyHex: string; recipientPublicKeyHex: string; userId: string; keyVersion: number; collectionId: string; epoch: number; collectionKeyHex: string; wrappedKey: WrappedKey }>('wrapped-key-v1')
+    it('unwraps the worked example of docs/ENCRYPTION.md, from its documented sender', async () => {
+      const ex = await workedExample<{
+        recipientPrivateKeyHex: string
+        recipientPublicKeyHex: string
+        userId: string
+        keyVersion: number
+        senderUserId: string
+        senderPublicKeyHex: string
+        collectionId: string
+        epoch: number
+        collectionKeyHex: string
+        wrappedKey: WrappedKey
+      }>('wrapped-key-v1')
       const exMe = { userId: ex.userId, keyVersion: ex.keyVersion, privateKeyHex: ex.recipientPrivateKeyHex, publicKeyHex: ex.recipientPublicKeyHex }
-      expect(await callPage(page, 'unwrapKey', ex.wrappedKey as unknown as PageValue, exMe, { collectionId: ex.collectionId, epoch: ex.epoch })).toBe(ex.collectionKeyHex)
+      const exCtx = { collectionId: ex.collectionId, epoch: ex.epoch }
+      const exFrom = { userId: ex.senderUserId, publicKeyHex: ex.senderPublicKeyHex }
+      expect(await callPage(page, 'unwrapKey', ex.wrappedKey as unknown as PageValue, exMe, exCtx, exFrom)).toBe(ex.collectionKeyHex)
     })
 
-    it('opens what Node wrapped, and Node opens what it wrapped', async () => {
+    it('opens what Node wrapped, and Node opens what it wrapped, both authenticated by the manager’s key pair', async () => {
       const raw = crypto.getRandomValues(new Uint8Array(32))
-      const fromNode = await wrapCollectionKey(raw, { userId, keyVersion: 1, publicKey: account.publicKey }, ctx)
-      expect(await callPage(page, 'unwrapKey', fromNode as unknown as PageValue, me(), ctx)).toBe(hex(raw))
-      const fromChromium = await callPage<WrappedKey>(page, 'wrapKey', hex(raw), recipient(), ctx)
+      const byManager = { userId: managerId, privateKey: manager.privateKey, publicKey: manager.publicKey }
+      const fromNode = await wrapCollectionKey(raw, { userId, keyVersion: 1, publicKey: account.publicKey }, ctx, byManager)
+      expect(await callPage(page, 'unwrapKey', fromNode as unknown as PageValue, me(), ctx, from())).toBe(hex(raw))
+      const fromChromium = await callPage<WrappedKey>(page, 'wrapKey', hex(raw), recipient(), ctx, sender())
       expect(fromChromium.enc).not.toBe(fromNode.enc)
-      expect(hex(await unwrapCollectionKey(fromChromium, { userId, keyVersion: 1, privateKey: account.privateKey, publicKey: account.publicKey }, ctx))).toBe(hex(raw))
+      const meInNode = { userId, keyVersion: 1, privateKey: account.privateKey, publicKey: account.publicKey }
+      expect(hex(await unwrapCollectionKey(fromChromium, meInNode, ctx, { userId: managerId, publicKey: manager.publicKey }))).toBe(hex(raw))
+      // And each side refuses the other's wrap checked against another key for the manager.
+      await expect(unwrapCollectionKey(fromChromium, meInNode, ctx, { userId: managerId, publicKey: other.publicKey })).rejects.toThrow(KeyUnwrapError)
+      const otherKey = { userId: managerId, publicKeyHex: hex(other.publicKey) }
+      expect(await callPage<Failure>(page, 'unwrapKeyFailure', fromNode as unknown as PageValue, me(), ctx, otherKey)).toMatchObject({ name: 'KeyUnwrapError', reason: 'authentication-failed' })
+    })
+
+    it('refuses a wrap made by another key than the named wrapper’s, or with the wrapper renamed, as KeyUnwrapError', async () => {
+      const injected = await wrapCollectionKey(unhex('cd'.repeat(32)), { userId, keyVersion: 1, publicKey: account.publicKey }, ctx, { userId: managerId, privateKey: other.privateKey, publicKey: other.publicKey })
+      expect(await callPage<Failure>(page, 'unwrapKeyFailure', injected as unknown as PageValue, me(), ctx, from())).toEqual({
+        name: 'KeyUnwrapError',
+        reason: 'authentication-failed',
+        isKeyUnwrapError: true,
+        isWrongPassphrase: false
+      })
+      const wrapped = await callPage<WrappedKey>(page, 'wrapKey', 'ab'.repeat(32), recipient(), ctx, sender())
+      const renamed = { userId: 'b0b0c0de-0000-4000-8000-000000000002', publicKeyHex: hex(manager.publicKey) }
+      expect(await callPage<Failure>(page, 'unwrapKeyFailure', wrapped as unknown as PageValue, me(), ctx, renamed)).toMatchObject({ name: 'KeyUnwrapError', reason: 'authentication-failed' })
     })
 
     it('reports a moved or changed wrapped key as KeyUnwrapError', async () => {
-      const wrapped = await callPage<WrappedKey>(page, 'wrapKey', 'ab'.repeat(32), recipient(), ctx)
-      const moved = await callPage<Failure>(page, 'unwrapKeyFailure', wrapped as unknown as PageValue, me(), { ...ctx, epoch: 3 })
+      const wrapped = await callPage<WrappedKey>(page, 'wrapKey', 'ab'.repeat(32), recipient(), ctx, sender())
+      const moved = await callPage<Failure>(page, 'unwrapKeyFailure', wrapped as unknown as PageValue, me(), { ...ctx, epoch: 3 }, from())
       expect(moved).toEqual({ name: 'KeyUnwrapError', reason: 'authentication-failed', isKeyUnwrapError: true, isWrongPassphrase: false })
       const changed = { ...wrapped, c: (wrapped.c.startsWith('A') ? 'B' : 'A') + wrapped.c.slice(1) }
-      expect(await callPage<Failure>(page, 'unwrapKeyFailure', changed, me(), ctx)).toMatchObject({ name: 'KeyUnwrapError', reason: 'authentication-failed' })
-      expect(await callPage<Failure>(page, 'unwrapKeyFailure', { ...wrapped, v: 2 }, me(), ctx)).toMatchObject({ name: 'KeyUnwrapError', reason: 'unsupported-version' })
+      expect(await callPage<Failure>(page, 'unwrapKeyFailure', changed, me(), ctx, from())).toMatchObject({ name: 'KeyUnwrapError', reason: 'authentication-failed' })
+      expect(await callPage<Failure>(page, 'unwrapKeyFailure', { ...wrapped, v: 2 }, me(), ctx, from())).toMatchObject({ name: 'KeyUnwrapError', reason: 'unsupported-version' })
     })
   })
 

@@ -1,6 +1,6 @@
 /**
  * The page side of crypto-prims.browser.test.ts: wraps and unwraps
- * collection keys (HPKE) and the passphrase copy of the account secret
+ * collection keys (HPKE Auth mode, with the wrapping member's key pair) and the passphrase copy of the account secret
  * (Argon2id in WebAssembly) with Chromium's own WebCrypto, and shows the
  * recovery QR code as an <img>, reading it back from a canvas with jsQR.
  */
@@ -16,7 +16,12 @@ const unhex = (text: string) => new Uint8Array(text.match(/../g)!.map((byte) => 
 const hex = (bytes: Uint8Array) => Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('')
 type Recipient = { userId: string; keyVersion: number; publicKeyHex: string }
 type Me = Recipient & { privateKeyHex: string }
+/** The wrapping member, as their own client has them: user id and key pair. */
+type Sender = { userId: string; privateKeyHex: string; publicKeyHex: string }
+/** The wrapper as the recipient knows them: the user named as wrappedBy and the public key known for them. */
+type From = { userId: string; publicKeyHex: string }
 const identity = (me: Me) => ({ userId: me.userId, keyVersion: me.keyVersion, privateKey: unhex(me.privateKeyHex), publicKey: unhex(me.publicKeyHex) })
+const wrappedBy = (from: From) => ({ userId: from.userId, publicKey: unhex(from.publicKeyHex) })
 
 async function failure(promise: Promise<unknown>): Promise<{ name: string; reason?: string; isKeyUnwrapError: boolean; isWrongPassphrase: boolean }> {
   try {
@@ -29,14 +34,15 @@ async function failure(promise: Promise<unknown>): Promise<{ name: string; reaso
 }
 
 Object.assign(window, {
-  async wrapKey(rawKeyHex: string, recipient: Recipient, ctx: KeyContext): Promise<WrappedKey> {
-    return wrapCollectionKey(unhex(rawKeyHex), { userId: recipient.userId, keyVersion: recipient.keyVersion, publicKey: unhex(recipient.publicKeyHex) }, ctx)
+  async wrapKey(rawKeyHex: string, recipient: Recipient, ctx: KeyContext, sender: Sender): Promise<WrappedKey> {
+    const to = { userId: recipient.userId, keyVersion: recipient.keyVersion, publicKey: unhex(recipient.publicKeyHex) }
+    return wrapCollectionKey(unhex(rawKeyHex), to, ctx, { userId: sender.userId, privateKey: unhex(sender.privateKeyHex), publicKey: unhex(sender.publicKeyHex) })
   },
-  async unwrapKey(wrapped: WrappedKey, me: Me, ctx: KeyContext): Promise<string> {
-    return hex(await unwrapCollectionKey(wrapped, identity(me), ctx))
+  async unwrapKey(wrapped: WrappedKey, me: Me, ctx: KeyContext, from: From): Promise<string> {
+    return hex(await unwrapCollectionKey(wrapped, identity(me), ctx, wrappedBy(from)))
   },
-  unwrapKeyFailure(wrapped: unknown, me: Me, ctx: KeyContext) {
-    return failure(unwrapCollectionKey(wrapped, identity(me), ctx))
+  unwrapKeyFailure(wrapped: unknown, me: Me, ctx: KeyContext, from: From) {
+    return failure(unwrapCollectionKey(wrapped, identity(me), ctx, wrappedBy(from)))
   },
   wrapSecret(secretHex: string, passphrase: string, userId: string, params: Argon2Params): Promise<PassphraseWrap> {
     return wrapSecretWithPassphrase(unhex(secretHex), passphrase, { userId, params })
