@@ -10,6 +10,11 @@ import { pushAll } from './engine/push.js'
 import { SyncLoop } from './engine/sync-loop.js'
 import { TabCoordinator, type TabMessage } from './engine/tabs.js'
 import { ClientInputError, RoostError, toRoostError } from './errors.js'
+import { AccountApi } from './e2e/account.js'
+import { EncryptingCodec } from './e2e/codec.js'
+import { KeyRing } from './e2e/keyring.js'
+import { SharingApi } from './e2e/sharing.js'
+import type { TamperedRecordError } from './crypto/errors.js'
 import { assertId, uuid } from './ids.js'
 import { Emitter, Value } from './observable.js'
 import { Session, type AuthOptions } from './session.js'
@@ -50,8 +55,28 @@ export interface CollectionOptions {
   conflictPolicy?: ConflictPolicy
   /** Create the collection on the server if it does not exist yet (default true). */
   create?: boolean
+  /**
+   * End-to-end encrypted (docs/ENCRYPTION.md): record data is encrypted on
+   * this device and the server stores only ciphertext. Needs the account's
+   * keys on this device (`roost.account`). Once on, it stays on: a
+   * collection shared with us that the server shows as encrypted is treated
+   * as such even without this flag.
+   */
+  encrypted?: boolean
 }
 
+/** A record that failed to decrypt (see `roost.tamperedRecords`). */
+export interface TamperedRecord {
+  collectionId: string
+  id: string
+  version: number
+  seq: number
+  reason: string
+  message: string
+  at: string
+}
+
+const TAMPERED_PREFIX = 'e2e:tampered:'
 const COLLECTIONS = 'collections'
 const FATAL = 'fatal'
 const CLIENT_ID = 'clientId'
@@ -112,6 +137,14 @@ export class Roost {
   private writes = 0
   private writesAtCycleStart = 0
   private readonly detach: Array<() => void> = []
+  private readonly keyring: KeyRing
+  private readonly tamperedEvents = new Emitter<TamperedRecord>()
+  /** When each encrypted collection last had its members' missing keys looked at (ms). */
+  private readonly keysSharedAt = new Map<string, number>()
+  /** The account's keys on this device: create, import (recovery phrase, QR, passphrase), fingerprints. */
+  readonly account: AccountApi
+  /** Invitations carrying keys, member removal with key rotation, re-encryption. */
+  readonly sharing: SharingApi
 
   constructor(options: RoostOptions) {
     if (!options || typeof options.url !== 'string') throw new ClientInputError('createRoost needs { url, auth }')
@@ -170,8 +203,17 @@ export class Roost {
       progress: this.progressEvents,
       appendOperations: 1000,
       appendBytes: 512 * 1024,
-      now: () => new Date().toISOString()
+      now: () => new Date().toISOString(),
+      codec: new EncryptingCodec((this.keyring = new KeyRing({ store: this.store, rest: this.rest, userId: () => this.session.userId }))),
+      tampered: (error, record) => void this.reportTampered(error, record)
     }
+    const signedIn = async () => {
+      await this.ready
+      await this.session.ensure()
+      return this.session.userId!
+    }
+    this.account = new AccountApi({ ring: this.keyring, rest: this.rest, signedIn })
+    this.sharing = new SharingApi({ ring: this.keyring, rest: this.rest, signedIn, lock: (collectionId, options) => this.lockCollection(collectionId, options) })
     this.outcomeEvents.on((outcome) => this.settle(outcome))
     this.locks = new LockManager({
       rest: this.rest,
@@ -243,6 +285,7 @@ export class Roost {
     assertId(collectionId, 'The collection id')
     if (options.conflictPolicy !== undefined) this.policies.set(collectionId, checkPolicy(options.conflictPolicy))
     this.creates.set(collectionId, options.create ?? true)
+    if (options.encrypted === true) void this.keyring.optIn(collectionId)
     if (!this.collections.has(collectionId)) {
       this.collections.add(collectionId)
       // The leader pulls it: this tab's loop, or another tab's (it reads the collection list from the shared store).
@@ -384,6 +427,20 @@ export class Roost {
     this.refreshStatus()
   }
 
+  /**
+   * Records of encrypted collections that failed to decrypt (changed on
+   * the server, moved from another record, or sealed with a key we do not
+   * trust): not shown, listed here until a good version arrives.
+   */
+  async tamperedRecords(): Promise<TamperedRecord[]> {
+    return (await this.store.listMeta<TamperedRecord>(TAMPERED_PREFIX)).map(([, record]) => record)
+  }
+
+  /** Each record that fails to decrypt, as it is found. */
+  onTampered(listener: (record: TamperedRecord) => void): () => void {
+    return this.tamperedEvents.on(listener)
+  }
+
   /** Records whose conflict waits for `collection.resolve`. */
   async conflicts(): Promise<RecordView[]> {
     return (await this.store.listPendingRecords()).filter((record) => record.conflict).map((record) => viewOf(record))
@@ -467,6 +524,12 @@ export class Roost {
     for (const id of all) this.collections.add(id)
   }
 
+  private async reportTampered(error: TamperedRecordError, record: { collectionId: string; id: string; version: number; seq: number }) {
+    const entry: TamperedRecord = { collectionId: record.collectionId, id: record.id, version: record.version, seq: record.seq, reason: error.reason, message: error.message, at: new Date().toISOString() }
+    await this.store.write([{ type: 'putMeta', key: `${TAMPERED_PREFIX}${record.collectionId}\u0000${record.id}`, value: entry }]).catch(() => undefined)
+    this.tamperedEvents.emit(entry)
+  }
+
   private async clientId(): Promise<string> {
     const known = await this.store.getMeta<string>(CLIENT_ID)
     if (known) return known
@@ -545,9 +608,24 @@ export class Roost {
         await this.withSession(() => pullCollection(this.ctx, collectionId, { pageSize: this.options.pageSize, create: this.creates.get(collectionId) ?? true }))
       }
       this.patchStatus({ pulling: false })
+      await this.shareMissingKeys()
       // A pulled record with local changes was left alone: push them, then pull again.
       const pending = await this.store.listPendingRecords()
       if (!pending.some((record) => !record.conflict)) break
+    }
+  }
+
+  /**
+   * As an owner or admin of encrypted collections, wraps keys for members
+   * who lack them (accepted an invitation by e-mail, got a new public key):
+   * at most every 30 s per collection, at once after a membership or key event.
+   */
+  private async shareMissingKeys() {
+    if ((await this.account.status()) !== 'ready') return
+    for (const collectionId of await this.keyring.encryptedCollections()) {
+      if (!this.collections.has(collectionId) || Date.now() - (this.keysSharedAt.get(collectionId) ?? 0) < 30_000) continue
+      this.keysSharedAt.set(collectionId, Date.now())
+      await this.withSession(() => this.sharing.shareMissingKeys(collectionId)).catch(() => undefined)
     }
   }
 
@@ -684,12 +762,17 @@ export class Roost {
     })()
   }
 
-  private onCollectionEvent(type: 'lock' | 'member' | 'removed', payload: unknown) {
+  private onCollectionEvent(type: 'lock' | 'member' | 'removed' | 'keys', payload: unknown) {
     if (type === 'lock') {
       const event = payload as { collectionId: string; type: string; lock: { token: number } }
       if (event.type !== 'acquired') this.locks.ended(event.collectionId, event.lock.token)
-    } else if (type === 'removed' || type === 'member') {
-      // Membership or the collection itself changed: the next cycle finds out what it means.
+    } else if (type === 'removed' || type === 'member' || type === 'keys') {
+      // Membership, keys or the collection itself changed: the next cycle finds out what it means.
+      const collectionId = (payload as { collectionId?: unknown } | null)?.collectionId
+      if (typeof collectionId === 'string') {
+        this.keysSharedAt.delete(collectionId)
+        this.keyring.invalidate(collectionId)
+      }
       this.loop.kick()
     }
   }
