@@ -20,6 +20,8 @@ import type { MemberRole, StoredCollection } from './storage/types.js'
  * - `member` events go to every member and to the member concerned (so a
  *   removed member learns it); the removed member's connections also leave
  *   the collection's channel;
+ * - `keys` events (an encryption key epoch started, keys added) go to every
+ *   connection of every member, as `member` events do;
  * - collection `created` goes to its creator, `patched` and `removed` to
  *   every member (for `removed`, those of the moment it was deleted);
  * - `invitations` events go to the invitee and to the collection's owners and admins.
@@ -74,7 +76,7 @@ export const channels = (app: Application) => {
   const collections = app.service('collections')
 
   // `change`, `lock` and `member` come with every write and reach whole
-  // audiences: they are sent by realtime/fan-out.ts, encoded once per
+  // audiences (`keys`, rarer, reaches the same as `member`): they are sent by realtime/fan-out.ts, encoded once per
   // audience and written in rounds, not by Feathers once per connection. Each
   // is handed over in its turn in PublishOrder, and what is still queued there
   // is sent before any event Feathers sends (collection and invitation
@@ -116,6 +118,9 @@ export const channels = (app: Application) => {
   collections.publish('member', sentOnce('member', async ({ collection, concerned }) => {
     return usersWho(await members.of(collection.id), 'read', ...(concerned === undefined ? [] : [concerned])).connections
   }))
+
+  // The same audience as `member` (without anyone concerned): a member's devices fetch their key whether or not they follow the changes.
+  collections.publish('keys', sentOnce('keys', async ({ collection }) => usersWho(await members.of(collection.id), 'read').connections))
 
   // A removed member's sockets stop following the collection at once.
   collections.on('member', (event: { collectionId: string; type: string; member: { userId: string } }) => {

@@ -73,6 +73,8 @@ const CONFLICT_MESSAGES: Record<RecordConflict['reason'], string> = {
 export function fromStorageError(error: StorageError, single: boolean): FeathersError {
   switch (error.kind) {
     case 'conflict': {
+      // The key routes' conflicts (KeysPort) say what changed in `data`, as storage wrote it: `{ reason, … }` or `{ current }`.
+      if (error.data !== undefined) return new Conflict(error.message, error.data)
       const [first] = error.conflicts
       if (single && error.conflicts.length === 1) {
         if (first.reason === 'missing') return new NotFound(CONFLICT_MESSAGES.missing)

@@ -294,7 +294,8 @@ async function invitationForCaller(cell: Cell) {
       inviteeUserId: cell.user?.id ?? world.accounts.invitee.user.id,
       inviteeEmail: null,
       invitedBy: world.accounts.owner.user.id,
-      expiresAt: inSeconds(3600)
+      expiresAt: inSeconds(3600),
+      keys: null
     },
     now()
   )

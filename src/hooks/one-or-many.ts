@@ -18,3 +18,9 @@ export const requireArray = (shape: string) => async (context: HookContext, next
   if (!Array.isArray(context.data)) throw new BadRequest(`${context.method} without an id takes an array of ${shape}`)
   await next()
 }
+
+/** A call that takes one item refuses an array (which item-by-item validation would let through whole). */
+export const requireObject = () => async (context: HookContext, next: NextFunction) => {
+  if (Array.isArray(context.data)) throw new BadRequest(`"data" must be an object: ${context.method} takes one item`)
+  await next()
+}

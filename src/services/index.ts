@@ -8,6 +8,9 @@ import { subscriptions } from './subscriptions/subscriptions.js'
 import { users } from './users/users.js'
 import { members } from './members/members.js'
 import { invitations } from './invitations/invitations.js'
+import { userKeys } from './user-keys/user-keys.js'
+import { keyEpochs } from './key-epochs/key-epochs.js'
+import { collectionKeys } from './collection-keys/collection-keys.js'
 
 export const services = (app: Application) => {
   app.configure(users)
@@ -19,4 +22,7 @@ export const services = (app: Application) => {
   app.configure(locks)
   app.configure(members)
   app.configure(invitations)
+  app.configure(userKeys)
+  app.configure(keyEpochs)
+  app.configure(collectionKeys)
 }

@@ -68,6 +68,11 @@ export class StorageError extends Error {
   readonly access?: { collectionId: string; role: MemberRole | undefined; needs: MemberRole }
   /** For 'quota-exceeded': when trying again may succeed (an open batch or pending invitation expires), in seconds. */
   readonly retryAfterSeconds?: number
+  /**
+   * What a client needs to resolve the failure, passed on as the response's
+   * `data` as it is (the key conflicts of KeysPort: `{ reason, … }`).
+   */
+  readonly data?: { [key: string]: unknown }
 
   constructor(
     kind: StorageErrorKind,
@@ -80,6 +85,7 @@ export class StorageError extends Error {
       locks?: StoredLock[]
       access?: StorageError['access']
       retryAfterSeconds?: number
+      data?: { [key: string]: unknown }
     } = {}
   ) {
     super(message, { cause: options.cause })
@@ -91,6 +97,7 @@ export class StorageError extends Error {
     this.locks = options.locks ?? []
     this.access = options.access
     this.retryAfterSeconds = options.retryAfterSeconds
+    this.data = options.data
   }
 }
 

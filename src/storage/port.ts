@@ -34,7 +34,11 @@ import type {
   StoredLock,
   StoredMember,
   StoredRecord,
+  StoredCollectionKey,
+  StoredKeyEpoch,
   StoredUser,
+  StoredUserKey,
+  WrappedKeyInput,
   WriteContext
 } from './types.js'
 
@@ -94,8 +98,9 @@ export interface CollectionsPort {
   /**
    * The actor must be an owner of it, checked in the transaction
    * ('forbidden'); missing: 'not-found'. Removes the collection and, with it, exactly: its records
-   * and tombstones, its members, its leases and its invitations (whatever
-   * their status). Batches are the user's and stay: operations staged on the
+   * and tombstones, its members, its leases, its invitations (whatever
+   * their status, with the keys they carry), its key epochs and its wrapped
+   * keys. Users' public keys stay. Batches are the user's and stay: operations staged on the
    * collection stay too, and a commit of them fails with 'not-found'.
    * Idempotency keys are the user's and stay.
    */
@@ -209,8 +214,8 @@ export interface SharingPort {
   putMember(params: PutMemberParams): Promise<MemberChange>
   /**
    * Removes a member, releases their leases on the collection, revokes their
-   * pending invitations to it and aborts their open batches that staged
-   * operations on it, in one transaction. The actor removes themselves
+   * pending invitations to it, deletes their wrapped keys of it and aborts
+   * their open batches that staged operations on it, in one transaction. The actor removes themselves
    * (leaving) or must be allowed to remove them ('forbidden'). Missing
    * collection, or not a member: 'not-found'; the last owner: 'last-owner'.
    */
@@ -229,7 +234,9 @@ export interface SharingPort {
    * The invitee's answer: `userId` must be the invitee (by user id, or by
    * e-mail for an invitation by address), checked in the transaction
    * ('forbidden'). Accepting makes them a member with the invited role (or
-   * changes their role) in the same transaction. No longer pending: 'closed'
+   * changes their role) in the same transaction, and adds the keys it
+   * carries whose epoch still exists and whose keyVersion is still theirs
+   * (the others are dropped). No longer pending: 'closed'
    * with the status.
    */
   answerInvitation(params: { id: string; answer: 'accepted' | 'declined'; userId: string; at: string }): Promise<InvitationAnswer>
@@ -240,12 +247,61 @@ export interface SharingPort {
   revokeInvitation(params: { id: string; actorId: string; at: string }): Promise<StoredInvitation>
 }
 
+/**
+ * End-to-end encryption keys (docs/ENCRYPTION.md): users' public keys, and
+ * the key epochs of encrypted collections with their keys wrapped for each
+ * member. Epochs and keys change with the collection taken (as membership
+ * changes do), so an epoch is checked against the members as they are.
+ */
+export interface KeysPort {
+  /**
+   * Sets or replaces the user's public key: `baseKeyVersion` is the version
+   * it replaces (0: none yet), and the new one is base + 1. Another version
+   * now: 'conflict' with `data: { current: StoredUserKey | null }`. The
+   * passphrase copy is set to `passphraseWrap` (absent: none; a copy of the
+   * old secret would not open the new key). No such user: 'not-found'.
+   */
+  putUserKey(params: { userId: string; publicKey: string; baseKeyVersion: number; passphraseWrap?: JsonValue | null; at: string }): Promise<StoredUserKey>
+  /** Sets or clears only the passphrase copy; no key yet: 'not-found'. */
+  setPassphraseWrap(params: { userId: string; passphraseWrap: JsonValue | null; at: string }): Promise<StoredUserKey>
+  getUserKey(userId: string): Promise<StoredUserKey | undefined>
+  /**
+   * The collection's epochs, ascending, for any member ('forbidden' with no
+   * role to others; missing collection: 'not-found'); `missing` filled only
+   * for owners and admins.
+   */
+  listKeyEpochs(collectionId: string, actorId: string): Promise<StoredKeyEpoch[]>
+  /**
+   * Starts epoch current + 1 with a key for every current member that has a
+   * public key, in one transaction with the collection taken. Owners and
+   * admins only ('forbidden'). 'conflict' with `data`: `{ reason:
+   * 'epoch-taken', currentEpoch }`, `{ reason: 'members-changed', missing,
+   * notMembers }` or `{ reason: 'stale-key', userIds }`; nothing is written then.
+   */
+  createKeyEpoch(params: { collectionId: string; epoch: number; keys: WrappedKeyInput[]; actorId: string; at: string }): Promise<{ epoch: StoredKeyEpoch; keys: StoredCollectionKey[] }>
+  /**
+   * Adds keys to an existing epoch ('not-found' otherwise), owners and admins
+   * only. Every user a current member (else 'conflict' `{ reason:
+   * 'members-changed', notMembers }`), every keyVersion current (else
+   * 'conflict' `{ reason: 'stale-key', userIds }`). A row already there with
+   * the same keyVersion is kept and not returned; one with an older version
+   * is replaced. Returns the rows written, by user id.
+   */
+  addCollectionKeys(params: { collectionId: string; epoch: number; keys: WrappedKeyInput[]; actorId: string; at: string }): Promise<StoredCollectionKey[]>
+  /**
+   * Wrapped keys ordered by (epoch, userId), for members: owners and admins
+   * see every row, others only their own (asking for another user's:
+   * 'forbidden' with their role; their own is the default filter).
+   */
+  listCollectionKeys(collectionId: string, params: { actorId: string; userId?: string; epoch?: number; limit: number; skip: number }): Promise<Page<StoredCollectionKey>>
+}
+
 export interface MaintenancePort {
   /** Marks open batches past expiry as expired and drops their operations; deletes old batches, keys and invitations. */
   purgeExpired(now: string, retainUntil: string): Promise<PurgeResult>
 }
 
-export interface Storage extends UsersPort, CollectionsPort, RecordsPort, BatchesPort, IdempotencyPort, LocksPort, SharingPort, MaintenancePort {
+export interface Storage extends UsersPort, CollectionsPort, RecordsPort, BatchesPort, IdempotencyPort, LocksPort, SharingPort, KeysPort, MaintenancePort {
   /** 'sqlite' | 'postgres' | 'mongodb': for logs, health and the conformance suite. */
   readonly backend: string
   /** Brings the schema up to date. Safe to call on every start. */

@@ -48,7 +48,11 @@ import type {
   StoredLock,
   StoredMember,
   StoredRecord,
+  StoredCollectionKey,
+  StoredKeyEpoch,
   StoredUser,
+  StoredUserKey,
+  WrappedKeyInput,
   WriteContext
 } from './types.js'
 
@@ -279,6 +283,44 @@ export class SyncStorage implements Storage {
   revokeInvitation(params: { id: string; actorId: string; at: string }): Promise<StoredInvitation> {
     return this.db.transaction((tx) => invitations.revokeInvitation(tx, params))
   }
+
+  // Encryption keys
+
+  putUserKey(_params: { userId: string; publicKey: string; baseKeyVersion: number; passphraseWrap?: JsonValue | null; at: string }): Promise<StoredUserKey> {
+    return notYet()
+  }
+
+  setPassphraseWrap(_params: { userId: string; passphraseWrap: JsonValue | null; at: string }): Promise<StoredUserKey> {
+    return notYet()
+  }
+
+  getUserKey(_userId: string): Promise<StoredUserKey | undefined> {
+    return notYet()
+  }
+
+  listKeyEpochs(_collectionId: string, _actorId: string): Promise<StoredKeyEpoch[]> {
+    return notYet()
+  }
+
+  createKeyEpoch(_params: { collectionId: string; epoch: number; keys: WrappedKeyInput[]; actorId: string; at: string }): Promise<{ epoch: StoredKeyEpoch; keys: StoredCollectionKey[] }> {
+    return notYet()
+  }
+
+  addCollectionKeys(_params: { collectionId: string; epoch: number; keys: WrappedKeyInput[]; actorId: string; at: string }): Promise<StoredCollectionKey[]> {
+    return notYet()
+  }
+
+  listCollectionKeys(
+    _collectionId: string,
+    _params: { actorId: string; userId?: string; epoch?: number; limit: number; skip: number }
+  ): Promise<Page<StoredCollectionKey>> {
+    return notYet()
+  }
+}
+
+// Stub until the key rules land on this branch.
+const notYet = async (): Promise<never> => {
+  throw new StorageError('internal', 'not implemented')
 }
 
 /** An idempotent retry answered from its stored result, as a value. */

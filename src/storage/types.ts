@@ -378,6 +378,8 @@ export interface StoredInvitation {
   createdAt: string
   expiresAt: string
   answeredAt: string | null
+  /** The key epochs it carries wrapped keys for (NewInvitation.keys), ascending; [] when none. The keys themselves are not handed out. */
+  keyEpochs: number[]
 }
 
 export interface NewInvitation {
@@ -389,6 +391,20 @@ export interface NewInvitation {
   inviteeEmail: string | null
   invitedBy: string
   expiresAt: string
+  /**
+   * Collection keys wrapped for the invitee (an invitation by user id only),
+   * kept with the invitation and added to the collection's keys when it is
+   * accepted, those whose epoch still exists and whose keyVersion is still
+   * the invitee's (rules/invitations.ts). null: none.
+   */
+  keys: InvitationKey[] | null
+}
+
+/** A collection key an invitation carries for its invitee. */
+export interface InvitationKey {
+  epoch: number
+  keyVersion: number
+  wrappedKey: JsonValue
 }
 
 export interface ListInvitationsParams {
@@ -407,6 +423,57 @@ export interface InvitationAnswer {
   invitation: StoredInvitation
   /** On 'accepted': the membership it created or changed. */
   change?: MemberChange
+}
+
+// End-to-end encryption keys (KeysPort). The server stores and checks who
+// may read them; it never sees a key: public keys are public, collection
+// keys are wrapped (HPKE) for one user's public key, and the passphrase copy
+// of an account secret is encrypted under a key the server never learns.
+
+/** A user's account public key (X25519), replaced by compare-and-set on keyVersion. */
+export interface StoredUserKey {
+  userId: string
+  /** base64url, as the client sent it. */
+  publicKey: string
+  /** 1 for the first key; each replacement adds 1. */
+  keyVersion: number
+  /** The account secret wrapped under a passphrase-derived key; null when none. Only its owner is shown it. */
+  passphraseWrap: JsonValue | null
+  createdAt: string
+  updatedAt: string
+}
+
+/** A key epoch of an encrypted collection: 1, 2, 3, …; the highest is current. */
+export interface StoredKeyEpoch {
+  collectionId: string
+  epoch: number
+  createdBy: string
+  createdAt: string
+  /**
+   * Current members with a public key who have no wrapped key for this epoch
+   * made for their current keyVersion, sorted; filled for owners and admins
+   * only ([] for other roles).
+   */
+  missing: string[]
+}
+
+/** A collection key of one epoch, wrapped for one member's public key (of `keyVersion`). */
+export interface StoredCollectionKey {
+  collectionId: string
+  epoch: number
+  userId: string
+  keyVersion: number
+  wrappedKey: JsonValue
+  /** The manager who wrapped it (for keys from an invitation, the inviter). */
+  wrappedBy: string
+  createdAt: string
+}
+
+/** A wrapped key as a manager hands it in. */
+export interface WrappedKeyInput {
+  userId: string
+  keyVersion: number
+  wrappedKey: JsonValue
 }
 
 export type { Storage } from './port.js'

@@ -9,6 +9,7 @@ import { pageOf } from '../../paging.js'
 import { isStorageError } from '../../storage/index.js'
 import type { CollectionWithRole, CommitResult, StoredCollection, StoredMember } from '../../storage/types.js'
 import type { CollectionEventContext } from '../../channels.js'
+import type { KeysEvent } from '../key-epochs/key-epochs.schema.js'
 import type { MemberEvent } from '../members/members.schema.js'
 import { toMember } from '../members/members.class.js'
 import type { ChangeEvent, Collection, CollectionData, CollectionPatch, CollectionQuery } from './collections.schema.js'
@@ -84,6 +85,16 @@ export class CollectionService {
     const event: MemberEvent = { collectionId: collection.id, type, member: toMember(member) }
     const context: CollectionEventContext = { collection, concerned: member.userId }
     this.emit('member', event, { app: this.app, path: 'collections', service: this, result: event, ...context })
+  }
+
+  /**
+   * Tells the members that an epoch was started or keys were added to one;
+   * after the commit. It carries no key: each member fetches their own.
+   */
+  announceKeys(collection: Pick<StoredCollection, 'id'>, epoch: number, type: KeysEvent['type']): void {
+    const event: KeysEvent = { collectionId: collection.id, epoch, type }
+    const context: CollectionEventContext = { collection }
+    this.emit('keys', event, { app: this.app, path: 'collections', service: this, result: event, ...context })
   }
 
   /**

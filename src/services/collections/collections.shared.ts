@@ -7,7 +7,7 @@ export type { ChangeEvent, Collection, CollectionData, CollectionPatch, Collecti
 export const collectionPath = 'collections'
 export const collectionMethods = ['find', 'get', 'create', 'patch', 'remove'] as const
 /** Custom realtime events besides created/patched/removed. */
-export const collectionEvents = ['change', 'lock', 'member'] as const
+export const collectionEvents = ['change', 'lock', 'member', 'keys'] as const
 
 export const collectionClient = (client: ClientApplication) => {
   client.use(collectionPath, client.get('connection').service(collectionPath), {

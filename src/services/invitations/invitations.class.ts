@@ -11,7 +11,16 @@ import type { Invitation, InvitationAnswer, InvitationCreate, InvitationQuery } 
 
 export type InvitationParams = Params<InvitationQuery>
 
-export const toInvitation = (invitation: StoredInvitation): Invitation => ({ ...invitation })
+export const toInvitation = (invitation: StoredInvitation): Invitation => ({ ...invitation, keyEpochs: [...invitation.keyEpochs] })
+
+/** One key per epoch: the invitee gets one wrapped key of each. */
+function requireDistinctEpochs(keys: Array<{ epoch: number }>): void {
+  const seen = new Set<number>()
+  for (const [index, { epoch }] of keys.entries()) {
+    if (seen.has(epoch)) throw new BadRequest(`"data.keys.${index}.epoch": epoch ${epoch} has a key earlier in "data.keys"; one key per epoch`)
+    seen.add(epoch)
+  }
+}
 
 /** Whether an invitation is addressed to this user (by id, or by their e-mail address). */
 export const isInvitee = (invitation: StoredInvitation, who: Pick<AuthenticatedUser, 'id' | 'email'>): boolean =>
@@ -60,6 +69,10 @@ export class InvitationService {
     if ((data.email === undefined) === (data.userId === undefined)) {
       throw new BadRequest('An invitation names exactly one of "email" and "userId"')
     }
+    if (data.keys !== undefined && data.userId === undefined) {
+      throw new BadRequest('"data.keys" needs "userId": keys are wrapped for a known user\'s public key, which an invitation by "email" has no way to name')
+    }
+    requireDistinctEpochs(data.keys ?? [])
     const { invitationTtlSeconds, maxInvitationTtlSeconds } = this.app.get('sharing')
     const ttl = data.ttlSeconds ?? invitationTtlSeconds
     if (ttl > maxInvitationTtlSeconds) {
@@ -82,7 +95,8 @@ export class InvitationService {
           inviteeUserId: data.userId ?? null,
           inviteeEmail: email,
           invitedBy: me.id,
-          expiresAt: isoAfter(this.app, ttl)
+          expiresAt: isoAfter(this.app, ttl),
+          keys: data.keys === undefined || data.keys.length === 0 ? null : data.keys
         },
         nowIso(this.app),
         { maxPendingPerCollection: this.app.get('quotas').pendingInvitationsPerCollection }

@@ -1,6 +1,7 @@
 import { Type, type Static } from '@feathersjs/typebox'
 import { countSchema, idSchema } from '../../ids.js'
-import { dataValidator, queryValidator } from '../../validation.js'
+import { dataValidator, MAX_ITEMS, queryValidator } from '../../validation.js'
+import { epochSchema, wrappedKeySchema } from '../collection-keys/collection-keys.schema.js'
 import { roleSchema } from '../members/members.schema.js'
 
 const statusSchema = Type.Union([
@@ -26,13 +27,25 @@ export const invitationSchema = Type.Object(
     status: statusSchema,
     createdAt: Type.String(),
     expiresAt: Type.String(),
-    answeredAt: Type.Union([Type.String(), Type.Null()])
+    answeredAt: Type.Union([Type.String(), Type.Null()]),
+    /** The key epochs of an encrypted collection it carries keys for, ascending ([] when none); the keys themselves are not shown. */
+    keyEpochs: Type.Array(Type.Integer())
   },
   { $id: 'Invitation', additionalProperties: false }
 )
 export type Invitation = Static<typeof invitationSchema>
 
-/** Invite (`create`): exactly one of `email` and `userId`. */
+/**
+ * A collection key an invitation carries, wrapped for the invitee's public
+ * key (of `keyVersion`): added to the collection's keys when they accept.
+ */
+export const invitationKeySchema = Type.Object(
+  { epoch: epochSchema, keyVersion: Type.Integer({ minimum: 1, maximum: 2147483647 }), wrappedKey: wrappedKeySchema },
+  { $id: 'InvitationKey', additionalProperties: false }
+)
+export type InvitationKey = Static<typeof invitationKeySchema>
+
+/** Invite (`create`): exactly one of `email` and `userId`; `keys` only with `userId` (a key is wrapped for a known user's public key). */
 export const invitationCreateSchema = Type.Object(
   {
     collectionId: idSchema,
@@ -40,7 +53,8 @@ export const invitationCreateSchema = Type.Object(
     email: Type.Optional(Type.String({ format: 'email', maxLength: 320 })),
     userId: Type.Optional(Type.String({ format: 'uuid' })),
     /** How long it can be accepted; default `sharing.invitationTtlSeconds`, at most `sharing.maxInvitationTtlSeconds`. */
-    ttlSeconds: Type.Optional(Type.Integer({ minimum: 1 }))
+    ttlSeconds: Type.Optional(Type.Integer({ minimum: 1 })),
+    keys: Type.Optional(Type.Array(invitationKeySchema, { maxItems: MAX_ITEMS }))
   },
   { $id: 'InvitationCreate', additionalProperties: false }
 )

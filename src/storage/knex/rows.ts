@@ -1,4 +1,5 @@
 import type { StoredKey } from '../backend.js'
+import { keyEpochsOf } from '../invitation-keys.js'
 import { jsonText } from '../json-text.js'
 import type {
   CommitResult,
@@ -199,6 +200,8 @@ export interface InvitationRow {
   created_at: string
   expires_at: string
   answered_at: string | null
+  /** JSON text of the keys it carries (invitation-keys.ts); null when none. */
+  keys: string | null
   /** Read with the invitation (sql/invitations.ts), not a column of it. */
   collection_name?: string | null
 }
@@ -214,7 +217,8 @@ export const invitationFromRow = (row: InvitationRow, now: string): StoredInvita
   status: row.status === 'pending' && row.expires_at <= now ? 'expired' : (row.status as InvitationStatus),
   createdAt: row.created_at,
   expiresAt: row.expires_at,
-  answeredAt: row.answered_at
+  answeredAt: row.answered_at,
+  keyEpochs: keyEpochsOf(row.keys)
 })
 
 export interface BatchRow {

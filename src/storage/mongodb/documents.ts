@@ -1,3 +1,4 @@
+import { keyEpochsOf } from '../invitation-keys.js'
 import { jsonText } from '../json-text.js'
 import type {
   CommitResult,
@@ -97,6 +98,8 @@ export interface InvitationDocument {
   createdAt: string
   expiresAt: string
   answeredAt: string | null
+  /** JSON text of the keys it carries (invitation-keys.ts); null or absent (older documents) when none. */
+  keys?: string | null
 }
 
 /** A lease is stored as it is: its fields are already plain strings and numbers. */
@@ -241,7 +244,8 @@ export const invitationFromDocument = (doc: InvitationDocument, collectionName: 
   status: doc.status === 'pending' && doc.expiresAt <= now ? 'expired' : doc.status,
   createdAt: doc.createdAt,
   expiresAt: doc.expiresAt,
-  answeredAt: doc.answeredAt
+  answeredAt: doc.answeredAt,
+  keyEpochs: keyEpochsOf(doc.keys)
 })
 
 export const lockFromDocument = (doc: LockDocument): StoredLock => ({

@@ -100,7 +100,7 @@ describeSqlBackends('knex backend mechanisms', (backend) => {
           yield* tx.insertRecords([record(collection.id, 'r1', 1), record(collection.id, 'r2', 2), record(other.collection.id, 'r1', 1)])
           yield* tx.insertLease(lease(collection.id, ownerId, 'h', 'exclusive', later, 1))
           yield* tx.insertLease(lease(other.collection.id, other.ownerId, 'h', 'exclusive', later, 1))
-          yield* tx.insertInvitation({ id: `i-${++counter}`, collectionId: collection.id, role: 'reader', inviteeUserId: null, inviteeEmail: 'x@example.com', invitedBy: ownerId, expiresAt: later }, at)
+          yield* tx.insertInvitation({ id: `i-${++counter}`, collectionId: collection.id, role: 'reader', inviteeUserId: null, inviteeEmail: 'x@example.com', invitedBy: ownerId, expiresAt: later, keys: null }, at)
           yield* tx.insertBatch(batch)
           yield* tx.stageOperations(batch.id, [{ op: 'put', collectionId: collection.id, id: 'r3', data: {}, baseVersion: null, bytes: 2 }])
           yield* tx.putKey({ userId: ownerId, key: 'k', fingerprint: 'f', expiresAt: later }, { ok: true }, at)

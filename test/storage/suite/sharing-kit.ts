@@ -42,6 +42,7 @@ export function sharingKit(db: Fixture) {
         inviteeEmail: 'email' in invitee ? invitee.email : null,
         invitedBy: invitedBy.id,
         expiresAt: at(1000),
+        keys: null,
         ...extra
       },
       when
