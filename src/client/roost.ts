@@ -609,6 +609,7 @@ export class Roost {
       }
       this.patchStatus({ pulling: false })
       await this.shareMissingKeys()
+      await this.reencryptStale()
       // A pulled record with local changes was left alone: push them, then pull again.
       const pending = await this.store.listPendingRecords()
       if (!pending.some((record) => !record.conflict)) break
@@ -626,6 +627,19 @@ export class Roost {
       if (!this.collections.has(collectionId) || Date.now() - (this.keysSharedAt.get(collectionId) ?? 0) < 30_000) continue
       this.keysSharedAt.set(collectionId, Date.now())
       await this.withSession(() => this.sharing.shareMissingKeys(collectionId)).catch(() => undefined)
+    }
+  }
+
+  /**
+   * Records still sealed under an older epoch (written before a rotation by
+   * a device that had not heard of it yet) are re-encrypted under the
+   * current one by whoever reads them and may write. A reader's attempt is
+   * refused and harmless; several clients at once conflict and skip.
+   */
+  private async reencryptStale() {
+    for (const collectionId of this.keyring.takeStale()) {
+      if (!this.collections.has(collectionId)) continue
+      await this.withSession(() => this.sharing.reencrypt(collectionId)).catch(() => undefined)
     }
   }
 

@@ -46,6 +46,7 @@ export class EncryptingCodec implements RecordCodec {
     }
     const ref = { collectionId, recordId }
     const epoch = envelopeEpoch(ref, record.data)
+    this.ring.noteEpochRead(collectionId, epoch)
     const key = await this.ring.keyFor(collectionId, epoch)
     const data = await decryptRecord(key, { ...ref, epoch }, record.data)
     return { ...record, data }

@@ -74,6 +74,10 @@ export class KeyRing {
   private readonly opted = new Set<string>()
   private readonly lastRefresh = new Map<string, number>()
   private readonly refreshing = new Map<string, Promise<void>>()
+  /** Collections whose epoch may have moved on (a `keys` event): looked up again before the next write. */
+  private readonly outdated = new Set<string>()
+  /** Collections where records sealed under an older epoch than the current one were seen: to re-encrypt. */
+  private readonly stale = new Set<string>()
   private loadedMeta: Promise<void> | null = null
 
   constructor(private readonly deps: { store: ClientStore; rest: RestTransport; userId: () => string | null }) {}
@@ -249,8 +253,10 @@ export class KeyRing {
     await this.requireAccount()
     await this.loadStored(collectionId)
     let epoch = await this.currentEpoch(collectionId)
-    if (epoch === 0 || !this.keys.get(collectionId)?.has(epoch)) {
-      await this.refresh(collectionId, { force: epoch === 0 })
+    if (epoch === 0 || this.outdated.has(collectionId) || !this.keys.get(collectionId)?.has(epoch)) {
+      const force = epoch === 0 || this.outdated.has(collectionId)
+      this.outdated.delete(collectionId)
+      await this.refresh(collectionId, { force })
       epoch = await this.currentEpoch(collectionId)
     }
     if (epoch === 0) {
@@ -284,6 +290,19 @@ export class KeyRing {
   /** A key epoch announced by the server (realtime `keys` event): look again at once. */
   invalidate(collectionId: string): void {
     this.lastRefresh.delete(collectionId)
+    this.outdated.add(collectionId)
+  }
+
+  /** A record sealed under an older epoch than `epoch` was read: written before a rotation, or by a device that had not heard of it. */
+  noteEpochRead(collectionId: string, epoch: number): void {
+    if (epoch < (this.current.get(collectionId) ?? 0)) this.stale.add(collectionId)
+  }
+
+  /** The collections with records to re-encrypt, once each. */
+  takeStale(): string[] {
+    const list = [...this.stale]
+    this.stale.clear()
+    return list
   }
 
   private async startFirstEpoch(collectionId: string): Promise<void> {
