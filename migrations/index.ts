@@ -4,6 +4,7 @@ import * as batchesAndIdempotency from './20261124000001_batches_and_idempotency
 import * as locks from './20261124000002_locks.js'
 import * as sharing from './20261124000003_sharing.js'
 import * as recordIdempotencyKeys from './20261202000000_record_idempotency_keys.js'
+import * as encryptionKeys from './20261203000000_encryption_keys.js'
 
 /**
  * The migrations, in order. They are listed here rather than discovered on
@@ -15,7 +16,8 @@ const migrations: Record<string, Knex.Migration> = {
   '20261124000001_batches_and_idempotency': batchesAndIdempotency,
   '20261124000002_locks': locks,
   '20261124000003_sharing': sharing,
-  '20261202000000_record_idempotency_keys': recordIdempotencyKeys
+  '20261202000000_record_idempotency_keys': recordIdempotencyKeys,
+  '20261203000000_encryption_keys': encryptionKeys
 }
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -7,6 +7,7 @@ import type {
   CommitOutcome,
   FindRecordsParams,
   IdempotencyScope,
+  InvitationKey,
   JsonValue,
   ListCollectionsParams,
   ListInvitationsParams,
@@ -20,12 +21,15 @@ import type {
   StagedOperation,
   StoredBatch,
   StoredCollection,
+  StoredCollectionKey,
+  StoredKeyEpoch,
   StoredIdempotencyKey,
   StoredInvitation,
   StoredLock,
   StoredMember,
   StoredRecord,
   StoredUser,
+  StoredUserKey,
   WriteContext
 } from './types.js'
 
@@ -148,13 +152,38 @@ export interface MembersTx {
 export interface InvitationsTx {
   /** As InvitationsQueries.getInvitation, inside the transaction. */
   getInvitation(id: string, now: string): Tx<StoredInvitation | undefined>
+  /** With the keys it carries (invitation-keys.ts). */
   insertInvitation(invitation: NewInvitation, at: string): Tx<void>
+  /** The keys the invitation carries; [] when none (or no such invitation). */
+  invitationKeys(id: string): Tx<InvitationKey[]>
   /** Ids of the pending (by status, expired or not) invitations to the collection addressed to the user, by id or by e-mail. */
   pendingInvitationIds(collectionId: string, invitee: { userId: string; email: string }): Tx<string[]>
   /** Pending, unexpired invitations to the collection: how many, and the first to expire. */
   pendingInvitationStats(collectionId: string, now: string): Tx<{ count: number; firstExpiry: string | null }>
   /** Sets the status (and who answered, for an e-mail invitation). */
   closeInvitations(ids: string[], change: { status: 'accepted' | 'declined' | 'revoked'; at: string; inviteeUserId?: string }): Tx<void>
+}
+
+/** A key epoch as stored: StoredKeyEpoch without `missing`, which the rules work out. */
+export type KeyEpochRow = Omit<StoredKeyEpoch, 'missing'>
+
+/** End-to-end encryption keys (rules/keys.ts): users' public keys, key epochs and wrapped collection keys. */
+export interface EncryptionTx {
+  getUserKey(userId: string): Tx<StoredUserKey | undefined>
+  /** Inserts or replaces the user's key (the rules took the user and checked the version). */
+  putUserKey(key: StoredUserKey): Tx<void>
+  /** Every member of the collection, sorted by user id, with their current keyVersion (null: no public key yet). */
+  memberKeyVersions(collectionId: string): Tx<Array<{ userId: string; keyVersion: number | null }>>
+  /** The collection's epochs, ascending. */
+  keyEpochs(collectionId: string): Tx<KeyEpochRow[]>
+  /** A taken epoch: 'already-exists'. */
+  insertKeyEpoch(epoch: KeyEpochRow): Tx<void>
+  /** The rows of these users for one epoch that exist. */
+  getCollectionKeys(collectionId: string, epoch: number, userIds: string[]): Tx<StoredCollectionKey[]>
+  /** Inserts the rows, replacing those of the same (collection, epoch, user). */
+  putCollectionKeys(keys: StoredCollectionKey[]): Tx<void>
+  /** Deletes a user's rows of the collection, every epoch. */
+  deleteUserCollectionKeys(collectionId: string, userId: string): Tx<void>
 }
 
 export interface BatchesTx {
@@ -180,7 +209,7 @@ export interface BatchesTx {
   openBatchesTouching(userId: string, collectionId: string): Tx<string[]>
 }
 
-export interface StorageTx extends CollectionsTx, UsersTx, RecordsTx, KeysTx, LocksTx, MembersTx, InvitationsTx, BatchesTx {}
+export interface StorageTx extends CollectionsTx, UsersTx, RecordsTx, KeysTx, LocksTx, MembersTx, InvitationsTx, EncryptionTx, BatchesTx {}
 
 // ---------------------------------------------------------------------------
 // Outside transactions: reads, and writes no rule governs
@@ -205,6 +234,16 @@ export interface BackendQueries {
   getMember(collectionId: string, userId: string): Promise<StoredMember | undefined>
   getInvitation(id: string, now: string): Promise<StoredInvitation | undefined>
   listInvitations(params: ListInvitationsParams): Promise<Page<StoredInvitation>>
+  getUserKey(userId: string): Promise<StoredUserKey | undefined>
+  keyEpochs(collectionId: string): Promise<KeyEpochRow[]>
+  /**
+   * For every epoch of the collection, the current members with a public key
+   * who have no row for it made for their current keyVersion: ordered by
+   * epoch, then user id.
+   */
+  missingCollectionKeys(collectionId: string): Promise<Array<{ epoch: number; userId: string }>>
+  /** Rows ordered by (epoch, userId), filtered by what is given. */
+  listCollectionKeys(collectionId: string, params: { userId?: string; epoch?: number; limit: number; skip: number }): Promise<Page<StoredCollectionKey>>
 }
 
 export interface Backend extends BackendQueries {

@@ -9,6 +9,7 @@ import { commitGroup } from './rules/commit-group.js'
 import { commitWrites } from './rules/commit-writes.js'
 import { saveKey } from './rules/idempotency.js'
 import * as invitations from './rules/invitations.js'
+import * as keys from './rules/keys.js'
 import * as locks from './rules/locks.js'
 import * as members from './rules/members.js'
 import { Replay } from './rules/replay.js'
@@ -286,41 +287,33 @@ export class SyncStorage implements Storage {
 
   // Encryption keys
 
-  putUserKey(_params: { userId: string; publicKey: string; baseKeyVersion: number; passphraseWrap?: JsonValue | null; at: string }): Promise<StoredUserKey> {
-    return notYet()
+  putUserKey(params: { userId: string; publicKey: string; baseKeyVersion: number; passphraseWrap?: JsonValue | null; at: string }): Promise<StoredUserKey> {
+    return this.db.transaction((tx) => keys.putUserKey(tx, params))
   }
 
-  setPassphraseWrap(_params: { userId: string; passphraseWrap: JsonValue | null; at: string }): Promise<StoredUserKey> {
-    return notYet()
+  setPassphraseWrap(params: { userId: string; passphraseWrap: JsonValue | null; at: string }): Promise<StoredUserKey> {
+    return this.db.transaction((tx) => keys.setPassphraseWrap(tx, params))
   }
 
-  getUserKey(_userId: string): Promise<StoredUserKey | undefined> {
-    return notYet()
+  getUserKey(userId: string): Promise<StoredUserKey | undefined> {
+    return this.db.getUserKey(userId)
   }
 
-  listKeyEpochs(_collectionId: string, _actorId: string): Promise<StoredKeyEpoch[]> {
-    return notYet()
+  listKeyEpochs(collectionId: string, actorId: string): Promise<StoredKeyEpoch[]> {
+    return keys.listKeyEpochs(this.db, collectionId, actorId)
   }
 
-  createKeyEpoch(_params: { collectionId: string; epoch: number; keys: WrappedKeyInput[]; actorId: string; at: string }): Promise<{ epoch: StoredKeyEpoch; keys: StoredCollectionKey[] }> {
-    return notYet()
+  createKeyEpoch(params: { collectionId: string; epoch: number; keys: WrappedKeyInput[]; actorId: string; at: string }): Promise<{ epoch: StoredKeyEpoch; keys: StoredCollectionKey[] }> {
+    return this.db.transaction((tx) => keys.createKeyEpoch(tx, params))
   }
 
-  addCollectionKeys(_params: { collectionId: string; epoch: number; keys: WrappedKeyInput[]; actorId: string; at: string }): Promise<StoredCollectionKey[]> {
-    return notYet()
+  addCollectionKeys(params: { collectionId: string; epoch: number; keys: WrappedKeyInput[]; actorId: string; at: string }): Promise<StoredCollectionKey[]> {
+    return this.db.transaction((tx) => keys.addCollectionKeys(tx, params))
   }
 
-  listCollectionKeys(
-    _collectionId: string,
-    _params: { actorId: string; userId?: string; epoch?: number; limit: number; skip: number }
-  ): Promise<Page<StoredCollectionKey>> {
-    return notYet()
+  listCollectionKeys(collectionId: string, params: { actorId: string; userId?: string; epoch?: number; limit: number; skip: number }): Promise<Page<StoredCollectionKey>> {
+    return keys.listCollectionKeys(this.db, collectionId, params)
   }
-}
-
-// Stub until the key rules land on this branch.
-const notYet = async (): Promise<never> => {
-  throw new StorageError('internal', 'not implemented')
 }
 
 /** An idempotent retry answered from its stored result, as a value. */

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex'
-import type { BackendQueries } from '../backend.js'
+import type { BackendQueries, KeyEpochRow } from '../backend.js'
 import type {
   ChangesPage,
   ChangesParams,
@@ -13,17 +13,20 @@ import type {
   StoredBatch,
   StoredChange,
   StoredCollection,
+  StoredCollectionKey,
   StoredIdempotencyKey,
   StoredInvitation,
   StoredLock,
   StoredMember,
   StoredRecord,
-  StoredUser
+  StoredUser,
+  StoredUserKey
 } from '../types.js'
 import { translating } from './driver-errors.js'
 import {
   changeFromTuple,
   collectionFromRow,
+  collectionKeyFromRow,
   invitationFromRow,
   keyFromRow,
   lockFromRow,
@@ -32,6 +35,7 @@ import {
   SORT_COLUMNS,
   userFromRow,
   type ChangeTuple,
+  type CollectionKeyRow,
   type CollectionRow,
   type InvitationRow,
   type KeyRow,
@@ -42,12 +46,14 @@ import {
 } from './rows.js'
 import type { Sessions } from './sessions.js'
 import { SELECT_COLLECTION, SELECT_COLLECTION_ACCESS } from './sql/collections.js'
+import { SELECT_MISSING_COLLECTION_KEYS } from './sql/encryption.js'
 import { SELECT_LIVE_KEY } from './sql/keys.js'
 import { SELECT_LIVE_LEASES } from './sql/locks.js'
 import { SELECT_CHANGES, SELECT_RECORD } from './sql/records.js'
 import { SELECT_USER_BY_EMAIL } from './sql/users.js'
 import { asSteps, select, selectTuples, type Steps } from './statements.js'
 import { batchesTx } from './tx/batches.js'
+import { encryptionTx } from './tx/encryption.js'
 import { invitationsTx } from './tx/invitations.js'
 import { membersTx } from './tx/members.js'
 import { usersTx } from './tx/users.js'
@@ -94,7 +100,20 @@ export class KnexQueries implements BackendQueries {
     return this.read(asSteps(invitationsTx.getInvitation(id, now)))
   }
 
+  async getUserKey(userId: string): Promise<StoredUserKey | undefined> {
+    return this.read(asSteps(encryptionTx.getUserKey(userId)))
+  }
+
+  async keyEpochs(collectionId: string): Promise<KeyEpochRow[]> {
+    return this.read(asSteps(encryptionTx.keyEpochs(collectionId)))
+  }
+
   // Reads of their own.
+
+  async missingCollectionKeys(collectionId: string): Promise<Array<{ epoch: number; userId: string }>> {
+    const rows = await this.read(select<{ epoch: number | string; user_id: string }>(SELECT_MISSING_COLLECTION_KEYS, [collectionId]))
+    return rows.map((row) => ({ epoch: Number(row.epoch), userId: row.user_id }))
+  }
 
   async findUserByEmail(email: string): Promise<StoredUser | undefined> {
     const [row] = await this.read(select<UserRow>(SELECT_USER_BY_EMAIL, [email]))
@@ -188,6 +207,20 @@ export class KnexQueries implements BackendQueries {
               .limit(limit)
               .offset(skip)
       return { total: Number(count), data: rows.map(memberFromRow) }
+    })
+  }
+
+  async listCollectionKeys(
+    collectionId: string,
+    { userId, epoch, limit, skip }: { userId?: string; epoch?: number; limit: number; skip: number }
+  ): Promise<Page<StoredCollectionKey>> {
+    return translating(async () => {
+      const query = this.db<CollectionKeyRow>('collection_keys').where({ collection_id: collectionId })
+      if (userId !== undefined) query.andWhere({ user_id: userId })
+      if (epoch !== undefined) query.andWhere({ epoch })
+      const [{ count }] = await query.clone().count({ count: '*' })
+      const rows = limit === 0 ? [] : await query.orderBy([{ column: 'epoch' }, { column: 'user_id' }]).limit(limit).offset(skip)
+      return { total: Number(count), data: rows.map(collectionKeyFromRow) }
     })
   }
 

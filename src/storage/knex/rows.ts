@@ -12,12 +12,15 @@ import type {
   StoredBatch,
   StoredChange,
   StoredCollection,
+  StoredCollectionKey,
   StoredInvitation,
   StoredLock,
   StoredMember,
   StoredRecord,
-  StoredUser
+  StoredUser,
+  StoredUserKey
 } from '../types.js'
+import type { KeyEpochRow } from '../backend.js'
 
 /** Column names and the mapping between rows and storage types. */
 
@@ -277,3 +280,73 @@ export const operationFromRow = (row: OperationRow): StagedOperation =>
         data: JSON.parse(row.data ?? 'null') as JsonValue,
         baseVersion: row.base_version === null ? null : Number(row.base_version)
       }
+
+// End-to-end encryption keys: wrapped values and the passphrase copy are JSON text, never looked inside.
+
+export interface UserKeyRow {
+  user_id: string
+  public_key: string
+  key_version: number | string
+  passphrase_wrap: string | null
+  created_at: string
+  updated_at: string
+}
+
+export const userKeyFromRow = (row: UserKeyRow): StoredUserKey => ({
+  userId: row.user_id,
+  publicKey: row.public_key,
+  keyVersion: Number(row.key_version),
+  passphraseWrap: row.passphrase_wrap === null ? null : (JSON.parse(row.passphrase_wrap) as JsonValue),
+  createdAt: row.created_at,
+  updatedAt: row.updated_at
+})
+
+export interface KeyEpochDbRow {
+  collection_id: string
+  epoch: number | string
+  created_by: string
+  created_at: string
+}
+
+export const keyEpochFromRow = (row: KeyEpochDbRow): KeyEpochRow => ({
+  collectionId: row.collection_id,
+  epoch: Number(row.epoch),
+  createdBy: row.created_by,
+  createdAt: row.created_at
+})
+
+export interface CollectionKeyRow {
+  collection_id: string
+  epoch: number | string
+  user_id: string
+  key_version: number | string
+  wrapped_key: string
+  wrapped_by: string
+  created_at: string
+}
+
+/** The columns of `collection_keys`, in the order raw inserts list them. */
+export const COLLECTION_KEY_COLUMNS = ['collection_id', 'epoch', 'user_id', 'key_version', 'wrapped_key', 'wrapped_by', 'created_at'] as const satisfies ReadonlyArray<
+  keyof CollectionKeyRow
+>
+
+export const collectionKeyFromRow = (row: CollectionKeyRow): StoredCollectionKey => ({
+  collectionId: row.collection_id,
+  epoch: Number(row.epoch),
+  userId: row.user_id,
+  keyVersion: Number(row.key_version),
+  wrappedKey: JSON.parse(row.wrapped_key) as JsonValue,
+  wrappedBy: row.wrapped_by,
+  createdAt: row.created_at
+})
+
+/** A row's values in COLLECTION_KEY_COLUMNS order. */
+export const collectionKeyValues = (key: StoredCollectionKey): Array<string | number> => [
+  key.collectionId,
+  key.epoch,
+  key.userId,
+  key.keyVersion,
+  JSON.stringify(key.wrappedKey),
+  key.wrappedBy,
+  key.createdAt
+]

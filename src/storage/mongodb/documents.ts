@@ -9,12 +9,15 @@ import type {
   StoredBatch,
   StoredChange,
   StoredCollection,
+  StoredCollectionKey,
   StoredInvitation,
   StoredLock,
   StoredMember,
   StoredRecord,
-  StoredUser
+  StoredUser,
+  StoredUserKey
 } from '../types.js'
+import type { KeyEpochRow } from '../backend.js'
 
 /**
  * The documents Roost keeps in MongoDB, one MongoDB collection per SQL table
@@ -144,6 +147,37 @@ export interface KeyDocument {
   response: string
   createdAt: string
   expiresAt: string
+}
+
+/** A user's account public key; `_id` is the user id. */
+export interface UserKeyDocument {
+  _id: string
+  publicKey: string
+  keyVersion: number
+  /** JSON text of the passphrase copy; null when none. */
+  passphraseWrap: string | null
+  createdAt: string
+  updatedAt: string
+}
+
+/** Unique on (collectionId, epoch) (indexes.ts). */
+export interface KeyEpochDocument {
+  collectionId: string
+  epoch: number
+  createdBy: string
+  createdAt: string
+}
+
+/** Unique on (collectionId, epoch, userId) (indexes.ts). */
+export interface CollectionKeyDocument {
+  collectionId: string
+  epoch: number
+  userId: string
+  keyVersion: number
+  /** JSON text, never looked inside. */
+  wrappedKey: string
+  wrappedBy: string
+  createdAt: string
 }
 
 /** One applied schema step (schema-version.ts). */
@@ -314,4 +348,49 @@ export const operationContent = (operation: StagedOperation & { bytes: number })
   data: operation.op === 'put' ? jsonText(operation.data) : null,
   baseVersion: operation.baseVersion,
   bytes: operation.bytes
+})
+
+export const userKeyFromDocument = (doc: UserKeyDocument): StoredUserKey => ({
+  userId: doc._id,
+  publicKey: doc.publicKey,
+  keyVersion: doc.keyVersion,
+  passphraseWrap: doc.passphraseWrap === null ? null : (JSON.parse(doc.passphraseWrap) as JsonValue),
+  createdAt: doc.createdAt,
+  updatedAt: doc.updatedAt
+})
+
+export const userKeyToDocument = (key: StoredUserKey): UserKeyDocument => ({
+  _id: key.userId,
+  publicKey: key.publicKey,
+  keyVersion: key.keyVersion,
+  passphraseWrap: key.passphraseWrap === null ? null : JSON.stringify(key.passphraseWrap),
+  createdAt: key.createdAt,
+  updatedAt: key.updatedAt
+})
+
+export const keyEpochFromDocument = (doc: KeyEpochDocument): KeyEpochRow => ({
+  collectionId: doc.collectionId,
+  epoch: doc.epoch,
+  createdBy: doc.createdBy,
+  createdAt: doc.createdAt
+})
+
+export const collectionKeyFromDocument = (doc: CollectionKeyDocument): StoredCollectionKey => ({
+  collectionId: doc.collectionId,
+  epoch: doc.epoch,
+  userId: doc.userId,
+  keyVersion: doc.keyVersion,
+  wrappedKey: JSON.parse(doc.wrappedKey) as JsonValue,
+  wrappedBy: doc.wrappedBy,
+  createdAt: doc.createdAt
+})
+
+export const collectionKeyToDocument = (key: StoredCollectionKey): CollectionKeyDocument => ({
+  collectionId: key.collectionId,
+  epoch: key.epoch,
+  userId: key.userId,
+  keyVersion: key.keyVersion,
+  wrappedKey: JSON.stringify(key.wrappedKey),
+  wrappedBy: key.wrappedBy,
+  createdAt: key.createdAt
 })

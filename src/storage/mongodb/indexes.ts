@@ -55,13 +55,46 @@ export const INDEXES: ReadonlyArray<{ collection: keyof MongoCollections; indexe
 ]
 
 /**
- * Creates the indexes (and with them the collections, which transactions
- * need to exist). Idempotent: an index that exists with the same key and
- * options is left as it is, so a step cut short, or run by two instances
- * starting at once, is harmless to run again.
+ * The indexes of schema step 2, end-to-end encryption keys
+ * (migrations/20261203000000_encryption_keys.ts). User keys are keyed by
+ * `_id` (the user id).
  */
-export async function createIndexes(db: Db): Promise<void> {
-  for (const { collection, indexes } of INDEXES) {
-    await db.collection(COLLECTION_NAMES[collection]).createIndexes(indexes)
+export const ENCRYPTION_INDEXES: ReadonlyArray<{ collection: keyof MongoCollections; indexes: IndexDescription[] }> = [
+  { collection: 'keyEpochs', indexes: [{ key: { collectionId: 1, epoch: 1 }, unique: true }] },
+  {
+    collection: 'collectionKeys',
+    indexes: [
+      // The key, and the order keys are listed in.
+      { key: { collectionId: 1, epoch: 1, userId: 1 }, unique: true },
+      // A member's keys: removing them, and a member reading their own.
+      { key: { collectionId: 1, userId: 1 } }
+    ]
+  },
+  // Invitations gain a field (`keys`), which needs no index.
+  { collection: 'userKeys', indexes: [] }
+]
+
+/**
+ * Creates the indexes of one step (and with them the collections, which
+ * transactions need to exist). Idempotent: an index that exists with the
+ * same key and options is left as it is, so a step cut short, or run by two
+ * instances starting at once, is harmless to run again.
+ */
+const creating =
+  (list: ReadonlyArray<{ collection: keyof MongoCollections; indexes: IndexDescription[] }>) =>
+  async (db: Db): Promise<void> => {
+    for (const { collection, indexes } of list) {
+      const name = COLLECTION_NAMES[collection]
+      if (indexes.length > 0) {
+        await db.collection(name).createIndexes(indexes)
+      } else if ((await db.listCollections({ name }, { nameOnly: true }).toArray()).length === 0) {
+        // No index of its own, but a transaction cannot create a collection on an older server: made here.
+        await db.createCollection(name).catch((error: { codeName?: string }) => {
+          if (error.codeName !== 'NamespaceExists') throw error
+        })
+      }
+    }
   }
-}
+
+export const createIndexes = creating(INDEXES)
+export const createEncryptionIndexes = creating(ENCRYPTION_INDEXES)

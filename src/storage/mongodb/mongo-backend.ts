@@ -1,6 +1,6 @@
 import { MongoClient, MongoError, type Db } from 'mongodb'
 import type { Logger } from '../../logger.js'
-import type { Backend, StorageTx, Tx } from '../backend.js'
+import type { Backend, KeyEpochRow, StorageTx, Tx } from '../backend.js'
 import type {
   ChangesPage,
   ChangesParams,
@@ -15,17 +15,20 @@ import type {
   StagedOperation,
   StoredBatch,
   StoredCollection,
+  StoredCollectionKey,
   StoredIdempotencyKey,
   StoredInvitation,
   StoredLock,
   StoredMember,
   StoredRecord,
-  StoredUser
+  StoredUser,
+  StoredUserKey
 } from '../types.js'
 import { collectionsOf, type MongoCollections } from './mongo-collections.js'
 import { translateDriverError } from './errors.js'
 import * as writes from './plain-writes.js'
 import * as batches from './queries/batches.js'
+import * as keys from './queries/keys.js'
 import * as records from './queries/records.js'
 import * as sharing from './queries/sharing.js'
 import { applySchemaSteps } from './schema-version.js'
@@ -174,6 +177,22 @@ export class MongoBackend implements Backend {
 
   listInvitations(params: ListInvitationsParams): Promise<Page<StoredInvitation>> {
     return this.run(() => sharing.listInvitations(this.c, params))
+  }
+
+  getUserKey(userId: string): Promise<StoredUserKey | undefined> {
+    return this.run(() => keys.getUserKey(this.c, userId))
+  }
+
+  keyEpochs(collectionId: string): Promise<KeyEpochRow[]> {
+    return this.run(() => keys.keyEpochs(this.c, collectionId))
+  }
+
+  missingCollectionKeys(collectionId: string): Promise<Array<{ epoch: number; userId: string }>> {
+    return this.run(() => keys.missingCollectionKeys(this.c, collectionId))
+  }
+
+  listCollectionKeys(collectionId: string, params: { userId?: string; epoch?: number; limit: number; skip: number }): Promise<Page<StoredCollectionKey>> {
+    return this.run(() => keys.listCollectionKeys(this.c, collectionId, params))
   }
 
   /** Runs driver calls outside a transaction, translating whatever the driver throws. */

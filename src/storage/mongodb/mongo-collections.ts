@@ -2,14 +2,17 @@ import type { Collection, Db } from 'mongodb'
 import type {
   BatchDocument,
   CollectionDocument,
+  CollectionKeyDocument,
   InvitationDocument,
   KeyDocument,
+  KeyEpochDocument,
   LockDocument,
   MemberDocument,
   OperationDocument,
   RecordDocument,
   SchemaStepDocument,
-  UserDocument
+  UserDocument,
+  UserKeyDocument
 } from './documents.js'
 
 /** Roost's MongoDB collections, named as the SQL tables are. */
@@ -23,6 +26,9 @@ export interface MongoCollections {
   batches: Collection<BatchDocument>
   operations: Collection<OperationDocument>
   keys: Collection<KeyDocument>
+  userKeys: Collection<UserKeyDocument>
+  keyEpochs: Collection<KeyEpochDocument>
+  collectionKeys: Collection<CollectionKeyDocument>
   schema: Collection<SchemaStepDocument>
 }
 
@@ -36,6 +42,9 @@ export const COLLECTION_NAMES = {
   batches: 'batches',
   operations: 'batch_operations',
   keys: 'idempotency_keys',
+  userKeys: 'user_keys',
+  keyEpochs: 'key_epochs',
+  collectionKeys: 'collection_keys',
   schema: 'roost_migrations'
 } as const satisfies Record<keyof MongoCollections, string>
 
@@ -49,5 +58,8 @@ export const collectionsOf = (db: Db): MongoCollections => ({
   batches: db.collection(COLLECTION_NAMES.batches),
   operations: db.collection(COLLECTION_NAMES.operations),
   keys: db.collection(COLLECTION_NAMES.keys),
+  userKeys: db.collection(COLLECTION_NAMES.userKeys),
+  keyEpochs: db.collection(COLLECTION_NAMES.keyEpochs),
+  collectionKeys: db.collection(COLLECTION_NAMES.collectionKeys),
   schema: db.collection(COLLECTION_NAMES.schema)
 })

@@ -1,7 +1,7 @@
 import type { Db } from 'mongodb'
 import type { Logger } from '../../logger.js'
 import { collectionsOf } from './mongo-collections.js'
-import { createIndexes } from './indexes.js'
+import { createEncryptionIndexes, createIndexes } from './indexes.js'
 
 /**
  * Versioned schema changes, as migrations/ is for SQL: each step runs once
@@ -16,7 +16,10 @@ export interface SchemaStep {
   apply(db: Db): Promise<void>
 }
 
-export const SCHEMA_STEPS: readonly SchemaStep[] = [{ version: 1, name: 'indexes', apply: createIndexes }]
+export const SCHEMA_STEPS: readonly SchemaStep[] = [
+  { version: 1, name: 'indexes', apply: createIndexes },
+  { version: 2, name: 'encryption keys', apply: createEncryptionIndexes }
+]
 
 export async function applySchemaSteps(db: Db, logger?: Logger): Promise<void> {
   const { schema } = collectionsOf(db)

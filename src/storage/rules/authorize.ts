@@ -11,7 +11,7 @@ import type { MemberRole } from '../types.js'
  * collection that does not exist.
  */
 
-export function requireRole(taken: TakenCollection, needed: MemberRole, what: string): void {
+export function requireRole(taken: Pick<TakenCollection, 'role'> & { collection: { id: string } }, needed: MemberRole, what: string): void {
   if (atLeast(taken.role, needed)) return
   throw new StorageError('forbidden', `${what} needs ${needed} or above`, {
     access: { collectionId: taken.collection.id, role: taken.role, needs: needed }

@@ -2,6 +2,7 @@ import type { StorageTx, TakenCollection, Tx } from '../backend.js'
 import { StorageError } from '../errors.js'
 import type { InvitationAnswer, InvitationQuota, NewInvitation, StoredInvitation } from '../types.js'
 import { requireMayManage } from './authorize.js'
+import { addInvitationKeys } from './keys.js'
 import { setMembership } from './members.js'
 
 /**
@@ -14,6 +15,10 @@ import { setMembership } from './members.js'
 export function* createInvitation(tx: StorageTx, invitation: NewInvitation, at: string, quota: InvitationQuota | undefined): Tx<StoredInvitation> {
   const taken = yield* take(tx, invitation.collectionId, invitation.invitedBy)
   requireMayManage(taken, undefined, invitation.role)
+  // Keys are wrapped for one public key: an invitation by address has none to wrap for.
+  if (invitation.keys !== null && invitation.keys.length > 0 && invitation.inviteeUserId === null) {
+    throw new StorageError('invalid', 'Only an invitation by user id carries keys')
+  }
   if (quota !== undefined) {
     const pending = yield* tx.pendingInvitationStats(invitation.collectionId, at)
     if (pending.count >= quota.maxPendingPerCollection) {
@@ -36,7 +41,8 @@ export function* createInvitation(tx: StorageTx, invitation: NewInvitation, at: 
  * Only the invitee answers: the user it names, or for an invitation by
  * e-mail, the user with that address (who becomes its invitee). Accepting
  * closes it first, then sets the membership, which revokes the user's other
- * pending invitations to the collection.
+ * pending invitations to the collection, then adds the keys it carries
+ * (rules/keys.ts, addInvitationKeys).
  */
 export function* answerInvitation(tx: StorageTx, params: { id: string; answer: 'accepted' | 'declined'; userId: string; at: string }): Tx<InvitationAnswer> {
   const { id, answer, userId, at } = params
@@ -47,6 +53,7 @@ export function* answerInvitation(tx: StorageTx, params: { id: string; answer: '
   assertPending(invitation)
   yield* tx.closeInvitations([id], { status: answer, at, inviteeUserId: userId })
   const change = answer === 'accepted' ? yield* setMembership(tx, { collectionId: invitation.collectionId, userId, role: invitation.role, at }) : undefined
+  if (answer === 'accepted') yield* addInvitationKeys(tx, invitation, userId, at)
   return { invitation: (yield* tx.getInvitation(id, at))!, change }
 }
 

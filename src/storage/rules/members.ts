@@ -61,6 +61,8 @@ export function* removeMember(tx: StorageTx, params: { collectionId: string; use
   yield* tx.deleteMember(collectionId, userId)
   const locks = yield* tx.deleteLeases(collectionId, { userId })
   const revokedInvitations = yield* supersedeInvitations(tx, collectionId, { userId, email: member.email }, at)
+  // What they can no longer be given they need not keep: their wrapped keys (the collection's next epoch leaves them out).
+  yield* tx.deleteUserCollectionKeys(collectionId, userId)
   // Their open batches that staged something here could only fail at commit now: end them (as abortBatch does).
   const abortedBatches = yield* tx.openBatchesTouching(userId, collectionId)
   for (const id of abortedBatches) yield* tx.updateBatch(id, { status: 'aborted' })

@@ -36,7 +36,8 @@ export function invitationsTests(ctx: SuiteContext): void {
         status: 'pending',
         createdAt: at(10),
         expiresAt: at(1000),
-        answeredAt: null
+        answeredAt: null,
+        keyEpochs: []
       })
       const byId = await invite(collection, alice, { user: bob })
       expect(byId).toMatchObject({ inviteeUserId: bob.id, inviteeEmail: null, role: 'writer', status: 'pending' })

@@ -24,7 +24,8 @@ export const RENAME_COLLECTION = 'UPDATE collections SET name = ?, updated_at = 
 /**
  * Deleting a collection removes exactly these, in this order (children
  * first), whether or not the database enforces ON DELETE CASCADE: its
- * records and tombstones, members, leases, invitations, then the collection.
+ * records and tombstones, members, leases, invitations (with the keys they
+ * carry), wrapped keys, key epochs, then the collection.
  * Batches, their staged operations and idempotency keys are the users' and stay.
  */
 export const DELETE_COLLECTION = [
@@ -32,5 +33,7 @@ export const DELETE_COLLECTION = [
   'DELETE FROM members WHERE collection_id = ?',
   'DELETE FROM locks WHERE collection_id = ?',
   'DELETE FROM invitations WHERE collection_id = ?',
+  'DELETE FROM collection_keys WHERE collection_id = ?',
+  'DELETE FROM key_epochs WHERE collection_id = ?',
   'DELETE FROM collections WHERE id = ?'
 ] as const

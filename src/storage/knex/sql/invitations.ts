@@ -7,7 +7,10 @@ export const SELECT_INVITATION =
   'SELECT invitations.*, (SELECT name FROM collections WHERE collections.id = invitations.collection_id) AS collection_name FROM invitations WHERE id = ?'
 
 export const INSERT_INVITATION =
-  "INSERT INTO invitations (id, collection_id, role, invitee_user_id, invitee_email, invited_by, status, created_at, expires_at, answered_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, NULL)"
+  "INSERT INTO invitations (id, collection_id, role, invitee_user_id, invitee_email, invited_by, status, created_at, expires_at, answered_at, keys) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, NULL, ?)"
+
+/** The keys it carries, as JSON text (invitation-keys.ts); read only on accepting. */
+export const SELECT_INVITATION_KEYS = 'SELECT keys FROM invitations WHERE id = ?'
 
 /** Pending by status (expired or not), addressed to the user by id or, for an invitation by address, by e-mail. */
 export const SELECT_PENDING_INVITATION_IDS =

@@ -1,6 +1,7 @@
 import type { StorageTx } from '../../backend.js'
 import { batchesTx } from './batches.js'
 import { collectionsTx } from './collections.js'
+import { encryptionTx } from './encryption.js'
 import { invitationsTx } from './invitations.js'
 import { keysTx } from './keys.js'
 import { locksTx } from './locks.js'
@@ -22,5 +23,6 @@ export const sqlTx: StorageTx = {
   ...locksTx,
   ...membersTx,
   ...invitationsTx,
+  ...encryptionTx,
   ...batchesTx
 }

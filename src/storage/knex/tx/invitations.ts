@@ -1,4 +1,5 @@
 import type { InvitationsTx } from '../../backend.js'
+import { invitationKeysOf, invitationKeysText } from '../../invitation-keys.js'
 import { chunks, IDS_PER_QUERY } from '../chunks.js'
 import { invitationFromRow, type InvitationRow } from '../rows.js'
 import * as sql from '../sql/invitations.js'
@@ -11,8 +12,13 @@ export const invitationsTx: InvitationsTx = {
   },
 
   *insertInvitation(invitation, at) {
-    const { id, collectionId, role, inviteeUserId, inviteeEmail, invitedBy, expiresAt } = invitation
-    yield* execute(sql.INSERT_INVITATION, [id, collectionId, role, inviteeUserId, inviteeEmail, invitedBy, at, expiresAt])
+    const { id, collectionId, role, inviteeUserId, inviteeEmail, invitedBy, expiresAt, keys } = invitation
+    yield* execute(sql.INSERT_INVITATION, [id, collectionId, role, inviteeUserId, inviteeEmail, invitedBy, at, expiresAt, invitationKeysText(keys)])
+  },
+
+  *invitationKeys(id) {
+    const [row] = yield* select<{ keys: string | null }>(sql.SELECT_INVITATION_KEYS, [id])
+    return invitationKeysOf(row?.keys)
   },
 
   *pendingInvitationIds(collectionId, { userId, email }) {

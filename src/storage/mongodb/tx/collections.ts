@@ -56,12 +56,14 @@ export const collectionsTx = ({ c, session }: TxContext): CollectionsTx => ({
     return collectionFromDocument(doc)
   },
 
-  /** Exactly what CollectionsPort.deleteCollection lists: batches, their operations and idempotency keys stay. */
+  /** Exactly what CollectionsPort.deleteCollection lists: batches, their operations, idempotency keys and user keys stay. */
   *deleteCollection(id): Tx<void> {
     yield* step(c.collections.deleteOne({ _id: id }, { session }))
     yield* step(c.records.deleteMany({ collectionId: id }, { session }))
     yield* step(c.members.deleteMany({ collectionId: id }, { session }))
     yield* step(c.locks.deleteMany({ collectionId: id }, { session }))
     yield* step(c.invitations.deleteMany({ collectionId: id }, { session }))
+    yield* step(c.collectionKeys.deleteMany({ collectionId: id }, { session }))
+    yield* step(c.keyEpochs.deleteMany({ collectionId: id }, { session }))
   }
 })

@@ -1,5 +1,6 @@
 import type { InvitationsTx, Tx } from '../../backend.js'
-import type { StoredInvitation } from '../../types.js'
+import { invitationKeysOf, invitationKeysText } from '../../invitation-keys.js'
+import type { InvitationKey, StoredInvitation } from '../../types.js'
 import { invitationFromDocument, type InvitationDocument } from '../documents.js'
 import { step, type TxContext } from './step.js'
 
@@ -23,9 +24,15 @@ export const invitationsTx = ({ c, session }: TxContext): InvitationsTx => ({
       status: 'pending',
       createdAt: at,
       expiresAt: invitation.expiresAt,
-      answeredAt: null
+      answeredAt: null,
+      keys: invitationKeysText(invitation.keys)
     }
     yield* step(c.invitations.insertOne(doc, { session }))
+  },
+
+  *invitationKeys(id): Tx<InvitationKey[]> {
+    const doc = yield* step(c.invitations.findOne({ _id: id }, { session, projection: { keys: 1 } }))
+    return invitationKeysOf(doc?.keys)
   },
 
   /** Pending by status, expired or not; addressed to the user by id, or by e-mail when no user id was given. */
