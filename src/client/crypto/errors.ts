@@ -33,3 +33,65 @@ export class TamperedRecordError extends Error {
     this.reason = reason
   }
 }
+
+/** Why a wrapped collection key could not be unwrapped. */
+export type KeyUnwrapReason =
+  /** Not a v1 WrappedKey: wrong type, missing or extra fields, bad base64url, wrong sizes. */
+  | 'malformed'
+  /** A well-formed wrapped key of a format version this client does not know (written by a newer client?). */
+  | 'unsupported-version'
+  /**
+   * HPKE refused it: bytes changed, the wrapped key was moved from another
+   * collection, epoch, user or key version, or it was made for another
+   * public key than this user's. These cannot be told apart, by design of AEAD.
+   */
+  | 'authentication-failed'
+
+/**
+ * A wrapped collection key (from the server) that cannot be trusted: the
+ * key for that collection and epoch is not available to this user until a
+ * manager wraps it again. Never a generic crash.
+ */
+export class KeyUnwrapError extends Error {
+  readonly collectionId: string
+  readonly epoch: number
+  readonly reason: KeyUnwrapReason
+
+  constructor(ctx: { collectionId: string; epoch: number }, reason: KeyUnwrapReason, detail?: string) {
+    super(`The key of collection ${ctx.collectionId}, epoch ${ctx.epoch}, cannot be unwrapped (${reason})${detail === undefined ? '' : `: ${detail}`}`)
+    this.name = 'KeyUnwrapError'
+    this.collectionId = ctx.collectionId
+    this.epoch = ctx.epoch
+    this.reason = reason
+  }
+}
+
+/**
+ * The passphrase does not open the passphrase copy of the account secret:
+ * either the passphrase is wrong or the stored copy was changed. AES-GCM
+ * cannot tell these apart; nearly always it is the passphrase.
+ */
+export class WrongPassphraseError extends Error {
+  constructor() {
+    super('Wrong passphrase (or the stored passphrase copy of the account secret was changed)')
+    this.name = 'WrongPassphraseError'
+  }
+}
+
+/** Why a passphrase copy of the account secret is unreadable before any passphrase is tried. */
+export type PassphraseWrapProblem =
+  /** Not a v1 PassphraseWrap: wrong type, missing or extra fields, bad base64url or sizes, Argon2 parameters out of bounds. */
+  | 'malformed'
+  /** A format version this client does not know (written by a newer client?). */
+  | 'unsupported-version'
+
+/** The stored passphrase copy is not one this client can read; no passphrase would open it. */
+export class InvalidPassphraseWrapError extends Error {
+  readonly problem: PassphraseWrapProblem
+
+  constructor(problem: PassphraseWrapProblem, detail: string) {
+    super(`The passphrase copy of the account secret cannot be read (${problem}): ${detail}`)
+    this.name = 'InvalidPassphraseWrapError'
+    this.problem = problem
+  }
+}
