@@ -13,12 +13,19 @@ import type { KeyRing } from './keyring.js'
  */
 export interface RecordCodec {
   encode(collectionId: string, recordId: string, data: Json): Promise<unknown>
+  /**
+   * Looks at records from the server before they are decoded (concurrently,
+   * one by one): one that is sealed tells that its collection is encrypted
+   * even where the app did not say so, and then every record of it must be.
+   */
+  inspect(records: ServerRecord[]): Promise<void>
   /** The record with its data decrypted. Throws TamperedRecordError (do not show it) or KeyUnavailableError (retry later). */
   decode(record: ServerRecord): Promise<ServerRecord>
 }
 
 export const plainCodec: RecordCodec = {
   encode: async (_collectionId, _recordId, data) => data,
+  inspect: async () => undefined,
   decode: async (record) => record
 }
 
@@ -35,15 +42,18 @@ export class EncryptingCodec implements RecordCodec {
     return encryptRecord(key, { collectionId, recordId, epoch, data })
   }
 
+  async inspect(records: ServerRecord[]): Promise<void> {
+    const sealed = new Set(records.filter((record) => !record.deleted && looksSealed(record.data)).map((record) => record.collectionId))
+    for (const collectionId of sealed) {
+      // Shared with us, and the app did not say: the server's epochs tell (and make it stick).
+      if (!(await this.ring.isEncrypted(collectionId))) await this.ring.refresh(collectionId, { force: true })
+    }
+  }
+
   async decode(record: ServerRecord): Promise<ServerRecord> {
     if (record.deleted || record.data === null) return record
     const { collectionId, id: recordId } = record
-    if (!(await this.ring.isEncrypted(collectionId))) {
-      if (!looksSealed(record.data)) return record
-      // Shared with us, and the app did not say: the server's epochs tell (and make it stick).
-      await this.ring.refresh(collectionId, { force: true })
-      if (!(await this.ring.isEncrypted(collectionId))) return record
-    }
+    if (!(await this.ring.isEncrypted(collectionId))) return record
     const ref = { collectionId, recordId }
     const epoch = envelopeEpoch(ref, record.data)
     this.ring.noteEpochRead(collectionId, epoch)

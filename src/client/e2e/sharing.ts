@@ -185,7 +185,9 @@ export class SharingApi {
   /** One batch; records that changed since they were read are dropped and the rest committed again. */
   private async commitSkippingConflicts(operations: Array<{ op: 'put'; collectionId: string; id: string; version: number; data: unknown }>): Promise<number> {
     let pending = operations
-    for (let attempt = 0; pending.length > 0 && attempt < 5; attempt++) {
+    let conflictsSeen = 0
+    const until = Date.now() + 60_000
+    while (pending.length > 0 && conflictsSeen < 5 && Date.now() < until) {
       const id = uuid()
       const call = <T>(method: string | null, body: unknown, headers: Record<string, string> = {}) =>
         this.deps.rest.call<T>({ method: 'POST', path: 'batches', body, headers: method ? { 'X-Service-Method': method, ...headers } : headers })
@@ -196,11 +198,17 @@ export class SharingApi {
         return pending.length
       } catch (caught) {
         const error = toRoostError(caught)
+        await this.deps.rest.call({ method: 'DELETE', path: `batches/${encodeURIComponent(id)}` }).catch(() => undefined)
+        // Another manager's rotation holds the collection for a moment: wait, then go again.
+        if (error.code === 423) {
+          await new Promise((resolve) => setTimeout(resolve, 250))
+          continue
+        }
         const conflicts = (error.data as { conflicts?: Array<{ id: string }> } | undefined)?.conflicts
         if (error.code !== 409 || !conflicts) throw caught
+        conflictsSeen++
         const changed = new Set(conflicts.map((conflict) => conflict.id))
         pending = pending.filter((operation) => !changed.has(operation.id))
-        await this.deps.rest.call({ method: 'DELETE', path: `batches/${encodeURIComponent(id)}` }).catch(() => undefined)
       }
     }
     return 0

@@ -8,11 +8,13 @@ import type { EngineContext } from './context.js'
  * back as `null`: it must not be shown. A missing key throws (retry later).
  */
 export async function decodeRecords(ctx: EngineContext, records: ServerRecord[]): Promise<Array<ServerRecord | null>> {
+  await ctx.codec.inspect(records)
   // Concurrently: WebCrypto works off the main thread, so a page of 1000 decrypts overlaps.
-  return Promise.all(records.map((record) => decodeRecord(ctx, record)))
+  return Promise.all(records.map((record) => decodeRecord(ctx, record, true)))
 }
 
-export async function decodeRecord(ctx: EngineContext, record: ServerRecord): Promise<ServerRecord | null> {
+export async function decodeRecord(ctx: EngineContext, record: ServerRecord, inspected = false): Promise<ServerRecord | null> {
+  if (!inspected) await ctx.codec.inspect([record])
   try {
     return await ctx.codec.decode(record)
   } catch (error) {
