@@ -631,6 +631,23 @@ export class Roost {
   }
 
   /**
+   * A member left or was removed from an encrypted collection: as an owner
+   * or admin, make sure the key is rotated (once, whoever does it: see
+   * SharingApi.rotateAfterRemoval). Others, and plaintext collections, do nothing.
+   */
+  private async rotateAfterRemoval(collectionId: string) {
+    try {
+      if (this.closed || !this.tabs.isLeader || !(await this.keyring.isEncrypted(collectionId)) || (await this.account.status()) !== 'ready') return
+      const known = await this.keyring.currentEpoch(collectionId)
+      const collection = await this.rest.call<{ role: string }>({ method: 'GET', path: `collections/${encodeURIComponent(collectionId)}` })
+      if (collection.role !== 'owner' && collection.role !== 'admin') return
+      await this.withSession(() => this.sharing.rotateAfterRemoval(collectionId, known))
+    } catch {
+      // Offline, or no longer a manager: another manager's client, or the next removal, rotates.
+    }
+  }
+
+  /**
    * Records still sealed under an older epoch (written before a rotation by
    * a device that had not heard of it yet) are re-encrypted under the
    * current one by whoever reads them and may write. A reader's attempt is
@@ -780,7 +797,18 @@ export class Roost {
     if (type === 'lock') {
       const event = payload as { collectionId: string; type: string; lock: { token: number } }
       if (event.type !== 'acquired') this.locks.ended(event.collectionId, event.lock.token)
-    } else if (type === 'removed' || type === 'member' || type === 'keys') {
+    } else if (type === 'member') {
+      const event = payload as { collectionId?: unknown; type?: unknown; member?: { userId?: unknown } } | null
+      const removed = event?.member?.userId
+      if (event?.type === 'removed' && typeof event.collectionId === 'string' && typeof removed === 'string' && removed !== this.session.userId && !this.sharing.removedByThisClient(event.collectionId, removed)) {
+        void this.rotateAfterRemoval(event.collectionId)
+      }
+      if (typeof event?.collectionId === 'string') {
+        this.keysSharedAt.delete(event.collectionId)
+        this.keyring.invalidate(event.collectionId)
+      }
+      this.loop.kick()
+    } else if (type === 'removed' || type === 'keys') {
       // Membership, keys or the collection itself changed: the next cycle finds out what it means.
       const collectionId = (payload as { collectionId?: unknown } | null)?.collectionId
       if (typeof collectionId === 'string') {

@@ -30,7 +30,16 @@ const REENCRYPT_BATCH = 200
  * On a plaintext collection these are plain sharing calls.
  */
 export class SharingApi {
+  /** Removals this client made (and rotates for itself), by collection and user, with when: the member event of each is not ours to act on. */
+  private readonly removedHere = new Map<string, number>()
+
   constructor(private readonly deps: SharingDeps) {}
+
+  /** Whether this client removed that member in the last minute (and so rotates for it itself). */
+  removedByThisClient(collectionId: string, userId: string): boolean {
+    const at = this.removedHere.get(`${collectionId}\u0000${userId}`)
+    return at !== undefined && Date.now() - at < 60_000
+  }
 
   /**
    * Invites a user (by id or e-mail) with a role. Invited by id to an
@@ -99,6 +108,8 @@ export class SharingApi {
    */
   async removeMember(collectionId: string, userId: string): Promise<{ epoch: number | null; reencrypted: number }> {
     const me = await this.deps.signedIn()
+    this.removedHere.set(`${collectionId}\u0000${userId}`, Date.now())
+    for (const [key, at] of this.removedHere) if (Date.now() - at > 60_000) this.removedHere.delete(key)
     await this.deps.rest.call({ method: 'DELETE', path: `${base(collectionId)}/members/${encodeURIComponent(userId)}` })
     if (userId === me || !(await this.deps.ring.isEncrypted(collectionId))) return { epoch: null, reencrypted: 0 }
     return this.rotate(collectionId)
@@ -112,12 +123,29 @@ export class SharingApi {
    * the older records are re-encrypted under the new key.
    */
   async rotate(collectionId: string): Promise<{ epoch: number; reencrypted: number }> {
+    return (await this.rotateUnlessPast(collectionId, Number.POSITIVE_INFINITY))!
+  }
+
+  /**
+   * Someone left, or was removed by a device that may rotate itself: wait a
+   * moment, then rotate unless the epoch already moved past `epoch` (the
+   * one this device knew when it heard of the removal). So a removal is
+   * followed by one rotation, whoever does it; a member who left on their
+   * own gets one from the first manager online. Returns null when skipped.
+   */
+  async rotateAfterRemoval(collectionId: string, epoch: number, delayMs = 1500): Promise<{ epoch: number; reencrypted: number } | null> {
+    await new Promise((resolve) => setTimeout(resolve, delayMs))
+    return this.rotateUnlessPast(collectionId, epoch)
+  }
+
+  private async rotateUnlessPast(collectionId: string, known: number): Promise<{ epoch: number; reencrypted: number } | null> {
     const account = await this.deps.ring.requireAccount()
     const lock = await this.deps.lock(collectionId, { mode: 'exclusive', ttlSeconds: 60, waitSeconds: 30 })
     let epoch = 0
     try {
       for (let attempt = 0; ; attempt++) {
         await this.deps.ring.refresh(collectionId, { force: true })
+        if ((await this.deps.ring.currentEpoch(collectionId)) > known) return null
         epoch = (await this.deps.ring.currentEpoch(collectionId)) + 1
         const raw = globalThis.crypto.getRandomValues(new Uint8Array(32))
         const mine = await wrapCollectionKey(raw, { userId: account.userId, keyVersion: account.keyVersion, publicKey: account.keys.publicKey }, { collectionId, epoch })

@@ -122,6 +122,25 @@ describeBackends('end-to-end encrypted sharing', (backend) => {
     expect(Object.keys(await readAll(fresh, collectionId)).sort()).toEqual(expected)
   })
 
+  it('a member who leaves on their own is followed by one rotation, made by a manager’s client', async () => {
+    const alice = await userWithKeys(server, clients)
+    const bob = await userWithKeys(server, clients)
+    const collectionId = await encryptedCollection(alice, 2)
+    await alice.roost.sharing.invite(collectionId, { userId: bob.userId }, 'writer')
+    await acceptInvitation(bob, collectionId)
+    expect(Object.keys(await readAll(bob.roost, collectionId))).toHaveLength(2)
+    const epochs = async () => ((await alice.api('GET', `collections/${collectionId}/key-epochs`)).body as Array<{ epoch: number }>).map((e) => e.epoch)
+    expect(await epochs()).toEqual([1])
+    // Bob leaves (his own client cannot rotate: he is no longer a member); Alice's client, hearing it, rotates.
+    const left = await bob.api('DELETE', `collections/${collectionId}/members/${bob.userId}`)
+    expect(left.status).toBe(200)
+    await until(async () => (await epochs()).length === 2, 'a rotation after Bob left', 15_000)
+    await until(async () => Object.values(await rawServerData(alice, collectionId)).every((data) => data.e === 2), 'the records re-encrypted', 15_000)
+    // One rotation, not one per client that heard of it.
+    await new Promise((resolve) => setTimeout(resolve, 2500))
+    expect(await epochs()).toEqual([1, 2])
+  })
+
   it('a changed public key is refused until the app confirms it; nothing is shared meanwhile', async () => {
     const alice = await userWithKeys(server, clients)
     const bob = await userWithKeys(server, clients)
