@@ -25,6 +25,8 @@ interface StoredWrapped {
   epoch: number
   keyVersion: number
   wrappedKey: WrappedKey
+  /** Who wrapped it: its wrap is authenticated by their key (HPKE Auth mode), checked against the one we know for them. */
+  wrappedBy: string
 }
 
 interface KnownKey {
@@ -195,7 +197,7 @@ export class KeyRing {
         path: keysPath(collectionId),
         query: { userId: account.userId, $limit: 100, $skip: skip }
       })
-      for (const row of page.data) mine.push({ epoch: row.epoch, keyVersion: row.keyVersion, wrappedKey: row.wrappedKey as WrappedKey })
+      for (const row of page.data) mine.push({ epoch: row.epoch, keyVersion: row.keyVersion, wrappedKey: row.wrappedKey as WrappedKey, wrappedBy: row.wrappedBy })
       skip += page.data.length
       if (page.data.length === 0 || skip >= page.total) break
     }
@@ -206,15 +208,32 @@ export class KeyRing {
   private async unwrapAll(collectionId: string, rows: StoredWrapped[], account: Account) {
     const held = this.keys.get(collectionId) ?? new Map<number, EpochKey>()
     for (const row of rows) {
-      if (held.has(row.epoch) || row.keyVersion !== account.keyVersion) continue
+      if (held.has(row.epoch) || row.keyVersion !== account.keyVersion || typeof row.wrappedBy !== 'string') continue
       try {
-        const raw = await unwrapCollectionKey(row.wrappedKey, { userId: account.userId, keyVersion: account.keyVersion, privateKey: account.keys.privateKey, publicKey: account.keys.publicKey }, { collectionId, epoch: row.epoch })
+        const senderKey = await this.wrapperKey(row.wrappedBy, account)
+        if (!senderKey) continue
+        const me = { userId: account.userId, keyVersion: account.keyVersion, privateKey: account.keys.privateKey, publicKey: account.keys.publicKey }
+        const raw = await unwrapCollectionKey(row.wrappedKey, me, { collectionId, epoch: row.epoch }, { userId: row.wrappedBy, publicKey: senderKey })
         held.set(row.epoch, { raw, key: await importKeyRaw(raw) })
       } catch {
         // A wrapped key that does not open is as good as none: a manager wraps it again (`missing`).
       }
     }
     this.keys.set(collectionId, held)
+  }
+
+  /**
+   * The public key a wrapped key must have been made with: ours, or the
+   * one this device knows for the wrapper (first contact: the server's,
+   * remembered from then on). A server that wraps a key of its own for us
+   * cannot make it pass for a member's.
+   */
+  private async wrapperKey(userId: string, account: Account): Promise<Uint8Array | null> {
+    if (userId === account.userId) return account.keys.publicKey
+    const known = await this.deps.store.getMeta<KnownKey>(knownKey(userId))
+    const bytes = known ? fromBase64url(known.publicKey) : undefined
+    if (bytes) return bytes
+    return (await this.publicKeyOf(userId).catch(() => null))?.publicKey ?? null
   }
 
   /** Keys unwrapped from what this device kept, without the server (an offline start). */
@@ -267,13 +286,14 @@ export class KeyRing {
   }
 
   /** Adds a freshly made key of a new epoch (rotation, first epoch): this device made it, so no unwrapping. */
-  async addOwnKey(collectionId: string, epoch: number, raw: Uint8Array, wrappedForMe: WrappedKey, keyVersion: number): Promise<void> {
+  async addOwnKey(collectionId: string, epoch: number, raw: Uint8Array, wrappedForMe: WrappedKey, account: Account): Promise<void> {
+    const keyVersion = account.keyVersion
     const held = this.keys.get(collectionId) ?? new Map<number, EpochKey>()
     held.set(epoch, { raw, key: await importKeyRaw(raw) })
     this.keys.set(collectionId, held)
     const rows = (await this.deps.store.getMeta<StoredWrapped[]>(wrappedKey(collectionId))) ?? []
     const changes: Parameters<ClientStore['write']>[0] = [
-      { type: 'putMeta', key: wrappedKey(collectionId), value: [...rows.filter((row) => row.epoch !== epoch), { epoch, keyVersion, wrappedKey: wrappedForMe }] }
+      { type: 'putMeta', key: wrappedKey(collectionId), value: [...rows.filter((row) => row.epoch !== epoch), { epoch, keyVersion, wrappedKey: wrappedForMe, wrappedBy: account.userId }] }
     ]
     if (epoch > (this.current.get(collectionId) ?? 0)) {
       this.current.set(collectionId, epoch)
@@ -309,7 +329,7 @@ export class KeyRing {
     const account = await this.requireAccount()
     const raw = globalThis.crypto.getRandomValues(new Uint8Array(32))
     const recipient = { userId: account.userId, keyVersion: account.keyVersion, publicKey: account.keys.publicKey }
-    const wrapped = await wrapCollectionKey(raw, recipient, { collectionId, epoch: 1 })
+    const wrapped = await wrapCollectionKey(raw, recipient, { collectionId, epoch: 1 }, senderOf(account))
     try {
       // A new collection has one member, us; a shared one that becomes encrypted needs a key for everyone.
       const others = await this.wrapForMembers(collectionId, 1, raw, { except: account.userId })
@@ -318,7 +338,7 @@ export class KeyRing {
         path: epochsPath(collectionId),
         body: { epoch: 1, keys: [{ userId: account.userId, keyVersion: account.keyVersion, wrappedKey: wrapped }, ...others] }
       })
-      await this.addOwnKey(collectionId, 1, raw, wrapped, account.keyVersion)
+      await this.addOwnKey(collectionId, 1, raw, wrapped, account)
     } catch (caught) {
       const error = toRoostError(caught)
       // Another device or manager started it first: use theirs. A member who may not manage keys waits for one.
@@ -351,12 +371,13 @@ export class KeyRing {
       skip += page.data.length
       if (page.data.length === 0 || skip >= page.total) break
     }
+    const account = await this.requireAccount()
     const targets = members.filter((userId) => userId !== options.except && (options.only === undefined || options.only.includes(userId)))
     const keys: Array<{ userId: string; keyVersion: number; wrappedKey: WrappedKey }> = []
     for (const userId of targets) {
       const key = await this.publicKeyOf(userId)
       if (!key) continue // no key yet: the server does not count them; wrapped once they have one
-      keys.push({ userId, keyVersion: key.keyVersion, wrappedKey: await wrapCollectionKey(raw, { userId, keyVersion: key.keyVersion, publicKey: key.publicKey }, { collectionId, epoch }) })
+      keys.push({ userId, keyVersion: key.keyVersion, wrappedKey: await wrapCollectionKey(raw, { userId, keyVersion: key.keyVersion, publicKey: key.publicKey }, { collectionId, epoch }, senderOf(account)) })
     }
     return keys
   }
@@ -393,3 +414,6 @@ export class KeyRing {
     await this.deps.store.write([{ type: 'putMeta', key: knownKey(userId), value: { publicKey: toBase64url(publicKey), keyVersion } satisfies KnownKey }])
   }
 }
+
+/** Our account as the sender of a wrapped key (HPKE Auth mode). */
+export const senderOf = (account: Account) => ({ userId: account.userId, privateKey: account.keys.privateKey, publicKey: account.keys.publicKey })

@@ -9,7 +9,7 @@ import { uuid } from '../ids.js'
 import type { LockHandle, LockOptions } from '../engine/locks.js'
 import type { RestTransport } from '../transport/rest.js'
 import type { Json, ServerRecord } from '../types.js'
-import type { KeyRing } from './keyring.js'
+import { senderOf, type KeyRing } from './keyring.js'
 
 export interface SharingDeps {
   ring: KeyRing
@@ -53,11 +53,12 @@ export class SharingApi {
     const body: Record<string, unknown> = { collectionId, role, ...invitee }
     if ('userId' in invitee && (await this.deps.ring.isEncrypted(collectionId))) {
       const key = await this.deps.ring.publicKeyOf(invitee.userId)
+      const account = await this.deps.ring.requireAccount()
       if (key) {
         await this.deps.ring.refresh(collectionId, { force: true })
         const keys = []
         for (const [epoch, held] of this.deps.ring.heldEpochs(collectionId)) {
-          keys.push({ epoch, keyVersion: key.keyVersion, wrappedKey: await wrapCollectionKey(held.raw, { userId: invitee.userId, keyVersion: key.keyVersion, publicKey: key.publicKey }, { collectionId, epoch }) })
+          keys.push({ epoch, keyVersion: key.keyVersion, wrappedKey: await wrapCollectionKey(held.raw, { userId: invitee.userId, keyVersion: key.keyVersion, publicKey: key.publicKey }, { collectionId, epoch }, senderOf(account)) })
         }
         if (keys.length > 0) body.keys = keys
       }
@@ -148,7 +149,7 @@ export class SharingApi {
         if ((await this.deps.ring.currentEpoch(collectionId)) > known) return null
         epoch = (await this.deps.ring.currentEpoch(collectionId)) + 1
         const raw = globalThis.crypto.getRandomValues(new Uint8Array(32))
-        const mine = await wrapCollectionKey(raw, { userId: account.userId, keyVersion: account.keyVersion, publicKey: account.keys.publicKey }, { collectionId, epoch })
+        const mine = await wrapCollectionKey(raw, { userId: account.userId, keyVersion: account.keyVersion, publicKey: account.keys.publicKey }, { collectionId, epoch }, senderOf(account))
         const others = await this.deps.ring.wrapForMembers(collectionId, epoch, raw, { except: account.userId })
         try {
           await this.deps.rest.call({
@@ -156,7 +157,7 @@ export class SharingApi {
             path: `${base(collectionId)}/key-epochs`,
             body: { epoch, keys: [{ userId: account.userId, keyVersion: account.keyVersion, wrappedKey: mine }, ...others] }
           })
-          await this.deps.ring.addOwnKey(collectionId, epoch, raw, mine, account.keyVersion)
+          await this.deps.ring.addOwnKey(collectionId, epoch, raw, mine, account)
           break
         } catch (caught) {
           // Membership or epochs changed between our reads and the server's check: read again.

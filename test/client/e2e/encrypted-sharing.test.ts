@@ -71,10 +71,12 @@ describeBackends('end-to-end encrypted sharing', (backend) => {
     for (const data of Object.values(raw)) expect(data.e).toBe(2)
 
     // Bob kept what his device had: the epoch-1 key. It does not open anything written now.
-    const kept = (await bob.roost.store.getMeta<Array<{ epoch: number; keyVersion: number; wrappedKey: unknown }>>(`e2e:wrapped:${collectionId}`)) ?? []
-    expect(kept.map((row) => row.epoch)).toEqual([1])
+    const kept = (await bob.roost.store.getMeta<Array<{ epoch: number; keyVersion: number; wrappedKey: unknown; wrappedBy: string }>>(`e2e:wrapped:${collectionId}`)) ?? []
+    expect(kept.map((row) => [row.epoch, row.wrappedBy])).toEqual([[1, alice.userId]])
     const bobKeys = await importRecoveryPhrase(bob.recoveryPhrase)
-    const epoch1 = await unwrapCollectionKey(kept[0].wrappedKey, { userId: bob.userId, keyVersion: kept[0].keyVersion, privateKey: bobKeys.privateKey, publicKey: bobKeys.publicKey }, { collectionId, epoch: 1 })
+    const aliceKeys = await importRecoveryPhrase(alice.recoveryPhrase)
+    const me = { userId: bob.userId, keyVersion: kept[0].keyVersion, privateKey: bobKeys.privateKey, publicKey: bobKeys.publicKey }
+    const epoch1 = await unwrapCollectionKey(kept[0].wrappedKey, me, { collectionId, epoch: 1 }, { userId: alice.userId, publicKey: aliceKeys.publicKey })
     await expect(decryptRecord(await importKeyRaw(epoch1), { collectionId, recordId: 'after' }, raw.after)).rejects.toThrow(/cannot be decrypted/)
     // And the server keeps no key for him.
     expect((await alice.api('GET', `collections/${collectionId}/keys?userId=${bob.userId}`)).body.total).toBe(0)
