@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, expect, it } from 'vitest'
 import { KeyChangedError, memoryStore } from '../../../src/client/index.js'
 import { createAccountKeys } from '../../../src/client/crypto/account-keys.js'
 import { toBase64url } from '../../../src/client/crypto/base64url.js'
-import { unwrapCollectionKey } from '../../../src/client/crypto/key-wrap.js'
+import { unwrapCollectionKey, wrapCollectionKey } from '../../../src/client/crypto/key-wrap.js'
 import { decryptRecord, importKeyRaw } from '../../../src/client/crypto/record-envelope.js'
 import { importRecoveryPhrase } from '../../../src/client/crypto/account-keys.js'
 import { describeBackends } from '../../helpers/backends.js'
@@ -141,6 +141,34 @@ describeBackends('end-to-end encrypted sharing', (backend) => {
     // One rotation, not one per client that heard of it.
     await new Promise((resolve) => setTimeout(resolve, 2500))
     expect(await epochs()).toEqual([1, 2])
+  })
+
+  it('a key epoch the server makes up (a key of its own, claimed to be wrapped by the owner) is refused: nothing is sealed under it', async () => {
+    const alice = await userWithKeys(server, clients)
+    const bob = await userWithKeys(server, clients)
+    const collectionId = await encryptedCollection(alice, 1)
+    await alice.roost.sharing.invite(collectionId, { userId: bob.userId }, 'writer')
+    await acceptInvitation(bob, collectionId)
+    expect(Object.keys(await readAll(bob.roost, collectionId))).toEqual(['r0'])
+
+    // The operator, through the server's own storage: epoch 2 with a key it knows, wrapped for both members
+    // with a key pair of its own, filed as if Alice had made it.
+    const operator = await createAccountKeys()
+    const key = globalThis.crypto.getRandomValues(new Uint8Array(32))
+    const keys = []
+    for (const user of [alice, bob]) {
+      const recipient = await importRecoveryPhrase(user.recoveryPhrase)
+      const wrappedKey = await wrapCollectionKey(key, { userId: user.userId, keyVersion: 1, publicKey: recipient.publicKey }, { collectionId, epoch: 2 }, { userId: alice.userId, privateKey: operator.privateKey, publicKey: operator.publicKey })
+      keys.push({ userId: user.userId, keyVersion: 1, wrappedKey })
+    }
+    await server.storage.createKeyEpoch({ collectionId, epoch: 2, keys, actorId: alice.userId, at: new Date().toISOString() })
+
+    const secret = `sealed under the operator's key? ${Math.random()}`
+    await bob.roost.collection(collectionId).put('bob', { secret })
+    await until(() => bob.roost.status.get().error?.name === 'KeyUnavailable', 'Bob to refuse the made-up epoch')
+    expect(bob.roost.status.get().pending).toBe(1)
+    const raw = await rawServerData(alice, collectionId)
+    expect(raw.bob).toBeUndefined()
   })
 
   it('a changed public key is refused until the app confirms it; nothing is shared meanwhile', async () => {
