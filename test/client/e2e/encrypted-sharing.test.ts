@@ -163,10 +163,13 @@ describeBackends('end-to-end encrypted sharing', (backend) => {
     }
     await server.storage.createKeyEpoch({ collectionId, epoch: 2, keys, actorId: alice.userId, at: new Date().toISOString() })
 
-    const secret = `sealed under the operator's key? ${Math.random()}`
-    await bob.roost.collection(collectionId).put('bob', { secret })
-    await until(() => bob.roost.status.get().error?.name === 'KeyUnavailable', 'Bob to refuse the made-up epoch')
-    expect(bob.roost.status.get().pending).toBe(1)
+    // A device of Bob's that looks at the epochs now (a new one) sees epoch 2, and cannot open its key.
+    const device = clients.create({ url: server.url, auth: bob, store: memoryStore() })
+    await device.account.importRecoveryPhrase(bob.recoveryPhrase)
+    await device.collection(collectionId, { encrypted: true }).put('bob', { secret: 'not for the operator' })
+    await until(() => device.status.get().error?.name === 'KeyUnavailable', 'Bob’s device to refuse the made-up epoch')
+    expect(device.status.get().pending).toBe(1)
+    expect(await device.collection(collectionId).get('r0')).toMatchObject({ data: { i: 0, by: 'alice' } })
     const raw = await rawServerData(alice, collectionId)
     expect(raw.bob).toBeUndefined()
   })
