@@ -114,6 +114,8 @@ export class Roost {
   private readonly changedEvents = new Emitter<string[]>()
   private readonly policies = new Map<string, ConflictPolicy>()
   private readonly creates = new Map<string, boolean>()
+  /** Collections opened with `encrypted: true`, until that is stored: their writes wait for it (see optedIn). */
+  private readonly optIns = new Map<string, Promise<void>>()
   private readonly collections = new Set<string>()
   private readonly recentOutcomes = new Map<string, WriteOutcome>()
   private readonly waiters = new Map<string, Array<(outcome: WriteOutcome) => void>>()
@@ -285,7 +287,11 @@ export class Roost {
     assertId(collectionId, 'The collection id')
     if (options.conflictPolicy !== undefined) this.policies.set(collectionId, checkPolicy(options.conflictPolicy))
     this.creates.set(collectionId, options.create ?? true)
-    if (options.encrypted === true) void this.keyring.optIn(collectionId)
+    if (options.encrypted === true) {
+      const stored = this.keyring.optIn(collectionId)
+      stored.catch(() => undefined) // a failure surfaces on the next write to the collection (optedIn)
+      this.optIns.set(collectionId, stored)
+    }
     if (!this.collections.has(collectionId)) {
       this.collections.add(collectionId)
       // The leader pulls it: this tab's loop, or another tab's (it reads the collection list from the shared store).
@@ -354,6 +360,7 @@ export class Roost {
     if (requests.length === 0) throw new ClientInputError('A transaction needs at least one write')
     const groupId = uuid()
     await this.ready
+    await this.optedIn(requests)
     const writes = await writeLocally(this.ctx, requests, { groupId, lockToken: (collectionId) => this.locks.tokenFor(collectionId) })
     this.remember(writes)
     for (const collectionId of new Set(requests.map((request) => request.collectionId))) if (!this.collections.has(collectionId)) this.collection(collectionId)
@@ -540,10 +547,21 @@ export class Roost {
 
   private async writeNow(requests: WriteRequest[]) {
     await this.ready
+    await this.optedIn(requests)
     const receipts = await writeLocally(this.ctx, requests, { lockToken: (collectionId) => this.locks.tokenFor(collectionId) })
     this.remember(receipts)
     this.wakeSync()
     return receipts
+  }
+
+  /**
+   * Waits until the store says the requests' collections are encrypted
+   * (for those opened so): the tab that pushes a write may be another one,
+   * and it must find that in the store before it finds the write, or the
+   * write goes out in the clear.
+   */
+  private async optedIn(requests: WriteRequest[]) {
+    await Promise.all([...new Set(requests.map((request) => request.collectionId))].map((collectionId) => this.optIns.get(collectionId)))
   }
 
   private remember(receipts: WriteReceipt[]) {

@@ -37,7 +37,7 @@ export class EncryptingCodec implements RecordCodec {
   constructor(private readonly ring: KeyRing) {}
 
   async encode(collectionId: string, recordId: string, data: Json): Promise<unknown> {
-    if (!(await this.ring.isEncrypted(collectionId))) return data
+    if (!(await this.ring.isEncryptedForWrite(collectionId))) return data
     const { epoch, key } = await this.ring.writeKey(collectionId)
     return encryptRecord(key, { collectionId, recordId, epoch, data })
   }

@@ -70,7 +70,6 @@ const REFRESH_EVERY_MS = 2000
  */
 export class KeyRing {
   private account: Account | null = null
-  private accountLoaded = false
   private readonly keys = new Map<string, Map<number, EpochKey>>()
   private readonly current = new Map<string, number>()
   private readonly opted = new Set<string>()
@@ -86,15 +85,19 @@ export class KeyRing {
 
   // ---- account ----
 
-  /** The account keys on this device, or null. */
+  /**
+   * The account keys on this device, or null. Only keys found are kept in
+   * memory: while there are none, the store is read again each time, since
+   * another tab on the same store may create or import them (and the tab
+   * that syncs must then use them).
+   */
   async getAccount(): Promise<Account | null> {
-    if (this.accountLoaded) return this.account
+    if (this.account) return this.account
     const stored = await this.deps.store.getMeta<StoredAccount>(ACCOUNT)
-    if (stored && !this.accountLoaded) {
+    if (stored && !this.account) {
       const secret = fromBase64url(stored.secret)
       if (secret) this.account = { userId: stored.userId, keyVersion: stored.keyVersion, keys: await deriveAccountKeys(secret) }
     }
-    this.accountLoaded = true
     return this.account
   }
 
@@ -110,7 +113,6 @@ export class KeyRing {
     const value: StoredAccount = { userId: account.userId, keyVersion: account.keyVersion, secret: toBase64url(account.keys.secret) }
     await this.deps.store.write([{ type: 'putMeta', key: ACCOUNT, value }])
     this.account = account
-    this.accountLoaded = true
     // Our own key is known: never "changed" for ourselves.
     await this.remember(account.userId, account.keys.publicKey, account.keyVersion)
     // Keys wrapped for an older key of ours are useless now; fetch again.
@@ -137,7 +139,16 @@ export class KeyRing {
     const fresh = !this.opted.has(collectionId)
     this.opted.add(collectionId)
     await this.loadMeta()
-    if (fresh) await this.deps.store.write([{ type: 'putMeta', key: OPTED, value: [...this.opted] }])
+    if (fresh) {
+      // Keep what other tabs on this store stored meanwhile.
+      await this.readOpted()
+      await this.deps.store.write([{ type: 'putMeta', key: OPTED, value: [...this.opted] }])
+    }
+  }
+
+  /** Adds the collections opted in as stored now (by any tab on this store). */
+  private async readOpted(): Promise<void> {
+    for (const id of (await this.deps.store.getMeta<string[]>(OPTED)) ?? []) this.opted.add(id)
   }
 
   /** The collections this device treats as encrypted. */
@@ -149,6 +160,18 @@ export class KeyRing {
   async isEncrypted(collectionId: string): Promise<boolean> {
     await this.loadMeta()
     return this.opted.has(collectionId) || (this.current.get(collectionId) ?? 0) > 0
+  }
+
+  /**
+   * isEncrypted for data about to be sent: a collection not known as
+   * encrypted here is looked up in the store again, since this tab pushes
+   * the writes of other tabs on the store, and one of them may have opened
+   * it as encrypted (stored before its first write: Roost.optedIn).
+   */
+  async isEncryptedForWrite(collectionId: string): Promise<boolean> {
+    if (await this.isEncrypted(collectionId)) return true
+    await this.readOpted()
+    return this.opted.has(collectionId)
   }
 
   /** The current key epoch as last seen (0: none yet). */
