@@ -10,6 +10,11 @@ import { pushAll } from './engine/push.js'
 import { SyncLoop } from './engine/sync-loop.js'
 import { TabCoordinator, type TabMessage } from './engine/tabs.js'
 import { ClientInputError, RoostError, toRoostError } from './errors.js'
+import { AccountApi } from './e2e/account.js'
+import { EncryptingCodec } from './e2e/codec.js'
+import { KeyRing } from './e2e/keyring.js'
+import { SharingApi } from './e2e/sharing.js'
+import type { TamperedRecordError } from './crypto/errors.js'
 import { assertId, uuid } from './ids.js'
 import { Emitter, Value } from './observable.js'
 import { Session, type AuthOptions } from './session.js'
@@ -50,8 +55,28 @@ export interface CollectionOptions {
   conflictPolicy?: ConflictPolicy
   /** Create the collection on the server if it does not exist yet (default true). */
   create?: boolean
+  /**
+   * End-to-end encrypted (docs/ENCRYPTION.md): record data is encrypted on
+   * this device and the server stores only ciphertext. Needs the account's
+   * keys on this device (`roost.account`). Once on, it stays on: a
+   * collection shared with us that the server shows as encrypted is treated
+   * as such even without this flag.
+   */
+  encrypted?: boolean
 }
 
+/** A record that failed to decrypt (see `roost.tamperedRecords`). */
+export interface TamperedRecord {
+  collectionId: string
+  id: string
+  version: number
+  seq: number
+  reason: string
+  message: string
+  at: string
+}
+
+const TAMPERED_PREFIX = 'e2e:tampered:'
 const COLLECTIONS = 'collections'
 const FATAL = 'fatal'
 const CLIENT_ID = 'clientId'
@@ -89,6 +114,8 @@ export class Roost {
   private readonly changedEvents = new Emitter<string[]>()
   private readonly policies = new Map<string, ConflictPolicy>()
   private readonly creates = new Map<string, boolean>()
+  /** Collections opened with `encrypted: true`, until that is stored: their writes wait for it (see optedIn). */
+  private readonly optIns = new Map<string, Promise<void>>()
   private readonly collections = new Set<string>()
   private readonly recentOutcomes = new Map<string, WriteOutcome>()
   private readonly waiters = new Map<string, Array<(outcome: WriteOutcome) => void>>()
@@ -112,6 +139,14 @@ export class Roost {
   private writes = 0
   private writesAtCycleStart = 0
   private readonly detach: Array<() => void> = []
+  private readonly keyring: KeyRing
+  private readonly tamperedEvents = new Emitter<TamperedRecord>()
+  /** When each encrypted collection last had its members' missing keys looked at (ms). */
+  private readonly keysSharedAt = new Map<string, number>()
+  /** The account's keys on this device: create, import (recovery phrase, QR, passphrase), fingerprints. */
+  readonly account: AccountApi
+  /** Invitations carrying keys, member removal with key rotation, re-encryption. */
+  readonly sharing: SharingApi
 
   constructor(options: RoostOptions) {
     if (!options || typeof options.url !== 'string') throw new ClientInputError('createRoost needs { url, auth }')
@@ -170,8 +205,17 @@ export class Roost {
       progress: this.progressEvents,
       appendOperations: 1000,
       appendBytes: 512 * 1024,
-      now: () => new Date().toISOString()
+      now: () => new Date().toISOString(),
+      codec: new EncryptingCodec((this.keyring = new KeyRing({ store: this.store, rest: this.rest, userId: () => this.session.userId }))),
+      tampered: (error, record) => void this.reportTampered(error, record)
     }
+    const signedIn = async () => {
+      await this.ready
+      await this.session.ensure()
+      return this.session.userId!
+    }
+    this.account = new AccountApi({ ring: this.keyring, rest: this.rest, signedIn })
+    this.sharing = new SharingApi({ ring: this.keyring, rest: this.rest, signedIn, lock: (collectionId, options) => this.lockCollection(collectionId, options) })
     this.outcomeEvents.on((outcome) => this.settle(outcome))
     this.locks = new LockManager({
       rest: this.rest,
@@ -243,6 +287,11 @@ export class Roost {
     assertId(collectionId, 'The collection id')
     if (options.conflictPolicy !== undefined) this.policies.set(collectionId, checkPolicy(options.conflictPolicy))
     this.creates.set(collectionId, options.create ?? true)
+    if (options.encrypted === true) {
+      const stored = this.keyring.optIn(collectionId)
+      stored.catch(() => undefined) // a failure surfaces on the next write to the collection (optedIn)
+      this.optIns.set(collectionId, stored)
+    }
     if (!this.collections.has(collectionId)) {
       this.collections.add(collectionId)
       // The leader pulls it: this tab's loop, or another tab's (it reads the collection list from the shared store).
@@ -311,6 +360,7 @@ export class Roost {
     if (requests.length === 0) throw new ClientInputError('A transaction needs at least one write')
     const groupId = uuid()
     await this.ready
+    await this.optedIn(requests)
     const writes = await writeLocally(this.ctx, requests, { groupId, lockToken: (collectionId) => this.locks.tokenFor(collectionId) })
     this.remember(writes)
     for (const collectionId of new Set(requests.map((request) => request.collectionId))) if (!this.collections.has(collectionId)) this.collection(collectionId)
@@ -382,6 +432,20 @@ export class Roost {
       if (entry?.state === 'rejected') await this.store.write([{ type: 'deleteOutbox', id: writeId }])
     })
     this.refreshStatus()
+  }
+
+  /**
+   * Records of encrypted collections that failed to decrypt (changed on
+   * the server, moved from another record, or sealed with a key we do not
+   * trust): not shown, listed here until a good version arrives.
+   */
+  async tamperedRecords(): Promise<TamperedRecord[]> {
+    return (await this.store.listMeta<TamperedRecord>(TAMPERED_PREFIX)).map(([, record]) => record)
+  }
+
+  /** Each record that fails to decrypt, as it is found. */
+  onTampered(listener: (record: TamperedRecord) => void): () => void {
+    return this.tamperedEvents.on(listener)
   }
 
   /** Records whose conflict waits for `collection.resolve`. */
@@ -467,6 +531,12 @@ export class Roost {
     for (const id of all) this.collections.add(id)
   }
 
+  private async reportTampered(error: TamperedRecordError, record: { collectionId: string; id: string; version: number; seq: number }) {
+    const entry: TamperedRecord = { collectionId: record.collectionId, id: record.id, version: record.version, seq: record.seq, reason: error.reason, message: error.message, at: new Date().toISOString() }
+    await this.store.write([{ type: 'putMeta', key: `${TAMPERED_PREFIX}${record.collectionId}\u0000${record.id}`, value: entry }]).catch(() => undefined)
+    this.tamperedEvents.emit(entry)
+  }
+
   private async clientId(): Promise<string> {
     const known = await this.store.getMeta<string>(CLIENT_ID)
     if (known) return known
@@ -477,10 +547,21 @@ export class Roost {
 
   private async writeNow(requests: WriteRequest[]) {
     await this.ready
+    await this.optedIn(requests)
     const receipts = await writeLocally(this.ctx, requests, { lockToken: (collectionId) => this.locks.tokenFor(collectionId) })
     this.remember(receipts)
     this.wakeSync()
     return receipts
+  }
+
+  /**
+   * Waits until the store says the requests' collections are encrypted
+   * (for those opened so): the tab that pushes a write may be another one,
+   * and it must find that in the store before it finds the write, or the
+   * write goes out in the clear.
+   */
+  private async optedIn(requests: WriteRequest[]) {
+    await Promise.all([...new Set(requests.map((request) => request.collectionId))].map((collectionId) => this.optIns.get(collectionId)))
   }
 
   private remember(receipts: WriteReceipt[]) {
@@ -545,9 +626,55 @@ export class Roost {
         await this.withSession(() => pullCollection(this.ctx, collectionId, { pageSize: this.options.pageSize, create: this.creates.get(collectionId) ?? true }))
       }
       this.patchStatus({ pulling: false })
+      await this.shareMissingKeys()
+      await this.reencryptStale()
       // A pulled record with local changes was left alone: push them, then pull again.
       const pending = await this.store.listPendingRecords()
       if (!pending.some((record) => !record.conflict)) break
+    }
+  }
+
+  /**
+   * As an owner or admin of encrypted collections, wraps keys for members
+   * who lack them (accepted an invitation by e-mail, got a new public key):
+   * at most every 30 s per collection, at once after a membership or key event.
+   */
+  private async shareMissingKeys() {
+    if ((await this.account.status()) !== 'ready') return
+    for (const collectionId of await this.keyring.encryptedCollections()) {
+      if (!this.collections.has(collectionId) || Date.now() - (this.keysSharedAt.get(collectionId) ?? 0) < 30_000) continue
+      this.keysSharedAt.set(collectionId, Date.now())
+      await this.withSession(() => this.sharing.shareMissingKeys(collectionId)).catch(() => undefined)
+    }
+  }
+
+  /**
+   * A member left or was removed from an encrypted collection: as an owner
+   * or admin, make sure the key is rotated (once, whoever does it: see
+   * SharingApi.rotateAfterRemoval). Others, and plaintext collections, do nothing.
+   */
+  private async rotateAfterRemoval(collectionId: string) {
+    try {
+      if (this.closed || !this.tabs.isLeader || !(await this.keyring.isEncrypted(collectionId)) || (await this.account.status()) !== 'ready') return
+      const known = await this.keyring.currentEpoch(collectionId)
+      const collection = await this.rest.call<{ role: string }>({ method: 'GET', path: `collections/${encodeURIComponent(collectionId)}` })
+      if (collection.role !== 'owner' && collection.role !== 'admin') return
+      await this.withSession(() => this.sharing.rotateAfterRemoval(collectionId, known))
+    } catch {
+      // Offline, or no longer a manager: another manager's client, or the next removal, rotates.
+    }
+  }
+
+  /**
+   * Records still sealed under an older epoch (written before a rotation by
+   * a device that had not heard of it yet) are re-encrypted under the
+   * current one by whoever reads them and may write. A reader's attempt is
+   * refused and harmless; several clients at once conflict and skip.
+   */
+  private async reencryptStale() {
+    for (const collectionId of this.keyring.takeStale()) {
+      if (!this.collections.has(collectionId)) continue
+      await this.withSession(() => this.sharing.reencrypt(collectionId)).catch(() => undefined)
     }
   }
 
@@ -684,12 +811,28 @@ export class Roost {
     })()
   }
 
-  private onCollectionEvent(type: 'lock' | 'member' | 'removed', payload: unknown) {
+  private onCollectionEvent(type: 'lock' | 'member' | 'removed' | 'keys', payload: unknown) {
     if (type === 'lock') {
       const event = payload as { collectionId: string; type: string; lock: { token: number } }
       if (event.type !== 'acquired') this.locks.ended(event.collectionId, event.lock.token)
-    } else if (type === 'removed' || type === 'member') {
-      // Membership or the collection itself changed: the next cycle finds out what it means.
+    } else if (type === 'member') {
+      const event = payload as { collectionId?: unknown; type?: unknown; member?: { userId?: unknown } } | null
+      const removed = event?.member?.userId
+      if (event?.type === 'removed' && typeof event.collectionId === 'string' && typeof removed === 'string' && removed !== this.session.userId && !this.sharing.removedByThisClient(event.collectionId, removed)) {
+        void this.rotateAfterRemoval(event.collectionId)
+      }
+      if (typeof event?.collectionId === 'string') {
+        this.keysSharedAt.delete(event.collectionId)
+        this.keyring.invalidate(event.collectionId)
+      }
+      this.loop.kick()
+    } else if (type === 'removed' || type === 'keys') {
+      // Membership, keys or the collection itself changed: the next cycle finds out what it means.
+      const collectionId = (payload as { collectionId?: unknown } | null)?.collectionId
+      if (typeof collectionId === 'string') {
+        this.keysSharedAt.delete(collectionId)
+        this.keyring.invalidate(collectionId)
+      }
       this.loop.kick()
     }
   }

@@ -109,7 +109,7 @@ const examples = parseExamples(readFileSync(path.join(ROOT, DOC), 'utf8'))
 
 describe(DOC, () => {
   it('has runnable examples, each with documented output', () => {
-    expect(examples.map((example) => example.name)).toEqual(['quickstart', 'conflicts', 'groups', 'errors'])
+    expect(examples.map((example) => example.name)).toEqual(['quickstart', 'conflicts', 'groups', 'encryption', 'errors'])
     for (const example of examples) expect(example.blocks.some((block) => block.output), `example "${example.name}" documents no output`).toBe(true)
   })
 

@@ -19,7 +19,8 @@ import { SECRET_BYTES, assertSecret, phraseToSecret } from './recovery-phrase.js
  * import a raw X25519 private key everywhere (only PKCS#8/JWK, and not in
  * every browser), and derivation must give the same pair on every platform.
  *
- * Not yet wired into sync.
+ * Used by the client's key ring (src/client/e2e/): the secret is what
+ * `roost.account` exports as a phrase and keeps on the device.
  */
 export { InvalidRecoveryPhraseError, recoveryPhrase, type RecoveryPhraseProblem } from './recovery-phrase.js'
 export { fingerprint } from './fingerprint.js'

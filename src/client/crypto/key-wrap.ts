@@ -41,7 +41,7 @@ import { KEY_BYTES } from './keys.js'
  * unwrapped bytes into a non-extractable CryptoKey with importKeyRaw (keys.ts)
  * and drops them.
  *
- * Not yet wired into sync.
+ * Used by the client's key ring and sharing (src/client/e2e/).
  */
 export { KeyUnwrapError, type KeyUnwrapReason } from './errors.js'
 export { importKeyRaw } from './keys.js'

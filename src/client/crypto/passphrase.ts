@@ -27,7 +27,7 @@ import {
  * the secret, and anyone who takes the copy must guess the passphrase
  * offline, one Argon2id run per guess.
  *
- * Not yet wired into sync.
+ * Used by `roost.account.setPassphrase` / `unlockWithPassphrase` (src/client/e2e/account.ts).
  */
 export { InvalidPassphraseWrapError, WrongPassphraseError, type PassphraseWrapProblem } from './errors.js'
 export { ARGON2_BOUNDS, DEFAULT_ARGON2, MIN_PASSPHRASE_CHARACTERS } from './passphrase-seal.js'

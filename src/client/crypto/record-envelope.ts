@@ -23,8 +23,8 @@ import {
  * collection's key for one epoch, as a small JSON object the server stores
  * as the record's `data` without being able to read it.
  *
- * Not yet wired into sync: with issue 16, the client encrypts before a
- * write enters the outbox and decrypts after a pull.
+ * The sync engine encrypts when a push is planned and decrypts every record
+ * from the server (src/client/e2e/codec.ts, src/client/engine/decode.ts).
  */
 export { TamperedRecordError, type TamperReason } from './errors.js'
 export { generateCollectionKey, exportKeyRaw, importKeyRaw } from './keys.js'

@@ -1,6 +1,6 @@
 import type { Batch, BatchOperation } from '../../services/batches/batches.shared.js'
 import { RoostError, toRoostError } from '../errors.js'
-import type { LocalRecord, ServerRecord } from '../types.js'
+import type { Json, LocalRecord, ServerRecord } from '../types.js'
 import type { EngineContext } from './context.js'
 
 /** One record of a batch upload, with the local version it carries. */
@@ -8,7 +8,10 @@ export interface PlannedOperation {
   collectionId: string
   id: string
   localVersion: number
+  /** What the server stores (its data an envelope in an encrypted collection). */
   operation: BatchOperation
+  /** The data in the clear, when `operation` carries it encrypted: what the local copy holds once committed. */
+  plain?: unknown
 }
 
 /** A batch upload, persisted before its first request: after a crash the same batch is resumed. */
@@ -39,6 +42,14 @@ export function batchOperation(record: Pick<LocalRecord, 'collectionId' | 'id' |
   if (state.deleted) return base && !base.deleted ? { op: 'delete', collectionId, id, version: base.version } : null
   if (!base) return { op: 'put', collectionId, id, data: state.data, ifNotExists: true }
   return { op: 'put', collectionId, id, data: state.data, version: base.version }
+}
+
+/** A planned operation with its data encoded for the wire (encrypted collections); the plaintext stays beside it. */
+export async function encodeOperation(ctx: EngineContext, item: PlannedOperation): Promise<PlannedOperation> {
+  const operation = item.operation
+  if (operation.op !== 'put') return item
+  const data = await ctx.codec.encode(item.collectionId, item.id, (operation.data ?? null) as Json)
+  return data === operation.data ? item : { ...item, operation: { ...operation, data }, plain: operation.data }
 }
 
 const appendChunks = (ctx: EngineContext, items: PlannedOperation[]): BatchOperation[][] => {
@@ -121,7 +132,7 @@ export function committedRecord(ctx: EngineContext, batch: Batch, plan: BatchPla
     collectionId: item.collectionId,
     id: item.id,
     version: result.version,
-    data: deleted ? null : (item.operation as { data?: unknown }).data ?? null,
+    data: deleted ? null : ('plain' in item ? item.plain : (item.operation as { data?: unknown }).data) ?? null,
     deleted,
     updatedAt: batch.committedAt ?? ctx.now(),
     updatedBy: ctx.userId(),

@@ -1,5 +1,5 @@
 import { ClientInputError } from '../errors.js'
-import { assertRecordData } from '../json.js'
+import { assertRecordData, jsonEqual } from '../json.js'
 import type { LocalRecord, MergeResult, PushAttempt, ServerRecord } from '../types.js'
 import type { EngineContext } from './context.js'
 import { commit, settleApplied, settleConflict } from './settle.js'
@@ -14,6 +14,8 @@ export const isOwnWrite = (record: LocalRecord, attempt: Pick<PushAttempt, 'key'
  * else goes through the collection's conflict policy.
  */
 export async function handleConflict(ctx: EngineContext, collectionId: string, id: string, attempt: PushAttempt, current: ServerRecord | null): Promise<void> {
+  const before = await ctx.store.getRecord(collectionId, id)
+  if (before && !isOwnWrite(before, attempt, current) && sameContent(before.base, current)) return rebase(ctx, collectionId, id, current!)
   const policy = ctx.policy(collectionId)
   let merged: { result: MergeResult; version: number } | undefined
   if (typeof policy === 'function') {
@@ -31,6 +33,22 @@ export async function handleConflict(ctx: EngineContext, collectionId: string, i
     }
   }
   return applyDecision(ctx, collectionId, id, attempt, current, merged)
+}
+
+/**
+ * The server's newer version holds what our base held: a change that
+ * changed nothing we can see (an encrypted record re-encrypted under a new
+ * key epoch, a write of the same data). Not a conflict: push again on top of it.
+ */
+const sameContent = (base: ServerRecord | null, current: ServerRecord | null): boolean =>
+  base !== null && current !== null && base.deleted === current.deleted && current.version > base.version && jsonEqual(base.data, current.data)
+
+async function rebase(ctx: EngineContext, collectionId: string, id: string, current: ServerRecord) {
+  await ctx.store.runExclusive(async () => {
+    const record = await ctx.store.getRecord(collectionId, id)
+    if (!record) return
+    await commit(ctx, { changes: [{ type: 'putRecord', record: { ...record, base: current, attempt: null, unconfirmedKeys: [] } }], outcomes: [] }, [collectionId])
+  })
 }
 
 async function applyDecision(

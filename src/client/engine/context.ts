@@ -1,7 +1,9 @@
 import type { RestTransport } from '../transport/rest.js'
 import type { ClientStore } from '../stores/types.js'
-import type { ConflictPolicy, WriteOutcome, Progress } from '../types.js'
+import type { ConflictPolicy, WriteOutcome, Progress, ServerRecord } from '../types.js'
 import type { Emitter } from '../observable.js'
+import type { RecordCodec } from '../e2e/codec.js'
+import type { TamperedRecordError } from '../crypto/errors.js'
 
 /**
  * What the parts of the sync engine share. One object per client; the
@@ -21,4 +23,8 @@ export interface EngineContext {
   appendOperations: number
   appendBytes: number
   now(): string
+  /** Record data on the wire: plaintext, or envelopes in encrypted collections (decrypted on the way in). */
+  codec: RecordCodec
+  /** A record from the server failed to decrypt: report it (it is not shown). */
+  tampered(error: TamperedRecordError, record: ServerRecord): void
 }

@@ -2,9 +2,10 @@ import { RoostError, toRoostError } from '../errors.js'
 import { uuid } from '../ids.js'
 import type { StoreChange } from '../stores/types.js'
 import type { Json, LocalRecord, ServerRecord, WriteOutcome } from '../types.js'
-import { abortBatch, batchOperation, committedRecord, runBatch, type BatchConflict, type BatchPlan } from './batch-upload.js'
+import { abortBatch, batchOperation, committedRecord, encodeOperation, runBatch, type BatchConflict, type BatchPlan } from './batch-upload.js'
 import type { EngineContext } from './context.js'
 import { isOwnWrite } from './conflicts.js'
+import { decodeCurrent } from './decode.js'
 import { FatalError, ResyncNeeded, classifyWriteError, failureOf } from './failures.js'
 import { lockTokenOf } from './push-single.js'
 import { commit, entriesOf, settleApplied, settleConflict, settleRejected } from './settle.js'
@@ -69,7 +70,7 @@ async function planGroup(ctx: EngineContext, groupId: string): Promise<{ group: 
       if (!operation) continue
       const token = lockTokenOf(entriesOf(outbox, item.collectionId, item.id).filter((entry) => entry.groupId === groupId))
       if (token !== null) plan.lockTokens[item.collectionId] = Math.max(token, plan.lockTokens[item.collectionId] ?? 0)
-      plan.items.push({ collectionId: item.collectionId, id: item.id, localVersion: item.localVersion, operation })
+      plan.items.push(await encodeOperation(ctx, { collectionId: item.collectionId, id: item.id, localVersion: item.localVersion, operation }))
       const unconfirmedKeys = record.attempt?.key ? [...(record.unconfirmedKeys ?? []), record.attempt.key].slice(-8) : record.unconfirmedKeys
       changes.push({ type: 'putRecord', record: { ...record, unconfirmedKeys, attempt: { key: plan.commitKey, localVersion: item.localVersion, batchId: plan.batchId } } })
     }
@@ -119,7 +120,8 @@ async function pushGroup(ctx: EngineContext, groupId: string): Promise<'done' | 
     await replan(ctx, group, null, [])
     throw new ResyncNeeded(new RoostError(404, 'NotFound', `Record "${missing[0].id}" is missing from the server`), [...new Set(missing.map((conflict) => conflict.collectionId))])
   }
-  return resolveGroupConflicts(ctx, group, plan, result.conflicts)
+  const decoded = await Promise.all(result.conflicts.map(async (conflict) => ({ ...conflict, current: await decodeCurrent(ctx, conflict.current) })))
+  return resolveGroupConflicts(ctx, group, plan, decoded)
 }
 
 /** Ends a group: every record settles the same way, and the group is dropped, in one local transaction. */

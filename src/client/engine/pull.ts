@@ -5,6 +5,7 @@ import type { LocalRecord, ServerRecord } from '../types.js'
 import type { EngineContext } from './context.js'
 import { FatalError } from './failures.js'
 import { fromServer } from './settle.js'
+import { decodeRecords } from './decode.js'
 
 /** Where the pull of one collection stands: the feed's cursor and the `seq` of the newest change applied. */
 export interface FeedPosition {
@@ -34,12 +35,25 @@ function mergeServerRecord(local: LocalRecord | undefined, server: ServerRecord)
 }
 
 /** Applies server records and the new position in one local transaction. */
-async function applyServerRecords(ctx: EngineContext, collectionId: string, records: ServerRecord[], position: FeedPosition): Promise<number> {
+async function applyServerRecords(
+  ctx: EngineContext,
+  collectionId: string,
+  /** Decoded (decrypted) records; null where one failed to decrypt. */
+  decoded: Array<ServerRecord | null>,
+  records: ServerRecord[],
+  position: FeedPosition
+): Promise<number> {
   return ctx.store.runExclusive(async () => {
     const changes: StoreChange[] = []
     const locals = await ctx.store.getRecords(collectionId, records.map((server) => server.id))
-    for (const [index, server] of records.entries()) {
-      const next = mergeServerRecord(locals[index], server)
+    for (const [index, server] of decoded.entries()) {
+      const local = locals[index]
+      if (server === null) {
+        // Tampered (reported): not shown. A synced copy goes; local changes stay, and their push meets the server.
+        if (local && local.version <= local.syncedVersion && !local.conflict) changes.push({ type: 'deleteRecord', collectionId, id: local.id })
+        continue
+      }
+      const next = mergeServerRecord(local, server)
       if (next) changes.push({ type: 'putRecord', record: next })
     }
     const stored = (await ctx.store.getMeta<FeedPosition>(cursorKey(collectionId))) ?? { cursor: null, last: 0 }
@@ -99,7 +113,9 @@ export async function pullCollection(ctx: EngineContext, collectionId: string, o
     }
     const changes = answer.changes as ServerRecord[]
     position = { cursor: answer.cursor, last: changes.length > 0 ? changes[changes.length - 1].seq : position.last }
-    await applyServerRecords(ctx, collectionId, changes, position)
+    // Decrypted before anything is applied: a missing key throws here, and the page is pulled again later.
+    const decoded = await decodeRecords(ctx, changes)
+    await applyServerRecords(ctx, collectionId, decoded, changes, position)
     done += changes.length
     if (changes.length > 0 || answer.more) ctx.progress.emit({ phase: 'pull', collectionId, done, total: total === null ? null : Math.max(total, done) })
     if (!answer.more) return { reset }

@@ -1,6 +1,7 @@
 import { RoostError, toRoostError } from '../errors.js'
 import { uuid } from '../ids.js'
-import type { LocalRecord, OutboxEntry, PushAttempt, ServerRecord } from '../types.js'
+import type { Json, LocalRecord, OutboxEntry, PushAttempt, ServerRecord } from '../types.js'
+import { decodeCurrent } from './decode.js'
 import type { EngineContext } from './context.js'
 import { handleConflict } from './conflicts.js'
 import { FatalError, ResyncNeeded, classifyWriteError, failureOf } from './failures.js'
@@ -41,7 +42,7 @@ export async function pushSingle(ctx: EngineContext, collectionId: string, id: s
     if (record.attempt?.request) return record.attempt
     const outbox = await ctx.store.listOutbox()
     const carried = entriesOf(outbox, collectionId, id).filter((entry) => entry.state === 'pending' && entry.localVersion <= record.version)
-    const request = singleRequest(record)
+    const request = await encodeRequest(ctx, record, singleRequest(record))
     const attempt: PushAttempt = {
       // The newest write this push carries names it: its id is its key.
       key: carried.at(-1)?.id ?? uuid(),
@@ -74,7 +75,7 @@ export async function pushSingle(ctx: EngineContext, collectionId: string, id: s
     const error = toRoostError(caught)
     if (error.code === 409) {
       const current = ((error.data as { current?: ServerRecord | null } | undefined)?.current ?? null) as ServerRecord | null
-      return handleConflict(ctx, collectionId, id, attempt, current)
+      return handleConflict(ctx, collectionId, id, attempt, await decodeCurrent(ctx, current))
     }
     if (error.code === 401) throw error
     const verdict = classifyWriteError(error, request.lockToken != null)
@@ -82,11 +83,19 @@ export async function pushSingle(ctx: EngineContext, collectionId: string, id: s
     if (verdict === 'fatal') throw error.code === 404 ? new ResyncNeeded(error, [collectionId]) : new FatalError(error, collectionId)
     return reject(ctx, collectionId, id, error)
   }
+  const applied = await decodeCurrent(ctx, answer)
   await ctx.store.runExclusive(async () => {
     const record = await ctx.store.getRecord(collectionId, id)
     if (!record) return
-    await commit(ctx, settleApplied(record, attempt, answer, await ctx.store.listOutbox()), [collectionId])
+    await commit(ctx, settleApplied(record, attempt, applied, await ctx.store.listOutbox()), [collectionId])
   })
+}
+
+/** The request with its data as the wire carries it (an envelope in an encrypted collection). */
+async function encodeRequest(ctx: EngineContext, record: LocalRecord, request: PushAttempt['request']): Promise<PushAttempt['request']> {
+  const body = request?.body as { data?: Json } | undefined
+  if (!request || !body || !('data' in body)) return request
+  return { ...request, body: { ...body, data: await ctx.codec.encode(record.collectionId, record.id, body.data ?? null) } }
 }
 
 export async function reject(ctx: EngineContext, collectionId: string, id: string, error: RoostError) {

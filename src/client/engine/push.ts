@@ -2,9 +2,10 @@ import { RoostError, toRoostError } from '../errors.js'
 import { uuid } from '../ids.js'
 import type { StoreChange } from '../stores/types.js'
 import type { LocalRecord, WriteOutcome } from '../types.js'
-import { abortBatch, batchOperation, committedRecord, runBatch, type BatchPlan, type BatchResult, type PlannedOperation } from './batch-upload.js'
+import { abortBatch, batchOperation, committedRecord, encodeOperation, runBatch, type BatchPlan, type BatchResult, type PlannedOperation } from './batch-upload.js'
 import type { EngineContext } from './context.js'
 import { handleConflict } from './conflicts.js'
+import { decodeCurrent } from './decode.js'
 import { classifyWriteError, ResyncNeeded } from './failures.js'
 import { pushGroups, groupRecordKeys } from './groups.js'
 import { lockTokenOf, pushSingle } from './push-single.js'
@@ -91,7 +92,7 @@ async function planBatch(ctx: EngineContext, records: LocalRecord[]): Promise<Ba
       }
       const token = lockTokenOf(carried)
       if (token !== null) plan.lockTokens[record.collectionId] = Math.max(token, plan.lockTokens[record.collectionId] ?? 0)
-      plan.items.push({ collectionId: record.collectionId, id: record.id, localVersion: record.version, operation })
+      plan.items.push(await encodeOperation(ctx, { collectionId: record.collectionId, id: record.id, localVersion: record.version, operation }))
       const unconfirmedKeys = record.attempt?.key ? [...(record.unconfirmedKeys ?? []), record.attempt.key].slice(-8) : record.unconfirmedKeys
       changes.push({ type: 'putRecord', record: { ...record, unconfirmedKeys, attempt: { key: plan.commitKey, localVersion: record.version, batchId: plan.batchId } } })
     }
@@ -155,7 +156,7 @@ async function finishBatch(ctx: EngineContext, plan: BatchPlan): Promise<'done' 
   await dropPlan(ctx, plan, false, conflicted)
   for (const conflict of result.conflicts) {
     const item = plan.items.find((candidate) => candidate.collectionId === conflict.collectionId && candidate.id === conflict.id)
-    if (item) await handleConflict(ctx, item.collectionId, item.id, { key: plan.commitKey, localVersion: item.localVersion, batchId: plan.batchId }, conflict.current)
+    if (item) await handleConflict(ctx, item.collectionId, item.id, { key: plan.commitKey, localVersion: item.localVersion, batchId: plan.batchId }, await decodeCurrent(ctx, conflict.current))
   }
   return 'done'
 }

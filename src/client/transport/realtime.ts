@@ -8,8 +8,8 @@ export interface RealtimeHandlers {
   /** The connection is gone (socket.io reconnects by itself). */
   onDown(): void
   onChange(event: ChangeEvent): void
-  /** A `collections lock` or `collections member` or `collections removed` event. */
-  onCollectionEvent(type: 'lock' | 'member' | 'removed', payload: unknown): void
+  /** A `collections lock`, `member`, `removed` or `keys` event. */
+  onCollectionEvent(type: 'lock' | 'member' | 'removed' | 'keys', payload: unknown): void
   /** Signing the socket in failed for good (401): the session is over. */
   onAuthFailed(error: RoostError): void
 }
@@ -41,6 +41,7 @@ export class RealtimeConnection {
     this.socket.on('collections lock', (event: unknown) => this.handlers.onCollectionEvent('lock', event))
     this.socket.on('collections member', (event: unknown) => this.handlers.onCollectionEvent('member', event))
     this.socket.on('collections removed', (event: unknown) => this.handlers.onCollectionEvent('removed', event))
+    this.socket.on('collections keys', (event: unknown) => this.handlers.onCollectionEvent('keys', event))
   }
 
   get isReady(): boolean {

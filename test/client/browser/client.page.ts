@@ -25,8 +25,8 @@ for (const type of ['freeze', 'resume', 'pagehide', 'pageshow', 'visibilitychang
 }
 
 const api = {
-  /** Opens the client on the IndexedDB store `storeName` and watches `collectionIds`. */
-  openClient(options: { url: string; email: string; password: string; storeName: string; collectionIds: string[] }) {
+  /** Opens the client on the IndexedDB store `storeName` and watches `collectionIds` (end-to-end encrypted ones with `encrypted`). */
+  openClient(options: { url: string; email: string; password: string; storeName: string; collectionIds: string[]; encrypted?: boolean }) {
     roost = createRoost({
       url: options.url,
       auth: { email: options.email, password: options.password },
@@ -36,14 +36,14 @@ const api = {
     })
     for (const collectionId of options.collectionIds) {
       client()
-        .collection(collectionId)
+        .collection(collectionId, { encrypted: options.encrypted === true })
         .watch((records) => watched.set(collectionId, plain(records)))
     }
   },
   /** Opens one more collection and watches it. */
-  watchCollection(collectionId: string) {
+  watchCollection(collectionId: string, encrypted = false) {
     client()
-      .collection(collectionId)
+      .collection(collectionId, { encrypted })
       .watch((records) => watched.set(collectionId, plain(records)))
   },
   async put(collectionId: string, id: string, data: Json): Promise<string> {
@@ -84,6 +84,37 @@ const api = {
   lifecycle() {
     return lifecycle
   },
+  /** Makes the account's keys on this device (first device): the recovery phrase. */
+  async createAccount(): Promise<string> {
+    return (await client().account.create()).recoveryPhrase
+ },
+  async accountStatus(): Promise<'ready' | 'missing'> {
+    return client().account.status()
+ },
+  /** The recovery phrase of the keys this device holds (after a reload: the ones kept in IndexedDB). */
+  async recoveryPhrase(): Promise<string> {
+    return client().account.recoveryPhrase()
+ },
+  async recoveryQrSvg(): Promise<string> {
+    return client().account.recoveryQrSvg()
+ },
+  /** Whether `svg` is an SVG document Chromium draws: its root element, and the size of the image it makes (0 if it failed to load). */
+  async renderSvg(svg: string): Promise<{ root: string; parseError: boolean; width: number; height: number }> {
+    const parsed = new DOMParser().parseFromString(svg, 'image/svg+xml')
+    const image = new Image()
+    const loaded = new Promise<boolean>((resolve) => {
+      image.onload = () => resolve(true)
+      image.onerror = () => resolve(false)
+    })
+    image.src = URL.createObjectURL(new Blob([svg], { type: 'image/svg+xml' }))
+    const ok = await loaded
+    URL.revokeObjectURL(image.src)
+    return { root: parsed.documentElement.localName, parseError: parsed.getElementsByTagName('parsererror').length > 0, width: ok ? image.naturalWidth : 0, height: ok ? image.naturalHeight : 0 }
+  },
+  /** Records of encrypted collections that failed to decrypt. */
+  async tamperedRecords() {
+    return client().tamperedRecords()
+ },
   async closeClient() {
     await roost?.close()
     roost = undefined
