@@ -40,7 +40,7 @@ export async function handleConflict(ctx: EngineContext, collectionId: string, i
  * changed nothing we can see (an encrypted record re-encrypted under a new
  * key epoch, a write of the same data). Not a conflict: push again on top of it.
  */
-const sameContent = (base: ServerRecord | null, current: ServerRecord | null): boolean =>
+export const sameContent = (base: ServerRecord | null, current: ServerRecord | null): boolean =>
   base !== null && current !== null && base.deleted === current.deleted && current.version > base.version && jsonEqual(base.data, current.data)
 
 async function rebase(ctx: EngineContext, collectionId: string, id: string, current: ServerRecord) {

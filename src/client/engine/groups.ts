@@ -4,7 +4,7 @@ import type { StoreChange } from '../stores/types.js'
 import type { Json, LocalRecord, ServerRecord, WriteOutcome } from '../types.js'
 import { abortBatch, batchOperation, committedRecord, encodeOperation, runBatch, type BatchConflict, type BatchPlan } from './batch-upload.js'
 import type { EngineContext } from './context.js'
-import { isOwnWrite } from './conflicts.js'
+import { isOwnWrite, sameContent } from './conflicts.js'
 import { decodeCurrent } from './decode.js'
 import { FatalError, ResyncNeeded, classifyWriteError, failureOf } from './failures.js'
 import { lockTokenOf } from './push-single.js'
@@ -121,6 +121,17 @@ async function pushGroup(ctx: EngineContext, groupId: string): Promise<'done' | 
     throw new ResyncNeeded(new RoostError(404, 'NotFound', `Record "${missing[0].id}" is missing from the server`), [...new Set(missing.map((conflict) => conflict.collectionId))])
   }
   const decoded = await Promise.all(result.conflicts.map(async (conflict) => ({ ...conflict, current: await decodeCurrent(ctx, conflict.current) })))
+  // Records that only changed in form (re-encrypted under a new key epoch): rebase them and upload the group again.
+  const rebased: StoreChange[] = []
+  for (const conflict of decoded) {
+    const record = await ctx.store.getRecord(conflict.collectionId, conflict.id)
+    if (!record || isOwnWrite(record, { key: plan.commitKey }, conflict.current) || !sameContent(record.base, conflict.current)) break
+    rebased.push({ type: 'putRecord', record: { ...record, base: conflict.current, attempt: null } })
+  }
+  if (rebased.length === decoded.length) {
+    await replan(ctx, group, null, rebased)
+    return 'again'
+  }
   return resolveGroupConflicts(ctx, group, plan, decoded)
 }
 

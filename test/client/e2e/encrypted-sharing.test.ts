@@ -5,6 +5,10 @@ import { toBase64url } from '../../../src/client/crypto/base64url.js'
 import { unwrapCollectionKey, wrapCollectionKey } from '../../../src/client/crypto/key-wrap.js'
 import { decryptRecord, importKeyRaw } from '../../../src/client/crypto/record-envelope.js'
 import { importRecoveryPhrase } from '../../../src/client/crypto/account-keys.js'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { sqliteStore } from '../../../src/client/stores/sqlite.js'
 import { describeBackends } from '../../helpers/backends.js'
 import { startServer, type TestServer } from '../../helpers/server.js'
 import { Clients, newId, synced, until } from '../helpers.js'
@@ -122,6 +126,41 @@ describeBackends('end-to-end encrypted sharing', (backend) => {
     const fresh = clients.create({ url: server.url, auth: bob, store: memoryStore() })
     await fresh.account.importRecoveryPhrase(bob.recoveryPhrase)
     expect(Object.keys(await readAll(fresh, collectionId)).sort()).toEqual(expected)
+  })
+
+  it('writes made offline before a re-encryption land on top of it: same plaintext, so no conflict (single, batched and group writes)', async () => {
+    const alice = await userWithKeys(server, clients)
+    const collectionId = await encryptedCollection(alice, 12)
+    const folder = mkdtempSync(path.join(tmpdir(), 'roost-e2e-'))
+    try {
+      const file = path.join(folder, 'device.db')
+      const first = clients.create({ url: server.url, auth: alice, store: sqliteStore(file) })
+      await first.account.importRecoveryPhrase(alice.recoveryPhrase)
+      expect(Object.keys(await readAll(first, collectionId))).toHaveLength(12)
+      await first.close()
+
+      // Meanwhile the key is rotated and every record re-encrypted: new versions, same plaintext.
+      expect((await alice.roost.sharing.rotate(collectionId)).reencrypted).toBe(12)
+
+      // The device comes back with writes it made offline, on the old versions.
+      const device = clients.create({ url: server.url, auth: alice, store: sqliteStore(file), autoStart: false })
+      const notes = device.collection(collectionId, { encrypted: true })
+      const single = await notes.put('r0', { i: 0, by: 'device' })
+      const many = []
+      for (let i = 1; i <= 9; i++) many.push(await notes.put(`r${i}`, { i, by: 'device' }))
+      const group = await device.transaction((scope) => {
+        scope.put(collectionId, 'r10', { i: 10, by: 'device' })
+        scope.put(collectionId, 'r11', { i: 11, by: 'device' })
+      })
+      await device.start()
+      await synced(device, 20_000)
+      for (const receipt of [single, ...many, ...group.writes]) expect((await device.awaitWrite(receipt.writeId)).status).toBe('applied')
+      expect(device.status.get().conflicts).toBe(0)
+      const server12 = await readAll(alice.roost, collectionId)
+      for (let i = 0; i < 12; i++) expect(server12[`r${i}`]).toEqual({ i, by: 'device' })
+    } finally {
+      rmSync(folder, { recursive: true, force: true })
+    }
   })
 
   it('a member who leaves on their own is followed by one rotation, made by a manager’s client', async () => {
