@@ -134,13 +134,13 @@ function workloadTable(workload: WorkloadResult): string {
 function settingsLine(result: BenchResult): string {
   const s = result.settings
   return (
-    `${s.runs} run(s) per workload and target, median (min–max); W1, W1s ${s.clients} clients × ${s.seconds} s; ` +
+    `${s.runs} run(s) per workload and target, median (min–max); W1, W1s, W1e ${s.clients} clients × ${s.seconds} s; ` +
     `W2 ${s.bulkRecords.toLocaleString('en')} records in requests of ${s.bulkChunk}; W3, W3b ${s.feedRecords.toLocaleString('en')} records in pages of ${s.feedPage}; ` +
     `W4 ${s.subscribers} subscribers, ${s.rate} writes/s × ${s.seconds} s; ` +
     // Results from before W4k have no crowd settings.
     (s.crowdSubscribers === undefined ? '' : `W4k ${s.crowdSubscribers.toLocaleString('en')} subscribers, ${s.crowdRate} writes/s × ${s.seconds} s; `) +
     `W5 ${s.batchOperations.toLocaleString('en')} operations in ${s.batchAppends} appends; ` +
-    `W6 ${s.syncRecords.toLocaleString('en')} records; W7 ${s.clients} sign-in clients × ${s.seconds} s per phase; W8 ${s.offlineWrites.toLocaleString('en')} offline writes; ` +
+    `W6, W6e ${s.syncRecords.toLocaleString('en')} records; W7 ${s.clients} sign-in clients × ${s.seconds} s per phase; W8 ${s.offlineWrites.toLocaleString('en')} offline writes; ` +
     `records of about ${payloadBytes} bytes of JSON.`
   )
 }
@@ -153,6 +153,7 @@ function machineLine(result: { machine: Machine; durationSeconds: number }): str
 /** The sizes a workload's run used (the settings line of a separate run names only its workload's). */
 const WORKLOAD_SETTINGS: Partial<Record<WorkloadResult['id'], (s: Settings) => string>> = {
   W6: (s) => `${s.syncRecords.toLocaleString('en')} records`,
+  W6e: (s) => `${s.syncRecords.toLocaleString('en')} records`,
   W8: (s) => `${s.offlineWrites.toLocaleString('en')} offline writes`
 }
 
