@@ -32,11 +32,12 @@ let browserSkipped: string | undefined = chromiumProblem()
  */
 async function syncOnce(target: RoostTarget, state: State, kind: StoreKind, records: number) {
   const { store, cleanup } = kind.open()
+  // W6 samples from before createRoost, as it always has; W6e from after the (untimed) import.
+  let memory = state.recoveryPhrase === undefined ? new MemorySampler() : undefined
   const roost = createRoost({ url: target.url, auth: { accessToken: target.accessToken }, store })
-  let memory: MemorySampler | undefined
   try {
     if (state.recoveryPhrase !== undefined) await roost.account.importRecoveryPhrase(state.recoveryPhrase)
-    memory = new MemorySampler()
+    memory ??= new MemorySampler()
     const start = now()
     roost.collection(state.collectionId, { create: false, ...(state.recoveryPhrase === undefined ? {} : { encrypted: true }) })
     await roost.whenSynced()
