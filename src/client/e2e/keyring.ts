@@ -69,6 +69,7 @@ const REFRESH_EVERY_MS = 2000
 export class KeyRing {
   private account: Account | null = null
   private accountLoaded = false
+  private accountLoading: Promise<void> | null = null
   private readonly keys = new Map<string, Map<number, EpochKey>>()
   private readonly current = new Map<string, number>()
   private readonly opted = new Set<string>()
@@ -87,12 +88,16 @@ export class KeyRing {
   /** The account keys on this device, or null. */
   async getAccount(): Promise<Account | null> {
     if (this.accountLoaded) return this.account
-    const stored = await this.deps.store.getMeta<StoredAccount>(ACCOUNT)
-    if (stored && !this.accountLoaded) {
-      const secret = fromBase64url(stored.secret)
-      if (secret) this.account = { userId: stored.userId, keyVersion: stored.keyVersion, keys: await deriveAccountKeys(secret) }
-    }
-    this.accountLoaded = true
+    // One load for all callers: a page of records decodes concurrently, and each would otherwise read and derive the keys again.
+    this.accountLoading ??= (async () => {
+      const stored = await this.deps.store.getMeta<StoredAccount>(ACCOUNT)
+      if (stored && !this.accountLoaded) {
+        const secret = fromBase64url(stored.secret)
+        if (secret) this.account = { userId: stored.userId, keyVersion: stored.keyVersion, keys: await deriveAccountKeys(secret) }
+      }
+      this.accountLoaded = true
+    })().finally(() => (this.accountLoading = null))
+    await this.accountLoading
     return this.account
   }
 
