@@ -70,6 +70,7 @@ export class KeyRing {
   private account: Account | null = null
   private accountLoaded = false
   private accountLoading: Promise<void> | null = null
+  private readonly storedLoading = new Map<string, Promise<void>>()
   private readonly keys = new Map<string, Map<number, EpochKey>>()
   private readonly current = new Map<string, number>()
   private readonly opted = new Set<string>()
@@ -225,9 +226,17 @@ export class KeyRing {
   /** Keys unwrapped from what this device kept, without the server (an offline start). */
   private async loadStored(collectionId: string): Promise<void> {
     if (this.keys.has(collectionId)) return
-    const account = await this.getAccount()
-    const rows = await this.deps.store.getMeta<StoredWrapped[]>(wrappedKey(collectionId))
-    if (account && rows) await this.unwrapAll(collectionId, rows, account)
+    // One read (and unwrap) per collection for all callers, as for the account.
+    let loading = this.storedLoading.get(collectionId)
+    if (!loading) {
+      loading = (async () => {
+        const account = await this.getAccount()
+        const rows = await this.deps.store.getMeta<StoredWrapped[]>(wrappedKey(collectionId))
+        if (account && rows) await this.unwrapAll(collectionId, rows, account)
+      })().finally(() => this.storedLoading.delete(collectionId))
+      this.storedLoading.set(collectionId, loading)
+    }
+    return loading
   }
 
   /** The key of one epoch: from memory, what this device kept, or the server. KeyUnavailableError when none of them has it. */
