@@ -1,5 +1,6 @@
 import { createRoost, memoryStore, type Json } from 'roost/client'
-import { fromBase64url } from '../../src/client/crypto/base64url.js'
+import { importRecoveryPhrase, type AccountKeys } from '../../src/client/crypto/account-keys.js'
+import { toBase64url } from '../../src/client/crypto/base64url.js'
 import { encryptRecord, importKeyRaw, type Envelope } from '../../src/client/crypto/record-envelope.js'
 import { wrapCollectionKey } from '../../src/client/crypto/key-wrap.js'
 import type { UserKey } from '../../src/services/user-keys/user-keys.shared.js'
@@ -19,7 +20,8 @@ export interface BenchAccount {
   /** The 24-word recovery phrase: how each syncing client gets the account's keys. */
   recoveryPhrase: string
   keyVersion: number
-  publicKey: Uint8Array
+  /** The account's X25519 pair, as each of its devices derives it from the phrase (a wrap is made to the public key and, with HPKE Auth mode, by the private one). */
+  keys: AccountKeys
 }
 
 /** The collection's epoch-1 key: what an app's device holds to write records. */
@@ -49,10 +51,10 @@ async function createAccount(target: RoostTarget): Promise<BenchAccount> {
     const { recoveryPhrase } = await roost.account.create()
     const userId = roost.userId
     if (!userId) throw new Error('the client library did not sign in while creating the account keys')
+    const keys = await importRecoveryPhrase(recoveryPhrase)
     const published = await target.http.json<UserKey>('GET', `/user-keys/${userId}`)
-    const publicKey = fromBase64url(published.publicKey)
-    if (!publicKey) throw new Error(`user-keys/${userId} answered a public key that is not base64url`)
-    return { userId, recoveryPhrase, keyVersion: published.keyVersion, publicKey }
+    if (published.publicKey !== toBase64url(keys.publicKey)) throw new Error(`user-keys/${userId} holds another public key than the one just created`)
+    return { userId, recoveryPhrase, keyVersion: published.keyVersion, keys }
   } finally {
     await roost.close()
   }
@@ -62,7 +64,8 @@ async function createAccount(target: RoostTarget): Promise<BenchAccount> {
 export async function encryptCollection(target: RoostTarget, collectionId: string): Promise<SealingKey> {
   const account = await benchAccount(target)
   const raw = globalThis.crypto.getRandomValues(new Uint8Array(32))
-  const wrappedKey = await wrapCollectionKey(raw, { userId: account.userId, keyVersion: account.keyVersion, publicKey: account.publicKey }, { collectionId, epoch: 1 })
+  // Issue 16's wrap-auth branch adds a fourth argument, the wrapping member: { userId: account.userId, privateKey: account.keys.privateKey, publicKey: account.keys.publicKey }.
+  const wrappedKey = await wrapCollectionKey(raw, { userId: account.userId, keyVersion: account.keyVersion, publicKey: account.keys.publicKey }, { collectionId, epoch: 1 })
   await target.http.json('POST', `/collections/${collectionId}/key-epochs`, {
     epoch: 1,
     keys: [{ userId: account.userId, keyVersion: account.keyVersion, wrappedKey }]
