@@ -79,7 +79,59 @@ function postgresGoal(list: Ratio[]): Goal[] {
  * the other workload did not run.
  */
 export function goals(id: WorkloadId, targets: TargetResult[], list: Ratio[], earlier: WorkloadResult[] = []): Goal[] {
-  return [...sqliteGoals(id, targets, list), ...sharedGoals(id, targets, list, earlier), ...postgresGoal(list)]
+  return [...sqliteGoals(id, targets, list), ...sharedGoals(id, targets, list, earlier), ...encryptionGoals(id, targets, earlier), ...postgresGoal(list)]
+}
+
+/** The stores W6 and W6e measure, by metric key. */
+const SYNC_STORES = [
+  ['memorySeconds', 'memory store'],
+  ['sqliteSeconds', 'SQLite store'],
+  ['indexeddbSeconds', 'IndexedDB store in Chromium']
+] as const
+
+const ROOST_LABELS = [
+  ['roost-sqlite', 'SQLite'],
+  ['roost-postgres', 'PostgreSQL'],
+  ['roost-mongodb', 'MongoDB']
+] as const
+
+/**
+ * Issue 16's speed section: the encrypted variants next to the plaintext
+ * figures of the same run (each median over the other's, per Roost
+ * target). W6e has a target: within 1.5× of W6, for each store; on SQLite
+ * always (like W6's goals, "not measured" when W6 did not run), on the
+ * other databases when both ran there. W1e has none: its row only reports
+ * the ratio (no "met").
+ */
+function encryptionGoals(id: WorkloadId, targets: TargetResult[], earlier: WorkloadResult[]): Goal[] {
+  const plain = earlier.find((workload) => workload.id === (id === 'W6e' ? 'W6' : 'W1'))
+  const both = (name: TargetName, key: string) => [median(targets, name, key), plain && median(plain.targets, name, key)]
+  const shown = (name: TargetName, keys: readonly string[]) => name === 'roost-sqlite' || keys.some((key) => both(name, key).every((value) => value !== undefined))
+  switch (id) {
+    case 'W6e':
+      return ROOST_LABELS.filter(([name]) => shown(name, SYNC_STORES.map(([key]) => key))).flatMap(([name, label]) =>
+        SYNC_STORES.map(([key, store]) =>
+          check(
+            `${label}: encrypted initial sync (${store}) ≤ 1.5× W6's (plaintext, this run)`,
+            both(name, key),
+            (encrypted, plaintext) => encrypted <= 1.5 * plaintext,
+            (encrypted, plaintext) => `${x(encrypted / plaintext)} (${round(encrypted, 3)} ÷ ${round(plaintext, 3)} s)`
+          )
+        )
+      )
+    case 'W1e':
+      return ROOST_LABELS.filter(([name]) => shown(name, ['writesPerSecond'])).map(([name, label]) => {
+        const { text, actual } = check(
+          `${label}: encrypted writes/s ÷ W1's (plaintext, this run); no target, reported`,
+          both(name, 'writesPerSecond'),
+          () => true,
+          (encrypted, plaintext) => `${x(encrypted / plaintext)} (${round(encrypted, 3)} ÷ ${round(plaintext, 3)} writes/s)`
+        )
+        return { text, actual }
+      })
+    default:
+      return []
+  }
 }
 
 /** The smallest (worst) delivered % over the runs of `name`: every run must deliver everything. */
@@ -166,12 +218,7 @@ function sqliteGoals(id: WorkloadId, targets: TargetResult[], list: Ratio[]): Go
       return [check('SQLite: 1,000-operation commit ≤ 100 ms', [roost('commitMs')], (commit) => commit <= 100, ms)]
     case 'W6': {
       // The same target for each store the client library ships (IndexedDB: in Chromium, "not measured" without it).
-      const stores = [
-        ['memorySeconds', 'memory store'],
-        ['sqliteSeconds', 'SQLite store'],
-        ['indexeddbSeconds', 'IndexedDB store in Chromium']
-      ] as const
-      return stores.map(([key, store]) =>
+      return SYNC_STORES.map(([key, store]) =>
         check(`SQLite: a new client syncs 10,000 records (${store}) in < 1.5 s`, [roost(key)], (seconds) => seconds < 1.5, (seconds) => `${round(seconds, 3)} s`)
       )
     }

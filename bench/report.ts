@@ -134,13 +134,13 @@ function workloadTable(workload: WorkloadResult): string {
 function settingsLine(result: BenchResult): string {
   const s = result.settings
   return (
-    `${s.runs} run(s) per workload and target, median (min–max); W1, W1s ${s.clients} clients × ${s.seconds} s; ` +
+    `${s.runs} run(s) per workload and target, median (min–max); W1, W1s, W1e ${s.clients} clients × ${s.seconds} s; ` +
     `W2 ${s.bulkRecords.toLocaleString('en')} records in requests of ${s.bulkChunk}; W3, W3b ${s.feedRecords.toLocaleString('en')} records in pages of ${s.feedPage}; ` +
     `W4 ${s.subscribers} subscribers, ${s.rate} writes/s × ${s.seconds} s; ` +
     // Results from before W4k have no crowd settings.
     (s.crowdSubscribers === undefined ? '' : `W4k ${s.crowdSubscribers.toLocaleString('en')} subscribers, ${s.crowdRate} writes/s × ${s.seconds} s; `) +
     `W5 ${s.batchOperations.toLocaleString('en')} operations in ${s.batchAppends} appends; ` +
-    `W6 ${s.syncRecords.toLocaleString('en')} records; W7 ${s.clients} sign-in clients × ${s.seconds} s per phase; W8 ${s.offlineWrites.toLocaleString('en')} offline writes; ` +
+    `W6, W6e ${s.syncRecords.toLocaleString('en')} records; W7 ${s.clients} sign-in clients × ${s.seconds} s per phase; W8 ${s.offlineWrites.toLocaleString('en')} offline writes; ` +
     `records of about ${payloadBytes} bytes of JSON.`
   )
 }
@@ -153,6 +153,7 @@ function machineLine(result: { machine: Machine; durationSeconds: number }): str
 /** The sizes a workload's run used (the settings line of a separate run names only its workload's). */
 const WORKLOAD_SETTINGS: Partial<Record<WorkloadResult['id'], (s: Settings) => string>> = {
   W6: (s) => `${s.syncRecords.toLocaleString('en')} records`,
+  W6e: (s) => `${s.syncRecords.toLocaleString('en')} records`,
   W8: (s) => `${s.offlineWrites.toLocaleString('en')} offline writes`
 }
 
@@ -217,6 +218,7 @@ npm run bench                                   # everything: about 20 minutes o
 npm run bench -- --workload W1 --target roost-sqlite --runs 1 --seconds 2
 npm run bench -- --help                         # every option
 npm run bench -- --workload W6,W8 --target roost-sqlite,roost-postgres --update-benchmarks
+npm run bench -- --workload W6,W6e --target roost-sqlite --runs 1 --sync 2000   # encrypted sync next to plaintext
 npm run bench -- --workload W1,W2 --target roost-sqlite,roost-postgres --baseline ../roost-before --plain
 \`\`\`
 
@@ -311,14 +313,26 @@ p50 and p99 (W4 shows them too) say whether delivering events starves writes.
 Its subscribers live in the load generator, so a busy load generator adds to
 delivery and writer latency: watch "load gen. CPU".
 
+W1e and W6e are W1 and W6 with end-to-end encryption on (issue 16,
+[docs/ENCRYPTION.md](docs/ENCRYPTION.md)), on the Roost targets only (the
+others have no notion of encryption), each right after the workload it
+varies and compared with it in the same run. In W1e each client's collection
+is encrypted (key epoch 1, its key wrapped for the bench user, whose account
+keys are made once per target with the client library's
+\`roost.account.create()\`), and every write's data is the envelope of W1's
+payload, sealed by the load generator right before it is sent (AES-256-GCM
+with WebCrypto, inside the write's latency; its CPU is in "load gen. CPU");
+its row in the targets table reports W1e ÷ W1 writes/s, with no target to
+meet.
+
 To see where a server spends its time, profile it:
 \`BENCH_CPU_PROF=/tmp/prof npm run bench -- --workload W1 --target roost-sqlite\`
 writes a \`.cpuprofile\` per server process into \`/tmp/prof\` (open it in Chrome
 DevTools or VS Code).
 
-## The client library (W6, W8)
+## The client library (W6, W6e, W8)
 
-W6 and W8 measure the offline-first client library (\`roost/client\`,
+W6, W6e and W8 measure the offline-first client library (\`roost/client\`,
 [docs/CLIENT.md](docs/CLIENT.md)) against the Roost targets only (the other
 targets have no client library); the client runs in the benchmark process
 (W6's IndexedDB store: in Chromium), as an app would, signed in with the
@@ -334,13 +348,23 @@ target user's token.
   \`createRoost\` to \`whenSynced()\` itself and reports its JS heap growth
   (\`performance.memory\`); without Chromium, W6 says why and skips that store.
   Target: under 1.5 s.
+- **W6e Initial sync of an encrypted collection**: W6 on an end-to-end
+  encrypted collection: the same records, each one's data the envelope of
+  the same payload (sealed in setup, under key epoch 1). Each new device
+  first imports the account's keys with
+  \`roost.account.importRecoveryPhrase()\`, not timed (in Chromium by a first
+  client on the same IndexedDB database, closed before the timed one starts),
+  then opens the collection with \`encrypted: true\`; the time covers fetching
+  and unwrapping the collection key and decrypting every record. Same stores
+  and measurements as W6. Target: within 1.5× of W6 (W6e ÷ W6 medians of the
+  same run, for each store; "not measured" when W6 did not run).
 - **W8 Offline catch-up push**: a client (memory store, REST only) that has
   synced an empty collection goes offline (its \`fetch\` fails), makes 1,000
   writes, and comes back: seconds until its outbox is empty
   (\`whenSynced()\`), and the HTTP requests that took, counted by wrapping the
   \`fetch\` given to the client. Target: under 2 s.
 
-\`--sync N\` and \`--offline N\` change their sizes.
+\`--sync N\` (W6, W6e) and \`--offline N\` change their sizes.
 
 ## Latest results
 

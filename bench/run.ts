@@ -49,8 +49,8 @@ with its numbers in <out>/benchmarks.json and its chart in <out>/benchmarks-rati
                        PostgreSQL) also runs as roost-<db>-plain, this checkout with
                        ROOST_STORAGE_SHORTCUTS=false; the report gives speed-ups ÷ plain
   --runs N             runs per workload and target (default ${DEFAULT_SETTINGS.runs})
-  --seconds S          duration of a W1 / W1s / W4 / W4k run (default ${DEFAULT_SETTINGS.seconds})
-  --clients N          W1 / W1s concurrent writers (default ${DEFAULT_SETTINGS.clients})
+  --seconds S          duration of a W1 / W1s / W1e / W4 / W4k run (default ${DEFAULT_SETTINGS.seconds})
+  --clients N          W1 / W1s / W1e concurrent writers (default ${DEFAULT_SETTINGS.clients})
   --bulk N             W2 records per run (default ${DEFAULT_SETTINGS.bulkRecords}, in requests of ${DEFAULT_SETTINGS.bulkChunk})
   --feed N             W3 / W3b records in the collection (default ${DEFAULT_SETTINGS.feedRecords}, pages of ${DEFAULT_SETTINGS.feedPage})
   --subscribers N      W4 socket.io subscribers (default ${DEFAULT_SETTINGS.subscribers})
@@ -58,7 +58,7 @@ with its numbers in <out>/benchmarks.json and its chart in <out>/benchmarks-rati
   --crowd N            W4k socket.io subscribers (default ${DEFAULT_SETTINGS.crowdSubscribers})
   --crowd-rate N       W4k writes per second (default ${DEFAULT_SETTINGS.crowdRate})
   --batch N            W5 operations per batch (default ${DEFAULT_SETTINGS.batchOperations}, in ${DEFAULT_SETTINGS.batchAppends} appends)
-  --sync N             W6 records a new client pulls (default ${DEFAULT_SETTINGS.syncRecords})
+  --sync N             W6 / W6e records a new client pulls (default ${DEFAULT_SETTINGS.syncRecords})
   --offline N          W8 writes a client makes offline, then pushes (default ${DEFAULT_SETTINGS.offlineWrites})
   --out DIR            where the results go (default bench/results)
   --benchmarks-md      rewrite BENCHMARKS.md even for a partial run
@@ -340,7 +340,8 @@ async function browserOrigins(workloads: Workload[]): Promise<string[]> {
   for (const workload of workloads) {
     if (workload.skipped || !workload.browserOrigins) continue
     try {
-      origins.push(...(await workload.browserOrigins()))
+      // W6 and W6e share one page (one origin): each origin once.
+      for (const origin of await workload.browserOrigins()) if (!origins.includes(origin)) origins.push(origin)
     } catch (error) {
       console.log(`${workload.id}: its browser page could not be served: ${describeError(error)}`)
     }

@@ -1,3 +1,4 @@
+import type { Envelope } from '../../src/client/crypto/record-envelope.js'
 import type { Payload } from '../lib/payload.js'
 import { payload } from '../lib/payload.js'
 import type { FeathersTarget, RawTarget, RoostTarget, Target } from '../targets/types.js'
@@ -60,6 +61,9 @@ const newCollectionId = async (target: Target, group: number): Promise<string> =
 /** How Roost is sent a versioned write: a whole-record `PUT`, or a `PATCH` of some fields. Both carry `{ data, version }`. */
 export type RoostWrite = 'PUT' | 'PATCH'
 
+/** What a write sends: the payload, or (W1e) its envelope, sealed by the load generator as an app's device would. */
+export type RecordData = Payload | Envelope
+
 /** What a write needs of a target: its HTTP client, or its database for raw targets (W4's writer process has only those). */
 export type WriteTarget = Pick<RoostTarget, 'kind' | 'http'> | Pick<FeathersTarget, 'kind' | 'http'> | Pick<RawTarget, 'kind' | 'db'>
 
@@ -69,7 +73,7 @@ export type WriteTarget = Pick<RoostTarget, 'kind' | 'http'> | Pick<FeathersTarg
  * no compare-and-set: the client sends the next version); raw
  * UPDATE … WHERE id = ? AND version = ?. A lost compare-and-set throws.
  */
-export async function writeRecord(target: WriteTarget, slot: Slot, data: Payload, roostWrite: RoostWrite = 'PUT'): Promise<void> {
+export async function writeRecord(target: WriteTarget, slot: Slot, data: RecordData, roostWrite: RoostWrite = 'PUT'): Promise<void> {
   switch (target.kind) {
     case 'roost': {
       const path = `/collections/${slot.collectionId}/records/${slot.id}`

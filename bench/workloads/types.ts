@@ -4,9 +4,9 @@ import type { Target } from '../targets/types.js'
 export interface Settings {
   /** Runs per workload and target; the report gives their median and min–max. */
   runs: number
-  /** Duration of one W1 / W1s / W4 / W4k run. */
+  /** Duration of one W1 / W1s / W1e / W4 / W4k run. */
   seconds: number
-  /** W1, W1s: concurrent writers; W7: clients flooding sign-in. */
+  /** W1, W1s, W1e: concurrent writers; W7: clients flooding sign-in. */
   clients: number
   /** W2: records per run, and per request. */
   bulkRecords: number
@@ -23,7 +23,7 @@ export interface Settings {
   /** W5: operations per batch, staged in this many appends. */
   batchOperations: number
   batchAppends: number
-  /** W6: records a new client pulls. */
+  /** W6, W6e: records a new client pulls. */
   syncRecords: number
   /** W8: writes a client makes offline and then pushes. */
   offlineWrites: number
@@ -62,8 +62,8 @@ export interface RunResult {
   loadCpuSeconds?: number
 }
 
-/** In the order they run and are reported: each variant (W1s, W3b, W4k) right after the workload it varies. */
-export const WORKLOAD_IDS = ['W1', 'W1s', 'W2', 'W3', 'W3b', 'W4', 'W4k', 'W5', 'W6', 'W7', 'W8'] as const
+/** In the order they run and are reported: each variant (W1s, W1e, W3b, W4k, W6e) right after the workload it varies. */
+export const WORKLOAD_IDS = ['W1', 'W1s', 'W1e', 'W2', 'W3', 'W3b', 'W4', 'W4k', 'W5', 'W6', 'W6e', 'W7', 'W8'] as const
 export type WorkloadId = (typeof WORKLOAD_IDS)[number]
 
 export interface Workload<State = unknown> {

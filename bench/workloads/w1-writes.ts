@@ -1,7 +1,7 @@
-import { payload } from '../lib/payload.js'
+import { payload, type Payload } from '../lib/payload.js'
 import { now, percentile } from '../lib/stats.js'
 import type { Target } from '../targets/types.js'
-import { createSlots, writeRecord, type RoostWrite, type Slot, type SlotLayout } from './common.js'
+import { createSlots, writeRecord, type RecordData, type RoostWrite, type Slot, type SlotLayout } from './common.js'
 import type { Metric, RunResult, Settings, Workload } from './types.js'
 
 export const RECORDS_PER_CLIENT = 20
@@ -10,6 +10,8 @@ export interface WritesState {
   clients: Slot[][]
   next: number
   roostWrite: RoostWrite
+  /** W1e: what each write's data becomes before it is sent (an envelope), inside the write's latency as in an app. */
+  seal?: (slot: Slot, data: Payload) => Promise<RecordData>
 }
 
 /** Every client writes its own records, one write at a time, as fast as the target answers. */
@@ -22,7 +24,8 @@ async function drive(target: Target, state: WritesState, seconds: number): Promi
       for (let index = 0; now() < end; index++) {
         const slot = slots[index % slots.length]
         const sent = now()
-        await writeRecord(target, slot, payload(state.next++), state.roostWrite)
+        const data = payload(state.next++)
+        await writeRecord(target, slot, state.seal ? await state.seal(slot, data) : data, state.roostWrite)
         latencies.push(now() - sent)
       }
     })
@@ -37,9 +40,16 @@ export const WRITE_METRICS: Metric[] = [
 ]
 
 /** Creates the clients' records as `layout` says, and warms up (not measured). */
-export async function prepareWrites(target: Target, settings: Settings, layout: Omit<SlotLayout, 'groups' | 'perGroup'>, roostWrite: RoostWrite): Promise<WritesState> {
+export async function prepareWrites(
+  target: Target,
+  settings: Settings,
+  layout: Omit<SlotLayout, 'groups' | 'perGroup'>,
+  roostWrite: RoostWrite,
+  /** W1e: makes the clients' collections encrypted and returns how a write's data is sealed. */
+  encrypt?: (clients: Slot[][]) => Promise<WritesState['seal']>
+): Promise<WritesState> {
   const clients = await createSlots(target, { groups: settings.clients, perGroup: RECORDS_PER_CLIENT, ...layout })
-  const state: WritesState = { clients, next: 0, roostWrite }
+  const state: WritesState = { clients, next: 0, roostWrite, seal: await encrypt?.(clients) }
   await drive(target, state, Math.min(1, settings.seconds / 4))
   return state
 }

@@ -66,8 +66,8 @@ describe('benchmark harness', () => {
         ...['--batch', '100', '--sync', '500', '--offline', '100'],
         ...['--out', out, '--no-benchmarks-md']
       ],
-      // Chromium (W6's IndexedDB store) launches once per Roost target.
-      90_000
+      // Chromium (W6's and W6e's IndexedDB store) launches once per Roost target and workload.
+      150_000
     )
     expect(code, output).toBe(0)
 
@@ -75,7 +75,7 @@ describe('benchmark harness', () => {
     expect(readFileSync(path.join(out, 'latest.md'), 'utf8')).toContain('### W1 Versioned writes')
     expect(readFileSync(path.join(out, 'ratios.svg'), 'utf8')).toMatch(/^<svg /)
     expect(result.machine.cores).toBeGreaterThan(0)
-    expect(result.workloads.map((workload) => workload.id)).toEqual(['W1', 'W1s', 'W2', 'W3', 'W3b', 'W4', 'W4k', 'W5', 'W6', 'W7', 'W8'])
+    expect(result.workloads.map((workload) => workload.id)).toEqual(['W1', 'W1s', 'W1e', 'W2', 'W3', 'W3b', 'W4', 'W4k', 'W5', 'W6', 'W6e', 'W7', 'W8'])
     const byId = (id: string) => result.workloads.find((workload) => workload.id === id)!
 
     // The workloads both kinds of server run.
@@ -122,15 +122,26 @@ describe('benchmark harness', () => {
     expect(flood.summary.limitedPercent.median).toBeLessThanOrEqual(100)
     expect(w7.goals.map((goal) => goal.text)).toEqual([expect.stringMatching(/sign-in flood/)])
 
-    // W6 (initial sync) and W8 (offline push) run the client library against Roost only.
-    const [w6, w8] = [byId('W6'), byId('W8')]
-    for (const workload of [w6, w8]) {
+    // W1e (encrypted writes) is Roost's alone, and reports its ratio to W1 of the same run (no target to meet).
+    const w1e = byId('W1e')
+    expect(w1e.targets.map((target) => [target.target, target.skipped])).toEqual([['roost-sqlite', undefined], ['feathers-sqlite', 'no end-to-end encryption']])
+    expect(w1e.targets[0].error).toBeUndefined()
+    expect(w1e.targets[0].summary.writesPerSecond.median).toBeGreaterThan(0)
+    expect(w1e.goals).toEqual([{ text: expect.stringMatching(/^SQLite: encrypted writes\/s ÷ W1's/), actual: expect.stringMatching(/×/) }])
+
+    // W6 (initial sync), W6e (the same, encrypted) and W8 (offline push) run the client library against Roost only.
+    const [w6, w6e, w8] = [byId('W6'), byId('W6e'), byId('W8')]
+    for (const workload of [w6, w6e, w8]) {
       expect(workload.targets.map((target) => [target.target, target.skipped]), workload.id).toEqual([['roost-sqlite', undefined], ['feathers-sqlite', 'no client library']])
       expect(workload.targets[0].error, workload.id).toBeUndefined()
     }
     // W6: one goal per store (memory, SQLite, IndexedDB in Chromium); W8: one.
     expect(w6.goals.map((goal) => goal.text)).toEqual([expect.stringMatching(/memory store/), expect.stringMatching(/SQLite store/), expect.stringMatching(/IndexedDB store/)])
     expect(w8.goals.length).toBe(1)
+    // W6e: per store, its median over W6's of the same run.
+    expect(w6e.goals.map((goal) => goal.text)).toEqual([expect.stringMatching(/memory store/), expect.stringMatching(/SQLite store/), expect.stringMatching(/IndexedDB store/)])
+    for (const goal of w6e.goals.slice(0, 2)) expect(goal.actual).toMatch(/×/)
+    expect(w6e.targets[0].runs[0].operations).toBe(w6.targets[0].runs[0].operations)
     expect(w6.targets[0].runs[0].operations % 500).toBe(0)
     for (const key of ['memorySeconds', 'memoryPeakRssMiB']) expect(w6.targets[0].summary[key].median, `W6 ${key}`).toBeGreaterThan(0)
     // The IndexedDB store in Chromium: measured where Chromium is (CI must have it), else skipped with the reason printed.
@@ -141,7 +152,9 @@ describe('benchmark harness', () => {
     } else {
       expect(output).not.toContain('IndexedDB store in Chromium is skipped')
       expect(w6.targets[0].runs[0].operations).toBe(3 * 500)
-      for (const key of ['indexeddbSeconds', 'indexeddbHeapGrowthMiB']) expect(w6.targets[0].summary[key]?.median, `W6 ${key}`).toBeGreaterThan(0)
+      for (const workload of [w6, w6e]) {
+        for (const key of ['indexeddbSeconds', 'indexeddbHeapGrowthMiB']) expect(workload.targets[0].summary[key]?.median, `${workload.id} ${key}`).toBeGreaterThan(0)
+      }
     }
     expect(w8.targets[0].runs[0].operations).toBe(100)
     for (const key of ['seconds', 'requests', 'writesPerSecond']) expect(w8.targets[0].summary[key].median, `W8 ${key}`).toBeGreaterThan(0)
@@ -152,5 +165,5 @@ describe('benchmark harness', () => {
       expect(alive(info.pid!), `${info.name} (pid ${info.pid}) still runs`).toBe(false)
     }
     expect(readdirSync(temp).filter((name) => /^roost-(bench|chromium|page)-/.test(name))).toEqual([])
-  }, 100_000)
+  }, 160_000)
 })

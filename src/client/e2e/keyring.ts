@@ -70,6 +70,8 @@ const REFRESH_EVERY_MS = 2000
  */
 export class KeyRing {
   private account: Account | null = null
+  private accountLoading: Promise<void> | null = null
+  private readonly storedLoading = new Map<string, Promise<void>>()
   private readonly keys = new Map<string, Map<number, EpochKey>>()
   private readonly current = new Map<string, number>()
   private readonly opted = new Set<string>()
@@ -93,11 +95,15 @@ export class KeyRing {
    */
   async getAccount(): Promise<Account | null> {
     if (this.account) return this.account
-    const stored = await this.deps.store.getMeta<StoredAccount>(ACCOUNT)
-    if (stored && !this.account) {
-      const secret = fromBase64url(stored.secret)
-      if (secret) this.account = { userId: stored.userId, keyVersion: stored.keyVersion, keys: await deriveAccountKeys(secret) }
-    }
+    // One read for all callers: a page of records decodes concurrently, and each would otherwise read and derive the keys again.
+    this.accountLoading ??= (async () => {
+      const stored = await this.deps.store.getMeta<StoredAccount>(ACCOUNT)
+      if (stored && !this.account) {
+        const secret = fromBase64url(stored.secret)
+        if (secret) this.account = { userId: stored.userId, keyVersion: stored.keyVersion, keys: await deriveAccountKeys(secret) }
+      }
+    })().finally(() => (this.accountLoading = null))
+    await this.accountLoading
     return this.account
   }
 
@@ -262,9 +268,17 @@ export class KeyRing {
   /** Keys unwrapped from what this device kept, without the server (an offline start). */
   private async loadStored(collectionId: string): Promise<void> {
     if (this.keys.has(collectionId)) return
-    const account = await this.getAccount()
-    const rows = await this.deps.store.getMeta<StoredWrapped[]>(wrappedKey(collectionId))
-    if (account && rows) await this.unwrapAll(collectionId, rows, account)
+    // One read (and unwrap) per collection for all callers, as for the account.
+    let loading = this.storedLoading.get(collectionId)
+    if (!loading) {
+      loading = (async () => {
+        const account = await this.getAccount()
+        const rows = await this.deps.store.getMeta<StoredWrapped[]>(wrappedKey(collectionId))
+        if (account && rows) await this.unwrapAll(collectionId, rows, account)
+      })().finally(() => this.storedLoading.delete(collectionId))
+      this.storedLoading.set(collectionId, loading)
+    }
+    return loading
   }
 
   /** The key of one epoch: from memory, what this device kept, or the server. KeyUnavailableError when none of them has it. */
