@@ -355,7 +355,9 @@ target user's token.
   \`roost.account.importRecoveryPhrase()\`, not timed (in Chromium by a first
   client on the same IndexedDB database, closed before the timed one starts),
   then opens the collection with \`encrypted: true\`; the time covers fetching
-  and unwrapping the collection key and decrypting every record. Same stores
+  and unwrapping the collection key and decrypting every record (AES-256-GCM:
+  in Node with \`nodeAesGcm\` from \`roost/client/node\`, as a Node app would,
+  since Node's WebCrypto costs about 50 µs a call; in Chromium WebCrypto's). Same stores
   and measurements as W6. Target: within 1.5× of W6 (W6e ÷ W6 medians of the
   same run, for each store; "not measured" when W6 did not run).
 - **W8 Offline catch-up push**: a client (memory store, REST only) that has

@@ -18,7 +18,7 @@ export const w6eEncryptedSync: Workload<InitialSyncState> = {
     'sealed in the benchmark process during setup). Each new device first imports the account\'s keys with `roost.account.importRecoveryPhrase()`, ' +
     'not timed (once per device, not per sync; in Chromium by a first client on the same IndexedDB database, closed before the timed one starts, ' +
     'so that the page still times `createRoost` to `whenSynced()`), then opens the collection with `encrypted: true`: ' +
-    'the time covers fetching and unwrapping the collection key (HPKE) and decrypting every record (AES-256-GCM with WebCrypto) as well as W6\'s work. ' +
+    'the time covers fetching and unwrapping the collection key (HPKE) and decrypting every record (AES-256-GCM: in Node node:crypto\'s, `aesGcm: nodeAesGcm` from `roost/client/node`, as a Node app would use it, Node\'s WebCrypto costing about 50 µs a call; in Chromium WebCrypto) as well as W6\'s work. ' +
     'Same stores and measurements as W6' +
     browserNote() +
     '. Roost only.',

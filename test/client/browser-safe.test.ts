@@ -6,8 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { bundle } from '../helpers/browser.js'
 
 const clientDir = fileURLToPath(new URL('../../src/client/', import.meta.url))
-/** The only client module meant for Node (roost/client/sqlite). */
-const nodeOnly = new Set(['stores/sqlite.ts'])
+/** The only client modules meant for Node (roost/client/sqlite, roost/client/node). */
+const nodeOnly = new Set(['stores/sqlite.ts', 'node.ts'])
 
 const clientFiles = (await readdir(clientDir, { recursive: true }))
   .map((file) => file.split('\\').join('/'))

@@ -4,7 +4,8 @@ import { assertJson } from '../json.js'
 import type { Json } from '../types.js'
 import { associatedData } from './associated-data.js'
 import { toBase64url } from './base64url.js'
-import { assertCollectionKey, subtle } from './keys.js'
+import { webCryptoAesGcm, type AesGcm } from './aes-gcm.js'
+import { assertCollectionKey } from './keys.js'
 import { pad } from './padding.js'
 
 /**
@@ -54,7 +55,7 @@ export function assertEpoch(epoch: unknown, what = 'epoch'): asserts epoch is nu
   }
 }
 
-export async function sealRecord(key: CryptoKey, params: EncryptParams, nonce: Uint8Array): Promise<Envelope> {
+export async function sealRecord(key: CryptoKey, params: EncryptParams, nonce: Uint8Array, aes: AesGcm = webCryptoAesGcm): Promise<Envelope> {
   assertCollectionKey(key)
   assertRecordRef(params)
   assertEpoch(params.epoch)
@@ -67,6 +68,6 @@ export async function sealRecord(key: CryptoKey, params: EncryptParams, nonce: U
   const { collectionId, recordId, epoch } = params
   const plaintext = pad(new TextEncoder().encode(JSON.stringify(params.data)))
   const additionalData = associatedData({ version: FORMAT_VERSION, collectionId, recordId, epoch })
-  const ciphertext = await subtle().encrypt({ name: 'AES-GCM', iv: new Uint8Array(nonce), additionalData, tagLength: TAG_BYTES * 8 }, key, plaintext)
-  return { v: FORMAT_VERSION, e: epoch, n: toBase64url(nonce), c: toBase64url(new Uint8Array(ciphertext)) }
+  const ciphertext = await aes.encrypt(key, nonce, additionalData, plaintext)
+  return { v: FORMAT_VERSION, e: epoch, n: toBase64url(nonce), c: toBase64url(ciphertext) }
 }

@@ -1,5 +1,6 @@
 import { decryptRecord, encryptRecord, envelopeEpoch, TamperedRecordError } from '../crypto/record-envelope.js'
 import type { Json, ServerRecord } from '../types.js'
+import type { AesGcm } from '../crypto/aes-gcm.js'
 import type { KeyRing } from './keyring.js'
 
 /**
@@ -34,12 +35,15 @@ const looksSealed = (data: unknown): boolean =>
   data !== null && typeof data === 'object' && !Array.isArray(data) && 'v' in data && 'e' in data && 'n' in data && 'c' in data && Object.keys(data).length === 4
 
 export class EncryptingCodec implements RecordCodec {
-  constructor(private readonly ring: KeyRing) {}
+  constructor(
+    private readonly ring: KeyRing,
+    private readonly aes: AesGcm
+  ) {}
 
   async encode(collectionId: string, recordId: string, data: Json): Promise<unknown> {
     if (!(await this.ring.isEncryptedForWrite(collectionId))) return data
     const { epoch, key } = await this.ring.writeKey(collectionId)
-    return encryptRecord(key, { collectionId, recordId, epoch, data })
+    return encryptRecord(key, { collectionId, recordId, epoch, data }, this.aes)
   }
 
   async inspect(records: ServerRecord[]): Promise<void> {
@@ -58,7 +62,7 @@ export class EncryptingCodec implements RecordCodec {
     const epoch = envelopeEpoch(ref, record.data)
     this.ring.noteEpochRead(collectionId, epoch)
     const key = await this.ring.keyFor(collectionId, epoch)
-    const data = await decryptRecord(key, { ...ref, epoch }, record.data)
+    const data = await decryptRecord(key, { ...ref, epoch }, record.data, this.aes)
     return { ...record, data }
   }
 }

@@ -1,3 +1,4 @@
+import type { AesGcm } from '../crypto/aes-gcm.js'
 import type { Batch } from '../../services/batches/batches.shared.js'
 import type { Invitation } from '../../services/invitations/invitations.shared.js'
 import type { KeyEpoch } from '../../services/key-epochs/key-epochs.shared.js'
@@ -14,6 +15,7 @@ import { senderOf, type KeyRing } from './keyring.js'
 export interface SharingDeps {
   ring: KeyRing
   rest: RestTransport
+  aes: AesGcm
   signedIn(): Promise<string>
   lock(collectionId: string, options: LockOptions): Promise<LockHandle>
 }
@@ -198,11 +200,11 @@ export class SharingApi {
         if (epoch >= current) continue
         let data: Json
         try {
-          data = await decryptRecord(await this.deps.ring.keyFor(collectionId, epoch), { ...ref, epoch }, record.data)
+          data = await decryptRecord(await this.deps.ring.keyFor(collectionId, epoch), { ...ref, epoch }, record.data, this.deps.aes)
         } catch {
           continue
         }
-        operations.push({ op: 'put' as const, collectionId, id: record.id, version: record.version, data: await encryptRecord(key, { ...ref, epoch: current, data }) })
+        operations.push({ op: 'put' as const, collectionId, id: record.id, version: record.version, data: await encryptRecord(key, { ...ref, epoch: current, data }, this.deps.aes) })
       }
       done += await this.commitSkippingConflicts(operations)
       skip += page.data.length
