@@ -62,10 +62,24 @@ export async function decryptRecord(key: CryptoKey, ref: RecordRef & { epoch?: n
   assertCollectionKey(key)
   assertRecordRef(ref)
   if (ref.epoch !== undefined) assertEpoch(ref.epoch, 'ref.epoch')
+  const expected = ref.epoch
+  return openRecord((epoch) => {
+    if (expected !== undefined && epoch !== expected) {
+      throw new TamperedRecordError(ref, 'epoch-mismatch', `the envelope says epoch ${epoch}, expected ${expected}`)
+    }
+    return key
+  }, ref, envelope, aes)
+}
+
+/**
+ * decryptRecord with the key chosen by the epoch the envelope names, read
+ * once: what the sync engine uses for every record it pulls (`keyFor` may
+ * throw, e.g. when no key of that epoch is held). The ids are trusted to be
+ * valid (they come from records the server's schema checked).
+ */
+export async function openRecord(keyFor: (epoch: number) => CryptoKey | Promise<CryptoKey>, ref: RecordRef, envelope: unknown, aes: AesGcm = webCryptoAesGcm): Promise<Json> {
   const { nonce, ciphertext, epoch } = parseEnvelope(ref, envelope)
-  if (ref.epoch !== undefined && epoch !== ref.epoch) {
-    throw new TamperedRecordError(ref, 'epoch-mismatch', `the envelope says epoch ${epoch}, expected ${ref.epoch}`)
-  }
+  const key = await keyFor(epoch)
   const additionalData = associatedData({ version: FORMAT_VERSION, collectionId: ref.collectionId, recordId: ref.recordId, epoch })
   let padded: Uint8Array
   try {
@@ -77,7 +91,7 @@ export async function decryptRecord(key: CryptoKey, ref: RecordRef & { epoch?: n
   const payload = unpad(padded)
   if (payload === undefined) throw new TamperedRecordError(ref, 'malformed-plaintext', 'bad length prefix or padding')
   try {
-    return JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(payload)) as Json
+    return JSON.parse(utf8.decode(payload)) as Json
   } catch {
     throw new TamperedRecordError(ref, 'malformed-plaintext', 'not UTF-8 JSON')
   }
@@ -93,6 +107,8 @@ export function envelopeEpoch(ref: RecordRef, envelope: unknown): number {
 }
 
 const FIELDS = ['c', 'e', 'n', 'v']
+/** Strict UTF-8 (one decoder for all: `decode` without `stream` keeps no state between calls). */
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
 /** The envelope's parts, checked strictly: exactly the four fields, canonical base64url, sane sizes. */
 function parseEnvelope(ref: RecordRef, envelope: unknown): { epoch: number; nonce: Uint8Array<ArrayBuffer>; ciphertext: Uint8Array<ArrayBuffer> } {

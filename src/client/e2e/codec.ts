@@ -1,4 +1,4 @@
-import { decryptRecord, encryptRecord, envelopeEpoch, TamperedRecordError } from '../crypto/record-envelope.js'
+import { encryptRecord, openRecord, TamperedRecordError } from '../crypto/record-envelope.js'
 import type { Json, ServerRecord } from '../types.js'
 import type { AesGcm } from '../crypto/aes-gcm.js'
 import type { KeyRing } from './keyring.js'
@@ -58,11 +58,15 @@ export class EncryptingCodec implements RecordCodec {
     if (record.deleted || record.data === null) return record
     const { collectionId, id: recordId } = record
     if (!(await this.ring.isEncrypted(collectionId))) return record
-    const ref = { collectionId, recordId }
-    const epoch = envelopeEpoch(ref, record.data)
-    this.ring.noteEpochRead(collectionId, epoch)
-    const key = await this.ring.keyFor(collectionId, epoch)
-    const data = await decryptRecord(key, { ...ref, epoch }, record.data, this.aes)
+    const data = await openRecord(
+      (epoch) => {
+        this.ring.noteEpochRead(collectionId, epoch)
+        return this.ring.heldKey(collectionId, epoch) ?? this.ring.keyFor(collectionId, epoch)
+      },
+      { collectionId, recordId },
+      record.data,
+      this.aes
+    )
     return { ...record, data }
   }
 }

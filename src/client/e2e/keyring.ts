@@ -281,6 +281,11 @@ export class KeyRing {
     return loading
   }
 
+  /** The key of one epoch if it is in memory already (the fast path of a page of records), or undefined. */
+  heldKey(collectionId: string, epoch: number): CryptoKey | undefined {
+    return this.account ? this.keys.get(collectionId)?.get(epoch)?.key : undefined
+  }
+
   /** The key of one epoch: from memory, what this device kept, or the server. KeyUnavailableError when none of them has it. */
   async keyFor(collectionId: string, epoch: number): Promise<CryptoKey> {
     return (await this.epochKey(collectionId, epoch)).key
