@@ -702,7 +702,11 @@ export class Roost {
         if (fresh.length === 0) throw new FatalError(caught.error, caught.collectionIds[0])
         for (const collectionId of fresh) {
           checked.add(collectionId)
-          await this.withSession(() => pullCollection(this.ctx, collectionId, { pageSize: this.options.pageSize, create: false }))
+          // Never pulled here: a collection another tab opened and wrote to just now (this tab pushes its
+          // writes). As at the start of a cycle, it is pulled, and created if need be, before its writes go.
+          const neverPulled = !(await this.store.getMeta(cursorKey(collectionId)))
+          const create = neverPulled && (this.creates.get(collectionId) ?? true)
+          await this.withSession(() => pullCollection(this.ctx, collectionId, { pageSize: this.options.pageSize, create }))
         }
       }
     }
