@@ -221,7 +221,7 @@ export class Roost {
       await this.session.ensure()
       return this.session.userId!
     }
-    this.account = new AccountApi({ ring: this.keyring, rest: this.rest, signedIn })
+    this.account = new AccountApi({ ring: this.keyring, rest: this.rest, store: this.store, signedIn })
     this.sharing = new SharingApi({ ring: this.keyring, rest: this.rest, aes: options.aesGcm ?? webCryptoAesGcm, signedIn, lock: (collectionId, options) => this.lockCollection(collectionId, options) })
     this.outcomeEvents.on((outcome) => this.settle(outcome))
     this.locks = new LockManager({

@@ -5,6 +5,7 @@ import { fingerprint } from '../crypto/fingerprint.js'
 import { unwrapSecretWithPassphrase, wrapSecretWithPassphrase } from '../crypto/passphrase.js'
 import { recoveryQrSvg } from '../crypto/recovery-qr.js'
 import { toRoostError } from '../errors.js'
+import type { ClientStore } from '../stores/types.js'
 import type { RestTransport } from '../transport/rest.js'
 import { AccountKeysExistError, AccountKeysMissingError, WrongRecoveryPhraseError } from './errors.js'
 import type { KeyRing } from './keyring.js'
@@ -12,11 +13,14 @@ import type { KeyRing } from './keyring.js'
 export interface AccountDeps {
   ring: KeyRing
   rest: RestTransport
+  store: ClientStore
   /** Signs in if needed and returns the user id. */
   signedIn(): Promise<string>
 }
 
 const userKeyPath = (userId: string) => `user-keys/${encodeURIComponent(userId)}`
+/** A secret made by create() and not yet confirmed published, per user. */
+const PENDING_ACCOUNT = 'e2e:pending-account:'
 
 /**
  * The account's keys, for the app (`roost.account`): made on the first
@@ -45,20 +49,26 @@ export class AccountApi {
    */
   async create(): Promise<{ recoveryPhrase: string }> {
     const userId = await this.deps.signedIn()
-    const keys = await createAccountKeys()
+    // The new secret is kept on the device before the server hears of it: when the answer is lost,
+    // calling create() again publishes (or finds published) the same key instead of losing it.
+    const pendingKey = `${PENDING_ACCOUNT}${userId}`
+    const pending = await this.deps.store.getMeta<string>(pendingKey)
+    const secret = pending === undefined ? undefined : fromBase64url(pending)
+    const keys = secret ? await deriveAccountKeys(secret) : await createAccountKeys()
+    if (!secret) await this.deps.store.write([{ type: 'putMeta', key: pendingKey, value: toBase64url(keys.secret) }])
+    const publicKey = toBase64url(keys.publicKey)
     let answer: UserKey
     try {
-      answer = await this.deps.rest.call<UserKey>({
-        method: 'PUT',
-        path: userKeyPath(userId),
-        body: { publicKey: toBase64url(keys.publicKey), baseKeyVersion: 0 }
-      })
+      answer = await this.deps.rest.call<UserKey>({ method: 'PUT', path: userKeyPath(userId), body: { publicKey, baseKeyVersion: 0 } })
     } catch (caught) {
       const error = toRoostError(caught)
-      if (error.code === 409) throw new AccountKeysExistError()
-      throw error
+      if (error.code !== 409) throw error
+      const current = (error.data as { current?: UserKey | null } | undefined)?.current
+      if (current?.publicKey !== publicKey) throw new AccountKeysExistError()
+      answer = current // our own earlier attempt, its answer lost
     }
     await this.deps.ring.setAccount({ userId, keyVersion: answer.keyVersion, keys })
+    await this.deps.store.write([{ type: 'deleteMeta', key: pendingKey }])
     return { recoveryPhrase: recoveryPhrase(keys.secret) }
   }
 

@@ -11,7 +11,7 @@ import { WrongPassphraseError } from '../../../src/client/crypto/errors.js'
 import { describeBackends } from '../../helpers/backends.js'
 import { findInDatabase } from '../../helpers/database-scan.js'
 import { startServer, type TestServer } from '../../helpers/server.js'
-import { Clients, newId, synced } from '../helpers.js'
+import { account, Clients, newId, synced } from '../helpers.js'
 import { marker, rawServerData, readAll, userWithKeys } from './kit.js'
 
 describeBackends('end-to-end encrypted sync', (backend) => {
@@ -101,6 +101,25 @@ describeBackends('end-to-end encrypted sync', (backend) => {
     // Creating keys again would replace the account's: refused.
     await expect(device.account.create()).rejects.toBeInstanceOf(AccountKeysExistError)
     expect((await alice.api('GET', `user-keys/${alice.userId}`)).body).toEqual(before.body)
+  })
+
+  it('creating the account keys is safe to retry: an answer lost after the server stored the key gives the same key again', async () => {
+    const user = await account(server.url)
+    let dropped = 0
+    // The first PUT of the public key reaches the server, and its answer is lost on the way back.
+    const lossy: typeof fetch = async (input, init) => {
+      const response = await fetch(input, init)
+      if (init?.method === 'PUT' && String(input).includes('/user-keys/') && dropped++ === 0) throw new TypeError('network lost')
+      return response
+    }
+    const device = clients.create({ url: server.url, auth: user, store: memoryStore(), fetch: lossy })
+    await expect(device.account.create()).rejects.toThrow()
+    expect(await device.account.status()).toBe('missing')
+    const { recoveryPhrase: phrase } = await device.account.create()
+    expect(await device.account.status()).toBe('ready')
+    const other = clients.create({ url: server.url, auth: user, store: memoryStore() })
+    await other.account.importRecoveryPhrase(phrase)
+    expect(await other.account.fingerprint()).toBe(await device.account.fingerprint())
   })
 
   it('without account keys an encrypted collection sends nothing in the clear: it waits and says why', async () => {
