@@ -1,5 +1,6 @@
 import type { ChangeEvent } from '../services/collections/collections.shared.js'
 import { viewOf, type Collection, type RecordView, type TransactionScope } from './collection.js'
+import { abortBatch, runBatch } from './engine/batch-upload.js'
 import type { EngineContext } from './engine/context.js'
 import { FatalError, ResyncNeeded } from './engine/failures.js'
 import { GROUP_PREFIX, type GroupMeta } from './engine/groups.js'
@@ -222,7 +223,15 @@ export class Roost {
       return this.session.userId!
     }
     this.account = new AccountApi({ ring: this.keyring, rest: this.rest, store: this.store, signedIn })
-    this.sharing = new SharingApi({ ring: this.keyring, rest: this.rest, aes: options.aesGcm ?? webCryptoAesGcm, signedIn, lock: (collectionId, options) => this.lockCollection(collectionId, options) })
+    this.sharing = new SharingApi({
+      ring: this.keyring,
+      rest: this.rest,
+      aes: options.aesGcm ?? webCryptoAesGcm,
+      signedIn,
+      lock: (collectionId, options) => this.lockCollection(collectionId, options),
+      runBatch: (plan) => runBatch(this.ctx, plan),
+      abortBatch: (batchId) => abortBatch(this.ctx, batchId)
+    })
     this.outcomeEvents.on((outcome) => this.settle(outcome))
     this.locks = new LockManager({
       rest: this.rest,

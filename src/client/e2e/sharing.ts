@@ -1,5 +1,4 @@
 import type { AesGcm } from '../crypto/aes-gcm.js'
-import type { Batch } from '../../services/batches/batches.shared.js'
 import type { Invitation } from '../../services/invitations/invitations.shared.js'
 import type { KeyEpoch } from '../../services/key-epochs/key-epochs.shared.js'
 import type { Role } from '../../services/members/members.shared.js'
@@ -7,6 +6,7 @@ import { wrapCollectionKey } from '../crypto/key-wrap.js'
 import { decryptRecord, encryptRecord, envelopeEpoch } from '../crypto/record-envelope.js'
 import { toRoostError } from '../errors.js'
 import { uuid } from '../ids.js'
+import type { BatchPlan, BatchResult } from '../engine/batch-upload.js'
 import type { LockHandle, LockOptions } from '../engine/locks.js'
 import type { RestTransport } from '../transport/rest.js'
 import type { Json, ServerRecord } from '../types.js'
@@ -18,6 +18,9 @@ export interface SharingDeps {
   aes: AesGcm
   signedIn(): Promise<string>
   lock(collectionId: string, options: LockOptions): Promise<LockHandle>
+  /** The engine's batch upload (engine/batch-upload.ts), and its abort. */
+  runBatch(plan: BatchPlan): Promise<BatchResult>
+  abortBatch(batchId: string): Promise<void>
 }
 
 const base = (collectionId: string) => `collections/${encodeURIComponent(collectionId)}`
@@ -213,32 +216,36 @@ export class SharingApi {
     return done
   }
 
-  /** One batch; records that changed since they were read are dropped and the rest committed again. */
+  /**
+   * One batch (the engine's own upload: open, append in chunks, commit);
+   * records that changed since they were read are dropped and the rest
+   * committed again. Another rotation's exclusive lock is waited out.
+   */
   private async commitSkippingConflicts(operations: Array<{ op: 'put'; collectionId: string; id: string; version: number; data: unknown }>): Promise<number> {
     let pending = operations
     let conflictsSeen = 0
     const until = Date.now() + 60_000
     while (pending.length > 0 && conflictsSeen < 5 && Date.now() < until) {
-      const id = uuid()
-      const call = <T>(method: string | null, body: unknown, headers: Record<string, string> = {}) =>
-        this.deps.rest.call<T>({ method: 'POST', path: 'batches', body, headers: method ? { 'X-Service-Method': method, ...headers } : headers })
-      await call<Batch>(null, { id, expectedOperations: pending.length })
-      await call<Batch>('append', { id, operations: pending })
+      const plan: BatchPlan = {
+        batchId: uuid(),
+        commitKey: uuid(),
+        items: pending.map((operation) => ({ collectionId: operation.collectionId, id: operation.id, localVersion: 0, operation })),
+        lockTokens: {}
+      }
+      let result: BatchResult
       try {
-        await call<Batch>('commit', { id }, { 'Idempotency-Key': uuid() })
-        return pending.length
+        result = await this.deps.runBatch(plan)
       } catch (caught) {
-        const error = toRoostError(caught)
-        await this.deps.rest.call({ method: 'DELETE', path: `batches/${encodeURIComponent(id)}` }).catch(() => undefined)
-        // Another manager's rotation holds the collection for a moment: wait, then go again.
-        if (error.code === 423) {
-          await new Promise((resolve) => setTimeout(resolve, 250))
-          continue
-        }
-        const conflicts = (error.data as { conflicts?: Array<{ id: string }> } | undefined)?.conflicts
-        if (error.code !== 409 || !conflicts) throw caught
+        if (toRoostError(caught).code !== 423) throw caught
+        await this.deps.abortBatch(plan.batchId)
+        await new Promise((resolve) => setTimeout(resolve, 250))
+        continue
+      }
+      if (result.kind === 'committed') return pending.length
+      await this.deps.abortBatch(plan.batchId)
+      if (result.kind === 'conflicts') {
         conflictsSeen++
-        const changed = new Set(conflicts.map((conflict) => conflict.id))
+        const changed = new Set(result.conflicts.map((conflict) => conflict.id))
         pending = pending.filter((operation) => !changed.has(operation.id))
       }
     }
