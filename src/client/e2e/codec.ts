@@ -1,4 +1,4 @@
-import { encryptRecord, openRecord, TamperedRecordError } from '../crypto/record-envelope.js'
+import { encryptRecord, openRecord } from '../crypto/record-envelope.js'
 import type { Json, ServerRecord } from '../types.js'
 import type { AesGcm } from '../crypto/aes-gcm.js'
 import type { KeyRing } from './keyring.js'
@@ -22,12 +22,6 @@ export interface RecordCodec {
   inspect(records: ServerRecord[]): Promise<void>
   /** The record with its data decrypted. Throws TamperedRecordError (do not show it) or KeyUnavailableError (retry later). */
   decode(record: ServerRecord): Promise<ServerRecord>
-}
-
-export const plainCodec: RecordCodec = {
-  encode: async (_collectionId, _recordId, data) => data,
-  inspect: async () => undefined,
-  decode: async (record) => record
 }
 
 /** Looks like an envelope: the cue that a collection this device did not know as encrypted is one. */
@@ -71,4 +65,3 @@ export class EncryptingCodec implements RecordCodec {
   }
 }
 
-export { TamperedRecordError }

@@ -291,7 +291,7 @@ export class KeyRing {
     return (await this.epochKey(collectionId, epoch)).key
   }
 
-  async epochKey(collectionId: string, epoch: number): Promise<EpochKey> {
+  private async epochKey(collectionId: string, epoch: number): Promise<EpochKey> {
     await this.requireAccount()
     await this.loadStored(collectionId)
     let found = this.keys.get(collectionId)?.get(epoch)
