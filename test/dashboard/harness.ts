@@ -1,0 +1,130 @@
+/**
+ * Shared setup of the dashboard's browser tests: a Roost server serving the
+ * built page (public/, built by `npm run build:dashboard`, which `npm test`
+ * runs first), and Debian's Chromium driven by playwright-core. Every request
+ * any page makes is recorded; `outsideRequests()` lists those that left
+ * this machine (none may). Screenshots go to test-artifacts/dashboard/.
+ */
+import { existsSync } from 'node:fs'
+import { mkdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { BrowserContext, Page } from 'playwright-core'
+import { expect } from 'vitest'
+import type { Overrides } from '../../src/app.js'
+import { launchBrowser, type TestBrowser } from '../helpers/browser.js'
+import type { TestBackend } from '../helpers/backends.js'
+import { startServer, type TestServer } from '../helpers/server.js'
+
+const root = fileURLToPath(new URL('../../', import.meta.url))
+export const PUBLIC_DIR = join(root, 'public')
+export const ARTIFACTS = join(root, 'test-artifacts', 'dashboard')
+
+export const PASSWORD = 'a long enough password'
+
+export interface DashboardRig {
+  server: TestServer
+  /** The page's address (the server's own origin). */
+  url: string
+  /** The first browser (one profile); `second` is another person's, with a profile of its own. */
+  browser: TestBrowser
+  second(): Promise<TestBrowser>
+  /** Opens the dashboard in a new tab of `browser` (default: the first) and waits until it has rendered. */
+  open(browser?: TestBrowser, hash?: string): Promise<Page>
+  /** Every URL requested by any page so far (HTTP and WebSocket). */
+  requests: string[]
+  outsideRequests(): string[]
+  screenshot(page: Page, name: string): Promise<string>
+  /** Page errors and console errors of both browsers since the last call (and clears them). */
+  takeErrors(): string[]
+  close(): Promise<void>
+}
+
+const isLocal = (url: string) => {
+  const { protocol, hostname } = new URL(url)
+  if (protocol === 'data:' || protocol === 'blob:' || protocol === 'about:') return true
+  return hostname === '127.0.0.1' || hostname === 'localhost' || hostname === '[::1]'
+}
+
+export async function dashboardRig(backend: TestBackend, overrides: Overrides = {}): Promise<DashboardRig> {
+  if (!existsSync(join(PUBLIC_DIR, 'index.html'))) {
+    throw new Error(`${PUBLIC_DIR}/index.html is missing: build the page first (npm run build:dashboard; npm test does it)`)
+  }
+  await mkdir(ARTIFACTS, { recursive: true })
+  const server = await startServer(backend, { public: PUBLIC_DIR, ...overrides })
+  const requests: string[] = []
+  const browsers: TestBrowser[] = []
+  const watch = async (context: BrowserContext) => {
+    context.on('request', (request) => requests.push(request.url()))
+    context.on('page', (page) => page.on('websocket', (socket) => requests.push(socket.url())))
+    // Anything bound elsewhere is refused before it leaves (and recorded above, so the test fails).
+    await context.route(
+      (url) => !isLocal(url.href),
+      (route) => route.abort('blockedbyclient')
+    )
+  }
+  let first: TestBrowser
+  try {
+    first = await launchBrowser()
+    browsers.push(first)
+    await watch(first.context)
+  } catch (error) {
+    await server.close()
+    throw error
+  }
+  const url = `${server.url}/`
+  const rig: DashboardRig = {
+    server,
+    url,
+    browser: first,
+    requests,
+    async second() {
+      const browser = await launchBrowser()
+      browsers.push(browser)
+      await watch(browser.context)
+      return browser
+    },
+    async open(browser = first, hash = '#/') {
+      const page = await browser.context.newPage()
+      page.on('websocket', (socket) => requests.push(socket.url()))
+      await page.goto(url + hash)
+      await page.waitForFunction(() => (window as { __roostDashboardReadyMs?: number }).__roostDashboardReadyMs !== undefined)
+      return page
+    },
+    outsideRequests: () => requests.filter((request) => !isLocal(request)),
+    async screenshot(page, name) {
+      const path = join(ARTIFACTS, `${name}.png`)
+      await page.screenshot({ path, fullPage: true })
+      return path
+    },
+    takeErrors() {
+      return browsers.flatMap((browser) => browser.errors.splice(0))
+    },
+    async close() {
+      for (const browser of browsers.splice(0)) await browser.close()
+      await server.close()
+    }
+  }
+  return rig
+}
+
+let counter = 0
+export const newEmail = (who = 'person') => `${who}-${process.pid}-${Date.now().toString(36)}-${counter++}@example.com`
+
+/** Signs up through the page's own form and waits for the collections view. */
+export async function signUpOnPage(page: Page, email: string, password = PASSWORD): Promise<void> {
+  await page.goto(page.url().replace(/#.*$/, '') + '#/signup')
+  await page.getByLabel('E-mail').fill(email)
+  await page.getByLabel('Password').fill(password)
+  await page.getByRole('button', { name: 'Create account' }).click()
+  await expect.poll(() => page.locator('[data-testid="sync-status"]').count(), { timeout: 15_000 }).toBe(1)
+}
+
+/** Signs in through the page's form. */
+export async function signInOnPage(page: Page, email: string, password = PASSWORD): Promise<void> {
+  await page.goto(page.url().replace(/#.*$/, '') + '#/signin')
+  await page.getByLabel('E-mail').fill(email)
+  await page.getByLabel('Password').fill(password)
+  await page.getByRole('button', { name: 'Sign in' }).click()
+  await expect.poll(() => page.locator('[data-testid="sync-status"]').count(), { timeout: 15_000 }).toBe(1)
+}
