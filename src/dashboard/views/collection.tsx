@@ -1,9 +1,137 @@
-/** Placeholder: built in its own branch (records, members, locks of one collection). */
-export function CollectionView(props: { id: string; tab: 'records' | 'members' | 'locks' }) {
+import { useEffect, useState } from 'preact/hooks'
+import type { Collection } from '../../services/collections/collections.shared.js'
+import { messageOf } from '../components/error-text.js'
+import { ExportButton } from '../components/export-button.js'
+import { hrefOf } from '../router.js'
+import { onCollectionEvent } from '../state/client-ext.js'
+import { serverApi } from '../state/server.js'
+import { session } from '../state/session.js'
+import { LocksTab } from './locks-tab.js'
+import { MembersPanel } from './members-placeholder.js'
+import { OpaqueRecords } from './opaque-records.js'
+import { RecordsTab } from './records-tab.js'
+import './collection.css'
+
+type Tab = 'records' | 'members' | 'locks'
+type Info = Collection & { encrypted: boolean }
+
+const TABS: Array<{ tab: Tab; label: string }> = [
+  { tab: 'records', label: 'Records' },
+  { tab: 'members', label: 'Members' },
+  { tab: 'locks', label: 'Locks and batches' }
+]
+
+/**
+ * One collection (#/c/<id>): its header, and the tabs records, members,
+ * locks. An encrypted collection is opened for syncing only once this
+ * device holds the account's keys; before that its records are shown as
+ * the server holds them, opaque.
+ */
+export function CollectionView(props: { id: string; tab: Tab }) {
+  const roost = session.value?.roost
+  const [info, setInfo] = useState<Info | null>(null)
+  const [error, setError] = useState<{ code: number | null; message: string } | null>(null)
+  const [keys, setKeys] = useState<'ready' | 'missing' | null>(null)
+
+  useEffect(() => {
+    if (!roost) return
+    let stopped = false
+    const load = () =>
+      serverApi()
+        .collection(props.id)
+        .then((next) => {
+          if (stopped) return
+          setInfo(next)
+          setError(null)
+        })
+        .catch((caught: unknown) => {
+          if (stopped) return
+          const code = caught && typeof caught === 'object' && 'code' in caught && typeof caught.code === 'number' ? caught.code : null
+          setError({ code, message: messageOf(caught) })
+        })
+    void load()
+    // A rename, a new role, the collection gone or newly encrypted: read it again.
+    const off = onCollectionEvent(roost, (event) => event.collectionId === props.id && void load())
+    return () => {
+      stopped = true
+      off()
+    }
+  }, [roost, props.id])
+
+  // Whether this device can read an encrypted collection; checked again every few seconds while it cannot (unlocked elsewhere: the account page, another tab).
+  useEffect(() => {
+    if (!roost || !info?.encrypted) return
+    let stopped = false
+    const check = () =>
+      roost.account
+        .status()
+        .then((status) => !stopped && setKeys(status))
+        .catch(() => !stopped && setKeys('missing'))
+    void check()
+    const timer = setInterval(() => void check(), 3000)
+    return () => {
+      stopped = true
+      clearInterval(timer)
+    }
+  }, [roost, info?.encrypted])
+
+  if (!roost) return null
+  if (error?.code === 404 || error?.code === 403) {
+    return (
+      <section>
+        <h1>Collection not found</h1>
+        <p>
+          There is no collection <code>{props.id}</code>, or it is not shared with you. <a href="#/">Back to your collections</a>.
+        </p>
+      </section>
+    )
+  }
+
+  const offline = error !== null && info === null
+  const locked = info?.encrypted === true && keys !== 'ready'
+  const title = info?.name ?? props.id
   return (
-    <section>
-      <h1>{props.id}</h1>
-      <p>{props.tab}</p>
+    <section class="collection" aria-labelledby="collection-title">
+      <header class="collection-header">
+        <div class="title-block">
+          <p class="crumbs">
+            <a href="#/">Collections</a> /
+          </p>
+          <h1 id="collection-title">{title}</h1>
+          <p class="meta">
+            <code class="mono" title="Collection id">
+              {props.id}
+            </code>
+            {info && <span class="badge accent">{info.role}</span>}
+            {info?.encrypted && (
+              <span class={`badge ${locked ? 'warn' : 'ok'}`} title={locked ? 'End-to-end encrypted; this device has not got the key yet' : 'End-to-end encrypted; readable on this device'}>
+                {locked ? 'encrypted · locked' : 'encrypted'}
+              </span>
+            )}
+          </p>
+        </div>
+        <div class="header-actions">
+          <ExportButton collectionId={props.id} />
+        </div>
+      </header>
+      {offline && <p class="notice warn">The server cannot be reached ({error.message}); showing what this device holds.</p>}
+      <nav class="tabs" aria-label="Collection">
+        {TABS.map(({ tab, label }) => (
+          <a key={tab} href={hrefOf({ name: 'collection', id: props.id, tab })} aria-current={props.tab === tab ? 'page' : undefined}>
+            {label}
+          </a>
+        ))}
+      </nav>
+      {props.tab === 'records' &&
+        (info === null && !offline ? (
+          <p class="muted">Loading…</p>
+        ) : locked ? (
+          keys === null ? <p class="muted">Checking this device's keys…</p> : <OpaqueRecords roost={roost} collectionId={props.id} onUnlocked={() => setKeys('ready')} />
+        ) : (
+          <RecordsTab roost={roost} collectionId={props.id} role={info?.role ?? null} encrypted={info?.encrypted === true} />
+        ))}
+      {props.tab === 'members' && info && <MembersPanel collectionId={props.id} role={info.role} />}
+      {props.tab === 'locks' && <LocksTab roost={roost} collectionId={props.id} role={info?.role ?? 'reader'} />}
     </section>
   )
 }

@@ -1,0 +1,269 @@
+import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks'
+import type { Json, Roost } from '../../client/index.js'
+import type { Role } from '../../services/members/members.shared.js'
+import { ChangePanel } from '../components/change-panel.js'
+import { formatAbsolute, formatBytes, formatRelative, plural } from '../components/format.js'
+import { RecordDialog } from '../components/record-dialog.js'
+import { VirtualTable, type Column } from '../components/virtual-table.js'
+import { onServerChange, pageOf, type SizedView } from '../state/client-ext.js'
+import { useMemberEmails, whoIs } from '../state/members.js'
+import { useNow } from '../state/now.js'
+
+type Row = SizedView<Json>
+
+/** Rows are read in blocks of this many around the visible range. */
+const BLOCK = 50
+
+const canWrite = (role: Role | null) => role !== 'reader'
+
+export const stateOf = (row: Row): Array<{ label: string; tone: string }> => {
+  const states: Array<{ label: string; tone: string }> = []
+  if (row.conflict) states.push({ label: 'conflict', tone: 'danger' })
+  else if (row.pending) states.push({ label: 'pending', tone: 'warn' })
+  if (row.deleted) states.push({ label: 'deleted', tone: 'muted' })
+  return states
+}
+
+/**
+ * The records tab: the collection opened for syncing (live), its records in
+ * a virtualized table read page by page from the local store as the user
+ * scrolls (never the whole collection at once), a record dialog for viewing,
+ * editing, deleting and resolving conflicts, and the live change panel.
+ */
+export function RecordsTab(props: { roost: Roost; collectionId: string; role: Role | null; encrypted: boolean }) {
+  const { roost, collectionId } = props
+  const collection = useMemo(() => roost.collection<Json>(collectionId, { create: false }), [roost, collectionId])
+  const emails = useMemberEmails(roost, collectionId)
+  const now = useNow(30_000)
+
+  const [prefixInput, setPrefixInput] = useState('')
+  const [prefix, setPrefix] = useState('')
+  const [showDeleted, setShowDeleted] = useState(false)
+  const [counts, setCounts] = useState<{ matching: number; total: number } | null>(null)
+  const [, setRevision] = useState(0)
+  const [conflicts, setConflicts] = useState<string[]>([])
+  const [open, setOpen] = useState<{ id: string | null } | null>(null)
+  const [changeTick, setChangeTick] = useState(0)
+  const [firstSync, setFirstSync] = useState<{ done: boolean; loaded: number; total: number | null }>({ done: false, loaded: 0, total: null })
+
+  // Loaded rows by index, for the current filter; cleared when the filter changes.
+  const rows = useRef(new Map<number, Row>())
+  const range = useRef({ first: 0, last: 0 })
+  const generation = useRef(0)
+  const loading = useRef(new Set<number>())
+  const loaded = useRef(new Set<number>())
+  const requests = useRef(new Map<number, number>())
+
+  const filter = useMemo(() => ({ idPrefix: prefix || undefined, includeDeleted: showDeleted }), [prefix, showDeleted])
+
+  /** Reads the blocks covering [first, last); `again` re-reads blocks already loaded or loading (something changed). */
+  const load = useCallback(
+    async (first: number, last: number, again: boolean) => {
+      const mine = generation.current
+      const blocks: number[] = []
+      for (let block = Math.floor(first / BLOCK) * BLOCK; block < Math.max(last, first + 1); block += BLOCK) {
+        if (!again && (loaded.current.has(block) || loading.current.has(block))) continue
+        blocks.push(block)
+      }
+      let applied = false
+      await Promise.all(
+        blocks.map(async (offset) => {
+          // The newest request for a block wins; an older answer arriving late is dropped.
+          const ticket = (requests.current.get(offset) ?? 0) + 1
+          requests.current.set(offset, ticket)
+          loading.current.add(offset)
+          try {
+            const answer = await pageOf(collection, { offset, limit: BLOCK, ...filter })
+            if (mine !== generation.current || requests.current.get(offset) !== ticket) return
+            for (let index = offset; index < offset + BLOCK; index++) rows.current.delete(index)
+            answer.records.forEach((row, i) => rows.current.set(offset + i, row))
+            loaded.current.add(offset)
+            setCounts({ matching: answer.matching, total: answer.total })
+            applied = true
+          } finally {
+            if (requests.current.get(offset) === ticket) loading.current.delete(offset)
+          }
+        })
+      )
+      if (applied) setRevision((n) => n + 1)
+    },
+    [collection, filter]
+  )
+
+  // A new filter: forget what was read, start from the top.
+  useEffect(() => {
+    generation.current++
+    rows.current = new Map()
+    loading.current = new Set()
+    loaded.current = new Set()
+    requests.current = new Map()
+    void load(range.current.first, Math.max(range.current.last, BLOCK), true)
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- only on a new filter
+  }, [filter])
+
+  const onRange = useCallback(
+    (first: number, last: number) => {
+      range.current = { first, last }
+      void load(first, last, false)
+    },
+    [load]
+  )
+
+  // Something changed (a server change, a local write, an outcome): re-read the visible rows and the counts, at most every 150 ms.
+  const refresh = useRef<() => void>(() => undefined)
+  refresh.current = () => {
+    const { first, last } = range.current
+    void load(first, Math.max(last, first + 1), true)
+    void roost.store.listPendingRecords().then((records) =>
+      setConflicts(
+        records
+          .filter((record) => record.collectionId === collectionId && record.conflict)
+          .map((record) => record.id)
+          .sort()
+      )
+    )
+    setChangeTick((n) => n + 1)
+  }
+  useEffect(() => {
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const soon = () => {
+      if (timer === undefined) timer = setTimeout(() => ((timer = undefined), refresh.current()), 150)
+    }
+    const offs = [
+      onServerChange(roost, (change) => change.collectionId === collectionId && soon()),
+      roost.onOutcome((outcome) => outcome.collectionId === collectionId && soon()),
+      roost.status.subscribe(soon),
+      roost.onProgress((progress) => {
+        if (progress.phase !== 'pull' || progress.collectionId !== collectionId) return
+        setFirstSync((state) => (state.done ? state : { done: false, loaded: progress.done, total: progress.total }))
+      })
+    ]
+    refresh.current()
+    // Until the collection has been pulled once, an empty table means "not loaded yet", not "no records".
+    roost.whenSynced().then(
+      () => setFirstSync((state) => ({ ...state, done: true })),
+      () => setFirstSync((state) => ({ ...state, done: true }))
+    )
+    return () => {
+      clearTimeout(timer)
+      for (const off of offs) off()
+    }
+  }, [roost, collectionId])
+
+  // The filter box: typed prefixes apply after a short pause, not on every key.
+  useEffect(() => {
+    const timer = setTimeout(() => setPrefix(prefixInput.trim()), 200)
+    return () => clearTimeout(timer)
+  }, [prefixInput])
+
+  const columns: Array<Column<Row>> = [
+    { key: 'id', label: 'Id', width: '32%', class: 'mono cell-id', render: (row) => row.id },
+    { key: 'version', label: 'Version', width: '6rem', class: 'num', render: (row) => row.serverVersion ?? '—' },
+    {
+      key: 'updated',
+      label: 'Updated',
+      width: '9.5rem',
+      wide: true,
+      render: (row) => <time title={formatAbsolute(row.updatedAt)}>{formatRelative(row.updatedAt, now)}</time>
+    },
+    { key: 'by', label: 'By', width: '24%', wide: true, render: (row) => <span title={row.updatedBy ?? undefined}>{whoIs(emails, row.updatedBy)}</span> },
+    { key: 'size', label: 'Size', width: '6rem', class: 'num', wide: true, render: (row) => (row.deleted ? '—' : formatBytes(row.size)) },
+    {
+      key: 'state',
+      label: 'State',
+      width: '8.5rem',
+      render: (row) =>
+        stateOf(row).map((state) => (
+          <span key={state.label} class={`badge ${state.tone}`}>
+            {state.label}
+          </span>
+        ))
+    }
+  ]
+
+  const matching = counts?.matching ?? 0
+  const total = counts?.total ?? 0
+  const countText = counts === null ? 'Counting…' : prefix ? `${matching.toLocaleString()} matching of ${plural(total, showDeleted ? 'record and tombstone' : 'record', showDeleted ? 'records and tombstones' : 'records')}` : `Showing ${matching.toLocaleString()} of ${plural(total, showDeleted ? 'record incl. tombstones' : 'record', showDeleted ? 'records incl. tombstones' : 'records')}`
+  const writable = canWrite(props.role)
+
+  return (
+    <div class="records-layout">
+      <div class="records-main">
+        <div class="toolbar">
+          <label class="inline filter">
+            <span>Filter by id prefix</span>
+            <input type="search" value={prefixInput} onInput={(e) => setPrefixInput(e.currentTarget.value)} placeholder="e.g. note-" autoComplete="off" spellcheck={false} />
+          </label>
+          <label class="inline">
+            <input type="checkbox" checked={showDeleted} onChange={(e) => setShowDeleted(e.currentTarget.checked)} />
+            <span>Show deleted</span>
+          </label>
+          <span class="grow" />
+          {writable && (
+            <button type="button" class="primary" onClick={() => setOpen({ id: null })}>
+              New record
+            </button>
+          )}
+        </div>
+        <p class="counts" data-testid="record-counts" aria-live="polite">
+          {countText}
+          {conflicts.length > 0 && (
+            <>
+              {' · '}
+              <span class="conflict-count" data-testid="conflict-count">
+                {plural(conflicts.length, 'conflict')} to resolve:
+              </span>{' '}
+              {conflicts.slice(0, 5).map((id) => (
+                <button key={id} type="button" class="link mono" onClick={() => setOpen({ id })}>
+                  {id}
+                </button>
+              ))}
+              {conflicts.length > 5 && ` and ${conflicts.length - 5} more`}
+            </>
+          )}
+        </p>
+        {!firstSync.done && (
+          <p class="loading-line" role="status" data-testid="records-loading">
+            Loading from the server{firstSync.loaded > 0 ? `: ${firstSync.loaded.toLocaleString()}${firstSync.total !== null ? ` of ${firstSync.total.toLocaleString()}` : ''} records` : '…'}
+            {firstSync.total ? <progress max={firstSync.total} value={firstSync.loaded} aria-label="Records loaded" /> : <progress aria-label="Loading records" />}
+          </p>
+        )}
+        {!writable && <p class="muted small">You can read this collection (your role: reader).</p>}
+        <VirtualTable<Row>
+          label={`Records of ${collectionId}`}
+          columns={columns}
+          count={matching}
+          rowAt={(index) => rows.current.get(index)}
+          rowKey={(row) => row.id}
+          rowClass={(row) => [row.conflict ? 'is-conflict' : '', row.deleted ? 'is-deleted' : '', row.pending ? 'is-pending' : ''].join(' ').trim() || undefined}
+          rowLabel={(row) => `${row.id}, version ${row.serverVersion ?? 'none'}${stateOf(row).map((state) => `, ${state.label}`).join('')}`}
+          onRange={onRange}
+          onOpen={(row) => setOpen({ id: row.id })}
+          empty={
+            counts === null || !firstSync.done ? (
+              'Loading…'
+            ) : prefix ? (
+              <>No record id starts with “{prefix}”.</>
+            ) : (
+              <>No records yet.{writable ? ' Create one with “New record”.' : ''}</>
+            )
+          }
+        />
+      </div>
+      <ChangePanel roost={roost} collectionId={collectionId} emails={emails} onOpen={(id) => setOpen({ id })} />
+      {open && (
+        <RecordDialog
+          roost={roost}
+          collection={collection}
+          id={open.id}
+          writable={writable}
+          encrypted={props.encrypted}
+          emails={emails}
+          changeTick={changeTick}
+          onChanged={() => refresh.current()}
+          onClose={() => setOpen(null)}
+        />
+      )}
+    </div>
+  )
+}
