@@ -32,7 +32,7 @@ export const stateOf = (row: Row): Array<{ label: string; tone: string }> => {
  */
 export function RecordsTab(props: { roost: Roost; collectionId: string; role: Role | null; encrypted: boolean }) {
   const { roost, collectionId } = props
-  const collection = useMemo(() => roost.collection<Json>(collectionId, { create: false }), [roost, collectionId])
+  const collection = useMemo(() => roost.collection<Json>(collectionId, props.encrypted ? { create: false, encrypted: true } : { create: false }), [roost, collectionId, props.encrypted])
   const emails = useMemberEmails(roost, collectionId)
   const now = useNow(30_000)
 

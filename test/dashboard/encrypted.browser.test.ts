@@ -1,0 +1,69 @@
+import type { Page } from 'playwright-core'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { createRoost, memoryStore } from '../../src/client/index.js'
+import { sqlite } from '../helpers/backends.js'
+import { browserSkipReason } from '../helpers/browser.js'
+import { dashboardRig, newEmail, PASSWORD, signUpOnPage, type DashboardRig } from './harness.js'
+
+const SECRET = 'the plaintext only devices with the key read'
+
+/**
+ * An encrypted collection on a browser without the account's keys is shown
+ * opaque (ids, versions, ciphertext sizes; no plaintext, no editing); after
+ * unlocking with the recovery phrase on the page it is synced and shown in
+ * plaintext.
+ */
+describe.skipIf(browserSkipReason())('dashboard encrypted collection (Chromium, SQLite)', () => {
+  let rig: DashboardRig
+  const pages: Page[] = []
+
+  beforeAll(async () => {
+    rig = await dashboardRig(sqlite)
+  })
+  afterEach(async () => {
+    for (const page of pages.splice(0)) await page.close()
+    expect(rig.takeErrors()).toEqual([])
+    expect(rig.outsideRequests()).toEqual([])
+  })
+  afterAll(async () => {
+    await rig?.close()
+  })
+
+  it('shows opaque rows before unlocking and plaintext after', async () => {
+    const page = await rig.open()
+    pages.push(page)
+    const email = newEmail('crypto')
+    await signUpOnPage(page, email)
+
+    // Another device of the same account makes the keys and writes the encrypted records.
+    const laptop = createRoost({ url: rig.url.replace(/\/$/, ''), auth: { email, password: PASSWORD }, store: memoryStore() })
+    const collectionId = `diary-${Date.now().toString(36)}`
+    let phrase: string
+    try {
+      phrase = (await laptop.account.create()).recoveryPhrase
+      const diary = laptop.collection(collectionId, { encrypted: true })
+      await diary.put('day-1', { text: SECRET })
+      await diary.put('day-2', { text: `${SECRET}, again` })
+      await laptop.whenSynced()
+    } finally {
+      await laptop.close()
+    }
+
+    await page.goto(`${rig.url}#/c/${collectionId}`)
+    await expect.poll(() => page.getByTestId('encrypted-locked').count(), { timeout: 15_000 }).toBe(1)
+    await expect.poll(() => page.getByTestId('record-counts').textContent(), { timeout: 15_000 }).toBe('2 encrypted records on the server')
+    await expect.poll(() => page.getByRole('row', { name: /day-1/ }).count()).toBe(1)
+    expect(await page.locator('main').textContent()).not.toContain(SECRET)
+    expect(await page.getByRole('button', { name: 'New record' }).count()).toBe(0)
+    expect(await page.locator('.collection-header').textContent()).toContain('encrypted · locked')
+    await rig.screenshot(page, 'encrypted-locked')
+
+    await page.getByLabel('Recovery phrase or passphrase').fill(phrase)
+    await page.getByRole('button', { name: 'Unlock on this device' }).click()
+    await expect.poll(() => page.getByTestId('record-counts').textContent(), { timeout: 30_000 }).toMatch(/^Showing 2 of 2 records/)
+    await page.getByRole('row', { name: /^day-1,/ }).click()
+    await expect.poll(() => page.getByRole('dialog').getByTestId('record-json').textContent(), { timeout: 15_000 }).toContain(SECRET)
+    expect(await page.locator('.collection-header').textContent()).not.toContain('locked')
+    await rig.screenshot(page, 'encrypted-unlocked')
+  }, 90_000)
+})
