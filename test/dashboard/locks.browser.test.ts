@@ -47,7 +47,7 @@ describe.skipIf(browserSkipReason())('dashboard locks (Chromium, SQLite)', () =>
     const lock = await writer.call<WireLock>('POST', `collections/${collectionId}/locks`, { holder: 'writer-laptop', mode: 'exclusive', ttlSeconds: 600 })
     const batchId = randomUUID()
     await writer.call('POST', 'batches', { id: batchId, ttl: 900 })
-    await writer.call('POST', 'batches', { id: batchId, operations: [{ op: 'put', collectionId, id: 'step-1', data: { sql: 'ALTER TABLE …' } }] }, { 'x-service-method': 'append' })
+    await writer.call('POST', 'batches', { id: batchId, operations: [{ op: 'put', collectionId, id: 'step-1', data: { sql: 'ALTER TABLE …' }, ifNotExists: true }] }, { 'x-service-method': 'append' })
 
     const locks = page.getByTestId('locks')
     await expect.poll(() => locks.textContent(), { timeout: 15_000 }).toContain(writer.email)

@@ -61,6 +61,7 @@ describe.skipIf(browserSkipReason())('dashboard records (Chromium, SQLite)', () 
     await expect.poll(() => counts(page), { timeout: 15_000 }).toMatch(/^Showing 3 of 3 records/)
     await expect.poll(() => row(page, 'gamma').textContent()).toContain('3.0 kB')
     await expect.poll(() => row(page, 'alpha').textContent()).toContain(api.email)
+    await expect.poll(() => page.getByTestId('changes').locator('li').count()).toBe(3)
     await rig.screenshot(page, 'records')
 
     // Edit on the page (Enter opens the row): invalid JSON is refused with a clear error, valid JSON reaches the server as version 2.

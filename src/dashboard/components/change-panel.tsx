@@ -1,6 +1,5 @@
 import { useEffect, useRef, useState } from 'preact/hooks'
-import type { Roost } from '../../client/index.js'
-import { onServerChange, type ServerChange } from '../state/client-ext.js'
+import type { Roost, ServerChange } from '../../client/index.js'
 import { whoIs } from '../state/members.js'
 import { formatAbsolute, formatTime } from './format.js'
 
@@ -29,7 +28,7 @@ export function ChangePanel(props: { roost: Roost; collectionId: string; emails:
       setSeen((count) => count + fresh.length)
       setChanges((list) => [...fresh.reverse(), ...list].slice(0, CHANGE_CAP))
     }
-    const off = onServerChange(props.roost, (change) => {
+    const off = props.roost.onServerChange((change) => {
       if (change.collectionId !== props.collectionId) return
       buffer.current.push(change)
       if (timer === undefined) timer = setTimeout(flush, 250)

@@ -98,7 +98,7 @@ export function RecordDialog(props: Props) {
       {record && (
         <dl class="record-meta">
           <div>
-            <dt>Version</dt>
+            <dt>{conflict ? 'Your edit is based on version' : 'Version'}</dt>
             <dd>{record.serverVersion ?? 'not on the server yet'}</dd>
           </div>
           <div>

@@ -20,7 +20,6 @@ export interface VirtualTableProps<R> {
   count: number
   /** Rows loaded so far, by index; the others show as loading. */
   rowAt(index: number): R | undefined
-  rowKey(row: R): string
   rowClass?(row: R): string | undefined
   rowLabel?(row: R): string
   /** Asked for whenever the visible range changes: load [first, last). */
@@ -112,7 +111,7 @@ export function VirtualTable<R>(props: VirtualTableProps<R>) {
     const row = props.rowAt(index)
     rows.push(
       <tr
-        key={row ? props.rowKey(row) : `loading-${index}`}
+        key={index}
         data-index={index}
         aria-rowindex={index + 2}
         tabIndex={index === active ? 0 : -1}
@@ -139,7 +138,7 @@ export function VirtualTable<R>(props: VirtualTableProps<R>) {
       <table aria-rowcount={props.count + 1}>
         <colgroup>
           {props.columns.map((column) => (
-            <col key={column.key} class={column.wide ? 'hide-narrow' : undefined} style={{ width: column.width }} />
+            <col key={column.key} class={`col-${column.key}${column.wide ? ' hide-narrow' : ''}`} style={{ width: column.width }} />
           ))}
         </colgroup>
         <thead ref={head}>

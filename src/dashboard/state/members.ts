@@ -1,6 +1,5 @@
 import { useEffect, useState } from 'preact/hooks'
 import type { Roost } from '../../client/index.js'
-import { onCollectionEvent } from './client-ext.js'
 import { serverApi } from './server.js'
 
 /**
@@ -18,7 +17,7 @@ export function useMemberEmails(roost: Roost, collectionId: string): ReadonlyMap
         .then((members) => !stopped && setEmails(new Map(members.map((member) => [member.userId, member.email]))))
         .catch(() => undefined)
     void load()
-    const off = onCollectionEvent(roost, (event) => event.collectionId === collectionId && event.type === 'member' && void load())
+    const off = roost.onCollectionEvent((event) => event.collectionId === collectionId && event.type === 'member' && void load())
     return () => {
       stopped = true
       off()

@@ -3,7 +3,6 @@ import type { Collection } from '../../services/collections/collections.shared.j
 import { messageOf } from '../components/error-text.js'
 import { ExportButton } from '../components/export-button.js'
 import { hrefOf } from '../router.js'
-import { onCollectionEvent } from '../state/client-ext.js'
 import { serverApi } from '../state/server.js'
 import { session } from '../state/session.js'
 import { LocksTab } from './locks-tab.js'
@@ -51,7 +50,7 @@ export function CollectionView(props: { id: string; tab: Tab }) {
         })
     void load()
     // A rename, a new role, the collection gone or newly encrypted: read it again.
-    const off = onCollectionEvent(roost, (event) => event.collectionId === props.id && void load())
+    const off = roost.onCollectionEvent((event) => event.collectionId === props.id && void load())
     return () => {
       stopped = true
       off()

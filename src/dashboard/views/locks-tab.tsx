@@ -4,7 +4,6 @@ import type { Role } from '../../services/members/members.shared.js'
 import { Dialog } from '../components/dialog.js'
 import { ErrorText, messageOf } from '../components/error-text.js'
 import { formatAbsolute, formatBytes, formatCountdown, formatRelative } from '../components/format.js'
-import { onCollectionEvent } from '../state/client-ext.js'
 import { useMemberEmails, whoIs } from '../state/members.js'
 import { useNow } from '../state/now.js'
 import { serverApi, type CollectionBatch } from '../state/server.js'
@@ -47,7 +46,7 @@ export function LocksTab(props: { roost: Roost; collectionId: string; role: Role
     void reload.current()
     const tick = () => document.visibilityState === 'visible' && void reload.current()
     const timer = setInterval(tick, REFRESH_MS)
-    const off = onCollectionEvent(roost, (event) => event.collectionId === collectionId && event.type === 'lock' && void reload.current())
+    const off = roost.onCollectionEvent((event) => event.collectionId === collectionId && event.type === 'lock' && void reload.current())
     return () => {
       clearInterval(timer)
       off()

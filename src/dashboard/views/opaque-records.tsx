@@ -49,10 +49,10 @@ export function OpaqueRecords(props: { roost: Roost; collectionId: string; onUnl
   useEffect(() => onRange(0, BLOCK), [onRange])
 
   const columns: Array<Column<Row>> = [
-    { key: 'id', label: 'Id', width: '32%', class: 'mono cell-id', render: (row) => row.id },
+    { key: 'id', label: 'Id', width: '28%', class: 'mono cell-id', render: (row) => row.id },
     { key: 'version', label: 'Version', width: '6rem', class: 'num', render: (row) => row.version },
     { key: 'updated', label: 'Updated', width: '9.5rem', wide: true, render: (row) => <time title={formatAbsolute(row.updatedAt)}>{formatRelative(row.updatedAt, now)}</time> },
-    { key: 'by', label: 'By', width: '24%', wide: true, render: (row) => whoIs(emails, row.updatedBy) },
+    { key: 'by', label: 'By', width: '28%', wide: true, render: (row) => whoIs(emails, row.updatedBy) },
     { key: 'size', label: 'Ciphertext', width: '7rem', class: 'num', render: (row) => formatBytes(row.size) }
   ]
 
@@ -78,7 +78,6 @@ export function OpaqueRecords(props: { roost: Roost; collectionId: string; onUnl
         columns={columns}
         count={total ?? 0}
         rowAt={(index) => rows.current.get(index)}
-        rowKey={(row) => row.id}
         onRange={onRange}
         onOpen={() => undefined}
         empty={total === null ? 'Loading…' : 'No records yet.'}

@@ -1,15 +1,14 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks'
-import type { Json, Roost } from '../../client/index.js'
+import type { Json, RecordView, Roost } from '../../client/index.js'
 import type { Role } from '../../services/members/members.shared.js'
 import { ChangePanel } from '../components/change-panel.js'
 import { formatAbsolute, formatBytes, formatRelative, plural } from '../components/format.js'
 import { RecordDialog } from '../components/record-dialog.js'
 import { VirtualTable, type Column } from '../components/virtual-table.js'
-import { onServerChange, pageOf, type SizedView } from '../state/client-ext.js'
 import { useMemberEmails, whoIs } from '../state/members.js'
 import { useNow } from '../state/now.js'
 
-type Row = SizedView<Json>
+type Row = RecordView<Json>
 
 /** Rows are read in blocks of this many around the visible range. */
 const BLOCK = 50
@@ -73,7 +72,7 @@ export function RecordsTab(props: { roost: Roost; collectionId: string; role: Ro
           requests.current.set(offset, ticket)
           loading.current.add(offset)
           try {
-            const answer = await pageOf(collection, { offset, limit: BLOCK, ...filter })
+            const answer = await collection.page({ offset, limit: BLOCK, ...filter })
             if (mine !== generation.current || requests.current.get(offset) !== ticket) return
             for (let index = offset; index < offset + BLOCK; index++) rows.current.delete(index)
             answer.records.forEach((row, i) => rows.current.set(offset + i, row))
@@ -130,7 +129,7 @@ export function RecordsTab(props: { roost: Roost; collectionId: string; role: Ro
       if (timer === undefined) timer = setTimeout(() => ((timer = undefined), refresh.current()), 150)
     }
     const offs = [
-      onServerChange(roost, (change) => change.collectionId === collectionId && soon()),
+      roost.onServerChange((change) => change.collectionId === collectionId && soon()),
       roost.onOutcome((outcome) => outcome.collectionId === collectionId && soon()),
       roost.status.subscribe(soon),
       roost.onProgress((progress) => {
@@ -157,7 +156,7 @@ export function RecordsTab(props: { roost: Roost; collectionId: string; role: Ro
   }, [prefixInput])
 
   const columns: Array<Column<Row>> = [
-    { key: 'id', label: 'Id', width: '32%', class: 'mono cell-id', render: (row) => row.id },
+    { key: 'id', label: 'Id', width: '28%', class: 'mono cell-id', render: (row) => row.id },
     { key: 'version', label: 'Version', width: '6rem', class: 'num', render: (row) => row.serverVersion ?? '—' },
     {
       key: 'updated',
@@ -166,18 +165,21 @@ export function RecordsTab(props: { roost: Roost; collectionId: string; role: Ro
       wide: true,
       render: (row) => <time title={formatAbsolute(row.updatedAt)}>{formatRelative(row.updatedAt, now)}</time>
     },
-    { key: 'by', label: 'By', width: '24%', wide: true, render: (row) => <span title={row.updatedBy ?? undefined}>{whoIs(emails, row.updatedBy)}</span> },
+    { key: 'by', label: 'By', width: '28%', wide: true, render: (row) => <span title={row.updatedBy ?? undefined}>{whoIs(emails, row.updatedBy)}</span> },
     { key: 'size', label: 'Size', width: '6rem', class: 'num', wide: true, render: (row) => (row.deleted ? '—' : formatBytes(row.size)) },
     {
       key: 'state',
       label: 'State',
-      width: '8.5rem',
-      render: (row) =>
-        stateOf(row).map((state) => (
+      width: '7.5rem',
+      render: (row) => {
+        const states = stateOf(row)
+        if (states.length === 0) return <span class="synced">synced</span>
+        return states.map((state) => (
           <span key={state.label} class={`badge ${state.tone}`}>
             {state.label}
           </span>
         ))
+      }
     }
   ]
 
@@ -234,7 +236,6 @@ export function RecordsTab(props: { roost: Roost; collectionId: string; role: Ro
           columns={columns}
           count={matching}
           rowAt={(index) => rows.current.get(index)}
-          rowKey={(row) => row.id}
           rowClass={(row) => [row.conflict ? 'is-conflict' : '', row.deleted ? 'is-deleted' : '', row.pending ? 'is-pending' : ''].join(' ').trim() || undefined}
           rowLabel={(row) => `${row.id}, version ${row.serverVersion ?? 'none'}${stateOf(row).map((state) => `, ${state.label}`).join('')}`}
           onRange={onRange}
