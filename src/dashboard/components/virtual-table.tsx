@@ -26,6 +26,8 @@ export interface VirtualTableProps<R> {
   onRange(first: number, last: number): void
   onOpen(row: R): void
   empty?: ComponentChildren
+  /** A new value scrolls back to the top (a new filter: the old position may be past the end). */
+  resetKey?: unknown
 }
 
 export const ROW_HEIGHT = 36
@@ -58,6 +60,14 @@ export function VirtualTable<R>(props: VirtualTableProps<R>) {
     observer.observe(element)
     return () => observer.disconnect()
   }, [])
+
+  useLayoutEffect(() => {
+    const element = scroller.current
+    if (!element || element.scrollTop === 0) return
+    element.scrollTop = 0
+    measure()
+    setActive(0)
+  }, [props.resetKey])
 
   const headHeight = head.current?.offsetHeight ?? ROW_HEIGHT
   const first = Math.max(0, Math.floor((view.top - headHeight) / ROW_HEIGHT) - OVERSCAN)

@@ -31,6 +31,7 @@ export function CollectionView(props: { id: string; tab: Tab }) {
   const [info, setInfo] = useState<Info | null>(null)
   const [error, setError] = useState<{ code: number | null; message: string } | null>(null)
   const [keys, setKeys] = useState<'ready' | 'missing' | null>(null)
+  const [attempt, setAttempt] = useState(0)
 
   useEffect(() => {
     if (!roost) return
@@ -55,7 +56,7 @@ export function CollectionView(props: { id: string; tab: Tab }) {
       stopped = true
       off()
     }
-  }, [roost, props.id])
+  }, [roost, props.id, attempt])
 
   // Whether this device can read an encrypted collection; checked again every few seconds while it cannot (unlocked elsewhere: the account page, another tab).
   useEffect(() => {
@@ -86,7 +87,21 @@ export function CollectionView(props: { id: string; tab: Tab }) {
     )
   }
 
-  const offline = error !== null && info === null
+  // Offline (no answer at all): open what this device holds. Any other failure: say so, and offer to try again.
+  const offline = error?.code === 0 && info === null
+  if (error && info === null && !offline) {
+    return (
+      <section>
+        <h1>{props.id}</h1>
+        <p class="error" role="alert">
+          Could not read this collection: {error.message}
+        </p>
+        <button type="button" onClick={() => setAttempt((n) => n + 1)}>
+          Try again
+        </button>
+      </section>
+    )
+  }
   const locked = info?.encrypted === true && keys !== 'ready'
   const title = info?.name ?? props.id
   return (
@@ -113,7 +128,7 @@ export function CollectionView(props: { id: string; tab: Tab }) {
           <ExportButton collectionId={props.id} />
         </div>
       </header>
-      {offline && <p class="notice warn">The server cannot be reached ({error.message}); showing what this device holds.</p>}
+      {offline && <p class="callout warn">The server cannot be reached; showing what this device holds.</p>}
       <nav class="tabs" aria-label="Collection">
         {TABS.map(({ tab, label }) => (
           <a key={tab} href={hrefOf({ name: 'collection', id: props.id, tab })} aria-current={props.tab === tab ? 'page' : undefined}>
@@ -129,7 +144,7 @@ export function CollectionView(props: { id: string; tab: Tab }) {
         ) : (
           <RecordsTab roost={roost} collectionId={props.id} role={info?.role ?? null} encrypted={info?.encrypted === true} />
         ))}
-      {props.tab === 'members' && info && <MembersPanel collectionId={props.id} role={info.role} />}
+      {props.tab === 'members' && (info ? <MembersPanel collectionId={props.id} role={info.role} /> : <p class="muted">Members are shown when the server can be reached.</p>)}
       {props.tab === 'locks' && <LocksTab roost={roost} collectionId={props.id} role={info?.role ?? 'reader'} />}
     </section>
   )

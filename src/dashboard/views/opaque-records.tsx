@@ -58,7 +58,7 @@ export function OpaqueRecords(props: { roost: Roost; collectionId: string; onUnl
 
   return (
     <div class="opaque">
-      <div class="notice lock-notice" data-testid="encrypted-locked">
+      <div class="callout lock-notice" data-testid="encrypted-locked">
         <p>
           <strong>Encrypted — unlock on the <a href="#/account">Encryption keys page</a> to read.</strong> This device does not hold the account's keys, so the
           records below are shown as the server stores them: ids, versions and sizes only. Or unlock here:

@@ -53,6 +53,18 @@ export function RecordsTab(props: { roost: Roost; collectionId: string; role: Ro
   const loaded = useRef(new Set<number>())
   const requests = useRef(new Map<number, number>())
 
+  // The dialog is removed on close, not closed by the browser: give focus back to what opened it (a row, a button) ourselves.
+  const opener = useRef<HTMLElement | null>(null)
+  const openRecord = (id: string | null) => {
+    opener.current = document.activeElement instanceof HTMLElement ? document.activeElement : null
+    setOpen({ id })
+  }
+  const closeRecord = () => {
+    setOpen(null)
+    const target = opener.current
+    requestAnimationFrame(() => target?.isConnected && target.focus({ preventScroll: true }))
+  }
+
   const filter = useMemo(() => ({ idPrefix: prefix || undefined, includeDeleted: showDeleted }), [prefix, showDeleted])
 
   /** Reads the blocks covering [first, last); `again` re-reads blocks already loaded or loading (something changed). */
@@ -202,7 +214,7 @@ export function RecordsTab(props: { roost: Roost; collectionId: string; role: Ro
           </label>
           <span class="grow" />
           {writable && (
-            <button type="button" class="primary" onClick={() => setOpen({ id: null })}>
+            <button type="button" class="primary" onClick={() => openRecord(null)}>
               New record
             </button>
           )}
@@ -216,7 +228,7 @@ export function RecordsTab(props: { roost: Roost; collectionId: string; role: Ro
                 {plural(conflicts.length, 'conflict')} to resolve:
               </span>{' '}
               {conflicts.slice(0, 5).map((id) => (
-                <button key={id} type="button" class="link mono" onClick={() => setOpen({ id })}>
+                <button key={id} type="button" class="link mono" onClick={() => openRecord(id)}>
                   {id}
                 </button>
               ))}
@@ -239,7 +251,8 @@ export function RecordsTab(props: { roost: Roost; collectionId: string; role: Ro
           rowClass={(row) => [row.conflict ? 'is-conflict' : '', row.deleted ? 'is-deleted' : '', row.pending ? 'is-pending' : ''].join(' ').trim() || undefined}
           rowLabel={(row) => `${row.id}, version ${row.serverVersion ?? 'none'}${stateOf(row).map((state) => `, ${state.label}`).join('')}`}
           onRange={onRange}
-          onOpen={(row) => setOpen({ id: row.id })}
+          onOpen={(row) => openRecord(row.id)}
+          resetKey={filter}
           empty={
             counts === null || !firstSync.done ? (
               'Loading…'
@@ -251,7 +264,7 @@ export function RecordsTab(props: { roost: Roost; collectionId: string; role: Ro
           }
         />
       </div>
-      <ChangePanel roost={roost} collectionId={collectionId} emails={emails} onOpen={(id) => setOpen({ id })} />
+      <ChangePanel roost={roost} collectionId={collectionId} emails={emails} onOpen={openRecord} />
       {open && (
         <RecordDialog
           roost={roost}
@@ -262,7 +275,7 @@ export function RecordsTab(props: { roost: Roost; collectionId: string; role: Ro
           emails={emails}
           changeTick={changeTick}
           onChanged={() => refresh.current()}
-          onClose={() => setOpen(null)}
+          onClose={closeRecord}
         />
       )}
     </div>
