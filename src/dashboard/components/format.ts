@@ -29,6 +29,8 @@ export function formatRelative(iso: string | null, now = Date.now()): string {
   const then = Date.parse(iso)
   if (Number.isNaN(then)) return iso
   let value = (then - now) / 1000
+  // A moment ahead (the server's clock, or a `now` read before the change arrived) is "now", not "in 2 seconds".
+  if (value > 0 && value < 120) value = 0
   for (const [unit, size] of steps) {
     if (Math.abs(value) < size) return relative.format(Math.round(value), unit)
     value /= size

@@ -101,7 +101,7 @@ export function RecordsTab(props: { roost: Roost; collectionId: string; role: Ro
     [collection, filter]
   )
 
-  // A new filter: forget what was read, start from the top.
+  // A new filter: forget what was read, start from the top (only on a new filter: `load` changes with it).
   useEffect(() => {
     generation.current++
     rows.current = new Map()
@@ -109,7 +109,6 @@ export function RecordsTab(props: { roost: Roost; collectionId: string; role: Ro
     loaded.current = new Set()
     requests.current = new Map()
     void load(range.current.first, Math.max(range.current.last, BLOCK), true)
-    // eslint-disable-next-line react-hooks/exhaustive-deps -- only on a new filter
   }, [filter])
 
   const onRange = useCallback(
@@ -143,7 +142,11 @@ export function RecordsTab(props: { roost: Roost; collectionId: string; role: Ro
     const offs = [
       roost.onServerChange((change) => change.collectionId === collectionId && soon()),
       roost.onOutcome((outcome) => outcome.collectionId === collectionId && soon()),
-      roost.status.subscribe(soon),
+      roost.status.subscribe((status) => {
+        soon()
+        // Offline or stopped: what this device holds is all there is for now; stop saying "loading".
+        if (status.fatal || status.error?.code === 0) setFirstSync((state) => (state.done ? state : { ...state, done: true }))
+      }),
       roost.onProgress((progress) => {
         if (progress.phase !== 'pull' || progress.collectionId !== collectionId) return
         setFirstSync((state) => (state.done ? state : { done: false, loaded: progress.done, total: progress.total }))
