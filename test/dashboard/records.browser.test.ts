@@ -112,6 +112,36 @@ describe.skipIf(browserSkipReason())('dashboard records (Chromium, SQLite)', () 
     await expect.poll(() => page.getByTestId('conflict-count').count()).toBe(0)
     await dialog.getByRole('button', { name: 'Close' }).click()
 
+    // The other two ways out: keep mine (written on top of theirs), take the server's (mine dropped).
+    const conflictOn = async (id: string, mine: string, theirs: string) => {
+      const before = await api.call<WireRecord>('GET', recordPath(collectionId, id))
+      await row(page, id).click()
+      await dialog.getByRole('button', { name: 'Edit' }).click()
+      await page.context().setOffline(true)
+      await dialog.getByLabel('Data (JSON)').fill(JSON.stringify({ title: mine }))
+      await dialog.getByRole('button', { name: 'Save' }).click()
+      await expect.poll(() => dialog.textContent()).toContain('pending')
+      await api.call('PUT', recordPath(collectionId, id), { data: { title: theirs }, version: before.version })
+      await page.context().setOffline(false)
+      await expect.poll(() => dialog.getByTestId('conflict-server').textContent(), { timeout: 20_000 }).toContain(theirs)
+      return before.version
+    }
+    const gammaVersion = await conflictOn('gamma', 'gamma kept from the page', 'gamma from the API')
+    await dialog.getByRole('button', { name: 'Keep mine' }).click()
+    await expect
+      .poll(async () => {
+        const record = await api.call<WireRecord>('GET', recordPath(collectionId, 'gamma'))
+        return [record.version, record.data]
+      }, { timeout: 15_000 })
+      .toEqual([gammaVersion + 2, { title: 'gamma kept from the page' }])
+    await dialog.getByRole('button', { name: 'Close' }).click()
+    await conflictOn('alpha', 'alpha dropped', 'alpha from the API wins')
+    await dialog.getByRole('button', { name: "Take the server's" }).click()
+    await expect.poll(() => dialog.getByTestId('record-json').textContent(), { timeout: 15_000 }).toContain('alpha from the API wins')
+    await expect.poll(() => page.getByTestId('conflict-count').count()).toBe(0)
+    expect((await api.call<WireRecord>('GET', recordPath(collectionId, 'alpha'))).version).toBe(5)
+    await dialog.getByRole('button', { name: 'Close' }).click()
+
     // Delete with a confirmation; the tombstone shows only with "Show deleted".
     await row(page, 'beta').click()
     await dialog.getByRole('button', { name: 'Delete…' }).click()
@@ -150,7 +180,7 @@ describe.skipIf(browserSkipReason())('dashboard records (Chromium, SQLite)', () 
     expect(header).toMatchObject({ format: 'roost-export', version: 1, collections: [{ id: collectionId, name: 'Field notes', role: 'owner', encrypted: false }] })
     const latest = new Map(records.map((record) => [record.id as string, record]))
     expect([...latest.keys()].sort()).toEqual(['alpha', 'beta', 'delta', 'gamma'])
-    expect(latest.get('alpha')).toMatchObject({ collectionId, version: 4, deleted: false, data: { title: 'merged' } })
+    expect(latest.get('alpha')).toMatchObject({ collectionId, version: 5, deleted: false, data: { title: 'alpha from the API wins' } })
     expect(latest.get('beta')).toMatchObject({ deleted: true, data: null })
     expect(rig.takeErrors().filter((error) => !/Failed to load resource|ERR_INTERNET_DISCONNECTED|net::|WebSocket/.test(error))).toEqual([])
   }, 120_000)

@@ -113,9 +113,11 @@ export function CollectionView(props: { id: string; tab: Tab }) {
           </p>
           <h1 id="collection-title">{title}</h1>
           <p class="meta">
-            <code class="mono" title="Collection id">
-              {props.id}
-            </code>
+            {info?.name && (
+              <code class="mono" title="Collection id">
+                {props.id}
+              </code>
+            )}
             {info && <span class="badge accent">{info.role}</span>}
             {info?.encrypted && (
               <span class={`badge ${locked ? 'warn' : 'ok'}`} title={locked ? 'End-to-end encrypted; this device has not got the key yet' : 'End-to-end encrypted; readable on this device'}>
