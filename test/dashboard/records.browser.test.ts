@@ -63,6 +63,9 @@ describe.skipIf(browserSkipReason())('dashboard records (Chromium, SQLite)', () 
     await expect.poll(() => row(page, 'alpha').textContent()).toContain(api.email)
     await expect.poll(() => page.getByTestId('changes').locator('li').count()).toBe(3)
     await rig.screenshot(page, 'records')
+    await page.emulateMedia({ colorScheme: 'dark' })
+    await rig.screenshot(page, 'records-dark')
+    await page.emulateMedia({ colorScheme: 'light' })
 
     // Edit on the page (Enter opens the row): invalid JSON is refused with a clear error, valid JSON reaches the server as version 2.
     await row(page, 'alpha').focus()
