@@ -47,6 +47,8 @@ export function VirtualTable<R>(props: VirtualTableProps<R>) {
   const [view, setView] = useState({ top: 0, height: 600 })
   const [active, setActive] = useState(0)
   const focusWanted = useRef(false)
+  // Whether a row of this table has the focus (kept through re-renders; cleared when focus goes elsewhere on the page).
+  const hadFocus = useRef(false)
 
   const measure = () => {
     const element = scroller.current
@@ -81,8 +83,11 @@ export function VirtualTable<R>(props: VirtualTableProps<R>) {
     if (active >= props.count && props.count > 0) setActive(props.count - 1)
   }, [props.count, active])
 
+  // Focus follows the active row: after a key moved it (once the row is rendered), and after a re-render took it
+  // away (a focused row scrolled out of the DOM, or moved by the diff) while nothing else took it.
   useEffect(() => {
-    if (!focusWanted.current) return
+    const lost = hadFocus.current && (document.activeElement === document.body || document.activeElement === null)
+    if (!focusWanted.current && !lost) return
     const row = scroller.current?.querySelector<HTMLElement>(`tr[data-index="${active}"]`)
     if (row) {
       focusWanted.current = false
@@ -131,7 +136,14 @@ export function VirtualTable<R>(props: VirtualTableProps<R>) {
           setActive(index)
           if (row) props.onOpen(row)
         }}
-        onFocus={() => setActive(index)}
+        onFocus={() => {
+          hadFocus.current = true
+          setActive(index)
+        }}
+        onBlur={(event) => {
+          const next = event.relatedTarget
+          if (next instanceof Node && !scroller.current?.contains(next)) hadFocus.current = false
+        }}
         onKeyDown={(event) => onKeyDown(event, index, row)}
       >
         {props.columns.map((column) => (
@@ -161,9 +173,10 @@ export function VirtualTable<R>(props: VirtualTableProps<R>) {
           </tr>
         </thead>
         <tbody>
-          {first > 0 && <tr class="spacer" aria-hidden="true" style={{ height: `${first * ROW_HEIGHT}px` }} />}
+          {/* Both spacers always present (0 px when not needed): the same DOM shape at every scroll position, so rows are never moved (a moved row loses focus). */}
+          <tr key="above" class="spacer" aria-hidden="true" style={{ height: `${first * ROW_HEIGHT}px` }} />
           {rows}
-          {last < props.count && <tr class="spacer" aria-hidden="true" style={{ height: `${(props.count - last) * ROW_HEIGHT}px` }} />}
+          <tr key="below" class="spacer" aria-hidden="true" style={{ height: `${Math.max(0, props.count - last) * ROW_HEIGHT}px` }} />
         </tbody>
       </table>
       {props.count === 0 && <div class="vt-empty">{props.empty}</div>}
