@@ -36,25 +36,33 @@ export function CollectionView(props: { id: string; tab: Tab }) {
   useEffect(() => {
     if (!roost) return
     let stopped = false
+    let unanswered = false
     const load = () =>
       serverApi()
         .collection(props.id)
         .then((next) => {
           if (stopped) return
+          unanswered = false
           setInfo(next)
           setError(null)
         })
         .catch((caught: unknown) => {
           if (stopped) return
           const code = caught && typeof caught === 'object' && 'code' in caught && typeof caught.code === 'number' ? caught.code : null
+          unanswered = code === 0
           setError({ code, message: messageOf(caught) })
         })
     void load()
     // A rename, a new role, the collection gone or newly encrypted: read it again.
     const off = roost.onCollectionEvent((event) => event.collectionId === props.id && void load())
+    // No answer (offline, the server restarting): ask again once the client reaches the server, and every few seconds.
+    const offStatus = roost.status.subscribe((status) => unanswered && status.connected && void load())
+    const retry = setInterval(() => unanswered && void load(), 5000)
     return () => {
       stopped = true
       off()
+      offStatus()
+      clearInterval(retry)
     }
   }, [roost, props.id, attempt])
 
