@@ -8,7 +8,7 @@ import { messageOf } from './error-text.js'
  * `collectionId`. The server streams it; the browser turns the stream into
  * a file through an object URL, released once the download has started.
  */
-export function ExportButton(props: { collectionId?: string; label?: string }) {
+export function ExportButton(props: { collectionId?: string; label?: string; encrypted?: boolean }) {
   const [state, setState] = useState<{ busy: boolean; error: string | null }>({ busy: false, error: null })
   const label = props.label ?? (props.collectionId === undefined ? 'Export all my data' : 'Export')
   const run = async () => {
@@ -38,7 +38,11 @@ export function ExportButton(props: { collectionId?: string; label?: string }) {
         onClick={() => void run()}
         disabled={state.busy}
         aria-describedby={state.error ? 'export-error' : undefined}
-        title={props.collectionId === undefined ? 'Every collection you are a member of, as one NDJSON file' : 'This collection as an NDJSON file, tombstones included'}
+        title={
+          props.collectionId === undefined
+            ? 'Every collection you are a member of, as one NDJSON file (encrypted ones as ciphertext)'
+            : `This collection as an NDJSON file, tombstones included${props.encrypted ? ' (as ciphertext: the server never has the plaintext)' : ''}`
+        }
       >
         {state.busy ? 'Exporting…' : label}
       </button>

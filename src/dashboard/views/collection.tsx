@@ -83,6 +83,14 @@ export function CollectionView(props: { id: string; tab: Tab }) {
     }
   }, [roost, info?.encrypted])
 
+  // The tab's title names the collection (browser tabs, history, screen readers on arrival).
+  const title = info?.name ?? props.id
+  useEffect(() => {
+    const before = document.title
+    document.title = `${title} · Roost`
+    return () => void (document.title = before)
+  }, [title])
+
   if (!roost) return null
   if (error?.code === 404 || error?.code === 403) {
     return (
@@ -111,7 +119,6 @@ export function CollectionView(props: { id: string; tab: Tab }) {
     )
   }
   const locked = info?.encrypted === true && keys !== 'ready'
-  const title = info?.name ?? props.id
   return (
     <section class="collection" aria-labelledby="collection-title">
       <header class="collection-header">
@@ -135,7 +142,7 @@ export function CollectionView(props: { id: string; tab: Tab }) {
           </p>
         </div>
         <div class="header-actions">
-          <ExportButton collectionId={props.id} />
+          <ExportButton collectionId={props.id} encrypted={info?.encrypted === true} />
         </div>
       </header>
       {offline && <p class="callout warn">The server cannot be reached; showing what this device holds.</p>}

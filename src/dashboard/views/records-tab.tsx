@@ -38,7 +38,8 @@ export function RecordsTab(props: { roost: Roost; collectionId: string; role: Ro
   const [prefixInput, setPrefixInput] = useState('')
   const [prefix, setPrefix] = useState('')
   const [showDeleted, setShowDeleted] = useState(false)
-  const [counts, setCounts] = useState<{ matching: number; total: number } | null>(null)
+  // The counts of the last page read, and the filter they were read with.
+  const [counts, setCounts] = useState<{ matching: number; total: number; filter: unknown } | null>(null)
   const [, setRevision] = useState(0)
   const [conflicts, setConflicts] = useState<string[]>([])
   const [open, setOpen] = useState<{ id: string | null } | null>(null)
@@ -89,7 +90,7 @@ export function RecordsTab(props: { roost: Roost; collectionId: string; role: Ro
             for (let index = offset; index < offset + BLOCK; index++) rows.current.delete(index)
             answer.records.forEach((row, i) => rows.current.set(offset + i, row))
             loaded.current.add(offset)
-            setCounts({ matching: answer.matching, total: answer.total })
+            setCounts({ matching: answer.matching, total: answer.total, filter })
             applied = true
           } finally {
             if (requests.current.get(offset) === ticket) loading.current.delete(offset)
@@ -203,6 +204,15 @@ export function RecordsTab(props: { roost: Roost; collectionId: string; role: Ro
   const countText = counts === null ? 'Counting…' : prefix ? `${matching.toLocaleString()} matching of ${plural(total, showDeleted ? 'record and tombstone' : 'record', showDeleted ? 'records and tombstones' : 'records')}` : `Showing ${matching.toLocaleString()} of ${plural(total, showDeleted ? 'record incl. tombstones' : 'record', showDeleted ? 'records incl. tombstones' : 'records')}`
   const writable = canWrite(props.role)
 
+  // Screen readers hear the count once after the filter changes, not at every live change of the table.
+  const [announcement, setAnnouncement] = useState('')
+  const announceFor = useRef<unknown>(null)
+  useEffect(() => {
+    if (counts?.filter !== filter || announceFor.current === filter) return
+    announceFor.current = filter
+    setAnnouncement(countText)
+  }, [counts, filter, countText])
+
   return (
     <div class="records-layout">
       <div class="records-main">
@@ -222,7 +232,10 @@ export function RecordsTab(props: { roost: Roost; collectionId: string; role: Ro
             </button>
           )}
         </div>
-        <p class="counts" data-testid="record-counts" aria-live="polite">
+        <p class="sr-only" role="status">
+          {announcement}
+        </p>
+        <p class="counts" data-testid="record-counts">
           {countText}
           {conflicts.length > 0 && (
             <>
