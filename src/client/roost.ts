@@ -622,7 +622,7 @@ export class Roost {
    * store: for a live view of what changes. Returns a function that stops it.
    */
   onServerChange(listener: (change: ServerChange) => void): () => void {
-    return this.serverChangeEvents.on(listener)
+    return this.serverChangeEvents.on(isolated(listener))
   }
 
   /**
@@ -631,7 +631,7 @@ export class Roost {
    * Only while the socket is up (`realtime: true`). Returns a function that stops it.
    */
   onCollectionEvent(listener: (event: CollectionEvent) => void): () => void {
-    return this.collectionEvents.on(listener)
+    return this.collectionEvents.on(isolated(listener))
   }
 
   /** Stops syncing and closes the store. Pending writes stay in the store for next time. */
@@ -979,12 +979,17 @@ export class Roost {
   }
 
   private handleCollectionEvent(type: 'lock' | 'member' | 'removed' | 'keys', payload: unknown) {
-    const eventCollectionId = (payload as { collectionId?: unknown; id?: unknown } | null)?.collectionId ?? (type === 'removed' ? (payload as { id?: unknown } | null)?.id : undefined)
-    if (typeof eventCollectionId === 'string') {
-      const event: CollectionEvent = { type, collectionId: eventCollectionId }
+    this.reactToCollectionEvent(type, payload)
+    // Told to the app once the client has acted on it (a lock ended, keys to fetch again).
+    const collectionId = (payload as { collectionId?: unknown; id?: unknown } | null)?.collectionId ?? (type === 'removed' ? (payload as { id?: unknown } | null)?.id : undefined)
+    if (typeof collectionId === 'string') {
+      const event: CollectionEvent = { type, collectionId }
       this.collectionEvents.emit(event)
       this.tabs.post({ type: 'collectionEvent', event })
     }
+  }
+
+  private reactToCollectionEvent(type: 'lock' | 'member' | 'removed' | 'keys', payload: unknown) {
     if (type === 'lock') {
       const event = payload as { collectionId: string; type: string; lock: { token: number } }
       if (event.type !== 'acquired') this.locks.ended(event.collectionId, event.lock.token)
@@ -1125,6 +1130,27 @@ export class Roost {
       if (!waiting) return
       this.wakeSync()
       await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+  }
+}
+
+/**
+ * An app's listener, called from inside a sync step (a pull, a socket
+ * event): what it throws must not stop that step, so it is reported on its
+ * own, as an uncaught error of the app's.
+ */
+function isolated<T>(listener: (value: T) => void): (value: T) => void {
+  if (typeof listener !== 'function') throw new ClientInputError('The listener must be a function')
+  return (value) => {
+    try {
+      listener(value)
+    } catch (error) {
+      const report = (globalThis as { reportError?: (error: unknown) => void }).reportError
+      if (typeof report === 'function') report(error)
+      else
+        setTimeout(() => {
+          throw error
+        }, 0)
     }
   }
 }
