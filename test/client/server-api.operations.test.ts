@@ -7,11 +7,9 @@ import { startServer, type TestServer } from '../helpers/server.js'
 import { account, Clients, newId, session, synced, until } from './helpers.js'
 
 /**
- * The calls of roost.server whose routes came with the dashboard's server
- * work (/work/brief/DASH_API.md, A.2–A.5): breaking a lock ($break), a
- * collection's open batches, server-stats and the NDJSON export. Written
- * to the contract before those routes existed ("pending" until they were
- * merged); they run against them now.
+ * The calls of roost.server for operations and housekeeping: breaking a
+ * lock ($break), a collection's open batches, server-stats and the NDJSON
+ * export.
  */
 
 const operator = `operator-${randomUUID()}@example.com`
