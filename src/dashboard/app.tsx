@@ -1,8 +1,10 @@
-import { useEffect, useRef } from 'preact/hooks'
-import { useState } from 'preact/hooks'
+import { useEffect, useRef, useState } from 'preact/hooks'
 import { Dialog } from './components/dialog.js'
 import { SyncStatusLine } from './components/sync-status.js'
 import { navigate, route, type Route } from './router.js'
+import { pendingInvitations } from './state/invitations.js'
+import { notice } from './state/notice.js'
+import { isOperator } from './state/operator.js'
 import { session, signOut } from './state/session.js'
 import { AccountView } from './views/account.js'
 import { CollectionView } from './views/collection.js'
@@ -11,11 +13,12 @@ import { InvitationsView } from './views/invitations.js'
 import { OperatorView } from './views/operator.js'
 import { SignInView } from './views/sign-in.js'
 
-const NAV: Array<{ label: string; route: Route; href: string }> = [
+const NAV: Array<{ label: string; route: Route; href: string; operatorsOnly?: boolean }> = [
   { label: 'Collections', route: { name: 'collections' }, href: '#/' },
   { label: 'Invitations', route: { name: 'invitations' }, href: '#/invitations' },
   { label: 'Encryption keys', route: { name: 'account' }, href: '#/account' },
-  { label: 'Server', route: { name: 'operator' }, href: '#/operator' }
+  // Shown once the server said this user is one of its operators (state/operator.ts).
+  { label: 'Server', route: { name: 'operator' }, href: '#/operator', operatorsOnly: true }
 ]
 
 const isCurrent = (item: Route, current: Route) => item.name === current.name || (item.name === 'collections' && current.name === 'collection')
@@ -49,10 +52,11 @@ export function App() {
           <>
             <nav aria-label="Main">
               <ul>
-                {NAV.map((item) => (
+                {NAV.filter((item) => !item.operatorsOnly || isOperator.value === true).map((item) => (
                   <li key={item.href}>
                     <a href={item.href} aria-current={isCurrent(item.route, current) ? 'page' : undefined}>
                       {item.label}
+                      {item.route.name === 'invitations' && <InvitationCount />}
                     </a>
                   </li>
                 ))}
@@ -63,6 +67,9 @@ export function App() {
         )}
       </header>
       {signedIn && <SyncStatusLine />}
+      <p class={notice.value ? 'notice' : 'notice empty'} role="status" aria-live="polite" data-testid="notice">
+        {notice.value?.text}
+      </p>
       <main id="main" ref={main} tabIndex={-1}>
         <View route={current} />
       </main>
@@ -96,6 +103,19 @@ function View(props: { route: Route }) {
     default:
       return null
   }
+}
+
+/** "Invitations 2": the count of pending ones, read as "2 pending" by screen readers. */
+function InvitationCount() {
+  const count = pendingInvitations.value?.length ?? 0
+  if (count === 0) return null
+  return (
+    <span class="count">
+      <span class="visually-hidden">, </span>
+      {count}
+      <span class="visually-hidden"> pending</span>
+    </span>
+  )
 }
 
 function SignOut(props: { email: string }) {

@@ -8,6 +8,7 @@ import type { Collection } from '../../services/collections/collections.shared.j
 import type { Invitation } from '../../services/invitations/invitations.shared.js'
 import type { Member, Role } from '../../services/members/members.shared.js'
 import type { Lock, ServerRecord } from '../../client/index.js'
+import { fallbackServerApi } from './server-fallback.js'
 import { session } from './session.js'
 
 export interface CollectionBatch {
@@ -54,8 +55,19 @@ export interface ServerApi {
   exportData(collectionId?: string): Promise<{ filename: string; body: ReadableStream<Uint8Array> }>
 }
 
+let fallback: { roost: unknown; api: ServerApi } | null = null
+
 export function serverApi(): ServerApi {
   const current = session.value
   if (!current) throw new Error('Not signed in')
-  return (current.roost as unknown as { server: ServerApi }).server
+  const own = (current.roost as unknown as { server?: ServerApi }).server
+  if (own) return own
+  // TEMPORARY: until the client library's roost.server lands (see server-fallback.ts).
+  if (fallback?.roost !== current.roost) fallback = { roost: current.roost, api: fallbackServerApi(() => storedToken()) }
+  return fallback.api
+}
+
+const storedToken = (): string | null => {
+  const raw = sessionStorage.getItem('roost-dashboard-session')
+  return raw ? (JSON.parse(raw) as { accessToken: string }).accessToken : null
 }
