@@ -1,0 +1,333 @@
+import { useEffect, useRef, useState } from 'preact/hooks'
+import type { Invitation } from '../../services/invitations/invitations.shared.js'
+import type { Member, Role } from '../../services/members/members.shared.js'
+import { Dialog } from '../components/dialog.js'
+import { ErrorText } from '../components/error-text.js'
+import { ROLE_HELP, RoleBadge, atLeast, grantable } from '../components/role-badge.js'
+import { formatDateTime, fromNow } from '../format.js'
+import { navigate } from '../router.js'
+import { useCollectionEvents } from '../state/live.js'
+import { announce } from '../state/notice.js'
+import { serverApi } from '../state/server.js'
+import { session } from '../state/session.js'
+
+type Confirming = { kind: 'remove'; member: Member } | { kind: 'leave' } | null
+
+/**
+ * The members tab of a collection (#/c/<id>/members): who has which role;
+ * owners and admins change roles, remove members, invite by e-mail and
+ * revoke pending invitations; anyone may leave.
+ */
+export function MembersPanel(props: { collectionId: string; role: Role }) {
+  const { collectionId, role } = props
+  const me = session.value?.userId
+  const manages = atLeast(role, 'admin')
+  const [members, setMembers] = useState<Member[] | null>(null)
+  const [sent, setSent] = useState<Invitation[] | null>(null)
+  const [error, setError] = useState<unknown>(null)
+  const [rowError, setRowError] = useState<{ userId: string; error: unknown } | null>(null)
+  const [confirming, setConfirming] = useState<Confirming>(null)
+  const heading = useRef<HTMLHeadingElement>(null)
+  const loads = useRef(0)
+
+  const load = async () => {
+    const mine = ++loads.current
+    try {
+      const api = serverApi()
+      const [list, invitations] = await Promise.all([api.members(collectionId), manages ? api.sentInvitations(collectionId) : Promise.resolve(null)])
+      if (mine !== loads.current) return
+      setMembers(sortMembers(list, me))
+      setSent(invitations)
+      setError(null)
+    } catch (caught) {
+      if (mine === loads.current) setError(caught)
+    }
+  }
+
+  useEffect(() => {
+    void load()
+  }, [collectionId, manages])
+  useCollectionEvents((event) => {
+    if (event.collectionId === collectionId && (event.type === 'member' || event.type === 'removed')) void load()
+  })
+
+  const changeRole = async (member: Member, next: Role) => {
+    setRowError(null)
+    try {
+      await serverApi().setRole(collectionId, member.userId, next)
+      announce(`${member.email} is now ${next === 'admin' || next === 'owner' ? 'an' : 'a'} ${next}.`)
+    } catch (caught) {
+      setRowError({ userId: member.userId, error: caught })
+    }
+    await load()
+  }
+
+  const owners = members?.filter((m) => m.role === 'owner').length ?? 0
+
+  return (
+    <section aria-labelledby="members-title" class="members-panel">
+      <h2 id="members-title" ref={heading} tabIndex={-1}>
+        Members {members && <span class="muted count-inline">({members.length})</span>}
+      </h2>
+      <ErrorText error={error} />
+      {members === null && !error && <p class="muted">Loading members…</p>}
+      {members && (
+        <ul class="member-list" data-testid="members">
+          {members.map((member) => {
+            const self = member.userId === me
+            // Owners change anyone's role; admins anyone's but an owner's, and never to owner.
+            const canChange = manages && !self && (role === 'owner' || member.role !== 'owner')
+            const canRemove = canChange
+            const selectId = `role-${member.userId}`
+            return (
+              <li key={member.userId} class="member" data-member={member.email}>
+                <div class="member-who">
+                  <span class="member-email">{member.email}</span>
+                  {self && <span class="badge accent">you</span>}
+                  <span class="muted small">member since {formatDateTime(member.createdAt)}</span>
+                </div>
+                <div class="member-role">
+                  {canChange ? (
+                    <>
+                      <label for={selectId} class="visually-hidden">
+                        Role of {member.email}
+                      </label>
+                      <select id={selectId} value={member.role} onChange={(e) => void changeRole(member, e.currentTarget.value as Role)}>
+                        {grantable(role).map((r) => (
+                          <option key={r} value={r}>
+                            {r}
+                          </option>
+                        ))}
+                      </select>
+                    </>
+                  ) : (
+                    <RoleBadge role={member.role} />
+                  )}
+                </div>
+                <div class="member-actions">
+                  {canRemove && (
+                    <button type="button" class="small danger" onClick={() => setConfirming({ kind: 'remove', member })}>
+                      Remove<span class="visually-hidden"> {member.email}</span>
+                    </button>
+                  )}
+                  {self && (
+                    <button
+                      type="button"
+                      class="small"
+                      onClick={() => setConfirming({ kind: 'leave' })}
+                      disabled={member.role === 'owner' && owners <= 1}
+                      title={member.role === 'owner' && owners <= 1 ? 'The last owner cannot leave: make someone else an owner first, or delete the collection' : undefined}
+                    >
+                      Leave
+                    </button>
+                  )}
+                </div>
+                {rowError?.userId === member.userId && (
+                  <div class="member-error">
+                    <ErrorText error={rowError.error} />
+                  </div>
+                )}
+              </li>
+            )
+          })}
+        </ul>
+      )}
+      {members && me && members.some((m) => m.userId === me && m.role === 'owner') && owners <= 1 && (
+        <p class="muted small">You are the only owner: to leave, make someone else an owner first (or delete the collection).</p>
+      )}
+
+      {manages && <InviteForm collectionId={collectionId} role={role} onInvited={() => void load()} />}
+      {manages && sent && <SentInvitations invitations={sent} onRevoked={() => void load()} />}
+
+      <RemoveDialog
+        collectionId={collectionId}
+        member={confirming?.kind === 'remove' ? confirming.member : null}
+        onClose={() => setConfirming(null)}
+        onRemoved={(member) => {
+          setConfirming(null)
+          announce(`Removed ${member.email}.`)
+          heading.current?.focus()
+          void load()
+        }}
+      />
+      <LeaveDialog collectionId={collectionId} open={confirming?.kind === 'leave'} onClose={() => setConfirming(null)} />
+    </section>
+  )
+}
+
+/** Me first, then owners, admins, writers, readers; by e-mail within a role. */
+function sortMembers(members: Member[], me: string | undefined): Member[] {
+  const rank = (m: Member) => (m.userId === me ? -1 : ['owner', 'admin', 'writer', 'reader'].indexOf(m.role))
+  return [...members].sort((a, b) => rank(a) - rank(b) || a.email.localeCompare(b.email))
+}
+
+function InviteForm(props: { collectionId: string; role: Role; onInvited: () => void }) {
+  const [email, setEmail] = useState('')
+  const [role, setRole] = useState<Role>('writer')
+  const [busy, setBusy] = useState(false)
+  const [error, setError] = useState<unknown>(null)
+  const submit = async (event: Event) => {
+    event.preventDefault()
+    setBusy(true)
+    setError(null)
+    try {
+      const invitation = await serverApi().invite(props.collectionId, email.trim(), role)
+      announce(`Invitation sent to ${invitation.inviteeEmail ?? email.trim()} as ${role}.`)
+      setEmail('')
+      props.onInvited()
+    } catch (caught) {
+      setError(caught)
+    } finally {
+      setBusy(false)
+    }
+  }
+  return (
+    <form class="invite-form card" onSubmit={submit} aria-labelledby="invite-title">
+      <h3 id="invite-title">Invite someone</h3>
+      <div class="invite-fields">
+        <div class="field grow">
+          <label for="invite-email">E-mail</label>
+          <input id="invite-email" type="email" name="invite-email" required autoComplete="off" value={email} onInput={(e) => setEmail(e.currentTarget.value)} placeholder="name@example.com" />
+        </div>
+        <div class="field">
+          {/* Labelled by `for`, not by wrapping: a wrapping label would make the chosen option part of the select's name. */}
+          <label for="invite-role">Role</label>
+          <select id="invite-role" name="invite-role" value={role} aria-describedby="invite-role-help" onChange={(e) => setRole(e.currentTarget.value as Role)}>
+            {grantable(props.role).map((r) => (
+              <option key={r} value={r}>
+                {r}
+              </option>
+            ))}
+          </select>
+        </div>
+        <button type="submit" class="primary" disabled={busy}>
+          {busy ? 'Sending…' : 'Send invitation'}
+        </button>
+      </div>
+      <p id="invite-role-help" class="help">
+        {role}: {ROLE_HELP[role]}. They see the invitation when they sign in with that address.
+      </p>
+      <ErrorText error={error} />
+    </form>
+  )
+}
+
+function SentInvitations(props: { invitations: Invitation[]; onRevoked: () => void }) {
+  const [error, setError] = useState<unknown>(null)
+  const revoke = async (invitation: Invitation) => {
+    setError(null)
+    try {
+      await serverApi().revokeInvitation(invitation.id)
+      announce(`Invitation to ${invitation.inviteeEmail ?? 'them'} revoked.`)
+      props.onRevoked()
+    } catch (caught) {
+      setError(caught)
+    }
+  }
+  return (
+    <section aria-labelledby="sent-title">
+      <h3 id="sent-title">Pending invitations {<span class="muted count-inline">({props.invitations.length})</span>}</h3>
+      {props.invitations.length === 0 ? (
+        <p class="muted">None waiting.</p>
+      ) : (
+        <ul class="member-list" data-testid="sent-invitations">
+          {props.invitations.map((invitation) => {
+            const who = invitation.inviteeEmail ?? invitation.inviteeUserId ?? 'someone'
+            return (
+              <li key={invitation.id} class="member" data-invitation={who}>
+                <div class="member-who">
+                  <span class="member-email">{who}</span>
+                  <span class="muted small">
+                    expires <time dateTime={invitation.expiresAt} title={formatDateTime(invitation.expiresAt)}>{fromNow(invitation.expiresAt)}</time>
+                  </span>
+                </div>
+                <div class="member-role">
+                  <RoleBadge role={invitation.role} />
+                </div>
+                <div class="member-actions">
+                  <button type="button" class="small" onClick={() => void revoke(invitation)}>
+                    Revoke<span class="visually-hidden"> the invitation to {who}</span>
+                  </button>
+                </div>
+              </li>
+            )
+          })}
+        </ul>
+      )}
+      <ErrorText error={error} />
+    </section>
+  )
+}
+
+function RemoveDialog(props: { collectionId: string; member: Member | null; onClose: () => void; onRemoved: (member: Member) => void }) {
+  const [busy, setBusy] = useState(false)
+  const [error, setError] = useState<unknown>(null)
+  useEffect(() => setError(null), [props.member])
+  const remove = async () => {
+    if (!props.member) return
+    setBusy(true)
+    setError(null)
+    try {
+      await serverApi().removeMember(props.collectionId, props.member.userId)
+      props.onRemoved(props.member)
+    } catch (caught) {
+      setError(caught)
+    } finally {
+      setBusy(false)
+    }
+  }
+  return (
+    <Dialog title={props.member ? `Remove ${props.member.email}?` : 'Remove'} open={props.member !== null} onClose={props.onClose}>
+      <p>
+        They lose access to <code>{props.collectionId}</code> at once: no more reads, writes or changes. What their devices already synced stays on them. In an
+        encrypted collection the key is replaced, so they cannot read anything written from now on.
+      </p>
+      <ErrorText error={error} />
+      <div class="actions end">
+        <button type="button" autoFocus onClick={props.onClose}>
+          Cancel
+        </button>
+        <button type="button" class="danger solid" disabled={busy} onClick={() => void remove()}>
+          {busy ? 'Removing…' : 'Remove member'}
+        </button>
+      </div>
+    </Dialog>
+  )
+}
+
+function LeaveDialog(props: { collectionId: string; open: boolean; onClose: () => void }) {
+  const [busy, setBusy] = useState(false)
+  const [error, setError] = useState<unknown>(null)
+  useEffect(() => setError(null), [props.open])
+  const leave = async () => {
+    setBusy(true)
+    setError(null)
+    try {
+      await serverApi().leave(props.collectionId)
+      announce(`You left ${props.collectionId}.`)
+      props.onClose()
+      navigate({ name: 'collections' })
+    } catch (caught) {
+      setError(caught)
+    } finally {
+      setBusy(false)
+    }
+  }
+  return (
+    <Dialog title="Leave this collection?" open={props.open} onClose={props.onClose}>
+      <p>
+        You lose access to <code>{props.collectionId}</code> and its records, on this page and in your apps. To come back, someone who manages it has to invite you
+        again.
+      </p>
+      <ErrorText error={error} />
+      <div class="actions end">
+        <button type="button" autoFocus onClick={props.onClose}>
+          Stay
+        </button>
+        <button type="button" class="danger solid" disabled={busy} onClick={() => void leave()}>
+          {busy ? 'Leaving…' : 'Leave collection'}
+        </button>
+      </div>
+    </Dialog>
+  )
+}
