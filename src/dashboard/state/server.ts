@@ -9,7 +9,7 @@ import type { Invitation } from '../../services/invitations/invitations.shared.j
 import type { Member, Role } from '../../services/members/members.shared.js'
 import type { Lock, ServerRecord } from '../../client/index.js'
 import { fallbackServerApi } from './server-fallback.js'
-import { session } from './session.js'
+import { accessToken, session } from './session.js'
 
 export interface CollectionBatch {
   id: string
@@ -63,11 +63,6 @@ export function serverApi(): ServerApi {
   const own = (current.roost as unknown as { server?: ServerApi }).server
   if (own) return own
   // TEMPORARY: until the client library's roost.server lands (see server-fallback.ts).
-  if (fallback?.roost !== current.roost) fallback = { roost: current.roost, api: fallbackServerApi(() => storedToken()) }
+  if (fallback?.roost !== current.roost) fallback = { roost: current.roost, api: fallbackServerApi(accessToken) }
   return fallback.api
-}
-
-const storedToken = (): string | null => {
-  const raw = sessionStorage.getItem('roost-dashboard-session')
-  return raw ? (JSON.parse(raw) as { accessToken: string }).accessToken : null
 }
