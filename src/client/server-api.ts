@@ -191,6 +191,8 @@ export class ServerApiClient implements ServerApi {
     if (userId === me) return this.leave(collectionId)
     // Whether it is encrypted is the server's to say (this device may never have synced it): its key epochs.
     await this.withSession(() => this.deps.ring.refresh(collectionId, { force: true }))
+    // The rotation after the removal needs the account's keys: without them, refuse before removing anyone.
+    if (await this.deps.ring.isEncrypted(collectionId)) await this.deps.ring.requireAccount()
     await this.withSession(() => this.deps.sharing.removeMember(collectionId, userId))
   }
 

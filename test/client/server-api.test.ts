@@ -138,6 +138,11 @@ describeBackends('roost.server', (backend) => {
     const invitation = await alice.roost.server.invite(id, bob.email, 'writer')
     await bob.roost.server.acceptInvitation(invitation.id)
 
+    // A device of Alice's without her keys could not rotate: it removes no one.
+    const bare = clients.create({ url: server.url, auth: { email: alice.email, password: alice.password }, store: memoryStore() })
+    await expect(bare.server.removeMember(id, bob.userId)).rejects.toBeInstanceOf(AccountKeysMissingError)
+    expect((await bare.server.members(id)).map((m) => m.userId).sort()).toEqual([alice.userId, bob.userId].sort())
+
     // Alice's second device: her keys, but it never opened the collection.
     const tablet = clients.create({ url: server.url, auth: { email: alice.email, password: alice.password }, store: memoryStore() })
     await tablet.account.importRecoveryPhrase(await alice.roost.account.recoveryPhrase())
