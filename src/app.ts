@@ -64,6 +64,8 @@ export function createApp(overrides: Overrides = {}, options: AppOptions = {}): 
 
   const origins = app.get('origins')
   const { requestBytes } = app.get('limits')
+  // A response body that fails once sent (an export's stream): Koa destroys the connection and reports it here, not on stderr.
+  app.on('error', (error: unknown) => logger.warn({ err: error }, 'response failed after it started'))
   app.use(securityHeaders())
   app.use(httpErrors(logger))
   app.use(cors({ origin: (ctx) => allowOrigin(origins, ctx.get('Origin')), exposeHeaders: ['ETag', 'Idempotent-Replayed', 'Retry-After'] }))

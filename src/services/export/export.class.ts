@@ -87,7 +87,6 @@ export class ExportService {
   private async stillReadable(collection: CollectionWithRole, userId: string): Promise<void> {
     const access = await this.storage.getCollectionAccess(collection.id, userId)
     if (access === undefined || access.role === undefined || access.collection.epoch !== collection.epoch) {
-      this.app.get('logger').info({ collectionId: collection.id, userId }, 'export stopped: the collection was deleted or the caller lost access')
       throw new GeneralError(`Collection "${collection.id}" was deleted, or your access to it ended, during the export`)
     }
   }
