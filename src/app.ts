@@ -4,7 +4,7 @@ import { bodyParser, cors, koa, rest, serveStatic } from '@feathersjs/koa'
 import { authentication } from './authentication.js'
 import { restClientIp } from './auth/client-ip.js'
 import { channels } from './channels.js'
-import { checkConfiguration, type RoostConfiguration } from './configuration.js'
+import { checkConfiguration, normaliseConfiguration, type RoostConfiguration } from './configuration.js'
 import type { Application, HookContext, NextFunction } from './declarations.js'
 import { systemClock, type Clock } from './clock.js'
 import { toClientError } from './errors.js'
@@ -12,6 +12,7 @@ import { takeIdempotencyKey } from './idempotency.js'
 import { takeLockToken } from './lock-token.js'
 import { Sweeper } from './sweeper.js'
 import { httpErrors } from './http-errors.js'
+import { securityHeaders } from './http/security-headers.js'
 import { checkInput } from './hooks/input-shape.js'
 import { closeConnections, limitSocketsPerUser, realtime } from './realtime/index.js'
 import { createLogger } from './logger.js'
@@ -46,6 +47,7 @@ export function createApp(overrides: Overrides = {}, options: AppOptions = {}): 
     const isObject = typeof value === 'object' && value !== null && !Array.isArray(value)
     app.set(key as keyof RoostConfiguration, (isObject ? { ...(current as object), ...value } : value) as never)
   }
+  for (const [key, value] of Object.entries(normaliseConfiguration({ operators: app.get('operators') as unknown }))) app.set(key as keyof RoostConfiguration, value as never)
   const settings = Object.fromEntries(Object.keys(app.settings).map((key) => [key, app.get(key as never)]))
   checkConfiguration(settings)
 
@@ -62,6 +64,9 @@ export function createApp(overrides: Overrides = {}, options: AppOptions = {}): 
 
   const origins = app.get('origins')
   const { requestBytes } = app.get('limits')
+  // A response body that fails once sent (an export's stream): Koa destroys the connection and reports it here, not on stderr.
+  app.on('error', (error: unknown) => logger.warn({ err: error }, 'response failed after it started'))
+  app.use(securityHeaders())
   app.use(httpErrors(logger))
   app.use(cors({ origin: (ctx) => allowOrigin(origins, ctx.get('Origin')), exposeHeaders: ['ETag', 'Idempotent-Replayed', 'Retry-After'] }))
   // Deferred: the page is served only for what no service answered. Otherwise

@@ -4,11 +4,14 @@ import { batchClient } from './services/batches/batches.shared.js'
 import { collectionClient } from './services/collections/collections.shared.js'
 import { invitationClient } from './services/invitations/invitations.shared.js'
 import { subscriptionClient } from './services/subscriptions/subscriptions.shared.js'
+import { serverStatsClient } from './services/server-stats/server-stats.shared.js'
 import { userKeyClient } from './services/user-keys/user-keys.shared.js'
 import { userClient } from './services/users/users.shared.js'
 
 export type { Batch, BatchOperation, BatchResult } from './services/batches/batches.shared.js'
 export type { ChangesPageResult } from './services/changes/changes.shared.js'
+export type { CollectionBatch } from './services/collection-batches/collection-batches.shared.js'
+export { collectionBatchesClient, collectionBatchesPath } from './services/collection-batches/collection-batches.shared.js'
 export { changesClient, changesPath } from './services/changes/changes.shared.js'
 export type { ChangeEvent, Collection } from './services/collections/collections.shared.js'
 export type { CollectionKey, CollectionKeyQuery, CollectionKeysAdd, WrappedKey, WrappedKeyInput } from './services/collection-keys/collection-keys.shared.js'
@@ -16,12 +19,14 @@ export { collectionKeysClient, collectionKeysPath } from './services/collection-
 export type { Invitation, InvitationAnswer, InvitationCreate } from './services/invitations/invitations.shared.js'
 export type { KeyEpoch, KeyEpochCreate, KeyEpochCreated, KeysEvent } from './services/key-epochs/key-epochs.shared.js'
 export { keyEpochsClient, keyEpochsPath } from './services/key-epochs/key-epochs.shared.js'
-export type { Lock, LockEvent, LockRelease } from './services/locks/locks.shared.js'
+export type { Lock, LockEvent, LockRelease, LockRemoveQuery } from './services/locks/locks.shared.js'
 export type { Member, MemberAdd, MemberEvent, MemberPatch, Role } from './services/members/members.shared.js'
 export { membersClient, membersPath } from './services/members/members.shared.js'
 export { locksClient, locksPath, LOCK_TOKEN_HEADER } from './services/locks/locks.shared.js'
 export type { LockTokenQuery, RecordItem } from './services/records/records.shared.js'
 export { recordsClient, recordsPath } from './services/records/records.shared.js'
+export type { ServerStats } from './services/server-stats/server-stats.shared.js'
+export { serverStatsPath } from './services/server-stats/server-stats.shared.js'
 export type { Subscription } from './services/subscriptions/subscriptions.shared.js'
 export type { PassphraseWrap, UserKey, UserKeyPatch, UserKeyUpdate } from './services/user-keys/user-keys.shared.js'
 export type { User } from './services/users/users.shared.js'
@@ -73,5 +78,6 @@ export const createClient = <Configuration = unknown>(
   client.configure(batchClient)
   client.configure(invitationClient)
   client.configure(userKeyClient)
+  client.configure(serverStatsClient)
   return client as ClientApplication & { configuration?: Configuration }
 }

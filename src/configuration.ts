@@ -26,6 +26,12 @@ export const configurationSchema = Type.Object(
     ),
     /** Whether anyone may sign up with POST /users. */
     signup: Type.Boolean(),
+    /**
+     * E-mail addresses of the users who may read the operator view
+     * (`server-stats`); compared lower-cased. ROOST_OPERATORS gives them
+     * comma-separated (normaliseConfiguration).
+     */
+    operators: Type.Array(Type.String({ pattern: '^[^@\\s,]+@[^@\\s,]+$', description: 'an e-mail address' })),
     paginate: Type.Object({
       default: Type.Integer({ minimum: 1 }),
       max: Type.Integer({ minimum: 1 })
@@ -129,6 +135,19 @@ export const configurationSchema = Type.Object(
 )
 
 export type RoostConfiguration = Static<typeof configurationSchema>
+
+/**
+ * What the environment can only give as text, made what the schema expects:
+ * `operators` from ROOST_OPERATORS ("a@x.org, b@y.org") as a list, and every
+ * operator address trimmed and lower-cased as users' e-mails are. Returns the
+ * settings it changed; anything else is left for checkConfiguration to judge.
+ */
+export function normaliseConfiguration(config: { operators?: unknown }): Partial<RoostConfiguration> {
+  const operators = config.operators
+  const list = typeof operators === 'string' ? operators.split(',') : operators
+  if (!Array.isArray(list) || !list.every((item) => typeof item === 'string')) return {}
+  return { operators: list.map((email) => email.trim().toLowerCase()).filter((email) => email !== '') }
+}
 
 const validate = new Ajv({ allErrors: true, strict: false }).compile(configurationSchema)
 

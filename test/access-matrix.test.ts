@@ -4,11 +4,13 @@ import restClientModule from '@feathersjs/rest-client'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import {
   changesClient,
+  collectionBatchesClient,
   collectionKeysClient,
   createClient,
   keyEpochsClient,
   locksClient,
   membersClient,
+  nestedService,
   recordsClient,
   type ClientApplication,
   type Role,
@@ -52,6 +54,11 @@ const rest = restClientModule.default
  * the caller (who can see them, hence 403 rather than 404 where they may
  * not act); other invitation rows to a separate user (the invitee).
  *
+ * The operator view (server-stats) is not about a collection: the owner's
+ * address is the server's one `operators` entry, so only the owner gets 200.
+ * Exports are downloads over REST (plain GET with the token); socket.io
+ * refuses them with 400.
+ *
  * Encryption keys: every account but the guest's and the invitee's has a
  * public key, and the shared collection is encrypted (epoch 1 for the
  * reader, writer, admin and owner). Public keys are readable by anyone
@@ -82,6 +89,11 @@ const MATRIX = `
 | locks.get                              | 401       | 404      | 200    | 200    | 200   | 200   |
 | locks.patch (renew)                    | 401       | 404      | 200    | 200    | 200   | 200   |
 | locks.remove (release)                 | 401       | 404      | 200    | 200    | 200   | 200   |
+| locks.remove (break another's)         | 401       | 404      | 403    | 403    | 403   | 200   |
+| collection-batches.find                | 401       | 404      | 200    | 200    | 200   | 200   |
+| export (one collection)                | 401       | 404      | 200    | 200    | 200   | 200   |
+| export (everything)                    | 401       | 200      | 200    | 200    | 200   | 200   |
+| server-stats.find (owner is operator)  | 401       | 403      | 403    | 403    | 403   | 200   |
 | members.find                           | 401       | 404      | 200    | 200    | 200   | 200   |
 | members.get                            | 401       | 404      | 200    | 200    | 200   | 200   |
 | members.create (guest as reader)       | 401       | 404      | 403    | 403    | 201   | 201   |
@@ -189,6 +201,8 @@ interface Cell {
   client: ClientApplication
   /** The caller; undefined when anonymous. */
   user: User | undefined
+  /** The HTTP statuses of the actor's REST connection: calls made with plain fetch record theirs here. */
+  statuses: number[]
 }
 
 const now = () => new Date().toISOString()
@@ -208,6 +222,8 @@ interface Case<A extends Arranged> {
   scope: 'collection' | 'invitation' | 'none'
   /** Only over socket.io, and why. */
   socketOnly?: string
+  /** Only over REST, and why (socket.io answers 400). */
+  restOnly?: string
   /** Why the existence probe cannot be made for this row. */
   noProbe?: string
   arrange?(cell: Cell): Promise<A>
@@ -343,6 +359,35 @@ async function ownKey(cell: Cell) {
 /** Deletes what the arranger (its owner) made for the cell. */
 const deleteCollection = async (cell: Cell, { target }: Arranged) => {
   await cell.world.server.storage.deleteCollection({ id: target, actorId: cell.world.accounts.owner.user.id }).catch(ignore)
+}
+
+/** A lease held by the guest (given straight to storage): what an owner breaks. */
+async function guestLock(cell: Cell) {
+  const holder = `g-${randomBytes(4).toString('hex')}`
+  await cell.world.server.storage.acquireLock({
+    collectionId: cell.world.collectionId,
+    userId: cell.world.accounts.guest.user.id,
+    holder,
+    mode: 'shared',
+    expiresAt: inSeconds(300),
+    now: now()
+  })
+  return { target: cell.world.collectionId, holder }
+}
+
+/**
+ * An export, as a browser downloads it: a plain GET with the caller's token
+ * over REST (its status recorded; an error answer thrown as the Feathers
+ * error it is), its NDJSON lines parsed. Over socket.io, the service call,
+ * which must be refused.
+ */
+async function download(cell: Cell, path: string): Promise<unknown[]> {
+  if (cell.transport !== 'rest') return nestedService<{ find(): Promise<unknown[]> }>(cell.client, path, ['find']).find()
+  const token = cell.user === undefined ? null : await cell.client.authentication.getAccessToken()
+  const response = await fetch(`${cell.world.server.url}/${path}`, { headers: token === null ? {} : { authorization: `Bearer ${token}` } })
+  cell.statuses.push(response.status)
+  if (!response.ok) throw await response.json()
+  return (await response.text()).trimEnd().split('\n').map((line) => JSON.parse(line) as unknown)
 }
 
 const CASES: Record<string, AnyCase> = {
@@ -502,6 +547,67 @@ const CASES: Record<string, AnyCase> = {
     act: ({ client }, { target, holder }) => locksClient(client, target).remove(holder),
     verify: (_cell, result) => expect(result).toMatchObject({ released: true }),
     cleanup: releaseLock
+  }),
+
+  "locks.remove (break another's)": define<Holding>({
+    scope: 'collection',
+    arrange: guestLock,
+    act: ({ client }, { target, holder }) => locksClient(client, target).remove(holder, { query: { $break: true } }),
+    verify: (_cell, result) => expect(result).toMatchObject({ released: true }),
+    cleanup: async ({ world }, { holder }) => {
+      await world.server.storage.releaseLock(world.collectionId, world.accounts.guest.user.id, holder, now())
+    }
+  }),
+
+  'collection-batches.find': define({
+    scope: 'collection',
+    arrange: async (cell) => {
+      // The caller's own open batch with an operation on the collection (straight to storage: readers cannot stage).
+      const arranged = await openBatch(cell)
+      if (cell.user !== undefined) {
+        await cell.world.server.storage.stageOperations(arranged.batchId, {
+          userId: cell.user.id,
+          operations: [{ op: 'put', collectionId: cell.world.collectionId, id: randomUUID(), data: { by: cell.actor }, baseVersion: null }],
+          limits: cell.world.server.app.get('batches'),
+          now: now()
+        })
+      }
+      return arranged
+    },
+    act: ({ client }, { target }) => collectionBatchesClient(client, target).find(),
+    // Everyone sees their own batch; owners and admins see the others' too (none open at this moment but theirs).
+    verify: ({ user }, result) => expect((result as Array<{ userId: string }>).map((batch) => batch.userId)).toContain(user?.id),
+    cleanup: async (cell, { batchId }) => abortBatch(cell, batchId)
+  }),
+
+  'export (one collection)': define({
+    scope: 'collection',
+    restOnly: 'an export is a download (NDJSON), not a message; socket.io answers 400',
+    arrange: shared,
+    act: (cell, { target }) => download(cell, `collections/${target}/export`),
+    verify: ({ world }, result) => {
+      const [header, ...lines] = result as Array<{ collections?: Array<{ id: string }>; id?: string }>
+      expect(header.collections?.map((collection) => collection.id)).toEqual([world.collectionId])
+      expect(lines.map((line) => line.id)).toContain('seed')
+    }
+  }),
+  'export (everything)': define({
+    scope: 'none',
+    restOnly: 'an export is a download (NDJSON), not a message; socket.io answers 400',
+    arrange: shared,
+    act: (cell) => download(cell, 'export'),
+    // Members' exports hold the shared collection; a stranger's does not.
+    verify: ({ world, actor }, result) => {
+      const [header] = result as Array<{ collections: Array<{ id: string }> }>
+      expect(header.collections.some((collection) => collection.id === world.collectionId)).toBe(actor !== 'stranger')
+    }
+  }),
+
+  'server-stats.find (owner is operator)': define({
+    scope: 'none',
+    arrange: shared,
+    act: ({ client }) => client.service('server-stats').find(),
+    verify: (_cell, result) => expect(result).toMatchObject({ status: 'ok', counts: { collections: expect.any(Number) } })
   }),
 
   'members.find': define({
@@ -736,12 +842,14 @@ describeBackends('access matrix', (backend) => {
   }
 
   beforeAll(async () => {
-    const server = await startServer(backend)
+    // The owner is the server's one operator (the `operators` setting names addresses before they sign up).
+    const ownerEmail = newEmail()
+    const server = await startServer(backend, { operators: [ownerEmail] })
     world = { server } as World
     const arranger = open('rest')
     const accounts = {} as World['accounts']
     for (const name of ['stranger', 'reader', 'writer', 'admin', 'owner', 'guest', 'invitee'] as const) {
-      const email = newEmail()
+      const email = name === 'owner' ? ownerEmail : newEmail()
       const password = `pw-${randomBytes(8).toString('hex')}`
       const user = await arranger.client.service('users').create({ email, password })
       accounts[name] = { user, email, password }
@@ -789,15 +897,17 @@ describeBackends('access matrix', (backend) => {
     transport,
     actor,
     client: connections[transport][actor].client,
-    user: actor === 'anonymous' ? undefined : world.accounts[actor].user
+    user: actor === 'anonymous' ? undefined : world.accounts[actor].user,
+    statuses: connections[transport][actor].statuses
   })
 
   for (const transport of TRANSPORTS) {
     for (const row of ROWS) {
       const definition = CASES[row.call]
 
-      if (definition.socketOnly !== undefined && transport !== 'socketio') {
-        it(`[${backend.name}] ${transport}: ${row.call} — not run over ${transport}: ${definition.socketOnly}`, async () => {
+      const onlyOver = definition.socketOnly !== undefined ? 'socketio' : definition.restOnly !== undefined ? 'rest' : transport
+      if (onlyOver !== transport) {
+        it(`[${backend.name}] ${transport}: ${row.call} — not run over ${transport}: ${definition.socketOnly ?? definition.restOnly}`, async () => {
           // Not a skip in disguise: the reason holds (the owner, who may do anything, gets 400 here).
           const arranged = await definition.arrange!(cellOf(transport, 'owner'))
           const outcome = await settle(definition.act(cellOf(transport, 'owner'), arranged))

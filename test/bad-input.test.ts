@@ -238,6 +238,15 @@ const CASES: BadInput[] = [
   { description: 'a key for a user id that is not a UUID', method: 'POST', path: '/collections/{c}/key-epochs', body: { epoch: 2, keys: [{ ...OWN_KEY, userId: 'ada' }] }, status: 400, message: /"data\.keys\.0\.userId" must match format "uuid"/ },
   { description: 'the same user twice in an epoch', method: 'POST', path: '/collections/{c}/key-epochs', body: { epoch: 2, keys: [OWN_KEY, OWN_KEY] }, status: 400, message: /"data\.keys\.1\.userId".*one key per user/ },
   { description: 'a query on the key epochs', method: 'GET', path: '/collections/{c}/key-epochs', query: { epoch: '1' }, status: 400, message: /unknown field "epoch"/ },
+
+  // The dashboard's routes: export (a download over REST only), open batches, breaking a lock.
+  { description: 'a query on a collection export', method: 'GET', path: '/collections/{c}/export', query: { since: '1' }, status: 400, message: /"query" has an unknown field "since"/, restOnly: true },
+  { description: 'a query on the export of everything', method: 'GET', path: '/export', query: { collectionId: '{c}' }, status: 400, message: /"query" has an unknown field "collectionId"/, restOnly: true },
+  { description: 'an invalid collection id in an export path', method: 'GET', path: '/collections/%20x/export', status: 400, message: /"collectionId" in the path is not a valid id/, restOnly: true },
+  { description: 'a query on the open batches', method: 'GET', path: '/collections/{c}/batches', query: { userId: '{me}' }, status: 400, message: /"query" has an unknown field "userId"/ },
+  { description: 'a lock break that is not a boolean', method: 'DELETE', path: '/collections/{c}/locks/laptop', query: { $break: 'maybe' }, status: 400, message: /"query\.\$break" must be boolean/ },
+  { description: 'a userId on a lock release that breaks nothing', method: 'DELETE', path: '/collections/{c}/locks/laptop', query: { userId: '{me}' }, status: 400, message: /"query\.userId" is only for breaking a lock/ },
+  { description: 'an unknown field on a lock release', method: 'DELETE', path: '/collections/{c}/locks/laptop', query: { force: 'true' }, status: 400, message: /"query" has an unknown field "force"/ },
   { description: 'a wrapped key with padding', method: 'POST', path: '/collections/{c}/keys', body: { epoch: 1, keys: [{ ...OWN_KEY, wrappedKey: { ...WRAPPED, c: `${k(63)}=` } }] }, status: 400, message: /"data\.keys\.0\.wrappedKey\.c" must be 64 base64url characters/ },
   { description: 'a wrapped key without enc', method: 'POST', path: '/collections/{c}/keys', body: { epoch: 1, keys: [{ ...OWN_KEY, wrappedKey: { v: 1, c: k(64) } }] }, status: 400, message: /"data\.keys\.0\.wrappedKey" is missing "enc"/ },
   { description: 'keys without an epoch', method: 'POST', path: '/collections/{c}/keys', body: { keys: [OWN_KEY] }, status: 400, message: /"data" is missing "epoch"/ },

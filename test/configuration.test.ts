@@ -53,6 +53,7 @@ describe('checkConfiguration', () => {
     ['authentication.local.memoryCost', 4],
     ['authentication.local.timeCost', 0],
     ['trustProxy', 'yes'],
+    ['operators', 'ada@example.com'],
     ['rateLimits.signIn.failuresPerAddressAndIp', 0],
     ['rateLimits.signUp.perIp', 0]
   ]
@@ -64,6 +65,10 @@ describe('checkConfiguration', () => {
       )
     })
   }
+
+  it('rejects an operators entry that is not an e-mail address, naming it', () => {
+    expect(() => checkConfiguration(withSetting('operators', ['ada@example.com', 'not an address']))).toThrow(/^Invalid configuration: operators\.1 /)
+  })
 
   it('rejects a missing setting, naming it', () => {
     expect(() => checkConfiguration(withSetting('limits', undefined))).toThrow(/^Invalid configuration: .*\blimits\b/)

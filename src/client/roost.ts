@@ -21,10 +21,12 @@ import { assertId, uuid } from './ids.js'
 import { Emitter, Value } from './observable.js'
 import { Session, type AuthOptions } from './session.js'
 import { memoryStore } from './stores/memory.js'
+import { checkPageOptions, type PageOptions } from './stores/paging.js'
 import type { ClientStore } from './stores/types.js'
 import { RealtimeConnection } from './transport/realtime.js'
 import { RestTransport } from './transport/rest.js'
-import type { ClientError, ConflictPolicy, Json, Observable, OutboxEntry, Progress, SyncStatus, WriteOutcome } from './types.js'
+import type { ClientError, CollectionEvent, ConflictPolicy, Json, Observable, OutboxEntry, Progress, ServerChange, SyncStatus, WriteOutcome } from './types.js'
+import { ServerApiClient, type ServerApi } from './server-api.js'
 
 export interface RoostOptions {
   /** The server, such as `https://sync.example.com`. */
@@ -120,6 +122,10 @@ export class Roost {
   private readonly outcomeEvents = new Emitter<WriteOutcome>()
   private readonly progressEvents = new Emitter<Progress>()
   private readonly changedEvents = new Emitter<string[]>()
+  private readonly serverChangeEvents = new Emitter<ServerChange>()
+  private readonly collectionEvents = new Emitter<CollectionEvent>()
+  /** Collections `forget` dropped (until opened again): pulls in flight store nothing more of them, fatal errors about them are moot. */
+  private readonly forgottenHere = new Set<string>()
   private readonly policies = new Map<string, ConflictPolicy>()
   private readonly creates = new Map<string, boolean>()
   /** Collections opened with `encrypted: true`, until that is stored: their writes wait for it (see optedIn). */
@@ -155,6 +161,8 @@ export class Roost {
   readonly account: AccountApi
   /** Invitations carrying keys, member removal with key rotation, re-encryption. */
   readonly sharing: SharingApi
+  /** Online calls: collections, members, invitations, locks, open batches, server records, stats, export. */
+  readonly server: ServerApi
 
   constructor(options: RoostOptions) {
     if (!options || typeof options.url !== 'string') throw new ClientInputError('createRoost needs { url, auth }')
@@ -215,7 +223,12 @@ export class Roost {
       appendBytes: 512 * 1024,
       now: () => new Date().toISOString(),
       codec: new EncryptingCodec((this.keyring = new KeyRing({ store: this.store, rest: this.rest, userId: () => this.session.userId })), options.aesGcm ?? webCryptoAesGcm),
-      tampered: (error, record) => void this.reportTampered(error, record)
+      tampered: (error, record) => void this.reportTampered(error, record),
+      serverChanges: (changes) => {
+        for (const change of changes) this.serverChangeEvents.emit(change)
+        this.tabs.post({ type: 'serverChanges', changes })
+      },
+      forgotten: (collectionId) => this.forgottenHere.has(collectionId)
     }
     const signedIn = async () => {
       await this.ready
@@ -231,6 +244,17 @@ export class Roost {
       lock: (collectionId, options) => this.lockCollection(collectionId, options),
       runBatch: (plan) => runBatch(this.ctx, plan),
       abortBatch: (batchId) => abortBatch(this.ctx, batchId)
+    })
+    this.server = new ServerApiClient({
+      rest: this.rest,
+      signedIn,
+      renew: async (error) => {
+        await this.session.renew(error)
+        this.realtime?.refresh()
+      },
+      ring: this.keyring,
+      sharing: this.sharing,
+      forgetLocal: (collectionId) => this.forget(collectionId, { discard: true })
     })
     this.outcomeEvents.on((outcome) => this.settle(outcome))
     this.locks = new LockManager({
@@ -301,6 +325,7 @@ export class Roost {
   /** A synced collection (created on the server at the first sync unless `create: false`). */
   collection<T = Json>(collectionId: string, options: CollectionOptions = {}): Collection<T> {
     assertId(collectionId, 'The collection id')
+    this.forgottenHere.delete(collectionId)
     if (options.conflictPolicy !== undefined) this.policies.set(collectionId, checkPolicy(options.conflictPolicy))
     this.creates.set(collectionId, options.create ?? true)
     if (options.encrypted === true) {
@@ -324,6 +349,17 @@ export class Roost {
       },
       async list() {
         return (await roost.store.listRecords(collectionId)).filter((record) => !record.deleted).map((record) => viewOf<T>(record))
+      },
+      async page(options) {
+        let checked: PageOptions
+        try {
+          checked = checkPageOptions(options)
+        } catch (error) {
+          throw new ClientInputError(`collection.page: ${(error as Error).message}`)
+        }
+        await roost.ready
+        const page = await roost.store.pageRecords(collectionId, checked)
+        return { records: page.records.map((record) => viewOf<T>(record)), matching: page.matching, total: page.total }
       },
       watch(listener: (records: RecordView<T>[]) => void) {
         let stopped = false
@@ -507,6 +543,82 @@ export class Roost {
     if (forget) this.ctx.changed([forget])
     this.refreshStatus()
     this.loop.kick(true)
+  }
+
+  /**
+   * Stops syncing a collection and drops its local copy: records, feed
+   * cursor, socket subscription, failed-decryption reports. Writes not yet
+   * on the server make it a ClientInputError, unless `discard: true`: then
+   * they are dropped too, each ending `rejected` (code 0, name 'Discarded').
+   * Opening the collection again later downloads it anew.
+   */
+  async forget(collectionId: string, options: { discard?: boolean } = {}): Promise<void> {
+    assertId(collectionId, 'The collection id')
+    if (options === null || typeof options !== 'object' || (options.discard !== undefined && typeof options.discard !== 'boolean')) {
+      throw new ClientInputError(`forget takes { discard?: boolean }, not ${JSON.stringify(options)}`)
+    }
+    await this.ready
+    const dropped: WriteOutcome[] = []
+    await this.store.runExclusive(async () => {
+      const outbox = (await this.store.listOutbox()).filter((entry) => entry.collectionId === collectionId)
+      const unsent = outbox.filter((entry) => entry.state !== 'rejected')
+      const pendingRecords = (await this.store.listPendingRecords()).filter((record) => record.collectionId === collectionId)
+      if ((unsent.length > 0 || pendingRecords.length > 0) && options.discard !== true) {
+        throw new ClientInputError(
+          `Collection "${collectionId}" has ${Math.max(unsent.length, pendingRecords.length)} write(s) not yet on the server: forget it with { discard: true } to drop them`
+        )
+      }
+      this.forgottenHere.add(collectionId)
+      this.collections.delete(collectionId)
+      const stored = (await this.store.getMeta<string[]>(COLLECTIONS)) ?? []
+      const changes: Parameters<ClientStore['write']>[0] = [
+        { type: 'putMeta', key: COLLECTIONS, value: stored.filter((id) => id !== collectionId) },
+        { type: 'deleteMeta', key: cursorKey(collectionId) },
+        { type: 'clearRecords', collectionId }
+      ]
+      const error = { code: 0, name: 'Discarded', message: `Collection "${collectionId}" was forgotten on this device before this write reached the server` }
+      for (const entry of outbox) {
+        changes.push({ type: 'deleteOutbox', id: entry.id })
+        if (entry.state !== 'rejected') dropped.push({ writeId: entry.id, collectionId, recordId: entry.recordId, status: 'rejected', error })
+      }
+      // Groups keep their writes to other collections, which still land together.
+      for (const [key, group] of await this.store.listMeta<GroupMeta>(GROUP_PREFIX)) {
+        const items = group.items.filter((item) => item.collectionId !== collectionId)
+        if (items.length === group.items.length) continue
+        changes.push(items.length === 0 ? { type: 'deleteMeta', key } : { type: 'putMeta', key, value: { ...group, items, plan: null } })
+      }
+      for (const [key] of await this.store.listMeta(`${TAMPERED_PREFIX}${collectionId}\u0000`)) changes.push({ type: 'deleteMeta', key })
+      if ((await this.store.getMeta<ClientError>(FATAL))?.collectionId === collectionId) changes.push({ type: 'deleteMeta', key: FATAL })
+      await this.store.write(changes)
+    })
+    this.policies.delete(collectionId)
+    this.creates.delete(collectionId)
+    this.optIns.delete(collectionId)
+    if (this.subscribed.delete(collectionId)) this.realtime?.unsubscribe(collectionId).catch(() => undefined)
+    this.tabs.post({ type: 'forgot', collectionId })
+    if (this.statusValue.get().fatal?.collectionId === collectionId) this.patchStatus({ fatal: null, error: null })
+    for (const outcome of dropped) this.outcomeEvents.emit(outcome)
+    this.ctx.changed([collectionId])
+    this.refreshStatus()
+    this.kickLeader()
+  }
+
+  /**
+   * Each server change the client applies, from a pull or a realtime event
+   * (a pull it started), once per change (`seq`), after it is in the local
+   * store: for a live view of what changes. Returns a function that stops it.
+   */
+  onServerChange(listener: (change: ServerChange) => void): () => void {
+    return this.serverChangeEvents.on(listener)
+  }
+
+  /**
+   * The realtime events about collections this client hears (locks,
+   * membership, deletion, keys), so an app can refresh what it shows.
+   * Only while the socket is up (`realtime: true`). Returns a function that stops it.
+   */
+  onCollectionEvent(listener: (event: CollectionEvent) => void): () => void {
+    return this.collectionEvents.on(listener)
   }
 
   /** Stops syncing and closes the store. Pending writes stay in the store for next time. */
@@ -745,6 +857,11 @@ export class Roost {
   }
 
   private async enterFatal(error: FatalError) {
+    if (error.collectionId !== undefined && this.forgottenHere.has(error.collectionId) && !this.collections.has(error.collectionId)) {
+      // A collection the app forgot meanwhile (deleted, left): nothing to stop for. The loop ended its cycle: start another.
+      setTimeout(() => this.loop.kick(true), 0)
+      return
+    }
     const fatal: ClientError = { ...this.clientError(error.error), ...(error.collectionId ? { collectionId: error.collectionId } : {}) }
     await this.store.write([{ type: 'putMeta', key: FATAL, value: fatal }]).catch(() => undefined)
     this.patchStatus({ fatal, error: fatal, pushing: false, pulling: false })
@@ -770,7 +887,7 @@ export class Roost {
           this.patchStatus({ connected: false, live: false })
         },
         onChange: (event) => void this.onChange(event),
-        onCollectionEvent: (type, payload) => this.onCollectionEvent(type, payload),
+        onCollectionEvent: (type, payload) => this.handleCollectionEvent(type, payload),
         onAuthFailed: () => this.loop.kick()
       },
       this.options.timeoutMs
@@ -831,7 +948,13 @@ export class Roost {
     })()
   }
 
-  private onCollectionEvent(type: 'lock' | 'member' | 'removed' | 'keys', payload: unknown) {
+  private handleCollectionEvent(type: 'lock' | 'member' | 'removed' | 'keys', payload: unknown) {
+    const eventCollectionId = (payload as { collectionId?: unknown; id?: unknown } | null)?.collectionId ?? (type === 'removed' ? (payload as { id?: unknown } | null)?.id : undefined)
+    if (typeof eventCollectionId === 'string') {
+      const event: CollectionEvent = { type, collectionId: eventCollectionId }
+      this.collectionEvents.emit(event)
+      this.tabs.post({ type: 'collectionEvent', event })
+    }
     if (type === 'lock') {
       const event = payload as { collectionId: string; type: string; lock: { token: number } }
       if (event.type !== 'acquired') this.locks.ended(event.collectionId, event.lock.token)
@@ -882,6 +1005,14 @@ export class Roost {
       if (message.status.fatal) this.rejectSyncedWaiters(message.status.fatal)
     } else if (message.type === 'synced' && !this.tabs.isLeader) {
       void this.followerSynced()
+    } else if (message.type === 'serverChanges') {
+      for (const change of message.changes) this.serverChangeEvents.emit(change)
+    } else if (message.type === 'collectionEvent') {
+      this.collectionEvents.emit(message.event)
+    } else if (message.type === 'forgot') {
+      this.forgottenHere.add(message.collectionId)
+      this.collections.delete(message.collectionId)
+      this.subscribed.delete(message.collectionId)
     } else if (message.type === 'hello' && this.tabs.isLeader) {
       this.tabs.post({ type: 'status', status: this.statusValue.get() })
     }

@@ -152,6 +152,25 @@ export interface Progress {
   total: number | null
 }
 
+/** A server change the client applied to its store (`roost.onServerChange`): what changed, not the data. */
+export interface ServerChange {
+  collectionId: string
+  id: string
+  version: number
+  deleted: boolean
+  /** Its position in the collection's change feed: each is heard once. */
+  seq: number
+  updatedAt: string
+  updatedBy: string | null
+}
+
+/** A realtime event about a collection (`roost.onCollectionEvent`): something to look at again. */
+export interface CollectionEvent {
+  /** lock: a lock was taken, released, broken or expired; member: someone joined, changed role or left; removed: the collection was deleted; keys: its encryption keys changed. */
+  type: 'lock' | 'member' | 'removed' | 'keys'
+  collectionId: string
+}
+
 /** A tiny observable: `subscribe` calls the listener at once with the current value. */
 export interface Observable<T> {
   get(): T

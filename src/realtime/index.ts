@@ -3,6 +3,7 @@ import type { Server } from 'socket.io'
 import type { Application } from '../declarations.js'
 import { closeNow, limitBufferedBytes, type EngineConnection } from './buffer-limit.js'
 import { socketClientIp } from '../auth/client-ip.js'
+import { engineSecurityHeaders } from '../http/security-headers.js'
 import { Lingering } from './lingering.js'
 import { FanOut } from './fan-out.js'
 
@@ -38,6 +39,7 @@ export const realtime = (app: Application): void => {
       (io: Server) => {
         // The client's address (params.ip) for the sign-in and sign-up limits.
         io.use(socketClientIp(app.get('trustProxy')))
+        engineSecurityHeaders(io)
         limitBufferedBytes(io, maxBufferedBytes, app.get('logger'))
         lingering.watch(io)
         fanOut.watch(io)

@@ -11,6 +11,9 @@ import { invitations } from './invitations/invitations.js'
 import { userKeys } from './user-keys/user-keys.js'
 import { keyEpochs } from './key-epochs/key-epochs.js'
 import { collectionKeys } from './collection-keys/collection-keys.js'
+import { collectionBatches } from './collection-batches/collection-batches.js'
+import { serverStats } from './server-stats/server-stats.js'
+import { exportData } from './export/export.js'
 
 export const services = (app: Application) => {
   app.configure(users)
@@ -25,4 +28,7 @@ export const services = (app: Application) => {
   app.configure(userKeys)
   app.configure(keyEpochs)
   app.configure(collectionKeys)
+  app.configure(collectionBatches)
+  app.configure(exportData)
+  app.configure(serverStats)
 }

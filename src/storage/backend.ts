@@ -11,10 +11,12 @@ import type {
   JsonValue,
   ListCollectionsParams,
   ListInvitationsParams,
+  ListOpenBatchesParams,
   LockMode,
   MemberRole,
   NewInvitation,
   NewUser,
+  OpenBatchSummary,
   Page,
   PurgeResult,
   RecordWrite,
@@ -30,6 +32,7 @@ import type {
   StoredRecord,
   StoredUser,
   StoredUserKey,
+  StorageStats,
   WriteContext
 } from './types.js'
 
@@ -244,6 +247,10 @@ export interface BackendQueries {
   missingCollectionKeys(collectionId: string): Promise<Array<{ epoch: number; userId: string }>>
   /** Rows ordered by (epoch, userId), filtered by what is given. */
   listCollectionKeys(collectionId: string, params: { userId?: string; epoch?: number; limit: number; skip: number }): Promise<Page<StoredCollectionKey>>
+  /** As BatchesPort.listOpenBatches. */
+  listOpenBatches(params: ListOpenBatchesParams): Promise<OpenBatchSummary[]>
+  /** As StatsPort.stats. */
+  stats(now: string): Promise<StorageStats>
 }
 
 export interface Backend extends BackendQueries {

@@ -2,6 +2,7 @@ import type {
   AcquireLockParams,
   AcquireLockResult,
   BatchLimits,
+  BreakLockParams,
   ChangesPage,
   ChangesParams,
   CollectionQuota,
@@ -15,6 +16,7 @@ import type {
   JsonValue,
   ListCollectionsParams,
   ListInvitationsParams,
+  ListOpenBatchesParams,
   MemberChange,
   MemberRemoval,
   MemberRole,
@@ -22,6 +24,7 @@ import type {
   NewCollection,
   NewInvitation,
   NewUser,
+  OpenBatchSummary,
   Page,
   PurgeResult,
   RecordWrite,
@@ -38,6 +41,7 @@ import type {
   StoredKeyEpoch,
   StoredUser,
   StoredUserKey,
+  StorageStats,
   WrappedKeyInput,
   WriteContext
 } from './types.js'
@@ -155,6 +159,12 @@ export interface BatchesPort {
   commitBatch(batchId: string, params: CommitBatchParams): Promise<CommitOutcome & { batch: StoredBatch }>
   /** Aborts an open batch and drops what it staged; aborting again is a no-op. Committed: 'closed'. */
   abortBatch(batchId: string, userId: string, now: string): Promise<StoredBatch>
+  /**
+   * Open, unexpired batches with at least one operation staged on the
+   * collection (of one user when `userId` is given), oldest first (then by
+   * id), at most `limit`; their counts are of the whole batch.
+   */
+  listOpenBatches(params: ListOpenBatchesParams): Promise<OpenBatchSummary[]>
 }
 
 export interface IdempotencyPort {
@@ -180,6 +190,15 @@ export interface LocksPort {
   releaseLock(collectionId: string, userId: string, holder: string, now: string): Promise<StoredLock | undefined>
   /** Live leases on a collection, oldest first. */
   listLocks(collectionId: string, now: string): Promise<StoredLock[]>
+  /**
+   * An owner ends other holders' leases: every live lease of `holder` (of
+   * `userId` when given) on the collection, returned ([] when none: already
+   * released or expired). The actor must be an owner, checked in the
+   * transaction ('forbidden'); missing collection: 'not-found'. The holder's
+   * token is not reused (tokens only grow), so its later fenced writes fail
+   * with 'locked'.
+   */
+  breakLock(params: BreakLockParams): Promise<StoredLock[]>
   /** Deletes every lease past its expiry and returns them (each exactly once, across server instances). */
   expireLocks(now: string): Promise<StoredLock[]>
 }
@@ -296,12 +315,18 @@ export interface KeysPort {
   listCollectionKeys(collectionId: string, params: { actorId: string; userId?: string; epoch?: number; limit: number; skip: number }): Promise<Page<StoredCollectionKey>>
 }
 
+/** The operator view's counts: a snapshot read, no record data. */
+export interface StatsPort {
+  /** What the database holds now (each count its own read: they need not add up to one instant). */
+  stats(now: string): Promise<StorageStats>
+}
+
 export interface MaintenancePort {
   /** Marks open batches past expiry as expired and drops their operations; deletes old batches, idempotency keys and invitations (with the collection keys they carry). */
   purgeExpired(now: string, retainUntil: string): Promise<PurgeResult>
 }
 
-export interface Storage extends UsersPort, CollectionsPort, RecordsPort, BatchesPort, IdempotencyPort, LocksPort, SharingPort, KeysPort, MaintenancePort {
+export interface Storage extends UsersPort, CollectionsPort, RecordsPort, BatchesPort, IdempotencyPort, LocksPort, SharingPort, KeysPort, MaintenancePort, StatsPort {
   /** 'sqlite' | 'postgres' | 'mongodb': for logs, health and the conformance suite. */
   readonly backend: string
   /** Brings the schema up to date. Safe to call on every start. */

@@ -17,6 +17,7 @@ import type {
   AcquireLockParams,
   AcquireLockResult,
   BatchLimits,
+  BreakLockParams,
   ChangesPage,
   ChangesParams,
   CollectionQuota,
@@ -30,6 +31,7 @@ import type {
   JsonValue,
   ListCollectionsParams,
   ListInvitationsParams,
+  ListOpenBatchesParams,
   MemberChange,
   MemberRemoval,
   MemberRole,
@@ -37,6 +39,7 @@ import type {
   NewCollection,
   NewInvitation,
   NewUser,
+  OpenBatchSummary,
   Page,
   PurgeResult,
   RecordWrite,
@@ -53,6 +56,7 @@ import type {
   StoredKeyEpoch,
   StoredUser,
   StoredUserKey,
+  StorageStats,
   WrappedKeyInput,
   WriteContext
 } from './types.js'
@@ -207,6 +211,16 @@ export class SyncStorage implements Storage {
     return this.db.transaction((tx) => batches.abortBatch(tx, batchId, userId, now))
   }
 
+  listOpenBatches(params: ListOpenBatchesParams): Promise<OpenBatchSummary[]> {
+    return this.db.listOpenBatches(params)
+  }
+
+  // Operator view
+
+  stats(now: string): Promise<StorageStats> {
+    return this.db.stats(now)
+  }
+
   // Idempotency keys
 
   getIdempotencyKey(userId: string, key: string, now: string): Promise<StoredIdempotencyKey | undefined> {
@@ -237,6 +251,10 @@ export class SyncStorage implements Storage {
 
   listLocks(collectionId: string, now: string): Promise<StoredLock[]> {
     return this.db.listLocks(collectionId, now)
+  }
+
+  breakLock(params: BreakLockParams): Promise<StoredLock[]> {
+    return this.db.transaction((tx) => locks.breakLock(tx, params))
   }
 
   expireLocks(now: string): Promise<StoredLock[]> {

@@ -477,3 +477,53 @@ export interface WrappedKeyInput {
 }
 
 export type { Storage } from './port.js'
+
+// The dashboard's views: an operator's counts, a collection's open batches,
+// and an owner breaking someone else's lock.
+
+/** Counts of what the database holds, for the operator view (StatsPort); never any record data. */
+export interface StorageStats {
+  users: number
+  collections: number
+  /** Live records (not tombstones), every collection. */
+  records: number
+  tombstones: number
+  /** Total size of the stored data of live records: bytes of its JSON text, UTF-8. */
+  bytes: number
+  /** Batches open and not past their expiry at `now`. */
+  openBatches: number
+  /** Leases not past their expiry at `now`. */
+  locks: number
+}
+
+export interface ListOpenBatchesParams {
+  /** Batches with at least one operation staged on this collection… */
+  collectionId: string
+  /** …of this user only, when given. */
+  userId?: string
+  /** Open and unexpired at this time. */
+  now: string
+  limit: number
+}
+
+/** An open batch touching a collection, with its user's e-mail; counts are of the whole batch. */
+export interface OpenBatchSummary {
+  id: string
+  userId: string
+  email: string
+  operationCount: number
+  bytes: number
+  createdAt: string
+  expiresAt: string
+}
+
+export interface BreakLockParams {
+  collectionId: string
+  /** The holder id to end… */
+  holder: string
+  /** …of this user only, when given (holder ids are unique per user, not per collection). */
+  userId?: string
+  /** Must be an owner of the collection, checked in the transaction ('forbidden'). */
+  actorId: string
+  now: string
+}

@@ -109,7 +109,7 @@ const examples = parseExamples(readFileSync(path.join(ROOT, DOC), 'utf8'))
 
 describe(DOC, () => {
   it('has runnable examples, each with documented output', () => {
-    expect(examples.map((example) => example.name)).toEqual(['quickstart', 'conflicts', 'groups', 'encryption', 'errors'])
+    expect(examples.map((example) => example.name)).toEqual(['quickstart', 'paging', 'conflicts', 'groups', 'encryption', 'dashboard', 'errors'])
     for (const example of examples) expect(example.blocks.some((block) => block.output), `example "${example.name}" documents no output`).toBe(true)
   })
 

@@ -49,7 +49,7 @@ describeBackends('locks', (backend) => {
 
         const renewed = await locks.patch('laptop', { ttlSeconds: 120 })
         expect(renewed).toEqual({ ...lock, expiresAt: new Date(clock.now().getTime() + 120_000).toISOString() })
-        expect(await locks.find()).toEqual([renewed])
+        expect(await locks.find()).toEqual([{ ...renewed, email: owner.email }])
         expect(await locks.get('laptop')).toEqual(renewed)
 
         expect(await locks.remove('laptop')).toEqual({ collectionId, holder: 'laptop', released: true })

@@ -1,6 +1,6 @@
 import type { RestTransport } from '../transport/rest.js'
 import type { ClientStore } from '../stores/types.js'
-import type { ConflictPolicy, WriteOutcome, Progress, ServerRecord } from '../types.js'
+import type { ConflictPolicy, WriteOutcome, Progress, ServerChange, ServerRecord } from '../types.js'
 import type { Emitter } from '../observable.js'
 import type { RecordCodec } from '../e2e/codec.js'
 import type { TamperedRecordError } from '../crypto/errors.js'
@@ -25,6 +25,10 @@ export interface EngineContext {
   now(): string
   /** Record data on the wire: plaintext, or envelopes in encrypted collections (decrypted on the way in). */
   codec: RecordCodec
+  /** Server changes applied to the store (each seq once), for `roost.onServerChange`. */
+  serverChanges(changes: ServerChange[]): void
+  /** The app forgot the collection (`roost.forget`) meanwhile: a pull in flight stores nothing more of it. */
+  forgotten(collectionId: string): boolean
   /** A record from the server failed to decrypt: report it (it is not shown). */
   tampered(error: TamperedRecordError, record: ServerRecord): void
 }

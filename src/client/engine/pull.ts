@@ -1,7 +1,7 @@
 import type { ChangesPageResult } from '../../services/changes/changes.shared.js'
 import { RoostError, toRoostError } from '../errors.js'
 import type { StoreChange } from '../stores/types.js'
-import type { LocalRecord, ServerRecord } from '../types.js'
+import type { LocalRecord, ServerChange, ServerRecord } from '../types.js'
 import type { EngineContext } from './context.js'
 import { FatalError } from './failures.js'
 import { fromServer } from './settle.js'
@@ -42,8 +42,10 @@ async function applyServerRecords(
   decoded: Array<ServerRecord | null>,
   records: ServerRecord[],
   position: FeedPosition
-): Promise<number> {
-  return ctx.store.runExclusive(async () => {
+): Promise<number | null> {
+  const applied = await ctx.store.runExclusive(async () => {
+    // Forgotten while this page was on its way: nothing of it may come back.
+    if (ctx.forgotten(collectionId)) return null
     const changes: StoreChange[] = []
     const locals = await ctx.store.getRecords(collectionId, records.map((server) => server.id))
     for (const [index, server] of decoded.entries()) {
@@ -61,8 +63,18 @@ async function applyServerRecords(
     if (position.last >= stored.last) changes.push({ type: 'putMeta', key: cursorKey(collectionId), value: position })
     await ctx.store.write(changes)
     if (changes.length > 1 || records.length > 0) ctx.changed([collectionId])
-    return changes.length
+    // Changes past what an earlier pull applied (two pulls of one collection may carry the same changes), failed decryptions aside.
+    const heard: ServerChange[] = []
+    for (const [index, server] of decoded.entries()) {
+      const record = records[index]
+      if (server === null || record.seq <= stored.last) continue
+      heard.push({ collectionId, id: record.id, version: record.version, deleted: record.deleted, seq: record.seq, updatedAt: record.updatedAt, updatedBy: record.updatedBy })
+    }
+    return { count: changes.length, heard }
   })
+  if (applied === null) return null
+  if (applied.heard.length > 0) ctx.serverChanges(applied.heard)
+  return applied.count
 }
 
 export interface PullOptions {
@@ -115,7 +127,7 @@ export async function pullCollection(ctx: EngineContext, collectionId: string, o
     position = { cursor: answer.cursor, last: changes.length > 0 ? changes[changes.length - 1].seq : position.last }
     // Decrypted before anything is applied: a missing key throws here, and the page is pulled again later.
     const decoded = await decodeRecords(ctx, changes)
-    await applyServerRecords(ctx, collectionId, decoded, changes, position)
+    if ((await applyServerRecords(ctx, collectionId, decoded, changes, position)) === null) return { reset }
     done += changes.length
     if (changes.length > 0 || answer.more) ctx.progress.emit({ phase: 'pull', collectionId, done, total: total === null ? null : Math.max(total, done) })
     if (!answer.more) return { reset }

@@ -1,4 +1,4 @@
-import type { SyncStatus, WriteOutcome } from '../types.js'
+import type { CollectionEvent, ServerChange, SyncStatus, WriteOutcome } from '../types.js'
 
 /** Messages between tabs of one app on one store. */
 export type TabMessage =
@@ -10,6 +10,11 @@ export type TabMessage =
   | { type: 'synced' }
   /** A tab that just started asks the leader for its status. */
   | { type: 'hello' }
+  /** The leader applied server changes / heard a collection event: followers' listeners hear them too. */
+  | { type: 'serverChanges'; changes: ServerChange[] }
+  | { type: 'collectionEvent'; event: CollectionEvent }
+  /** A tab forgot a collection: the others stop syncing it too. */
+  | { type: 'forgot'; collectionId: string }
 
 interface TabHandlers {
   becameLeader(): void

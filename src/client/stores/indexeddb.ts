@@ -1,19 +1,23 @@
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb'
 import { Mutex } from '../mutex.js'
 import type { LocalRecord, OutboxEntry } from '../types.js'
+import { checkPageOptions, prefixEnd, type PageOptions, type RecordPage } from './paging.js'
 import { assertStorable } from './storable.js'
 import type { ClientStore, StoreChange } from './types.js'
 
 /** Bump with a new step in `upgrade` when the layout changes. */
-export const SCHEMA_VERSION = 1
+export const SCHEMA_VERSION = 2
 
 interface RoostSchema extends DBSchema {
   /**
    * Keyed by [collectionId, id] (read from the record itself). `pending` is set
    * only while version > syncedVersion, so the sparse `pending` index holds
    * exactly the pending records and `listPendingRecords` never scans the replica.
+   * Likewise `live` is set only on records that are not deleted, so the `live`
+   * index ([collectionId, id, 1]) holds exactly the live records, in id order,
+   * for `pageRecords` to count and skip (version 2).
    */
-  records: { key: [string, string]; value: RecordRow; indexes: { pending: number } }
+  records: { key: [string, string]; value: RecordRow; indexes: { pending: number; live: [string, string, number] } }
   outbox: { key: string; value: OutboxEntry; indexes: { order: number } }
   /** Out-of-line keys: the value is stored as given. */
   meta: { key: string; value: unknown }
@@ -22,7 +26,18 @@ interface RoostSchema extends DBSchema {
 interface RecordRow {
   record: LocalRecord
   pending?: 1
+  live?: 1
 }
+
+/** The row a record is stored as, with its index flags. */
+function rowOf(record: LocalRecord): RecordRow {
+  const row: RecordRow = { record }
+  if (record.version > record.syncedVersion) row.pending = 1
+  if (!record.deleted) row.live = 1
+  return row
+}
+
+const LIVE_KEY_PATH = ['record.collectionId', 'record.id', 'live']
 
 type StoreName = 'records' | 'outbox' | 'meta'
 type Database = IDBPDatabase<RoostSchema>
@@ -123,11 +138,30 @@ export class IndexedDbStore implements ClientStore {
         reject(error)
       }
       openDB<RoostSchema>(this.name, this.version, {
-        upgrade(db) {
+        upgrade(db, _oldVersion, _newVersion, transaction) {
           // Create what is missing rather than stepping on oldVersion: a database made by something else at a lower version still gets our stores.
           if (!db.objectStoreNames.contains('records')) {
             const records = db.createObjectStore('records', { keyPath: ['record.collectionId', 'record.id'] })
             records.createIndex('pending', 'pending')
+            records.createIndex('live', LIVE_KEY_PATH)
+          } else if (!transaction.objectStore('records').indexNames.contains('live')) {
+            // Version 1 → 2: the `live` index, and its flag on every live record already stored. One pass
+            // inside the upgrade transaction: if it fails, the upgrade is rolled back and the open fails.
+            const records = transaction.objectStore('records')
+            records.createIndex('live', LIVE_KEY_PATH)
+            void (async () => {
+              let cursor = await records.openCursor()
+              while (cursor) {
+                if (!cursor.value.record.deleted && cursor.value.live !== 1) await cursor.update({ ...cursor.value, live: 1 })
+                cursor = await cursor.continue()
+              }
+            })().catch(() => {
+              try {
+                transaction.abort()
+              } catch {
+                // Already aborting: the open fails with its error.
+              }
+            })
           }
           if (!db.objectStoreNames.contains('outbox')) {
             db.createObjectStore('outbox', { keyPath: 'id' }).createIndex('order', 'order')
@@ -206,6 +240,37 @@ export class IndexedDbStore implements ClientStore {
     return this.use('listRecords', async (db) => (await db.getAll('records', collectionRange(collectionId))).map((row) => row.record))
   }
 
+  /**
+   * One readonly transaction: counts from the key range (the object store for
+   * every record, the `live` index for live ones), then a cursor that
+   * `advance`s past `offset` and reads `limit` rows. Only those rows are read.
+   */
+  async pageRecords(collectionId: string, options: PageOptions): Promise<RecordPage> {
+    checkString(collectionId, 'pageRecords: collectionId')
+    const { offset, limit, idPrefix, includeDeleted } = checkPageOptions(options)
+    return this.use('pageRecords', async (db) => {
+      const tx = db.transaction('records', 'readonly')
+      const source = includeDeleted ? tx.store : tx.store.index('live')
+      // Store keys are [collectionId, id], index keys [collectionId, id, 1]: the same bounds work for both,
+      // since a key sorts after its own prefix and arrays sort after strings.
+      const all = collectionRange(collectionId)
+      const end = prefixEnd(idPrefix)
+      const matchingRange = idPrefix === '' ? all : IDBKeyRange.bound([collectionId, idPrefix], end === null ? [collectionId, []] : [collectionId, end], false, true)
+      const [total, matching] = await Promise.all([source.count(all), idPrefix === '' ? null : source.count(matchingRange)])
+      const records: LocalRecord[] = []
+      if (limit > 0) {
+        let cursor = await source.openCursor(matchingRange)
+        if (cursor && offset > 0) cursor = await cursor.advance(offset)
+        while (cursor && records.length < limit) {
+          records.push(cursor.value.record)
+          if (records.length < limit) cursor = await cursor.continue()
+        }
+      }
+      await tx.done
+      return { records, matching: matching ?? total, total }
+    })
+  }
+
   async listPendingRecords(): Promise<LocalRecord[]> {
     return this.use('listPendingRecords', async (db) => (await db.getAllFromIndex('records', 'pending')).map((row) => row.record))
   }
@@ -258,12 +323,9 @@ export class IndexedDbStore implements ClientStore {
       for (const change of changes) {
         let request: Promise<unknown>
         switch (change.type) {
-          case 'putRecord': {
-            const row: RecordRow = { record: change.record }
-            if (change.record.version > change.record.syncedVersion) row.pending = 1
-            request = tx.objectStore('records').put(row)
+          case 'putRecord':
+            request = tx.objectStore('records').put(rowOf(change.record))
             break
-          }
           case 'deleteRecord':
             request = tx.objectStore('records').delete([change.collectionId, change.id])
             break

@@ -1,5 +1,6 @@
 import { Mutex } from '../mutex.js'
 import type { LocalRecord, OutboxEntry } from '../types.js'
+import { checkPageOptions, pageOf, type PageOptions } from './paging.js'
 import { assertStorable } from './storable.js'
 import type { ClientStore, StoreChange } from './types.js'
 
@@ -36,6 +37,14 @@ export class MemoryStore implements ClientStore {
       .filter((record) => record.collectionId === collectionId)
       .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
       .map(copy)
+  }
+
+  async pageRecords(collectionId: string, options: PageOptions) {
+    const checked = checkPageOptions(options)
+    const sorted = [...this.records.values()].filter((record) => record.collectionId === collectionId).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+    // Only the page is copied out.
+    const page = pageOf(sorted, checked)
+    return { ...page, records: page.records.map(copy) }
   }
 
   async listPendingRecords() {

@@ -2,6 +2,7 @@ import { realpathSync } from 'node:fs'
 import Database from 'better-sqlite3'
 import { Mutex } from '../mutex.js'
 import type { LocalRecord, OutboxEntry } from '../types.js'
+import { checkPageOptions, type PageOptions, type RecordPage } from './paging.js'
 import { assertStorable } from './storable.js'
 import type { ClientStore, StoreChange } from './types.js'
 
@@ -14,6 +15,9 @@ import type { ClientStore, StoreChange } from './types.js'
  * before anything is written). A `write` is one SQLite transaction; better-
  * sqlite3 is synchronous, so it runs in one turn of the event loop and no
  * other call of this process can see half of it.
+ *
+ * `pageRecords` pages in SQLite's text order (UTF-8 bytes), which is JS
+ * string order for every id the client allows (ASCII, see ids.ts).
  *
  * `runExclusive` is a queue in this process, shared by every store object
  * opened on the same file. Two Node PROCESSES using one file at once are out
@@ -34,7 +38,7 @@ export interface SqliteStoreOptions {
 }
 
 /** The schema this code writes. Bump it with a step in `migrate` when the tables change. */
-export const SQLITE_STORE_SCHEMA_VERSION = 1
+export const SQLITE_STORE_SCHEMA_VERSION = 2
 
 export function sqliteStore(path: string, options: SqliteStoreOptions = {}): ClientStore {
   return new SqliteStore(path, options)
@@ -48,6 +52,7 @@ class SqliteStore implements ClientStore {
   private readonly statements: ReturnType<typeof prepare>
   private readonly applyAll: (changes: Serialised[]) => void
   private closed = false
+  private readonly pageStatements = new Map<string, Database.Statement>()
 
   constructor(path: string, options: SqliteStoreOptions) {
     this.name = options.name ?? path
@@ -87,6 +92,33 @@ class SqliteStore implements ClientStore {
     const rows = this.statements.listRecords.all(collectionId) as Array<{ id: string; body: string }>
     // SQLite orders text by its UTF-8 bytes; the contract is JS code unit order (the same for the ASCII ids Roost allows).
     return rows.sort((a, b) => compare(a.id, b.id)).map((row) => JSON.parse(row.body) as LocalRecord)
+  }
+
+  async pageRecords(collectionId: string, options: PageOptions): Promise<RecordPage> {
+    const { offset, limit, idPrefix, includeDeleted } = checkPageOptions(options)
+    // Counts and the page in one read transaction: they agree with each other.
+    return this.db.transaction(() => {
+      const live = includeDeleted ? '' : ' AND deleted = 0'
+      const total = (this.statement(`SELECT count(*) AS n FROM records WHERE collection_id = ?${live}`).get(collectionId) as { n: number }).n
+      let where = `collection_id = ?${live}`
+      const params: unknown[] = [collectionId]
+      if (idPrefix !== '') {
+        // A range on the primary key rather than LIKE (wildcards, case) or substr (a scan): ids from the
+        // prefix up to the prefix's UTF-8 bytes with the last one raised (never 0xFF in UTF-8), as text.
+        where += ' AND id >= ? AND id < CAST(? AS TEXT)'
+        params.push(idPrefix, prefixEndBytes(idPrefix))
+      }
+      const matching = idPrefix === '' ? total : (this.statement(`SELECT count(*) AS n FROM records WHERE ${where}`).get(...params) as { n: number }).n
+      const rows = limit === 0 ? [] : (this.statement(`SELECT body FROM records WHERE ${where} ORDER BY id LIMIT ? OFFSET ?`).all(...params, limit, offset) as Array<{ body: string }>)
+      return { records: rows.map((row) => JSON.parse(row.body) as LocalRecord), matching, total }
+    })()
+  }
+
+  /** A statement prepared once per SQL text (pageRecords builds a few variants). */
+  private statement(sql: string): Database.Statement {
+    let statement = this.pageStatements.get(sql)
+    if (!statement) this.pageStatements.set(sql, (statement = this.db.prepare(sql)))
+    return statement
   }
 
   async listPendingRecords() {
@@ -136,7 +168,7 @@ class SqliteStore implements ClientStore {
     const s = this.statements
     switch (change.type) {
       case 'putRecord':
-        s.putRecord.run(change.collectionId, change.id, change.pending ? 1 : 0, change.body)
+        s.putRecord.run(change.collectionId, change.id, change.pending ? 1 : 0, change.deleted ? 1 : 0, change.body)
         break
       case 'deleteRecord':
         s.deleteRecord.run(change.collectionId, change.id)
@@ -162,7 +194,7 @@ class SqliteStore implements ClientStore {
 
 /** A change with its values already turned into JSON text. */
 type Serialised =
-  | { type: 'putRecord'; collectionId: string; id: string; pending: boolean; body: string }
+  | { type: 'putRecord'; collectionId: string; id: string; pending: boolean; deleted: boolean; body: string }
   | { type: 'putOutbox'; id: string; order: number; body: string }
   | { type: 'putMeta'; key: string; value: string }
   | Exclude<StoreChange, { type: 'putRecord' | 'putOutbox' | 'putMeta' }>
@@ -171,7 +203,7 @@ function serialise(change: StoreChange): Serialised {
   switch (change.type) {
     case 'putRecord': {
       const { record } = change
-      return { type: 'putRecord', collectionId: record.collectionId, id: record.id, pending: record.version > record.syncedVersion, body: JSON.stringify(record) }
+      return { type: 'putRecord', collectionId: record.collectionId, id: record.id, pending: record.version > record.syncedVersion, deleted: record.deleted, body: JSON.stringify(record) }
     }
     case 'putOutbox':
       return { type: 'putOutbox', id: change.entry.id, order: change.entry.order, body: JSON.stringify(change.entry) }
@@ -215,7 +247,15 @@ function migrate(db: Database.Database, name: string) {
         ) WITHOUT ROWID;
       `)
     }
-    // Later versions: `if (version < 2) { ALTER TABLE … }`, each step in this transaction.
+    if (version < 2) {
+      // Paged reads (pageRecords) count and skip live records without parsing bodies: a deleted flag, and an index of the live ones.
+      db.exec(`
+        ALTER TABLE records ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;
+        UPDATE records SET deleted = 1 WHERE json_extract(body, '$.deleted') = 1;
+        CREATE INDEX records_live ON records (collection_id, id) WHERE deleted = 0;
+      `)
+    }
+    // Later versions: `if (version < 3) { … }`, each step in this transaction.
     db.pragma(`user_version = ${SQLITE_STORE_SCHEMA_VERSION}`)
   }).immediate()
 }
@@ -225,7 +265,7 @@ function prepare(db: Database.Database) {
     getRecord: db.prepare('SELECT body FROM records WHERE collection_id = ? AND id = ?'),
     listRecords: db.prepare('SELECT id, body FROM records WHERE collection_id = ?'),
     listPending: db.prepare('SELECT body FROM records WHERE pending = 1 ORDER BY collection_id, id'),
-    putRecord: db.prepare('INSERT OR REPLACE INTO records (collection_id, id, pending, body) VALUES (?, ?, ?, ?)'),
+    putRecord: db.prepare('INSERT OR REPLACE INTO records (collection_id, id, pending, deleted, body) VALUES (?, ?, ?, ?, ?)'),
     deleteRecord: db.prepare('DELETE FROM records WHERE collection_id = ? AND id = ?'),
     clearRecords: db.prepare('DELETE FROM records WHERE collection_id = ?'),
     listOutbox: db.prepare('SELECT body FROM outbox ORDER BY ord, rowid'),
@@ -236,6 +276,13 @@ function prepare(db: Database.Database) {
     putMeta: db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)'),
     deleteMeta: db.prepare('DELETE FROM meta WHERE key = ?')
   }
+}
+
+/** The UTF-8 bytes of `prefix` with the last byte raised by one: above every string that starts with it, in SQLite's (byte) order. */
+function prefixEndBytes(prefix: string): Buffer {
+  const bytes = Buffer.from(prefix, 'utf8')
+  bytes[bytes.length - 1]! += 1
+  return bytes
 }
 
 const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)

@@ -1,4 +1,7 @@
 import type { LocalRecord, OutboxEntry } from '../types.js'
+import type { PageOptions, RecordPage } from './paging.js'
+
+export type { PageOptions, RecordPage }
 
 /**
  * One change in an atomic write to the local store. The sync engine builds a
@@ -32,6 +35,12 @@ export interface ClientStore {
   getRecords(collectionId: string, ids: string[]): Promise<Array<LocalRecord | undefined>>
   /** Every local record of a collection (tombstones included), ordered by id. */
   listRecords(collectionId: string): Promise<LocalRecord[]>
+  /**
+   * A window of one collection's records, ordered by id, with the counts a
+   * paged table needs. Reads only that window (and counts), never the whole
+   * collection into memory. Bad options throw a TypeError.
+   */
+  pageRecords(collectionId: string, options: PageOptions): Promise<RecordPage>
   /** Records with `version > syncedVersion`, of every collection. */
   listPendingRecords(): Promise<LocalRecord[]>
   /** The outbox, in `order`. */

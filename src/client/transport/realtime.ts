@@ -82,6 +82,10 @@ export class RealtimeConnection {
     return this.call('create', 'subscriptions', { collectionId }, {})
   }
 
+  async unsubscribe(collectionId: string): Promise<{ collectionId: string }> {
+    return this.call('remove', 'subscriptions', collectionId, {})
+  }
+
   private async signIn(): Promise<void> {
     const accessToken = this.token()
     if (!accessToken) return

@@ -34,9 +34,41 @@ export class RestTransport {
     this.fetchFn = options.fetch ?? globalThis.fetch.bind(globalThis)
   }
 
-  async call<T>(request: RestRequest): Promise<T> {
+  /**
+   * A GET whose body is streamed rather than read: resolves with the
+   * response once its headers are in (an error status becomes the usual
+   * RoostError). The timeout covers the wait for the headers only, since a
+   * long download may take as long as it takes.
+   */
+  async stream(request: Omit<RestRequest, 'method' | 'body'>): Promise<Response> {
+    const url = this.urlOf(request)
+    const headers: Record<string, string> = { Accept: '*/*', ...request.headers }
+    const token = this.options.token()
+    if (token) headers.Authorization = `Bearer ${token}`
+    const controller = new AbortController()
+    const timer = setTimeout(() => controller.abort(new Error('timed out')), request.timeoutMs ?? this.options.timeoutMs)
+    let response: Response
+    try {
+      response = await this.fetchFn(url, { method: 'GET', headers, signal: controller.signal, cache: 'no-store' })
+    } catch (error) {
+      throw new RoostError(0, 'NetworkError', `No answer from ${url.origin}: ${(error as Error).message}`)
+    } finally {
+      clearTimeout(timer)
+    }
+    if (response.ok) return response
+    const text = await response.text().catch(() => '')
+    const error = parseError(text)
+    throw new RoostError(response.status, error?.name ?? (response.statusText || 'Error'), error?.message ?? text.slice(0, 200), error?.data)
+  }
+
+  private urlOf(request: Pick<RestRequest, 'path' | 'query'>): URL {
     const url = new URL(`${this.base}/${request.path}`)
     for (const [key, value] of Object.entries(request.query ?? {})) if (value !== undefined) url.searchParams.append(key, String(value))
+    return url
+  }
+
+  async call<T>(request: RestRequest): Promise<T> {
+    const url = this.urlOf(request)
     const headers: Record<string, string> = { Accept: 'application/json', ...request.headers }
     const token = this.options.token()
     if (token) headers.Authorization = `Bearer ${token}`
@@ -73,5 +105,15 @@ export class RestTransport {
     const retryAfter = Number(response.headers.get('Retry-After'))
     const data = error?.data ?? (Number.isFinite(retryAfter) && retryAfter > 0 ? { retryAfterSeconds: retryAfter } : undefined)
     throw new RoostError(response.status, error?.name ?? 'Error', error?.message ?? response.statusText, data)
+  }
+}
+
+/** A Feathers error body, or null when the text is not one (a proxy's page). */
+function parseError(text: string): { name?: string; message?: string; data?: unknown } | null {
+  try {
+    const parsed: unknown = JSON.parse(text)
+    return parsed !== null && typeof parsed === 'object' ? (parsed as { name?: string; message?: string; data?: unknown }) : null
+  } catch {
+    return null
   }
 }

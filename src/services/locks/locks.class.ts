@@ -1,14 +1,14 @@
 import { EventEmitter, once } from 'node:events'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Id, Params } from '@feathersjs/feathers'
-import { NotFound } from '@feathersjs/errors'
+import { BadRequest, NotFound } from '@feathersjs/errors'
 import { isoAfter, nowIso } from '../../clock.js'
 import type { Application } from '../../declarations.js'
 import { requireUser } from '../../access.js'
 import { fromStorageError } from '../../errors.js'
 import { isStorageError } from '../../storage/index.js'
 import type { StoredCollection, StoredLock } from '../../storage/types.js'
-import type { Lock, LockAcquire, LockEvent, LockRelease, LockRenew } from './locks.schema.js'
+import type { Lock, LockAcquire, LockEvent, LockRelease, LockRemoveQuery, LockRenew } from './locks.schema.js'
 
 /** How often a waiting acquire looks again when no release in this process woke it (releases in other instances). */
 const WAIT_POLL_MS = 250
@@ -31,8 +31,13 @@ export class LockService {
     return this.app.get('storage')
   }
 
+  /** Every live lease of the collection, whoever holds it, with the holder's e-mail (any member may see who holds what). */
   async find(params: Params): Promise<Lock[]> {
-    return (await this.storage.listLocks(collection(params).id, nowIso(this.app))).map(toLock)
+    const leases = await this.storage.listLocks(collection(params).id, nowIso(this.app))
+    const emails = new Map<string, string | undefined>()
+    // Leases are few (one per holder): one user read per distinct holder's user.
+    for (const userId of new Set(leases.map((lease) => lease.userId))) emails.set(userId, (await this.storage.getUser(userId))?.email)
+    return leases.map((lease) => withEmail(toLock(lease), emails.get(lease.userId)))
   }
 
   async get(holder: Id, params: Params): Promise<Lock> {
@@ -84,10 +89,25 @@ export class LockService {
     }
   }
 
-  /** Release: a lease that already ended is not an error, so a retried release is harmless. */
-  async remove(holder: Id, params: Params): Promise<LockRelease> {
+  /**
+   * Release: a lease that already ended is not an error, so a retried release
+   * is harmless. With `$break: true` an owner ends whoever's lease of that
+   * holder id (of `userId` only, if given); the hook let only owners through.
+   */
+  async remove(holder: Id, params: Params<LockRemoveQuery>): Promise<LockRelease> {
     const user = requireUser(params)
     const target = collection(params)
+    const query = params.query ?? {}
+    if (query.userId !== undefined && query.$break !== true) throw new BadRequest('"query.userId" is only for breaking a lock ($break: true)')
+    if (query.$break === true) {
+      try {
+        const broken = await this.storage.breakLock({ collectionId: target.id, holder: String(holder), userId: query.userId, actorId: user.id, now: nowIso(this.app) })
+        for (const lock of broken) this.announce('released', target, lock, user.id)
+        return { collectionId: target.id, holder: String(holder), released: broken.length > 0 }
+      } catch (error) {
+        throw isStorageError(error) ? fromStorageError(error, true) : error
+      }
+    }
     const released = await this.storage.releaseLock(target.id, user.id, String(holder), nowIso(this.app))
     if (released !== undefined) this.announce('released', target, released)
     return { collectionId: target.id, holder: String(holder), released: released !== undefined }
@@ -116,9 +136,9 @@ export class LockService {
   }
 
   /** Tells the collection's members (channels.ts) that a lease began or ended. */
-  announce(type: LockEvent['type'], target: StoredCollection, lock: StoredLock): void {
+  announce(type: LockEvent['type'], target: StoredCollection, lock: StoredLock, brokenBy?: string): void {
     if (type !== 'acquired') this.freed.emit('freed', target.id)
-    const event: LockEvent = { collectionId: target.id, type, lock: toLock(lock) }
+    const event: LockEvent = { collectionId: target.id, type, lock: toLock(lock), ...(brokenBy === undefined ? {} : { brokenBy }) }
     this.app.service('collections').emit('lock', event, { app: this.app, path: 'collections', result: event, collection: target })
   }
 
@@ -143,3 +163,5 @@ const collection = (params: Params): StoredCollection => {
 }
 
 const toLock = (lock: StoredLock): Lock => ({ ...lock })
+
+const withEmail = (lock: Lock, email: string | undefined): Lock => (email === undefined ? lock : { ...lock, email })

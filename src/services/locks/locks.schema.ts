@@ -1,6 +1,6 @@
 import { Type, type Static } from '@feathersjs/typebox'
 import { idSchema } from '../../ids.js'
-import { dataValidator } from '../../validation.js'
+import { dataValidator, queryValidator } from '../../validation.js'
 
 const modeSchema = Type.Union([Type.Literal('exclusive'), Type.Literal('shared')])
 
@@ -15,7 +15,9 @@ export const lockSchema = Type.Object(
     /** Fencing token: strictly increases with every grant on the collection. Writes under the lock carry it. */
     token: Type.Integer(),
     acquiredAt: Type.String(),
-    expiresAt: Type.String()
+    expiresAt: Type.String(),
+    /** The holder's user's e-mail, in listings (find) for the collection's members; absent elsewhere. */
+    email: Type.Optional(Type.String())
   },
   { $id: 'Lock', additionalProperties: false }
 )
@@ -50,16 +52,33 @@ export const lockReleaseSchema = Type.Object(
 )
 export type LockRelease = Static<typeof lockReleaseSchema>
 
+/**
+ * The query of release (`remove`). `$break: true`: an owner ends another
+ * user's lease of that holder id (every user's, or only `userId`'s).
+ */
+export const lockRemoveQuerySchema = Type.Object(
+  {
+    $break: Type.Optional(Type.Boolean()),
+    /** With `$break`: only this user's lease of the holder id. */
+    userId: Type.Optional(Type.String({ minLength: 1, maxLength: 64 }))
+  },
+  { $id: 'LockRemoveQuery', additionalProperties: false }
+)
+export type LockRemoveQuery = Static<typeof lockRemoveQuerySchema>
+
 /** The realtime event `collections lock`: sent to the sockets of everyone who may read the collection. */
 export const lockEventSchema = Type.Object(
   {
     collectionId: Type.String(),
     type: Type.Union([Type.Literal('acquired'), Type.Literal('released'), Type.Literal('expired')]),
-    lock: lockSchema
+    lock: lockSchema,
+    /** On 'released' by an owner breaking the lease (`$break`): who broke it. */
+    brokenBy: Type.Optional(Type.String())
   },
   { $id: 'LockEvent', additionalProperties: false }
 )
 export type LockEvent = Static<typeof lockEventSchema>
 
 export const lockAcquireValidator = dataValidator(lockAcquireSchema)
+export const lockRemoveQueryValidator = queryValidator(lockRemoveQuerySchema)
 export const lockRenewValidator = dataValidator(lockRenewSchema)

@@ -1,7 +1,7 @@
 import { nestedService, type ClientApplication } from '../../client.js'
-import type { Lock, LockAcquire, LockEvent, LockRelease, LockRenew } from './locks.schema.js'
+import type { Lock, LockAcquire, LockEvent, LockRelease, LockRemoveQuery, LockRenew } from './locks.schema.js'
 
-export type { Lock, LockAcquire, LockEvent, LockRelease, LockRenew }
+export type { Lock, LockAcquire, LockEvent, LockRelease, LockRemoveQuery, LockRenew }
 
 export const lockPath = 'collections/:collectionId/locks'
 export const lockMethods = ['find', 'get', 'create', 'patch', 'remove'] as const
@@ -16,16 +16,21 @@ export const locksPath = (collectionId: string) => `collections/${encodeURICompo
 export const LOCK_TOKEN_HEADER = 'lock-token'
 export const LOCK_TOKEN_QUERY = '$lockToken'
 
-/** The locks of one collection, on a client. Ids are holder ids (the caller's own). */
+/** The locks of one collection, on a client. Ids are holder ids (the caller's own, except when breaking). */
 export interface LockClientService {
+  /** Every live lease of the collection, whoever holds it, each with its holder's `email`. */
   find(): Promise<Lock[]>
   get(holder: string): Promise<Lock>
   /** Acquire (or, for the same holder, extend). 423 with `data.locks` if someone else holds it. */
   create(data: LockAcquire): Promise<Lock>
   /** Renew: 404 if the lease already ended. */
   patch(holder: string, data: LockRenew): Promise<Lock>
-  /** Release: succeeds whether or not the lease was still held. */
-  remove(holder: string): Promise<LockRelease>
+  /**
+   * Release: succeeds whether or not the lease was still held. With
+   * `{ query: { $break: true } }` an owner ends another user's lease of that
+   * holder id (403 for other members); `userId` narrows it to one user's.
+   */
+  remove(holder: string, params?: { query?: LockRemoveQuery }): Promise<LockRelease>
 }
 
 export const locksClient = (client: ClientApplication, collectionId: string): LockClientService =>

@@ -6,16 +6,19 @@ import { requireValidId } from '../../hooks/valid-id.js'
 import { validateData, validateQuery } from '../../validation.js'
 import { emptyQueryValidator } from '../collections/collections.schema.js'
 import { LockService } from './locks.class.js'
-import { lockAcquireValidator, lockRenewValidator } from './locks.schema.js'
+import { lockAcquireValidator, lockRemoveQueryValidator, lockRenewValidator, type LockRemoveQuery } from './locks.schema.js'
 import { lockMethods, lockPath } from './locks.shared.js'
 
 /**
  * Exclusive locks keep writers out, so taking one needs write access; a
  * shared lock only keeps exclusive locks out, so reading is enough. Renewing
- * and releasing touch only the caller's own lease.
+ * and releasing touch only the caller's own lease; breaking someone else's
+ * (`$break`) is for owners (storage checks it again in its transaction).
  */
-const lockPermission = (context: HookContext): Permission =>
-  context.method === 'create' && (context.data as { mode?: string } | undefined)?.mode !== 'shared' ? 'write' : 'read'
+const lockPermission = (context: HookContext): Permission => {
+  if (context.method === 'remove' && (context.params.query as LockRemoveQuery | undefined)?.$break === true) return 'delete'
+  return context.method === 'create' && (context.data as { mode?: string } | undefined)?.mode !== 'shared' ? 'write' : 'read'
+}
 
 export const locks = (app: Application) => {
   app.use(lockPath, new LockService(app), { methods: [...lockMethods], events: [] })
@@ -27,7 +30,7 @@ export const locks = (app: Application) => {
       get: [validateQuery(emptyQueryValidator), authorizeRouteCollection()],
       create: [validateQuery(emptyQueryValidator), validateData(lockAcquireValidator), authorizeRouteCollection(lockPermission)],
       patch: [validateQuery(emptyQueryValidator), validateData(lockRenewValidator), authorizeRouteCollection(lockPermission)],
-      remove: [validateQuery(emptyQueryValidator), authorizeRouteCollection(lockPermission)]
+      remove: [validateQuery(lockRemoveQueryValidator), authorizeRouteCollection(lockPermission)]
     }
   })
 }

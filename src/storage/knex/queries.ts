@@ -7,7 +7,9 @@ import type {
   FindRecordsParams,
   ListCollectionsParams,
   ListInvitationsParams,
+  ListOpenBatchesParams,
   MemberRole,
+  OpenBatchSummary,
   Page,
   StagedOperation,
   StoredBatch,
@@ -20,7 +22,8 @@ import type {
   StoredMember,
   StoredRecord,
   StoredUser,
-  StoredUserKey
+  StoredUserKey,
+  StorageStats
 } from '../types.js'
 import { translating } from './driver-errors.js'
 import {
@@ -48,7 +51,9 @@ import type { Sessions } from './sessions.js'
 import { SELECT_COLLECTION, SELECT_COLLECTION_ACCESS } from './sql/collections.js'
 import { SELECT_MISSING_COLLECTION_KEYS } from './sql/encryption.js'
 import { SELECT_LIVE_KEY } from './sql/keys.js'
+import { SELECT_OPEN_BATCHES_OF_COLLECTION } from './sql/batches.js'
 import { SELECT_LIVE_LEASES } from './sql/locks.js'
+import { SELECT_STATS } from './sql/stats.js'
 import { SELECT_CHANGES, SELECT_RECORD } from './sql/records.js'
 import { SELECT_USER_BY_EMAIL } from './sql/users.js'
 import { asSteps, select, selectTuples, type Steps } from './statements.js'
@@ -57,6 +62,17 @@ import { encryptionTx } from './tx/encryption.js'
 import { invitationsTx } from './tx/invitations.js'
 import { membersTx } from './tx/members.js'
 import { usersTx } from './tx/users.js'
+
+/** A row of SELECT_OPEN_BATCHES_OF_COLLECTION. */
+interface OpenBatchRow {
+  id: string
+  user_id: string
+  email: string
+  operation_count: number | string
+  bytes: number | string
+  created_at: string
+  expires_at: string
+}
 
 /**
  * Reads of committed state, each on its own. The ones every request makes
@@ -148,6 +164,32 @@ export class KnexQueries implements BackendQueries {
     if (row === undefined) return undefined
     const { fingerprint, response } = keyFromRow(row)
     return { fingerprint, response }
+  }
+
+  async listOpenBatches({ collectionId, userId, now, limit }: ListOpenBatchesParams): Promise<OpenBatchSummary[]> {
+    const rows = await this.read(select<OpenBatchRow>(SELECT_OPEN_BATCHES_OF_COLLECTION, [now, userId ?? null, collectionId, limit]))
+    return rows.map((row) => ({
+      id: row.id,
+      userId: row.user_id,
+      email: row.email,
+      operationCount: Number(row.operation_count),
+      bytes: Number(row.bytes),
+      createdAt: row.created_at,
+      expiresAt: row.expires_at
+    }))
+  }
+
+  async stats(now: string): Promise<StorageStats> {
+    const [row] = await this.read(select<Record<keyof StorageStats | 'open_batches', number | string>>(SELECT_STATS, [now, now]))
+    return {
+      users: Number(row.users),
+      collections: Number(row.collections),
+      records: Number(row.records),
+      tombstones: Number(row.tombstones),
+      bytes: Number(row.bytes),
+      openBatches: Number(row.open_batches),
+      locks: Number(row.locks)
+    }
   }
 
   async listLocks(collectionId: string, now: string): Promise<StoredLock[]> {

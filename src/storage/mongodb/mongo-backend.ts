@@ -8,8 +8,10 @@ import type {
   FindRecordsParams,
   ListCollectionsParams,
   ListInvitationsParams,
+  ListOpenBatchesParams,
   MemberRole,
   NewUser,
+  OpenBatchSummary,
   Page,
   PurgeResult,
   StagedOperation,
@@ -22,12 +24,14 @@ import type {
   StoredMember,
   StoredRecord,
   StoredUser,
-  StoredUserKey
+  StoredUserKey,
+  StorageStats
 } from '../types.js'
 import { collectionsOf, type MongoCollections } from './mongo-collections.js'
 import { translateDriverError } from './errors.js'
 import * as writes from './plain-writes.js'
 import * as batches from './queries/batches.js'
+import * as dashboard from './queries/dashboard.js'
 import * as keys from './queries/keys.js'
 import * as records from './queries/records.js'
 import * as sharing from './queries/sharing.js'
@@ -193,6 +197,14 @@ export class MongoBackend implements Backend {
 
   listCollectionKeys(collectionId: string, params: { userId?: string; epoch?: number; limit: number; skip: number }): Promise<Page<StoredCollectionKey>> {
     return this.run(() => keys.listCollectionKeys(this.c, collectionId, params))
+  }
+
+  listOpenBatches(params: ListOpenBatchesParams): Promise<OpenBatchSummary[]> {
+    return this.run(() => dashboard.listOpenBatches(this.c, params))
+  }
+
+  stats(now: string): Promise<StorageStats> {
+    return this.run(() => dashboard.stats(this.c, now))
   }
 
   /** Runs driver calls outside a transaction, translating whatever the driver throws. */

@@ -1,6 +1,7 @@
 import type { StorageTx, Tx } from '../backend.js'
 import { StorageError } from '../errors.js'
-import type { AcquireLockParams, AcquireLockResult, StoredLock } from '../types.js'
+import type { AcquireLockParams, AcquireLockResult, BreakLockParams, StoredLock } from '../types.js'
+import { requireRole } from './authorize.js'
 
 /**
  * Leases on collections (LocksPort). Every rule here takes the collection
@@ -56,6 +57,21 @@ export function* releaseLock(tx: StorageTx, collectionId: string, userId: string
   if (lease === undefined) return undefined
   yield* tx.deleteLeases(collectionId, { userId, holder })
   return lease
+}
+
+/**
+ * An owner ends someone's lease. The token counter is not touched: the next
+ * grant gets a higher token, and the broken holder's token matches no live
+ * lease, so its fenced writes fail (checkWriteLock).
+ */
+export function* breakLock(tx: StorageTx, params: BreakLockParams): Tx<StoredLock[]> {
+  const { collectionId, holder, userId, actorId, now } = params
+  const taken = yield* tx.takeCollection(collectionId, { roleOf: actorId })
+  if (taken === undefined) throw new StorageError('not-found', `Collection ${collectionId} does not exist`)
+  requireRole(taken, 'owner', "Breaking another holder's lock")
+  // Expired leases of that holder go too, but only live ones were "broken" (expired ones are the sweeper's to announce).
+  const ended = yield* tx.deleteLeases(collectionId, { holder, userId })
+  return ended.filter((lock) => lock.expiresAt > now)
 }
 
 /**

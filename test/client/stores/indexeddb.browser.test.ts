@@ -3,6 +3,8 @@ import type { Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { LocalRecord, OutboxEntry } from '../../../src/client/types.js'
 import type { StoreChange } from '../../../src/client/stores/types.js'
+import { SCHEMA_VERSION } from '../../../src/client/stores/indexeddb.js'
+import type { RecordPage } from '../../../src/client/stores/types.js'
 import { storeChecks } from './store-checks.js'
 import { browserSkipReason, bundle, callPage, launchBrowser, servePage, type PageServer, type PageValue, type TestBrowser } from '../../helpers/browser.js'
 
@@ -164,8 +166,46 @@ describe.skipIf(browserSkipReason())('IndexedDB store in Chromium', () => {
     const [tabA, tabB] = [await open(), await open()]
     await callPage(tabA, 'write', db, asArg([{ type: 'putMeta', key: 'x', value: 1 }]))
     // Without tab A closing its connection, this open would wait (blocked) for ever.
-    expect(await callPage<Result>(tabB, 'openAtVersion', db, 2)).toEqual({ ok: true })
+    expect(await callPage<Result>(tabB, 'openAtVersion', db, SCHEMA_VERSION + 1)).toEqual({ ok: true })
     expect(await callPage<Result>(tabA, 'tryGetMeta', db, 'x')).toMatchObject({ ok: false, message: expect.stringContaining('another tab upgraded or deleted the database') })
+  })
+
+  it('upgrades a version 1 database: records, pending flags and meta stay, and the new live index pages and counts them', async () => {
+    const page = await open()
+    const records = Array.from({ length: 30 }, (_, index) => {
+      const id = `r${String(index).padStart(2, '0')}`
+      const deleted = index % 4 === 1
+      return { ...record('notes', id, index % 5 === 0 ? 2 : 1, 1, deleted ? null : { index }), deleted }
+    })
+    const live = records.filter((r) => !r.deleted)
+    const result = await callPage<{
+      pages: RecordPage[]
+      listed: LocalRecord[]
+      pending: LocalRecord[]
+      cursor: unknown
+      afterWrite: RecordPage
+      version: number
+      indexes: string[]
+    }>(page, 'upgradeFromV1', freshDb(), records as unknown as PageValue, [
+      { offset: 0, limit: 5 },
+      { offset: 20, limit: 5 },
+      { offset: 3, limit: 4, idPrefix: 'r1' },
+      { offset: 0, limit: 3, includeDeleted: true, idPrefix: 'r2' }
+    ])
+    expect(result.version).toBe(SCHEMA_VERSION)
+    expect(result.indexes.sort()).toEqual(['live', 'pending'])
+    expect(result.listed).toEqual(records)
+    expect(result.pending.map((r) => r.id)).toEqual(records.filter((r) => r.version > r.syncedVersion).map((r) => r.id))
+    expect(result.cursor).toEqual({ cursor: 'c1', last: 7 })
+    const r1 = live.filter((r) => r.id.startsWith('r1'))
+    expect(result.pages).toEqual([
+      { records: live.slice(0, 5), matching: live.length, total: live.length },
+      { records: live.slice(20, 25), matching: live.length, total: live.length },
+      { records: r1.slice(3, 7), matching: r1.length, total: live.length },
+      { records: records.filter((r) => r.id.startsWith('r2')).slice(0, 3), matching: 10, total: 30 }
+    ])
+    expect(result.afterWrite.records.map((r) => r.id)).toEqual(live.slice(1).map((r) => r.id))
+    expect(result.afterWrite.total).toBe(live.length - 1)
   })
 
   it('rejects a blocked open with a clear error instead of waiting, and opens once the old connection is gone', async () => {

@@ -5,7 +5,8 @@
  */
 import { deleteDB } from 'idb'
 import { IndexedDbStore } from '../../../src/client/stores/indexeddb.js'
-import type { ClientStore, StoreChange } from '../../../src/client/stores/types.js'
+import type { ClientStore, PageOptions, StoreChange } from '../../../src/client/stores/types.js'
+import type { LocalRecord } from '../../../src/client/types.js'
 import { storeChecks } from './store-checks.js'
 
 /** One store object per database name in this page (tabs have their own). */
@@ -154,6 +155,59 @@ const api = {
     }
     await store.close()
     return { blocked, after }
+  },
+  /**
+   * A database in the version 1 layout, made with plain IndexedDB as the
+   * client of that version did (no `live` index, rows without the flag),
+   * holding `records`; then opened by the current store, which upgrades it.
+   * Returns what the upgraded store reads, and the database's version and
+   * indexes afterwards.
+   */
+  async upgradeFromV1(db: string, records: LocalRecord[], pageOptions: PageOptions[]) {
+    const old = await new Promise<IDBDatabase>((resolve, reject) => {
+      const request = indexedDB.open(db, 1)
+      request.onupgradeneeded = () => {
+        const created = request.result
+        created.createObjectStore('records', { keyPath: ['record.collectionId', 'record.id'] }).createIndex('pending', 'pending')
+        created.createObjectStore('outbox', { keyPath: 'id' }).createIndex('order', 'order')
+        created.createObjectStore('meta')
+      }
+      request.onsuccess = () => resolve(request.result)
+      request.onerror = () => reject(request.error)
+    })
+    await new Promise<void>((resolve, reject) => {
+      const tx = old.transaction(['records', 'meta'], 'readwrite')
+      for (const record of records) tx.objectStore('records').put(record.version > record.syncedVersion ? { record, pending: 1 } : { record })
+      tx.objectStore('meta').put({ cursor: 'c1', last: 7 }, 'cursor:notes')
+      tx.oncomplete = () => resolve()
+      tx.onerror = () => reject(tx.error)
+    })
+    old.close()
+    const store = new IndexedDbStore(db)
+    try {
+      const pages = []
+      for (const options of pageOptions) pages.push(await store.pageRecords('notes', options))
+      const listed = await store.listRecords('notes')
+      const pending = await store.listPendingRecords()
+      const cursor = await store.getMeta('cursor:notes')
+      // A write after the upgrade keeps the index right: the first live record becomes a tombstone.
+      const first = listed.find((record) => !record.deleted)!
+      await store.write([{ type: 'putRecord', record: { ...first, deleted: true, data: null } }])
+      const afterWrite = await store.pageRecords('notes', { offset: 0, limit: 1000 })
+      await store.close()
+      const reopened = await new Promise<IDBDatabase>((resolve, reject) => {
+        const request = indexedDB.open(db)
+        request.onsuccess = () => resolve(request.result)
+        request.onerror = () => reject(request.error)
+      })
+      const version = reopened.version
+      const indexes = Array.from(reopened.transaction('records').objectStore('records').indexNames)
+      reopened.close()
+      return { pages, listed, pending, cursor, afterWrite, version, indexes }
+    } finally {
+      await store.close()
+      await deleteDB(db)
+    }
   },
   async closeAll() {
     await Promise.all([...stores.values()].map((store) => store.close()))

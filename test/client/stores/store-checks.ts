@@ -274,6 +274,69 @@ export const storeChecks: StoreCheck[] = [
       })
   },
   {
+    name: 'pageRecords: a window of one collection ordered by id, filtered by id prefix and tombstones, with counts',
+    run: (open) =>
+      withStores(open, async ({ open }) => {
+        let store = await open()
+        // Ids the client allows (ASCII), chosen so that prefixes cut across the order: 'a' < 'a-b' < 'a.b' < 'a0' < 'a_b' < 'aa' < 'ab' < 'b'.
+        const ids = ['a', 'a-b', 'a.b', 'a0', 'a_b', 'aa', 'aaa', 'ab', 'abc', 'A', 'B', 'b', 'ba', 'z', 'z~', '0', '00', '9', '_x', '~'.repeat(3)]
+        const state = new Map<string, LocalRecord>()
+        const put = (value: LocalRecord) => state.set(`${value.collectionId}\u0000${value.id}`, value)
+        const collections = ['a', 'ab', 'a.b']
+        for (const [c, collectionId] of collections.entries()) {
+          // Scrambled order, several writes; every third one (shifted per collection) a tombstone.
+          const scrambled = ids.map((id, index) => ({ id, index })).sort((x, y) => ((x.index * 7) % 11) - ((y.index * 7) % 11))
+          for (const part of [scrambled.slice(0, 7), scrambled.slice(7)]) {
+            const records = part.map(({ id, index }) => {
+              const deleted = (index + c) % 3 === 0
+              return record(collectionId, id, { deleted, data: deleted ? null : { id, n: index }, version: 1 + (index % 2), syncedVersion: 1 })
+            })
+            records.forEach(put)
+            await store.write(records.map(putRecord))
+          }
+        }
+        const expected = (collectionId: string, options: { offset: number; limit: number; idPrefix?: string; includeDeleted?: boolean }) => {
+          const sorted = [...state.values()].filter((r) => r.collectionId === collectionId).sort(byRecordKey)
+          const counted = options.includeDeleted ? sorted : sorted.filter((r) => !r.deleted)
+          const matching = counted.filter((r) => r.id.startsWith(options.idPrefix ?? ''))
+          return { records: matching.slice(options.offset, options.offset + options.limit), matching: matching.length, total: counted.length }
+        }
+        const checkAll = async (when: string) => {
+          for (const collectionId of [...collections, 'nothing']) {
+            for (const includeDeleted of [false, true, undefined]) {
+              for (const idPrefix of [undefined, '', 'a', 'a.', 'aa', 'A', 'z~', '~', 'a-b', 'abcd', 'c', '\uffff']) {
+                for (const [offset, limit] of [[0, 1000], [0, 3], [2, 3], [5, 1], [0, 0], [7, 1000], [19, 5], [100, 10]] as const) {
+                  const options = { offset, limit, ...(idPrefix === undefined ? {} : { idPrefix }), ...(includeDeleted === undefined ? {} : { includeDeleted }) }
+                  assertEqual(await store.pageRecords(collectionId, options), expected(collectionId, options), `${when}: pageRecords('${collectionId}', ${stableJson(options)})`)
+                }
+              }
+            }
+          }
+        }
+        await checkAll('after the first writes')
+
+        // A live record becomes a tombstone and a tombstone comes back: the live counts follow.
+        const revived = record('a', 'a', { data: { back: true }, version: 3, syncedVersion: 3 })
+        const buried = record('a', 'aa', { deleted: true, data: null, version: 4, syncedVersion: 3 })
+        const fresh = record('a', 'a0a', { data: { fresh: true }, version: 1, syncedVersion: 0 })
+        for (const value of [revived, buried, fresh]) put(value)
+        await store.write([putRecord(revived), putRecord(buried), putRecord(fresh), { type: 'deleteRecord', collectionId: 'a', id: 'b' }, { type: 'clearRecords', collectionId: 'ab' }])
+        state.delete('a\u0000b')
+        for (const key of [...state.keys()]) if (key.startsWith('ab\u0000')) state.delete(key)
+        await checkAll('after records changed between live and deleted, a delete and a clear')
+
+        const stores = (await open()) as ClientStore
+        await store.close()
+        store = stores
+        await checkAll('in a store opened again')
+
+        for (const bad of [{ offset: -1, limit: 1 }, { offset: 0.5, limit: 1 }, { offset: 0, limit: 1001 }, { offset: 0, limit: -1 }, { offset: 0, limit: Number.NaN }, { offset: 0, limit: 1, idPrefix: 5 }, { offset: 0, limit: 1, includeDeleted: 'yes' }]) {
+          const error = await rejection(store.pageRecords('a', bad as never), `pageRecords with ${stableJson(bad)}`)
+          assert(error instanceof TypeError, `pageRecords with ${stableJson(bad)} rejects with a TypeError, not ${String(error)}`)
+        }
+      })
+  },
+  {
     name: 'listPendingRecords returns the records with version > syncedVersion, of every collection',
     run: (open) =>
       withStores(open, async ({ open }) => {

@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { MemoryStore } from '../../../src/client/stores/memory.js'
 import { SQLITE_STORE_SCHEMA_VERSION, sqliteStore } from '../../../src/client/stores/sqlite.js'
 import type { ClientStore } from '../../../src/client/stores/types.js'
+import type { LocalRecord } from '../../../src/client/types.js'
 import { storeChecks } from './store-checks.js'
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url))
@@ -64,13 +65,55 @@ describe('SQLite store', () => {
     db.pragma('user_version = 99')
     db.exec('CREATE TABLE future (x)')
     db.close()
-    expect(() => sqliteStore(path, { name: 'future.sqlite' })).toThrow(/future\.sqlite: the store's schema version is 99, newer than this client knows \(1\)/)
+    expect(() => sqliteStore(path, { name: 'future.sqlite' })).toThrow(`future.sqlite: the store's schema version is 99, newer than this client knows (${SQLITE_STORE_SCHEMA_VERSION})`)
     const again = new Database(path, { readonly: true })
     try {
       expect(again.pragma('user_version', { simple: true })).toBe(99)
       expect(again.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all()).toEqual([{ name: 'future' }])
     } finally {
       again.close()
+    }
+  })
+
+  it('upgrades a version 1 file: its records keep their data, and pageRecords counts and skips its tombstones', async () => {
+    const path = await tempFile()
+    // The version 1 layout, as the client of that version made it.
+    const v1 = new Database(path)
+    v1.exec(`
+      CREATE TABLE records (collection_id TEXT NOT NULL, id TEXT NOT NULL, pending INTEGER NOT NULL, body TEXT NOT NULL, PRIMARY KEY (collection_id, id)) WITHOUT ROWID;
+      CREATE INDEX records_pending ON records (collection_id, id) WHERE pending = 1;
+      CREATE TABLE outbox (id TEXT PRIMARY KEY NOT NULL, ord REAL NOT NULL, body TEXT NOT NULL);
+      CREATE INDEX outbox_order ON outbox (ord);
+      CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL) WITHOUT ROWID;
+    `)
+    const records: LocalRecord[] = ['a', 'b', 'c', 'd', 'e'].map((id, index) => ({
+      collectionId: 'notes', id, data: index % 2 === 1 ? null : { id }, deleted: index % 2 === 1, version: 2, syncedVersion: index === 4 ? 1 : 2, base: null
+    }))
+    const insert = v1.prepare('INSERT INTO records (collection_id, id, pending, body) VALUES (?, ?, ?, ?)')
+    for (const record of records) insert.run(record.collectionId, record.id, record.version > record.syncedVersion ? 1 : 0, JSON.stringify(record))
+    v1.pragma('user_version = 1')
+    v1.close()
+
+    const store = sqliteStore(path)
+    try {
+      expect(await store.listRecords('notes')).toEqual(records)
+      expect((await store.listPendingRecords()).map((record) => record.id)).toEqual(['e'])
+      expect(await store.pageRecords('notes', { offset: 1, limit: 10 })).toEqual({ records: [records[2], records[4]], matching: 3, total: 3 })
+      expect(await store.pageRecords('notes', { offset: 0, limit: 2, includeDeleted: true })).toEqual({ records: records.slice(0, 2), matching: 5, total: 5 })
+      // Written after the upgrade: counted by the new column.
+      await store.write([{ type: 'putRecord', record: { ...records[0]!, deleted: true, data: null, version: 3, syncedVersion: 3 } }])
+      expect((await store.pageRecords('notes', { offset: 0, limit: 10 })).records.map((record) => record.id)).toEqual(['c', 'e'])
+    } finally {
+      await store.close()
+    }
+    const after = new Database(path, { readonly: true })
+    try {
+      expect(after.pragma('user_version', { simple: true })).toBe(SQLITE_STORE_SCHEMA_VERSION)
+      // Counting live records reads the partial index, not the table.
+      const plan = after.prepare("EXPLAIN QUERY PLAN SELECT count(*) FROM records WHERE collection_id = 'notes' AND deleted = 0").all() as Array<{ detail: string }>
+      expect(plan.map((step) => step.detail).join(' ')).toContain('records_live')
+    } finally {
+      after.close()
     }
   })
 

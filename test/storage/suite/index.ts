@@ -1,6 +1,7 @@
 import { describe } from 'vitest'
 import { batchesTests } from './batches.js'
 import { collectionsTests } from './collections.js'
+import { dashboardTests } from './dashboard.js'
 import type { Capabilities, StorageFactory } from './context.js'
 import { feedTests } from './feed.js'
 import { findRecordsTests } from './find-records.js'
@@ -46,5 +47,6 @@ export function registerStorageTests(title: string, factory: StorageFactory, cap
     invitationsTests(context)
     racesTests(context)
     keysTests(context)
+    dashboardTests(context)
   })
 }

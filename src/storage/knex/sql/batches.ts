@@ -44,3 +44,15 @@ export const EXPIRE_OPEN_BATCHES = "UPDATE batches SET status = 'expired' WHERE 
 /** Only open batches keep operations. */
 export const DROP_CLOSED_BATCH_OPERATIONS = "DELETE FROM batch_operations WHERE batch_id IN (SELECT id FROM batches WHERE status <> 'open')"
 export const PURGE_BATCHES = "DELETE FROM batches WHERE status <> 'open' AND expires_at <= ?"
+
+/**
+ * Open, unexpired batches that staged an operation on a collection, with
+ * their user's e-mail (BatchesPort.listOpenBatches): `?` user id or null for
+ * every user. EXISTS on (batch_id, collection_id) is the operations'
+ * primary-key prefix; the batches themselves come by (status, expires_at).
+ */
+export const SELECT_OPEN_BATCHES_OF_COLLECTION =
+  'SELECT b.id, b.user_id, u.email, b.operation_count, b.bytes, b.created_at, b.expires_at FROM batches b JOIN users u ON u.id = b.user_id ' +
+  "WHERE b.status = 'open' AND b.expires_at > ? AND b.user_id = COALESCE(?, b.user_id) " +
+  'AND EXISTS (SELECT 1 FROM batch_operations o WHERE o.batch_id = b.id AND o.collection_id = ?) ' +
+  'ORDER BY b.created_at, b.id LIMIT ?'
