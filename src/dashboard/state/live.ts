@@ -1,24 +1,17 @@
 import { useEffect, useRef } from 'preact/hooks'
+import type { CollectionEvent } from '../../client/index.js'
 import { session } from './session.js'
-
-export interface CollectionEvent {
-  type: 'lock' | 'member' | 'removed' | 'keys'
-  collectionId: string
-}
-
-type WithEvents = { onCollectionEvent?: (listener: (event: CollectionEvent) => void) => () => void }
 
 /**
  * Calls `listener` on the realtime collection events the client hears
- * (contract B.6), for as long as the component lives. A client without them
- * (before the library's lands) simply never calls.
+ * (`roost.onCollectionEvent`, contract B.6), for as long as the component lives.
  */
 export function useCollectionEvents(listener: (event: CollectionEvent) => void): void {
   const latest = useRef(listener)
   latest.current = listener
-  const roost = session.value?.roost as WithEvents | undefined
+  const roost = session.value?.roost
   useEffect(() => {
-    if (!roost || typeof roost.onCollectionEvent !== 'function') return
+    if (!roost) return
     return roost.onCollectionEvent((event) => latest.current(event))
   }, [roost])
 }
