@@ -139,5 +139,10 @@ describe.skipIf(browserSkipReason())('dashboard collections (Chromium, SQLite)',
     expect(await page.getByRole('button', { name: 'Rename Recipes' }).count()).toBe(0)
     expect(await page.getByRole('button', { name: 'Delete Recipes' }).count()).toBe(0)
     expect(await page.getByTestId('collections-owned').count()).toBe(0)
+
+    // Its owner deletes it: it leaves the list as it happens, without a reload.
+    expect((await other.call('DELETE', 'collections/recipes')).status).toBe(200)
+    await expect.poll(() => page.getByRole('link', { name: 'Recipes' }).count(), { timeout: 10_000 }).toBe(0)
+    expect(await page.getByRole('heading', { name: 'No collections yet' }).count()).toBe(1)
   })
 })

@@ -93,8 +93,7 @@ describe.skipIf(browserSkipReason())('dashboard sharing (Chromium, SQLite, two b
     const apiB = await apiAs(rig.url, emailB)
     expect((await apiB.call('GET', 'collections/trip')).status).toBe(200)
 
-    // A sees B among the members and makes them a writer.
-    await pageA.reload()
+    // A sees B among the members without reloading (the realtime member event), and makes them a writer.
     await expect.poll(() => membersA.locator('[data-member]').count(), { timeout: 10_000 }).toBe(2)
     await pageA.getByLabel(`Role of ${emailB}`).selectOption('writer')
     await expect.poll(() => pageA.getByTestId('notice').textContent()).toContain(`${emailB} is now a writer`)
@@ -109,13 +108,16 @@ describe.skipIf(browserSkipReason())('dashboard sharing (Chromium, SQLite, two b
     expect(await pageB.getByRole('button', { name: 'Send invitation' }).count()).toBe(0)
     expect(await pageB.getByRole('button', { name: 'Leave' }).count()).toBe(1)
 
-    // A removes B, after a confirmation.
+    // B goes back to the list; A removes B, after a confirmation; B's list drops it as it happens (no reload).
+    await pageB.getByRole('link', { name: 'Collections' }).click()
+    await expect.poll(() => sharedB.getByRole('link', { name: 'Trip to Lisbon' }).count()).toBe(1)
     await pageA.getByRole('button', { name: `Remove ${emailB}` }).click()
     const confirm = pageA.getByRole('dialog', { name: `Remove ${emailB}?` })
     await confirm.getByRole('button', { name: 'Remove member' }).click()
     await expect.poll(() => pageA.getByTestId('notice').textContent()).toContain(`Removed ${emailB}`)
     await expect.poll(() => membersA.locator('[data-member]').count()).toBe(1)
     expect((await apiB.call('GET', 'collections/trip')).status).toBe(404)
+    await expect.poll(() => pageB.getByRole('link', { name: 'Trip to Lisbon' }).count(), { timeout: 10_000 }).toBe(0)
     // A is the last owner: the page says so rather than letting A try to leave.
     expect(await pageA.getByRole('button', { name: 'Leave' }).isDisabled()).toBe(true)
     rig.takeErrors() // B's page may have asked for the collection once more as it went

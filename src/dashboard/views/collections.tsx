@@ -53,7 +53,9 @@ export function CollectionsView() {
     ;(link ?? heading.current)?.focus()
   }, [collections])
 
-  const done = (message: string, focus: string) => {
+  // The list changes at once (the reload that follows confirms it), so what is announced is already what is shown.
+  const done = (message: string, focus: string, change: (list: Collection[]) => Collection[]) => {
+    setCollections((list) => (list ? change(list) : list))
     setDialog(null)
     announce(message)
     focusNext.current = focus
@@ -106,16 +108,16 @@ export function CollectionsView() {
         <CollectionList title="Shared with you" id="shared" items={shared} encrypted={encrypted} onRename={(c) => setDialog({ kind: 'rename', collection: c })} onDelete={(c) => setDialog({ kind: 'delete', collection: c })} />
       )}
 
-      <CreateCollectionDialog open={dialog?.kind === 'create'} onClose={() => setDialog(null)} onCreated={(c) => done(`Created collection “${labelOf(c)}”.`, c.id)} />
+      <CreateCollectionDialog open={dialog?.kind === 'create'} onClose={() => setDialog(null)} onCreated={(c) => done(`Created collection “${labelOf(c)}”.`, c.id, (list) => [c, ...list.filter((x) => x.id !== c.id)])} />
       <RenameCollectionDialog
         collection={dialog?.kind === 'rename' ? dialog.collection : null}
         onClose={() => setDialog(null)}
-        onRenamed={(c) => done(`Renamed to “${labelOf(c)}”.`, c.id)}
+        onRenamed={(c) => done(`Renamed to “${labelOf(c)}”.`, c.id, (list) => list.map((x) => (x.id === c.id ? c : x)))}
       />
       <DeleteCollectionDialog
         collection={dialog?.kind === 'delete' ? dialog.collection : null}
         onClose={() => setDialog(null)}
-        onDeleted={(c) => done(`Deleted collection “${labelOf(c)}” and everything in it.`, '')}
+        onDeleted={(c) => done(`Deleted collection “${labelOf(c)}” and everything in it.`, '', (list) => list.filter((x) => x.id !== c.id))}
       />
     </section>
   )

@@ -29,8 +29,11 @@ export function MembersPanel(props: { collectionId: string; role: Role }) {
   const [confirming, setConfirming] = useState<Confirming>(null)
   const heading = useRef<HTMLHeadingElement>(null)
   const loads = useRef(0)
+  // While I am leaving, the member events that follow would only ask for what I may no longer see.
+  const leaving = useRef(false)
 
   const load = async () => {
+    if (leaving.current) return
     const mine = ++loads.current
     try {
       const api = serverApi()
@@ -69,7 +72,13 @@ export function MembersPanel(props: { collectionId: string; role: Role }) {
       <h2 id="members-title" ref={heading} tabIndex={-1}>
         Members {members && <span class="muted count-inline">({members.length})</span>}
       </h2>
-      <ErrorText error={error} />
+      {(error as { code?: unknown } | null)?.code === 404 ? (
+        <p class="card">
+          This collection is no longer yours to see: it was deleted, or you were removed from it. <a href="#/">Back to your collections</a>
+        </p>
+      ) : (
+        <ErrorText error={error} />
+      )}
       {members === null && !error && <p class="muted">Loading members…</p>}
       {members && (
         <ul class="member-list" data-testid="members">
@@ -150,7 +159,7 @@ export function MembersPanel(props: { collectionId: string; role: Role }) {
           void load()
         }}
       />
-      <LeaveDialog collectionId={collectionId} open={confirming?.kind === 'leave'} onClose={() => setConfirming(null)} />
+      <LeaveDialog collectionId={collectionId} open={confirming?.kind === 'leave'} onClose={() => setConfirming(null)} leaving={(now) => (leaving.current = now)} />
     </section>
   )
 }
@@ -295,19 +304,21 @@ function RemoveDialog(props: { collectionId: string; member: Member | null; onCl
   )
 }
 
-function LeaveDialog(props: { collectionId: string; open: boolean; onClose: () => void }) {
+function LeaveDialog(props: { collectionId: string; open: boolean; onClose: () => void; leaving: (now: boolean) => void }) {
   const [busy, setBusy] = useState(false)
   const [error, setError] = useState<unknown>(null)
   useEffect(() => setError(null), [props.open])
   const leave = async () => {
     setBusy(true)
     setError(null)
+    props.leaving(true)
     try {
       await serverApi().leave(props.collectionId)
       announce(`You left ${props.collectionId}.`)
       props.onClose()
       navigate({ name: 'collections' })
     } catch (caught) {
+      props.leaving(false)
       setError(caught)
     } finally {
       setBusy(false)
