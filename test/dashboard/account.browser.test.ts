@@ -3,6 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { sqlite } from '../helpers/backends.js'
 import { browserSkipReason } from '../helpers/browser.js'
 import { apiAs } from './api.js'
+import { screenshots } from './shots.js'
 import { dashboardRig, newEmail, signInOnPage, signUpOnPage, type DashboardRig } from './harness.js'
 
 const PASSPHRASE = 'otter lantern quietly folds'
@@ -47,7 +48,7 @@ describe.skipIf(browserSkipReason())('dashboard encryption keys (Chromium, SQLit
     for (const word of words) expect(word).toMatch(/^[a-z]+$/)
     // Focus moved to the phrase's heading, so a screen reader starts reading there.
     expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Write down your recovery phrase')
-    await rig.screenshot(page, 'account-phrase')
+    await screenshots(rig, page, 'account-phrase')
     const done = page.getByRole('button', { name: 'Done' })
     expect(await done.isDisabled()).toBe(true)
     await page.getByLabel(/I have written down these 24 words/).check()
@@ -73,7 +74,7 @@ describe.skipIf(browserSkipReason())('dashboard encryption keys (Chromium, SQLit
     expect(await qr.getAttribute('src')).toMatch(/^data:image\/svg\+xml,%3Csvg/)
     // It loaded (the CSP allows data: images) and has a size.
     await expect.poll(() => qr.evaluate((img) => (img as HTMLImageElement).naturalWidth)).toBeGreaterThan(0)
-    await rig.screenshot(page, 'account-ready')
+    await screenshots(rig, page, 'account-ready')
     await page.getByRole('button', { name: 'Hide QR code' }).click()
     expect(await qr.count()).toBe(0)
 
@@ -87,11 +88,29 @@ describe.skipIf(browserSkipReason())('dashboard encryption keys (Chromium, SQLit
     await expect.poll(async () => (await api.call<{ passphraseWrap: unknown }>('GET', `user-keys/${api.userId}`)).body.passphraseWrap ?? null).not.toBeNull()
     await expect.poll(() => page.getByRole('button', { name: 'Change passphrase' }).count()).toBe(1)
 
+    // With keys here, an encrypted collection can be made; the list marks it.
+    await page.getByRole('link', { name: 'Collections' }).click()
+    await page.getByRole('button', { name: 'New collection' }).click()
+    const create = page.getByRole('dialog', { name: 'New collection' })
+    await create.getByLabel('Name').fill('Diary')
+    await create.getByLabel(/^Id/).fill('diary')
+    const encrypted = create.getByLabel('End-to-end encrypted')
+    await expect.poll(() => encrypted.isEnabled()).toBe(true)
+    await encrypted.check()
+    await create.getByRole('button', { name: 'Create collection' }).click()
+    await expect.poll(() => page.locator('[data-collection="diary"] .badge.encrypted').count(), { timeout: 10_000 }).toBe(1)
+    const epochs = await api.call<unknown[]>('GET', 'collections/diary/key-epochs')
+    expect(epochs.body).toHaveLength(1)
+    // Without keys the box cannot be ticked (checked below, in a browser that has none yet).
+
     // A second browser of the same person: unlocks with the recovery phrase (a wrong one is refused first).
     const second = await rig.second()
     const page2 = await rig.open(second)
     pages.push(page2)
     await signInOnPage(page2, email)
+    await page2.getByRole('button', { name: 'New collection' }).click()
+    await expect.poll(() => page2.getByRole('dialog', { name: 'New collection' }).getByLabel('End-to-end encrypted').isDisabled()).toBe(true)
+    await page2.keyboard.press('Escape')
     await page2.goto(`${rig.url}#/account`)
     await expect.poll(() => page2.getByTestId('keys-elsewhere').count(), { timeout: 10_000 }).toBe(1)
     await rig.screenshot(page2, 'account-unlock')

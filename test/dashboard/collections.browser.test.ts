@@ -3,6 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { sqlite } from '../helpers/backends.js'
 import { browserSkipReason } from '../helpers/browser.js'
 import { apiAs, newUser } from './api.js'
+import { screenshots } from './shots.js'
 import { dashboardRig, newEmail, signUpOnPage, type DashboardRig } from './harness.js'
 
 const activeCollectionLink = (page: Page) => page.evaluate(() => document.activeElement?.getAttribute('data-collection-link') ?? null)
@@ -69,10 +70,7 @@ describe.skipIf(browserSkipReason())('dashboard collections (Chromium, SQLite)',
     await page.keyboard.press('Escape')
     await expect.poll(() => create.isVisible()).toBe(false)
 
-    await rig.screenshot(page, 'collections')
-    await page.setViewportSize({ width: 375, height: 800 })
-    await rig.screenshot(page, 'collections-375')
-    await page.setViewportSize({ width: 1280, height: 800 })
+    await screenshots(rig, page, 'collections')
 
     // Rename.
     await page.getByRole('button', { name: 'Rename Groceries' }).click()
@@ -94,7 +92,7 @@ describe.skipIf(browserSkipReason())('dashboard collections (Chromium, SQLite)',
     expect(loss).toContain('the access of 1 other member')
     expect(loss).toContain('1 pending invitation')
     expect(await confirm.textContent()).toContain('groceries')
-    await rig.screenshot(page, 'collections-delete')
+    await screenshots(rig, page, 'collections-delete')
     const deleteButton = confirm.getByRole('button', { name: 'Delete collection' })
     expect(await deleteButton.isDisabled()).toBe(true)
     // Focus waits in the confirmation field.

@@ -4,6 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { sqlite } from '../helpers/backends.js'
 import { browserSkipReason } from '../helpers/browser.js'
 import { newUser } from './api.js'
+import { screenshots } from './shots.js'
 import { dashboardRig, newEmail, signUpOnPage, type DashboardRig } from './harness.js'
 
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -75,10 +76,7 @@ describe.skipIf(browserSkipReason())('dashboard operator view (Chromium, SQLite)
     // Counts only: no record's data or id reaches the page.
     const text = (await page.locator('main').textContent()) ?? ''
     for (const forbidden of ['héllo', 'do not show me', 'alpha', 'importer']) expect(text).not.toContain(forbidden)
-    await rig.screenshot(page, 'operator')
-    await page.setViewportSize({ width: 375, height: 800 })
-    await rig.screenshot(page, 'operator-375')
-    await page.setViewportSize({ width: 1280, height: 800 })
+    await screenshots(rig, page, 'operator')
 
     // Refresh: a new record shows, and the refresh is announced.
     expect((await maker.call('POST', 'collections/beta/records', { id: 'four', data: { n: 4 } })).status).toBe(201)

@@ -3,6 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { sqlite } from '../helpers/backends.js'
 import { browserSkipReason } from '../helpers/browser.js'
 import { apiAs } from './api.js'
+import { screenshots } from './shots.js'
 import { dashboardRig, newEmail, signUpOnPage, type DashboardRig } from './harness.js'
 
 interface MemberRow {
@@ -67,7 +68,7 @@ describe.skipIf(browserSkipReason())('dashboard sharing (Chromium, SQLite, two b
     await expect.poll(() => sent.locator('[data-invitation]').count()).toBe(1)
     const pending = await apiA.call<{ data: Array<{ inviteeEmail: string; role: string }> }>('GET', 'invitations?collectionId=trip&status=pending')
     expect(pending.body.data.map((i) => [i.inviteeEmail, i.role])).toEqual([[emailB, 'reader']])
-    await rig.screenshot(pageA, 'members')
+    await screenshots(rig, pageA, 'members')
 
     // B, in a browser of their own, signs up and finds the invitation (counted in the menu too).
     const second = await rig.second()
@@ -82,7 +83,7 @@ describe.skipIf(browserSkipReason())('dashboard sharing (Chromium, SQLite, two b
     expect(await card.getByRole('heading').textContent()).toBe('Trip to Lisbon')
     expect(await card.locator('.badge.role').textContent()).toBe('reader')
     expect(await card.textContent()).toMatch(/Expires\s*in (6|7) days/)
-    await rig.screenshot(pageB, 'invitations')
+    await screenshots(rig, pageB, 'invitations')
     await pageB.getByRole('button', { name: 'Accept the invitation to Trip to Lisbon' }).click()
     await expect.poll(() => pageB.getByTestId('notice').textContent()).toContain('You joined “Trip to Lisbon” as reader')
     expect(await card.count()).toBe(0)

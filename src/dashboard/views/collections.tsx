@@ -25,6 +25,7 @@ export function CollectionsView() {
   // After an action, where focus goes once the list is drawn again (a collection's link, or the heading).
   const focusNext = useRef<string | null>(null)
   const loads = useRef(0)
+  const asked = useRef(new Set<string>())
 
   const load = async () => {
     const mine = ++loads.current
@@ -33,7 +34,10 @@ export function CollectionsView() {
       if (mine !== loads.current) return
       setCollections(list)
       setError(null)
-      void lookUpEncryption(list.slice(0, ENCRYPTION_LOOKUPS), setEncrypted)
+      // Each collection is looked up once per visit: whether it is encrypted does not change back.
+      const unknown = list.slice(0, ENCRYPTION_LOOKUPS).filter((c) => !asked.current.has(c.id))
+      for (const c of unknown) asked.current.add(c.id)
+      void lookUpEncryption(unknown, setEncrypted)
     } catch (caught) {
       if (mine === loads.current) setError(caught)
     }
