@@ -2,7 +2,8 @@ import { useEffect, useRef, useState } from 'preact/hooks'
 import { Dialog } from './components/dialog.js'
 import { SyncStatusLine } from './components/sync-status.js'
 import { navigate, route, type Route } from './router.js'
-import { pendingInvitations } from './state/invitations.js'
+import { pendingInvitations, refreshInvitations } from './state/invitations.js'
+import { useWhileVisible } from './state/live.js'
 import { notice } from './state/notice.js'
 import { isOperator } from './state/operator.js'
 import { session, signOut } from './state/session.js'
@@ -33,6 +34,11 @@ export function App() {
     if (!signedIn && current.name !== 'signin' && current.name !== 'signup') navigate({ name: 'signin' })
     if (signedIn && (current.name === 'signin' || current.name === 'signup')) navigate({ name: 'collections' })
   }, [signedIn, current.name])
+
+  // The menu's invitation count stays roughly current (invitations have no realtime event of their own).
+  useWhileVisible(() => {
+    if (session.value) void refreshInvitations()
+  }, 60_000)
 
   // A new view: focus its main region, so keyboard and screen-reader users start there.
   useEffect(() => {

@@ -124,7 +124,7 @@ describe.skipIf(browserSkipReason())('dashboard sharing (Chromium, SQLite, two b
     rig.takeErrors() // B's page may have asked for the collection once more as it went
   })
 
-  it('lets a member leave, after a confirmation, and the collection leaves their list', async () => {
+  it('lets an invitee decline, and a member leave after a confirmation', async () => {
     const emailA = newEmail('owner')
     const emailB = newEmail('leaver')
     const pageB = await rig.open()
@@ -136,6 +136,20 @@ describe.skipIf(browserSkipReason())('dashboard sharing (Chromium, SQLite, two b
     const apiA = await apiAs(rig.url, emailA)
     expect((await apiA.call('POST', 'collections', { id: 'club', name: 'Book club' })).status).toBe(201)
     expect((await apiA.call('POST', 'collections/club/members', { userId: apiB.userId, role: 'admin' })).status).toBe(201)
+
+    // An invitation B declines: gone from B's list, and the server has it declined.
+    expect((await apiA.call('POST', 'collections', { id: 'spam', name: 'Not for you' })).status).toBe(201)
+    const invited = await apiA.call<{ id: string }>('POST', 'invitations', { collectionId: 'spam', email: emailB, role: 'writer' })
+    expect(invited.status).toBe(201)
+    await pageB.goto(`${rig.url}#/invitations`)
+    await expect.poll(() => pageB.locator('[data-invitation="spam"]').count(), { timeout: 10_000 }).toBe(1)
+    await pageB.getByRole('button', { name: 'Decline the invitation to Not for you' }).click()
+    await expect.poll(() => pageB.getByTestId('notice').textContent()).toContain('Declined the invitation to “Not for you”')
+    expect(await pageB.locator('[data-invitation="spam"]').count()).toBe(0)
+    await expect.poll(() => pageB.getByRole('heading', { name: 'No pending invitations' }).count()).toBe(1)
+    const declined = await apiA.call<{ data: Array<{ id: string; status: string }> }>('GET', 'invitations?collectionId=spam')
+    expect(declined.body.data.find((i) => i.id === invited.body.id)?.status).toBe('declined')
+    expect((await apiB.call('GET', 'collections/spam')).status).toBe(404)
 
     await pageB.goto(`${rig.url}#/c/club/members`)
     await expect.poll(() => pageB.getByTestId('members').locator('[data-member]').count(), { timeout: 10_000 }).toBe(2)

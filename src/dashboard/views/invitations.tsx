@@ -8,6 +8,7 @@ import { invitationsError, pendingInvitations, refreshInvitations } from '../sta
 import { useWhileVisible } from '../state/live.js'
 import { announce } from '../state/notice.js'
 import { serverApi } from '../state/server.js'
+import { session } from '../state/session.js'
 
 /** How often the list is asked again while the page is visible: invitations have no realtime event of their own. */
 const POLL_MS = 15_000
@@ -18,9 +19,12 @@ export function InvitationsView() {
   const [error, setError] = useState<{ id: string; error: unknown } | null>(null)
   const [busy, setBusy] = useState<string | null>(null)
   const heading = useRef<HTMLHeadingElement>(null)
+  // An encrypted collection's records open only with this browser's keys: say so before accepting, not after.
+  const [keys, setKeys] = useState<'ready' | 'missing' | null>(null)
 
   useEffect(() => {
     void refreshInvitations()
+    session.value?.roost.account.status().then(setKeys, () => setKeys(null))
   }, [])
   useWhileVisible(() => void refreshInvitations(), POLL_MS)
 
@@ -103,6 +107,11 @@ export function InvitationsView() {
                     <time dateTime={invitation.expiresAt}>{fromNow(invitation.expiresAt)}</time> <span class="muted">({formatDateTime(invitation.expiresAt)})</span>
                   </dd>
                 </dl>
+                {invitation.keyEpochs.length > 0 && keys === 'missing' && (
+                  <p class="help">
+                    Encrypted: to read it here, this browser needs your <a href="#/account">encryption keys</a>.
+                  </p>
+                )}
                 {error?.id === invitation.id && <ErrorText error={error.error} />}
                 <div class="actions">
                   <button type="button" class="primary" disabled={busy !== null} onClick={() => void answer(invitation, true)}>
