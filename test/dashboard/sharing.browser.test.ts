@@ -97,7 +97,11 @@ describe.skipIf(browserSkipReason())('dashboard sharing (Chromium, SQLite, two b
     // A sees B among the members without reloading (the realtime member event), and makes them a writer.
     await expect.poll(() => membersA.locator('[data-member]').count(), { timeout: 10_000 }).toBe(2)
     await pageA.getByLabel(`Role of ${emailB}`).selectOption('writer')
+    // Picking is not yet giving: nothing changes until Save.
+    expect((await apiA.call<{ data: MemberRow[] }>('GET', 'collections/trip/members')).body.data.find((m) => m.email === emailB)?.role).toBe('reader')
+    await pageA.getByRole('button', { name: `Save the role of ${emailB}` }).click()
     await expect.poll(() => pageA.getByTestId('notice').textContent()).toContain(`${emailB} is now a writer`)
+    expect(await pageA.evaluate(() => document.activeElement?.tagName)).toBe('SELECT')
     const members = await apiA.call<{ data: MemberRow[] }>('GET', 'collections/trip/members')
     expect(members.body.data.find((m) => m.email === emailB)?.role).toBe('writer')
     await rig.screenshot(pageA, 'members-shared')

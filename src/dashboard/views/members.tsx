@@ -87,7 +87,6 @@ export function MembersPanel(props: { collectionId: string; role: Role }) {
             // Owners change anyone's role; admins anyone's but an owner's, and never to owner.
             const canChange = manages && !self && (role === 'owner' || member.role !== 'owner')
             const canRemove = canChange
-            const selectId = `role-${member.userId}`
             return (
               <li key={member.userId} class="member" data-member={member.email}>
                 <div class="member-who">
@@ -97,18 +96,7 @@ export function MembersPanel(props: { collectionId: string; role: Role }) {
                 </div>
                 <div class="member-role">
                   {canChange ? (
-                    <>
-                      <label for={selectId} class="visually-hidden">
-                        Role of {member.email}
-                      </label>
-                      <select id={selectId} value={member.role} onChange={(e) => void changeRole(member, e.currentTarget.value as Role)}>
-                        {grantable(role).map((r) => (
-                          <option key={r} value={r}>
-                            {r}
-                          </option>
-                        ))}
-                      </select>
-                    </>
+                    <RoleChooser member={member} roles={grantable(role)} onSave={(next) => changeRole(member, next)} />
                   ) : (
                     <RoleBadge role={member.role} />
                   )}
@@ -161,6 +149,50 @@ export function MembersPanel(props: { collectionId: string; role: Role }) {
       />
       <LeaveDialog collectionId={collectionId} open={confirming?.kind === 'leave'} onClose={() => setConfirming(null)} leaving={(now) => (leaving.current = now)} />
     </section>
+  )
+}
+
+/**
+ * A member's role: pick in the select, then Save. Not applied on change: with
+ * the keyboard, arrowing through a closed select fires a change per option,
+ * and each would be a role given and taken away.
+ */
+function RoleChooser(props: { member: Member; roles: Role[]; onSave: (role: Role) => Promise<void> }) {
+  const { member } = props
+  const [picked, setPicked] = useState<Role>(member.role)
+  const [busy, setBusy] = useState(false)
+  const select = useRef<HTMLSelectElement>(null)
+  useEffect(() => setPicked(member.role), [member.role])
+  const id = `role-${member.userId}`
+  const save = async () => {
+    setBusy(true)
+    try {
+      await props.onSave(picked)
+    } finally {
+      setBusy(false)
+      // The Save button goes once the role is saved: focus stays on this member's role rather than falling to the page.
+      select.current?.focus()
+    }
+  }
+  return (
+    <div class="role-chooser">
+      <label for={id} class="visually-hidden">
+        Role of {member.email}
+      </label>
+      <select ref={select} id={id} value={picked} onChange={(e) => setPicked(e.currentTarget.value as Role)}>
+        {props.roles.map((r) => (
+          <option key={r} value={r}>
+            {r}
+          </option>
+        ))}
+      </select>
+      {picked !== member.role && (
+        <button type="button" class="small primary" disabled={busy} onClick={() => void save()}>
+          {busy ? 'Saving…' : 'Save'}
+          <span class="visually-hidden"> the role of {member.email}</span>
+        </button>
+      )}
+    </div>
   )
 }
 
