@@ -65,7 +65,12 @@ export function createApp(overrides: Overrides = {}, options: AppOptions = {}): 
   const origins = app.get('origins')
   const { requestBytes } = app.get('limits')
   // A response body that fails once sent (an export's stream): Koa destroys the connection and reports it here, not on stderr.
-  app.on('error', (error: unknown) => logger.warn({ err: error }, 'response failed after it started'))
+  // A client that goes away mid-download is routine (debug); the server failing to finish one is not (warn).
+  app.on('error', (error: unknown) => {
+    const code = (error as { code?: unknown } | undefined)?.code
+    const clientLeft = code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ECONNRESET' || code === 'EPIPE'
+    logger[clientLeft ? 'debug' : 'warn']({ err: error }, clientLeft ? 'client left during a response' : 'response failed after it started')
+  })
   app.use(securityHeaders())
   app.use(httpErrors(logger))
   app.use(cors({ origin: (ctx) => allowOrigin(origins, ctx.get('Origin')), exposeHeaders: ['ETag', 'Idempotent-Replayed', 'Retry-After'] }))

@@ -13,6 +13,8 @@ export default defineConfig({
   base: '/',
   publicDir: false,
   logLevel: 'warn',
+  // See node-crypto-shim.ts.
+  resolve: { alias: { crypto: fileURLToPath(new URL('./node-crypto-shim.ts', import.meta.url)) } },
   oxc: { jsx: { runtime: 'automatic', importSource: 'preact' } },
   build: {
     outDir: fileURLToPath(new URL('../../public', import.meta.url)),

@@ -390,7 +390,8 @@ describeBackends('docs/PROTOCOL.md examples', (backend) => {
     } catch {
       throw new Error('curl is not installed: the curl examples of docs/PROTOCOL.md need it (e.g. apt-get install curl)')
     }
-    server = await startServer(backend)
+    // Ada is the operator of the examples' server ("Operator view").
+    server = await startServer(backend, { operators: ['ada@example.com'] })
   })
   afterAll(async () => {
     await server?.close()

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { recordsClient, serverStatsPath, type ServerStats } from '../../src/client.js'
 import { normaliseConfiguration } from '../../src/configuration.js'
-import { describeBackends } from '../helpers/backends.js'
+import { describeBackends, sqlite } from '../helpers/backends.js'
+import { startServerProcess } from '../helpers/server-process.js'
 import { connect, device, failure, newEmail, signedIn, TRANSPORTS, type TestClient } from '../helpers/clients.js'
 import { startServer, type TestServer } from '../helpers/server.js'
 
@@ -91,6 +92,28 @@ describeBackends('server-stats', (backend) => {
 })
 
 describe('operators setting', () => {
+  it('ROOST_OPERATORS reaches a server started as `npm start` runs it', async () => {
+    const database = await sqlite.create()
+    const server = await startServerProcess(database, {}, { ROOST_OPERATORS: ' Ops@Example.com , someone@example.org' })
+    try {
+      const token = async (email: string) => {
+        const password = 'a long enough password'
+        const json = { 'content-type': 'application/json' }
+        await fetch(`${server.url}/users`, { method: 'POST', headers: json, body: JSON.stringify({ email, password }) })
+        const signedIn = await fetch(`${server.url}/authentication`, { method: 'POST', headers: json, body: JSON.stringify({ strategy: 'local', email, password }) })
+        return ((await signedIn.json()) as { accessToken: string }).accessToken
+      }
+      const asOperator = await fetch(`${server.url}/server-stats`, { headers: { authorization: `Bearer ${await token('ops@example.com')}` } })
+      expect(asOperator.status).toBe(200)
+      expect(await asOperator.json()).toMatchObject({ status: 'ok', database: { backend: 'sqlite' } })
+      const asOther = await fetch(`${server.url}/server-stats`, { headers: { authorization: `Bearer ${await token(newEmail())}` } })
+      expect(asOther.status).toBe(403)
+    } finally {
+      await server.kill()
+      await database.cleanup()
+    }
+  }, 60_000)
+
   it('ROOST_OPERATORS is a comma-separated list, trimmed and lower-cased; lists stay lists', () => {
     expect(normaliseConfiguration({ operators: ' Ada@Example.com, bob@example.org ,,' })).toEqual({ operators: ['ada@example.com', 'bob@example.org'] })
     expect(normaliseConfiguration({ operators: '' })).toEqual({ operators: [] })
