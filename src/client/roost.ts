@@ -88,6 +88,8 @@ export interface TamperedRecord {
 
 const TAMPERED_PREFIX = 'e2e:tampered:'
 const COLLECTIONS = 'collections'
+/** Collections `forget` dropped, for the other tabs on the store (the most recent 1000). */
+const FORGOTTEN = 'forgotten'
 const FATAL = 'fatal'
 const CLIENT_ID = 'clientId'
 const FIRST_SYNC = 'firstSyncDone'
@@ -126,6 +128,10 @@ export class Roost {
   private readonly collectionEvents = new Emitter<CollectionEvent>()
   /** Collections `forget` dropped (until opened again): pulls in flight store nothing more of them, fatal errors about them are moot. */
   private readonly forgottenHere = new Set<string>()
+  /** When this client object last opened each collection (`collection()`, ms): one forgotten before that (by any tab) syncs again. */
+  private readonly openedHere = new Map<string, number>()
+  /** When this client object forgot each collection (ms): opening it again here is always later, even within the same millisecond. */
+  private readonly forgotAt = new Map<string, number>()
   private readonly policies = new Map<string, ConflictPolicy>()
   private readonly creates = new Map<string, boolean>()
   /** Collections opened with `encrypted: true`, until that is stored: their writes wait for it (see optedIn). */
@@ -326,6 +332,7 @@ export class Roost {
   collection<T = Json>(collectionId: string, options: CollectionOptions = {}): Collection<T> {
     assertId(collectionId, 'The collection id')
     this.forgottenHere.delete(collectionId)
+    this.openedHere.set(collectionId, Math.max(Date.now(), (this.forgotAt.get(collectionId) ?? 0) + 1))
     if (options.conflictPolicy !== undefined) this.policies.set(collectionId, checkPolicy(options.conflictPolicy))
     this.creates.set(collectionId, options.create ?? true)
     if (options.encrypted === true) {
@@ -333,7 +340,7 @@ export class Roost {
       stored.catch(() => undefined) // a failure surfaces on the next write to the collection (optedIn)
       this.optIns.set(collectionId, stored)
     }
-    if (!this.collections.has(collectionId)) {
+    if (!this.collections.has(collectionId) || this.forgottenHere.has(collectionId)) {
       this.collections.add(collectionId)
       // The leader pulls it: this tab's loop, or another tab's (it reads the collection list from the shared store).
       void this.ready.then(() => this.persistCollections()).then(() => this.kickLeader())
@@ -569,10 +576,16 @@ export class Roost {
         )
       }
       this.forgottenHere.add(collectionId)
+      this.openedHere.delete(collectionId)
       this.collections.delete(collectionId)
+      const at = Date.now()
+      this.forgotAt.set(collectionId, at)
       const stored = (await this.store.getMeta<string[]>(COLLECTIONS)) ?? []
+      const forgotten = (await this.store.getMeta<Array<[string, number]>>(FORGOTTEN)) ?? []
       const changes: Parameters<ClientStore['write']>[0] = [
         { type: 'putMeta', key: COLLECTIONS, value: stored.filter((id) => id !== collectionId) },
+        // For the other tabs on this store, whose list of collections may still name it (see persistCollections).
+        { type: 'putMeta', key: FORGOTTEN, value: [...forgotten.filter(([id]) => id !== collectionId), [collectionId, at]].slice(-1000) },
         { type: 'deleteMeta', key: cursorKey(collectionId) },
         { type: 'clearRecords', collectionId }
       ]
@@ -609,7 +622,7 @@ export class Roost {
    * store: for a live view of what changes. Returns a function that stops it.
    */
   onServerChange(listener: (change: ServerChange) => void): () => void {
-    return this.serverChangeEvents.on(listener)
+    return this.serverChangeEvents.on(isolated(listener))
   }
 
   /**
@@ -618,7 +631,7 @@ export class Roost {
    * Only while the socket is up (`realtime: true`). Returns a function that stops it.
    */
   onCollectionEvent(listener: (event: CollectionEvent) => void): () => void {
-    return this.collectionEvents.on(listener)
+    return this.collectionEvents.on(isolated(listener))
   }
 
   /** Stops syncing and closes the store. Pending writes stay in the store for next time. */
@@ -652,10 +665,27 @@ export class Roost {
     this.refreshStatus()
   }
 
+  /**
+   * Merges this client's collections with the store's list (other tabs'). A
+   * collection another tab forgot is dropped here too, unless this client
+   * opened it again since; then it is no longer forgotten.
+   */
   private async persistCollections() {
     const stored = (await this.store.getMeta<string[]>(COLLECTIONS)) ?? []
-    const all = [...new Set([...stored, ...this.collections])]
-    if (all.length !== stored.length) await this.store.write([{ type: 'putMeta', key: COLLECTIONS, value: all }])
+    const forgotten = (await this.store.getMeta<Array<[string, number]>>(FORGOTTEN)) ?? []
+    // Forgotten after this client last opened it (a tie counts as after): gone. Opened here since: it syncs again.
+    const still = forgotten.filter(([id, at]) => (this.openedHere.get(id) ?? -Infinity) <= at)
+    const gone = new Set(still.map(([id]) => id))
+    for (const id of gone) {
+      this.collections.delete(id)
+      this.forgottenHere.add(id)
+      if (this.subscribed.delete(id)) this.realtime?.unsubscribe(id).catch(() => undefined)
+    }
+    const all = [...new Set([...stored, ...this.collections])].filter((id) => !gone.has(id))
+    const changes: Parameters<ClientStore['write']>[0] = []
+    if (all.length !== stored.length || all.some((id, index) => stored[index] !== id)) changes.push({ type: 'putMeta', key: COLLECTIONS, value: all })
+    if (still.length !== forgotten.length) changes.push({ type: 'putMeta', key: FORGOTTEN, value: still })
+    if (changes.length > 0) await this.store.write(changes)
     for (const id of all) this.collections.add(id)
   }
 
@@ -949,12 +979,17 @@ export class Roost {
   }
 
   private handleCollectionEvent(type: 'lock' | 'member' | 'removed' | 'keys', payload: unknown) {
-    const eventCollectionId = (payload as { collectionId?: unknown; id?: unknown } | null)?.collectionId ?? (type === 'removed' ? (payload as { id?: unknown } | null)?.id : undefined)
-    if (typeof eventCollectionId === 'string') {
-      const event: CollectionEvent = { type, collectionId: eventCollectionId }
+    this.reactToCollectionEvent(type, payload)
+    // Told to the app once the client has acted on it (a lock ended, keys to fetch again).
+    const collectionId = (payload as { collectionId?: unknown; id?: unknown } | null)?.collectionId ?? (type === 'removed' ? (payload as { id?: unknown } | null)?.id : undefined)
+    if (typeof collectionId === 'string') {
+      const event: CollectionEvent = { type, collectionId }
       this.collectionEvents.emit(event)
       this.tabs.post({ type: 'collectionEvent', event })
     }
+  }
+
+  private reactToCollectionEvent(type: 'lock' | 'member' | 'removed' | 'keys', payload: unknown) {
     if (type === 'lock') {
       const event = payload as { collectionId: string; type: string; lock: { token: number } }
       if (event.type !== 'acquired') this.locks.ended(event.collectionId, event.lock.token)
@@ -1005,14 +1040,16 @@ export class Roost {
       if (message.status.fatal) this.rejectSyncedWaiters(message.status.fatal)
     } else if (message.type === 'synced' && !this.tabs.isLeader) {
       void this.followerSynced()
-    } else if (message.type === 'serverChanges') {
+    } else if (message.type === 'serverChanges' && !this.tabs.isLeader) {
+      // The leader heard them itself; a tab that just took over must not hear the old leader's twice.
       for (const change of message.changes) this.serverChangeEvents.emit(change)
-    } else if (message.type === 'collectionEvent') {
+    } else if (message.type === 'collectionEvent' && !this.tabs.isLeader) {
       this.collectionEvents.emit(message.event)
     } else if (message.type === 'forgot') {
       this.forgottenHere.add(message.collectionId)
+      this.openedHere.delete(message.collectionId)
       this.collections.delete(message.collectionId)
-      this.subscribed.delete(message.collectionId)
+      if (this.subscribed.delete(message.collectionId)) this.realtime?.unsubscribe(message.collectionId).catch(() => undefined)
     } else if (message.type === 'hello' && this.tabs.isLeader) {
       this.tabs.post({ type: 'status', status: this.statusValue.get() })
     }
@@ -1093,6 +1130,27 @@ export class Roost {
       if (!waiting) return
       this.wakeSync()
       await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+  }
+}
+
+/**
+ * An app's listener, called from inside a sync step (a pull, a socket
+ * event): what it throws must not stop that step, so it is reported on its
+ * own, as an uncaught error of the app's.
+ */
+function isolated<T>(listener: (value: T) => void): (value: T) => void {
+  if (typeof listener !== 'function') throw new ClientInputError('The listener must be a function')
+  return (value) => {
+    try {
+      listener(value)
+    } catch (error) {
+      const report = (globalThis as { reportError?: (error: unknown) => void }).reportError
+      if (typeof report === 'function') report(error)
+      else
+        setTimeout(() => {
+          throw error
+        }, 0)
     }
   }
 }

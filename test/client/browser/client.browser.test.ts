@@ -218,6 +218,50 @@ describeBackends('client in Chromium', (backend) => {
       expect([await callPage(first, 'isLeader'), await callPage(second, 'isLeader')]).toEqual([true, false])
     })
 
+    it('a follower hears the server changes and collection events the leader applies; pages from IndexedDB; forgetting a collection there stops the leader syncing it', async () => {
+      const { user, collectionId, first, second, node, notes } = await twoTabs()
+      type Heard = { changes: Array<{ collectionId: string; id: string; version: number; deleted: boolean; seq: number; updatedBy: string | null }>; events: Array<{ type: string; collectionId: string }> }
+      const heard = () => callPage<Heard>(second, 'heard')
+      await callPage(second, 'listenEvents')
+      await callPage(first, 'listenEvents')
+      await until(() => callPage<boolean>(first, 'isLeader'), 'the first tab to lead')
+      await until(async () => (await callPage<SyncStatus>(first, 'syncStatus')).live, 'the leader’s socket to subscribe')
+
+      await notes.put('a', { text: 'héllo' })
+      await notes.put('b', { n: 2 })
+      await node.whenSynced()
+      await until(async () => (await heard()).changes.length >= 2, 'the follower to hear both changes')
+      expect((await heard()).changes.map((change) => [change.collectionId, change.id, change.version, change.deleted, change.updatedBy]).sort()).toEqual([
+        [collectionId, 'a', 1, false, user.userId],
+        [collectionId, 'b', 1, false, user.userId]
+      ])
+
+      const lock = await notes.lock({ ttlSeconds: 30 })
+      await lock.release()
+      await until(async () => (await heard()).events.filter((event) => event.type === 'lock').length >= 2, 'the follower to hear the lock taken and released')
+      expect((await heard()).events.every((event) => event.collectionId === collectionId)).toBe(true)
+
+      await callPage(second, 'whenSynced')
+      expect(await callPage(second, 'page', collectionId, { offset: 1, limit: 5 })).toEqual({
+        records: [{ id: 'b', data: { n: 2 }, deleted: false, size: JSON.stringify({ n: 2 }).length }],
+        matching: 2,
+        total: 2
+      })
+      expect(await callPage(second, 'page', collectionId, { offset: 0, limit: 5, idPrefix: 'a' })).toMatchObject({ records: [{ id: 'a', size: 17 }], matching: 1 })
+
+      // Forgotten in the follower: gone from the shared store, and the leader no longer pulls it.
+      await callPage(second, 'forget', collectionId, false)
+      expect(await callPage(first, 'storedIds', collectionId)).toEqual([])
+      await notes.put('c', { n: 3 })
+      await node.whenSynced()
+      await callPage(first, 'whenSynced')
+      await new Promise((resolve) => setTimeout(resolve, 500))
+      await callPage(first, 'whenSynced')
+      expect(await callPage(first, 'storedIds', collectionId)).toEqual([])
+      // The leader heard the changes it applied before, none since.
+      expect((await callPage<Heard>(first, 'heard')).changes.map((change) => change.id).sort()).toEqual(['a', 'b'])
+    })
+
     it('closing the leader tab hands over: the other tab leads and pushes what was written before and after', async () => {
       const { collectionId, first, second, node, notes } = await twoTabs()
       await callPage(second, 'put', collectionId, 'beforeClose', { n: 1 })

@@ -6,7 +6,8 @@
  */
 import { createRoost, type RecordView, type Roost, type SyncStatus } from '../../../src/client/index.js'
 import { indexedDbStore } from '../../../src/client/stores/indexeddb.js'
-import type { Json } from '../../../src/client/types.js'
+import type { CollectionEvent, Json, ServerChange } from '../../../src/client/types.js'
+import type { PageQuery } from '../../../src/client/collection.js'
 
 let roost: Roost | undefined
 /** What each watched collection's listener saw last. */
@@ -18,6 +19,10 @@ const client = (): Roost => {
 }
 
 const plain = (records: RecordView[]) => records.map((record) => ({ id: record.id, data: record.data, pending: record.pending }))
+
+/** What onServerChange and onCollectionEvent heard in this tab, once listenEvents() started them. */
+const heardChanges: ServerChange[] = []
+const heardEvents: CollectionEvent[] = []
 
 const lifecycle: string[] = []
 for (const type of ['freeze', 'resume', 'pagehide', 'pageshow', 'visibilitychange']) {
@@ -115,6 +120,26 @@ const api = {
   async tamperedRecords() {
     return client().tamperedRecords()
  },
+  /** Starts recording what roost.onServerChange and roost.onCollectionEvent hear in this tab. */
+  listenEvents() {
+    client().onServerChange((change) => heardChanges.push(change))
+    client().onCollectionEvent((event) => heardEvents.push(event))
+  },
+  heard() {
+    return { changes: heardChanges, events: heardEvents }
+  },
+  /** collection.page (which opens the collection, as roost.collection does). */
+  async page(collectionId: string, options: PageQuery) {
+    const page = await client().collection(collectionId).page(options)
+    return { ...page, records: page.records.map((record) => ({ id: record.id, data: record.data, deleted: record.deleted, size: record.size })) }
+  },
+  async forget(collectionId: string, discard: boolean) {
+    await client().forget(collectionId, { discard })
+  },
+  /** The ids of the store's records of a collection, read from the store itself (not opening the collection). */
+  async storedIds(collectionId: string) {
+    return (await client().store.listRecords(collectionId)).map((record) => record.id)
+  },
   async closeClient() {
     await roost?.close()
     roost = undefined

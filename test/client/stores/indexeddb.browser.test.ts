@@ -208,6 +208,19 @@ describe.skipIf(browserSkipReason())('IndexedDB store in Chromium', () => {
     expect(result.afterWrite.total).toBe(live.length - 1)
   })
 
+  it('pages 10,500 records: near the end, with tombstones, and by prefix', async () => {
+    const page = await open()
+    const count = 10_500
+    const result = await callPage<Record<string, { ids: string[]; matching: number; total: number }>>(page, 'bigCollection', freshDb(), count)
+    const all = Array.from({ length: count }, (_, index) => ({ id: `r${String(index).padStart(6, '0')}`, deleted: index % 7 === 0 }))
+    const live = all.filter((r) => !r.deleted)
+    expect(live).toHaveLength(9000)
+    expect(result.end).toEqual({ ids: live.slice(live.length - 3).map((r) => r.id), matching: 9000, total: 9000 })
+    expect(result.all).toEqual({ ids: all.slice(count - 2).map((r) => r.id), matching: count, total: count })
+    const r009 = live.filter((r) => r.id.startsWith('r009'))
+    expect(result.prefix).toEqual({ ids: r009.slice(50, 53).map((r) => r.id), matching: r009.length, total: 9000 })
+  })
+
   it('rejects a blocked open with a clear error instead of waiting, and opens once the old connection is gone', async () => {
     const page = await open()
     const result = await callPage<{ blocked: Result; after: Result }>(page, 'blockedOpen', freshDb())

@@ -209,6 +209,32 @@ const api = {
       await deleteDB(db)
     }
   },
+  /**
+   * `count` records (every 7th a tombstone) in one write, then pages near the
+   * end and by prefix: the cursor `advance`s over thousands of rows.
+   */
+  async bigCollection(db: string, count: number) {
+    const store = new IndexedDbStore(db)
+    try {
+      const records: LocalRecord[] = Array.from({ length: count }, (_, index) => ({
+        collectionId: 'big', id: `r${String(index).padStart(6, '0')}`, data: index % 7 === 0 ? null : { index }, deleted: index % 7 === 0, version: 1, syncedVersion: 1, base: null
+      }))
+      await store.write(records.map((record) => ({ type: 'putRecord', record })))
+      const ids = async (options: PageOptions) => {
+        const page = await store.pageRecords('big', options)
+        return { ids: page.records.map((record) => record.id), matching: page.matching, total: page.total }
+      }
+      return {
+        // Tombstones are indexes 0, 7, 14, …: ceil(count / 7) of them.
+        end: await ids({ offset: count - Math.ceil(count / 7) - 3, limit: 10 }),
+        all: await ids({ offset: count - 2, limit: 10, includeDeleted: true }),
+        prefix: await ids({ offset: 50, limit: 3, idPrefix: 'r009' })
+      }
+    } finally {
+      await store.close()
+      await deleteDB(db)
+    }
+  },
   async closeAll() {
     await Promise.all([...stores.values()].map((store) => store.close()))
     stores.clear()

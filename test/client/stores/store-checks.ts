@@ -276,7 +276,7 @@ export const storeChecks: StoreCheck[] = [
   {
     name: 'pageRecords: a window of one collection ordered by id, filtered by id prefix and tombstones, with counts',
     run: (open) =>
-      withStores(open, async ({ open }) => {
+      withStores(open, async ({ open, close }) => {
         let store = await open()
         // Ids the client allows (ASCII), chosen so that prefixes cut across the order: 'a' < 'a-b' < 'a.b' < 'a0' < 'a_b' < 'aa' < 'ab' < 'b'.
         const ids = ['a', 'a-b', 'a.b', 'a0', 'a_b', 'aa', 'aaa', 'ab', 'abc', 'A', 'B', 'b', 'ba', 'z', 'z~', '0', '00', '9', '_x', '~'.repeat(3)]
@@ -325,9 +325,8 @@ export const storeChecks: StoreCheck[] = [
         for (const key of [...state.keys()]) if (key.startsWith('ab\u0000')) state.delete(key)
         await checkAll('after records changed between live and deleted, a delete and a clear')
 
-        const stores = (await open()) as ClientStore
-        await store.close()
-        store = stores
+        await close(store)
+        store = await open()
         await checkAll('in a store opened again')
 
         for (const bad of [{ offset: -1, limit: 1 }, { offset: 0.5, limit: 1 }, { offset: 0, limit: 1001 }, { offset: 0, limit: -1 }, { offset: 0, limit: Number.NaN }, { offset: 0, limit: 1, idPrefix: 5 }, { offset: 0, limit: 1, includeDeleted: 'yes' }]) {
