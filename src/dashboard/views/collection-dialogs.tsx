@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from 'preact/hooks'
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks'
 import type { Collection } from '../../services/collections/collections.shared.js'
 import { Dialog } from '../components/dialog.js'
 import { ErrorText } from '../components/error-text.js'
@@ -18,7 +18,8 @@ export function CreateCollectionDialog(props: { open: boolean; onClose: () => vo
   const [busy, setBusy] = useState(false)
   const [error, setError] = useState<unknown>(null)
 
-  useEffect(() => {
+  // Reset as the dialog opens, in the same task (a plain effect would run a frame later, after the first keys typed).
+  useLayoutEffect(() => {
     if (!props.open) return
     setName('')
     setId('')
@@ -100,7 +101,7 @@ export function RenameCollectionDialog(props: { collection: Collection | null; o
   const [error, setError] = useState<unknown>(null)
   const collection = props.collection
 
-  useEffect(() => {
+  useLayoutEffect(() => {
     setName(collection?.name ?? '')
     setError(null)
   }, [collection])
@@ -162,7 +163,7 @@ export function DeleteCollectionDialog(props: { collection: Collection | null; o
   const [error, setError] = useState<unknown>(null)
   const collection = props.collection
 
-  useEffect(() => {
+  useLayoutEffect(() => {
     setLoss(null)
     setTyped('')
     setError(null)
