@@ -66,8 +66,10 @@ export function CollectionsView() {
     void load()
   }
 
-  const owned = collections?.filter((c) => c.role === 'owner') ?? []
-  const shared = collections?.filter((c) => c.role !== 'owner') ?? []
+  // By what the person reads (name, else id), as a person would look for it.
+  const sorted = [...(collections ?? [])].sort((a, b) => labelOf(a).localeCompare(labelOf(b), undefined, { sensitivity: 'base', numeric: true }))
+  const owned = sorted.filter((c) => c.role === 'owner')
+  const shared = sorted.filter((c) => c.role !== 'owner')
   const invitations = pendingInvitations.value?.length ?? 0
 
   return (
