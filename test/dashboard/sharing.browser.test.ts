@@ -101,7 +101,7 @@ describe.skipIf(browserSkipReason())('dashboard sharing (Chromium, SQLite, two b
     expect((await apiA.call<{ data: MemberRow[] }>('GET', 'collections/trip/members')).body.data.find((m) => m.email === emailB)?.role).toBe('reader')
     await pageA.getByRole('button', { name: `Save the role of ${emailB}` }).click()
     await expect.poll(() => pageA.getByTestId('notice').textContent()).toContain(`${emailB} is now a writer`)
-    expect(await pageA.evaluate(() => document.activeElement?.tagName)).toBe('SELECT')
+    await expect.poll(() => pageA.evaluate(() => document.activeElement?.tagName)).toBe('SELECT')
     const members = await apiA.call<{ data: MemberRow[] }>('GET', 'collections/trip/members')
     expect(members.body.data.find((m) => m.email === emailB)?.role).toBe('writer')
     await rig.screenshot(pageA, 'members-shared')
