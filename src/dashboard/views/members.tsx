@@ -187,7 +187,8 @@ function RoleChooser(props: { member: Member; roles: Role[]; onSave: (role: Role
         ))}
       </select>
       {picked !== member.role && (
-        <button type="button" class="small primary" disabled={busy} onClick={() => void save()}>
+        // aria-disabled rather than disabled while saving: a disabled button drops the keyboard focus to the page.
+        <button type="button" class="small primary" aria-disabled={busy} onClick={() => busy || void save()}>
           {busy ? 'Saving…' : 'Save'}
           <span class="visually-hidden"> the role of {member.email}</span>
         </button>
