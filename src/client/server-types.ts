@@ -1,34 +1,10 @@
 /**
- * Answers of the server's operator and dashboard routes, as the client sees
- * them (docs/PROTOCOL.md). They mirror the server's `server-stats.shared.ts`
- * and the `collection-batches` shared type; kept here, type-only, so the
- * client compiles on its own.
+ * Answers of the server's dashboard routes, as the client sees them
+ * (docs/PROTOCOL.md): the server's shared types, imported as types only so
+ * nothing of the server is bundled.
  */
-
-/** `GET /server-stats` (operators only). */
-export interface ServerStats {
-  status: 'ok'
-  /** The server's package.json version. */
-  version: string
-  /** ISO time the server started. */
-  startedAt: string
-  uptimeSeconds: number
-  database: { backend: 'sqlite' | 'postgresql' | 'mongodb' }
-  counts: { users: number; collections: number; records: number; tombstones: number; bytes: number; openBatches: number; locks: number }
-  realtime: { connections: number; authenticated: number }
-}
-
-/** One open batch with staged operations on a collection (`GET /collections/:id/batches`). */
-export interface CollectionBatch {
-  id: string
-  userId: string
-  email?: string
-  /** Of the whole batch (it may touch other collections too). */
-  operationCount: number
-  bytes: number
-  createdAt: string
-  expiresAt: string
-}
+export type { ServerStats } from '../services/server-stats/server-stats.shared.js'
+export type { CollectionBatch } from '../services/collection-batches/collection-batches.shared.js'
 
 /** A download of `roost.server.exportData()`: NDJSON, streamed. */
 export interface ExportDownload {

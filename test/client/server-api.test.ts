@@ -10,7 +10,7 @@ import { account, Clients, newEmail, newId, session, synced, until } from './hel
  * through the client's own transport and session, against a real server.
  * The calls whose server side lands with the dashboard's server work
  * (breakLock, openBatches, stats, exportData) are in
- * server-api.pending.test.ts.
+ * server-api.operations.test.ts.
  */
 describeBackends('roost.server', (backend) => {
   let server: TestServer

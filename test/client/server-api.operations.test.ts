@@ -7,16 +7,13 @@ import { startServer, type TestServer } from '../helpers/server.js'
 import { account, Clients, newId, session, synced, until } from './helpers.js'
 
 /**
- * PENDING until the server work of issue 17 (branch dash-server) is merged:
- * these calls of roost.server are written to the contract
- * (/work/brief/DASH_API.md, A.2–A.5) and their routes do not exist on main
- * yet: breaking a lock ($break), a collection's open batches, server-stats,
- * and the NDJSON export. Every test here fails before that merge.
+ * The calls of roost.server for operations and housekeeping: breaking a
+ * lock ($break), a collection's open batches, server-stats and the NDJSON
+ * export.
  */
 
 const operator = `operator-${randomUUID()}@example.com`
-// `operators` joins the configuration with the server work; the cast goes once it is merged.
-const withOperators = { operators: [operator] } as unknown as Overrides
+const withOperators: Overrides = { operators: [operator] }
 
 describeBackends('roost.server, with the dashboard’s server routes', (backend) => {
   let server: TestServer
