@@ -1,15 +1,15 @@
 import { useEffect, useRef, useState } from 'preact/hooks'
 import type { Invitation } from '../../services/invitations/invitations.shared.js'
 import type { Member, Role } from '../../services/members/members.shared.js'
-import { Dialog } from '../components/dialog.js'
 import { ErrorText } from '../components/error-text.js'
-import { ROLE_HELP, RoleBadge, atLeast, grantable } from '../components/role-badge.js'
-import { formatDateTime, fromNow } from '../format.js'
-import { navigate } from '../router.js'
+import { RoleBadge, atLeast, grantable } from '../components/role-badge.js'
+import { formatDateTime } from '../format.js'
 import { useCollectionEvents } from '../state/live.js'
 import { announce } from '../state/notice.js'
 import { serverApi } from '../state/server.js'
 import { session } from '../state/session.js'
+import { LeaveDialog, RemoveDialog } from './member-dialogs.js'
+import { InviteForm, SentInvitations } from './member-invitations.js'
 
 type Confirming = { kind: 'remove'; member: Member } | { kind: 'leave' } | null
 
@@ -201,177 +201,4 @@ function RoleChooser(props: { member: Member; roles: Role[]; onSave: (role: Role
 function sortMembers(members: Member[], me: string | undefined): Member[] {
   const rank = (m: Member) => (m.userId === me ? -1 : ['owner', 'admin', 'writer', 'reader'].indexOf(m.role))
   return [...members].sort((a, b) => rank(a) - rank(b) || a.email.localeCompare(b.email))
-}
-
-function InviteForm(props: { collectionId: string; role: Role; onInvited: () => void }) {
-  const [email, setEmail] = useState('')
-  const [role, setRole] = useState<Role>('writer')
-  const [busy, setBusy] = useState(false)
-  const [error, setError] = useState<unknown>(null)
-  const submit = async (event: Event) => {
-    event.preventDefault()
-    setBusy(true)
-    setError(null)
-    try {
-      const invitation = await serverApi().invite(props.collectionId, email.trim(), role)
-      announce(`Invitation sent to ${invitation.inviteeEmail ?? email.trim()} as ${role}.`)
-      setEmail('')
-      props.onInvited()
-    } catch (caught) {
-      setError(caught)
-    } finally {
-      setBusy(false)
-    }
-  }
-  return (
-    <form class="invite-form card" onSubmit={submit} aria-labelledby="invite-title">
-      <h3 id="invite-title">Invite someone</h3>
-      <div class="invite-fields">
-        <div class="field grow">
-          <label for="invite-email">E-mail</label>
-          <input id="invite-email" type="email" name="invite-email" required autoComplete="off" value={email} onInput={(e) => setEmail(e.currentTarget.value)} placeholder="name@example.com" />
-        </div>
-        <div class="field">
-          {/* Labelled by `for`, not by wrapping: a wrapping label would make the chosen option part of the select's name. */}
-          <label for="invite-role">Role</label>
-          <select id="invite-role" name="invite-role" value={role} aria-describedby="invite-role-help" onChange={(e) => setRole(e.currentTarget.value as Role)}>
-            {grantable(props.role).map((r) => (
-              <option key={r} value={r}>
-                {r}
-              </option>
-            ))}
-          </select>
-        </div>
-        <button type="submit" class="primary" disabled={busy}>
-          {busy ? 'Sending…' : 'Send invitation'}
-        </button>
-      </div>
-      <p id="invite-role-help" class="help">
-        {role}: {ROLE_HELP[role]}. They see the invitation when they sign in with that address.
-      </p>
-      <ErrorText error={error} />
-    </form>
-  )
-}
-
-function SentInvitations(props: { invitations: Invitation[]; onRevoked: () => void }) {
-  const [error, setError] = useState<unknown>(null)
-  const revoke = async (invitation: Invitation) => {
-    setError(null)
-    try {
-      await serverApi().revokeInvitation(invitation.id)
-      announce(`Invitation to ${invitation.inviteeEmail ?? 'them'} revoked.`)
-      props.onRevoked()
-    } catch (caught) {
-      setError(caught)
-    }
-  }
-  return (
-    <section aria-labelledby="sent-title">
-      <h3 id="sent-title">Pending invitations {<span class="muted count-inline">({props.invitations.length})</span>}</h3>
-      {props.invitations.length === 0 ? (
-        <p class="muted">None waiting.</p>
-      ) : (
-        <ul class="member-list" data-testid="sent-invitations">
-          {props.invitations.map((invitation) => {
-            const who = invitation.inviteeEmail ?? invitation.inviteeUserId ?? 'someone'
-            return (
-              <li key={invitation.id} class="member" data-invitation={who}>
-                <div class="member-who">
-                  <span class="member-email">{who}</span>
-                  <span class="muted small">
-                    expires <time dateTime={invitation.expiresAt} title={formatDateTime(invitation.expiresAt)}>{fromNow(invitation.expiresAt)}</time>
-                  </span>
-                </div>
-                <div class="member-role">
-                  <RoleBadge role={invitation.role} />
-                </div>
-                <div class="member-actions">
-                  <button type="button" class="small" onClick={() => void revoke(invitation)}>
-                    Revoke<span class="visually-hidden"> the invitation to {who}</span>
-                  </button>
-                </div>
-              </li>
-            )
-          })}
-        </ul>
-      )}
-      <ErrorText error={error} />
-    </section>
-  )
-}
-
-function RemoveDialog(props: { collectionId: string; member: Member | null; onClose: () => void; onRemoved: (member: Member) => void }) {
-  const [busy, setBusy] = useState(false)
-  const [error, setError] = useState<unknown>(null)
-  useEffect(() => setError(null), [props.member])
-  const remove = async () => {
-    if (!props.member) return
-    setBusy(true)
-    setError(null)
-    try {
-      await serverApi().removeMember(props.collectionId, props.member.userId)
-      props.onRemoved(props.member)
-    } catch (caught) {
-      setError(caught)
-    } finally {
-      setBusy(false)
-    }
-  }
-  return (
-    <Dialog title={props.member ? `Remove ${props.member.email}?` : 'Remove'} open={props.member !== null} onClose={props.onClose}>
-      <p>
-        They lose access to <code>{props.collectionId}</code> at once: no more reads, writes or changes. What their devices already synced stays on them. In an
-        encrypted collection the key is replaced, so they cannot read anything written from now on.
-      </p>
-      <ErrorText error={error} />
-      <div class="actions end">
-        <button type="button" autoFocus onClick={props.onClose}>
-          Cancel
-        </button>
-        <button type="button" class="danger solid" disabled={busy} onClick={() => void remove()}>
-          {busy ? 'Removing…' : 'Remove member'}
-        </button>
-      </div>
-    </Dialog>
-  )
-}
-
-function LeaveDialog(props: { collectionId: string; open: boolean; onClose: () => void; leaving: (now: boolean) => void }) {
-  const [busy, setBusy] = useState(false)
-  const [error, setError] = useState<unknown>(null)
-  useEffect(() => setError(null), [props.open])
-  const leave = async () => {
-    setBusy(true)
-    setError(null)
-    props.leaving(true)
-    try {
-      await serverApi().leave(props.collectionId)
-      announce(`You left ${props.collectionId}.`)
-      props.onClose()
-      navigate({ name: 'collections' })
-    } catch (caught) {
-      props.leaving(false)
-      setError(caught)
-    } finally {
-      setBusy(false)
-    }
-  }
-  return (
-    <Dialog title="Leave this collection?" open={props.open} onClose={props.onClose}>
-      <p>
-        You lose access to <code>{props.collectionId}</code> and its records, on this page and in your apps. To come back, someone who manages it has to invite you
-        again.
-      </p>
-      <ErrorText error={error} />
-      <div class="actions end">
-        <button type="button" autoFocus onClick={props.onClose}>
-          Stay
-        </button>
-        <button type="button" class="danger solid" disabled={busy} onClick={() => void leave()}>
-          {busy ? 'Leaving…' : 'Leave collection'}
-        </button>
-      </div>
-    </Dialog>
-  )
 }
