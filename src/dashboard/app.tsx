@@ -1,8 +1,11 @@
-import { useEffect, useRef } from 'preact/hooks'
-import { useState } from 'preact/hooks'
+import { useEffect, useRef, useState } from 'preact/hooks'
 import { Dialog } from './components/dialog.js'
 import { SyncStatusLine } from './components/sync-status.js'
 import { navigate, route, type Route } from './router.js'
+import { pendingInvitations, refreshInvitations } from './state/invitations.js'
+import { useWhileVisible } from './state/live.js'
+import { notice } from './state/notice.js'
+import { isOperator } from './state/operator.js'
 import { session, signOut } from './state/session.js'
 import { AccountView } from './views/account.js'
 import { CollectionView } from './views/collection.js'
@@ -11,11 +14,12 @@ import { InvitationsView } from './views/invitations.js'
 import { OperatorView } from './views/operator.js'
 import { SignInView } from './views/sign-in.js'
 
-const NAV: Array<{ label: string; route: Route; href: string }> = [
+const NAV: Array<{ label: string; route: Route; href: string; operatorsOnly?: boolean }> = [
   { label: 'Collections', route: { name: 'collections' }, href: '#/' },
   { label: 'Invitations', route: { name: 'invitations' }, href: '#/invitations' },
   { label: 'Encryption keys', route: { name: 'account' }, href: '#/account' },
-  { label: 'Server', route: { name: 'operator' }, href: '#/operator' }
+  // Shown once the server said this user is one of its operators (state/operator.ts).
+  { label: 'Server', route: { name: 'operator' }, href: '#/operator', operatorsOnly: true }
 ]
 
 const isCurrent = (item: Route, current: Route) => item.name === current.name || (item.name === 'collections' && current.name === 'collection')
@@ -30,6 +34,11 @@ export function App() {
     if (!signedIn && current.name !== 'signin' && current.name !== 'signup') navigate({ name: 'signin' })
     if (signedIn && (current.name === 'signin' || current.name === 'signup')) navigate({ name: 'collections' })
   }, [signedIn, current.name])
+
+  // The menu's invitation count stays roughly current (invitations have no realtime event of their own).
+  useWhileVisible(() => {
+    if (session.value) void refreshInvitations()
+  }, 60_000)
 
   // A new view: focus its main region, so keyboard and screen-reader users start there.
   useEffect(() => {
@@ -49,10 +58,11 @@ export function App() {
           <>
             <nav aria-label="Main">
               <ul>
-                {NAV.map((item) => (
+                {NAV.filter((item) => !item.operatorsOnly || isOperator.value === true).map((item) => (
                   <li key={item.href}>
                     <a href={item.href} aria-current={isCurrent(item.route, current) ? 'page' : undefined}>
                       {item.label}
+                      {item.route.name === 'invitations' && <InvitationCount />}
                     </a>
                   </li>
                 ))}
@@ -63,6 +73,9 @@ export function App() {
         )}
       </header>
       {signedIn && <SyncStatusLine />}
+      <p class={notice.value ? 'notice' : 'notice empty'} role="status" aria-live="polite" data-testid="notice">
+        {notice.value?.text}
+      </p>
       <main id="main" ref={main} tabIndex={-1}>
         <View route={current} />
       </main>
@@ -96,6 +109,19 @@ function View(props: { route: Route }) {
     default:
       return null
   }
+}
+
+/** "Invitations 2": the count of pending ones, read as "2 pending" by screen readers. */
+function InvitationCount() {
+  const count = pendingInvitations.value?.length ?? 0
+  if (count === 0) return null
+  return (
+    <span class="count">
+      <span class="visually-hidden">, </span>
+      {count}
+      <span class="visually-hidden"> pending</span>
+    </span>
+  )
 }
 
 function SignOut(props: { email: string }) {
