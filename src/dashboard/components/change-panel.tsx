@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks'
 import type { Roost, ServerChange } from '../../client/index.js'
 import { whoIs } from '../state/members.js'
-import { formatAbsolute, formatTime } from './format.js'
+import { formatAbsolute, formatTime } from './time-format.js'
 
 /** At most this many changes are kept in the panel (the table has them all). */
 export const CHANGE_CAP = 200

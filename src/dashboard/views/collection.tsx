@@ -2,6 +2,8 @@ import { useEffect, useState } from 'preact/hooks'
 import type { Collection } from '../../services/collections/collections.shared.js'
 import { messageOf } from '../components/error-text.js'
 import { ExportButton } from '../components/export-button.js'
+import { EncryptedBadge, RoleBadge } from '../components/role-badge.js'
+import { labelOf } from '../format.js'
 import { hrefOf } from '../router.js'
 import { serverApi } from '../state/server.js'
 import { session } from '../state/session.js'
@@ -84,7 +86,7 @@ export function CollectionView(props: { id: string; tab: Tab }) {
   }, [roost, info?.encrypted])
 
   // The tab's title names the collection (browser tabs, history, screen readers on arrival).
-  const title = info?.name ?? props.id
+  const title = info ? labelOf(info) : props.id
   useEffect(() => {
     const before = document.title
     document.title = `${title} · Roost`
@@ -133,12 +135,15 @@ export function CollectionView(props: { id: string; tab: Tab }) {
                 {props.id}
               </code>
             )}
-            {info && <span class="badge accent">{info.role}</span>}
-            {info?.encrypted && (
-              <span class={`badge ${locked ? 'warn' : 'ok'}`} title={locked ? 'End-to-end encrypted; this device has not got the key yet' : 'End-to-end encrypted; readable on this device'}>
-                {locked ? 'encrypted · locked' : 'encrypted'}
-              </span>
-            )}
+            {info && <RoleBadge role={info.role} />}
+            {info?.encrypted &&
+              (locked ? (
+                <span class="badge encrypted" title="End-to-end encrypted; this device does not hold the key yet">
+                  <span aria-hidden="true">🔒 </span>encrypted · locked
+                </span>
+              ) : (
+                <EncryptedBadge />
+              ))}
           </p>
         </div>
         <div class="header-actions">

@@ -3,7 +3,9 @@ import type { Lock, Roost } from '../../client/index.js'
 import type { Role } from '../../services/members/members.shared.js'
 import { Dialog } from '../components/dialog.js'
 import { ErrorText, messageOf } from '../components/error-text.js'
-import { formatAbsolute, formatBytes, formatCountdown, formatRelative } from '../components/format.js'
+import { formatAbsolute, formatCountdown, formatRelative } from '../components/time-format.js'
+import { formatBytes } from '../format.js'
+import { useCollectionEvents, useWhileVisible } from '../state/live.js'
 import { useMemberEmails, whoIs } from '../state/members.js'
 import { useNow } from '../state/now.js'
 import { serverApi, type CollectionBatch } from '../state/server.js'
@@ -42,16 +44,9 @@ export function LocksTab(props: { roost: Roost; collectionId: string; role: Role
     }
   }
 
-  useEffect(() => {
-    void reload.current()
-    const tick = () => document.visibilityState === 'visible' && void reload.current()
-    const timer = setInterval(tick, REFRESH_MS)
-    const off = roost.onCollectionEvent((event) => event.collectionId === collectionId && event.type === 'lock' && void reload.current())
-    return () => {
-      clearInterval(timer)
-      off()
-    }
-  }, [roost, collectionId])
+  useEffect(() => void reload.current(), [collectionId])
+  useWhileVisible(() => void reload.current(), REFRESH_MS)
+  useCollectionEvents((event) => event.collectionId === collectionId && event.type === 'lock' && void reload.current())
 
   const confirmBreak = async () => {
     if (!breaking) return

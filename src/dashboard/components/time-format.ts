@@ -1,17 +1,4 @@
-/** Numbers, sizes and times in words people read at a glance; the exact value goes in a title. */
-
-const units = ['B', 'kB', 'MB', 'GB', 'TB']
-
-/** 1536 → "1.5 kB" (powers of 1000, as file managers show them). */
-export function formatBytes(bytes: number): string {
-  let value = bytes
-  let unit = 0
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000
-    unit++
-  }
-  return `${unit === 0 ? value : value < 10 ? value.toFixed(1) : Math.round(value)} ${units[unit]}`
-}
+/** Times for the collection view: relative (the exact value goes in a title), clock times, countdowns. Sizes and counts: ../format.ts. */
 
 const relative = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' })
 const steps: Array<[Intl.RelativeTimeFormatUnit, number]> = [
@@ -60,4 +47,3 @@ export function formatCountdown(ms: number): string {
 const timeOnly = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' })
 export const formatTime = (iso: string) => timeOnly.format(Date.parse(iso))
 
-export const plural = (count: number, one: string, many = `${one}s`) => `${count.toLocaleString()} ${count === 1 ? one : many}`
