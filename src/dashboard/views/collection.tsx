@@ -139,7 +139,7 @@ export function CollectionView(props: { id: string; tab: Tab }) {
             {info?.encrypted &&
               (locked ? (
                 <span class="badge encrypted" title="End-to-end encrypted; this device does not hold the key yet">
-                  <span aria-hidden="true">🔒 </span>encrypted · locked
+                  encrypted · locked
                 </span>
               ) : (
                 <EncryptedBadge />
