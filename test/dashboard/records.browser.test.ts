@@ -185,6 +185,24 @@ describe.skipIf(browserSkipReason())('dashboard records (Chromium, SQLite)', () 
     expect([...latest.keys()].sort()).toEqual(['alpha', 'beta', 'delta', 'gamma'])
     expect(latest.get('alpha')).toMatchObject({ collectionId, version: 5, deleted: false, data: { title: 'alpha from the API wins' } })
     expect(latest.get('beta')).toMatchObject({ deleted: true, data: null })
+
+    // "Export all my data", on the collections page: every collection of the caller in one file.
+    const other = `other-${Date.now().toString(36)}`
+    await api.call('POST', 'collections', { id: other })
+    await api.call('POST', recordPath(other), { id: 'only', data: { n: 1 } })
+    await page.goto(`${rig.url}#/`)
+    const downloadingAll = page.waitForEvent('download')
+    await page.getByRole('button', { name: 'Export all my data' }).click()
+    const all = await downloadingAll
+    expect(all.suggestedFilename()).toMatch(/^roost-all-\d{8}\.ndjson$/)
+    const [allHeader, ...allRecords] = (await readFile(await all.path(), 'utf8'))
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => JSON.parse(line) as { collections?: Array<{ id: string }>; collectionId?: string; id?: string })
+    expect(allHeader?.collections?.map((collection) => collection.id).sort()).toEqual([collectionId, other].sort())
+    expect(new Set(allRecords.map((record) => `${record.collectionId}/${record.id}`))).toEqual(
+      new Set([...['alpha', 'beta', 'delta', 'gamma'].map((id) => `${collectionId}/${id}`), `${other}/only`])
+    )
     expect(rig.takeErrors().filter((error) => !/Failed to load resource|ERR_INTERNET_DISCONNECTED|net::|WebSocket/.test(error))).toEqual([])
   }, 120_000)
 

@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from 'preact/hooks'
 import type { Collection } from '../../services/collections/collections.shared.js'
 import { EncryptedBadge, RoleBadge, atLeast } from '../components/role-badge.js'
 import { ErrorText } from '../components/error-text.js'
+import { ExportButton } from '../components/export-button.js'
 import { CreateCollectionDialog, DeleteCollectionDialog, RenameCollectionDialog } from './collection-dialogs.js'
 import { formatDate, labelOf, plural } from '../format.js'
 import { hrefOf } from '../router.js'
@@ -78,9 +79,12 @@ export function CollectionsView() {
         <h1 id="collections-title" ref={heading} tabIndex={-1}>
           Collections
         </h1>
-        <button type="button" class="primary" onClick={() => setDialog({ kind: 'create' })}>
-          New collection
-        </button>
+        <div class="header-actions">
+          <button type="button" class="primary" onClick={() => setDialog({ kind: 'create' })}>
+            New collection
+          </button>
+          <ExportButton />
+        </div>
       </div>
 
       <div aria-live="polite">
