@@ -3,6 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createRoost, memoryStore } from '../../src/client/index.js'
 import { sqlite } from '../helpers/backends.js'
 import { browserSkipReason } from '../helpers/browser.js'
+import { screenshots } from './shots.js'
 import { dashboardRig, newEmail, PASSWORD, signUpOnPage, type DashboardRig } from './harness.js'
 
 const SECRET = 'the plaintext only devices with the key read'
@@ -56,7 +57,7 @@ describe.skipIf(browserSkipReason())('dashboard encrypted collection (Chromium, 
     expect(await page.locator('main').textContent()).not.toContain(SECRET)
     expect(await page.getByRole('button', { name: 'New record' }).count()).toBe(0)
     expect(await page.locator('.collection-header').textContent()).toContain('encrypted · locked')
-    await rig.screenshot(page, 'encrypted-locked')
+    await screenshots(rig, page, 'encrypted-locked')
 
     await page.getByLabel('Recovery phrase or passphrase').fill(phrase)
     await page.getByRole('button', { name: 'Unlock on this device' }).click()

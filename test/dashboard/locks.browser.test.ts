@@ -3,6 +3,7 @@ import type { Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { sqlite } from '../helpers/backends.js'
 import { browserSkipReason } from '../helpers/browser.js'
+import { screenshots } from './shots.js'
 import { dashboardRig, newEmail, signUpOnPage, type DashboardRig } from './harness.js'
 import { signInRest, signUpRest } from './rest.js'
 
@@ -57,7 +58,7 @@ describe.skipIf(browserSkipReason())('dashboard locks (Chromium, SQLite)', () =>
     expect(text).toContain(String(lock.token))
     await expect.poll(() => page.getByTestId('batches').textContent(), { timeout: 15_000 }).toContain(writer.email)
     expect(await page.getByTestId('batches').textContent()).toContain(batchId)
-    await rig.screenshot(page, 'locks')
+    await screenshots(rig, page, 'locks')
 
     // Break, with a confirmation that names whose lock it is.
     await page.getByRole('button', { name: `Break the lock of ${writer.email} (writer-laptop)` }).click()

@@ -5,6 +5,7 @@ import type { Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { sqlite } from '../helpers/backends.js'
 import { browserSkipReason } from '../helpers/browser.js'
+import { screenshots } from './shots.js'
 import { dashboardRig, newEmail, PUBLIC_DIR, signUpOnPage, type DashboardRig } from './harness.js'
 import { recordPath, signInRest, type RestUser, type WireRecord } from './rest.js'
 
@@ -101,7 +102,7 @@ describe.skipIf(browserSkipReason())('dashboard records (Chromium, SQLite)', () 
     expect(await dialog.getByTestId('conflict-server').textContent()).toContain('theirs, from the API')
     await expect.poll(() => page.getByTestId('conflict-count').textContent()).toContain('1 conflict')
     await expect.poll(() => row(page, 'alpha').getAttribute('class')).toContain('is-conflict')
-    await rig.screenshot(page, 'conflict')
+    await screenshots(rig, page, 'conflict')
     // Resolved with a merge written on the page: on the server on top of the other write.
     await dialog.getByRole('button', { name: 'Edit a merge…' }).click()
     await dialog.getByLabel('Merged data (JSON)').fill('{"title": "merged"}')

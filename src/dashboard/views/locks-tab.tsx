@@ -87,7 +87,7 @@ export function LocksTab(props: { roost: Roost; collectionId: string; role: Role
           </p>
         ) : (
           <div class="table-scroll">
-            <table data-testid="locks">
+            <table data-testid="locks" class="stack-narrow">
               <thead>
                 <tr>
                   <th scope="col">Holder</th>
@@ -95,7 +95,7 @@ export function LocksTab(props: { roost: Roost; collectionId: string; role: Role
                   <th scope="col" class="num">
                     Token
                   </th>
-                  <th scope="col" class="hide-narrow">
+                  <th scope="col">
                     Acquired
                   </th>
                   <th scope="col">Expires in</th>
@@ -109,25 +109,29 @@ export function LocksTab(props: { roost: Roost; collectionId: string; role: Role
               <tbody>
                 {locks.map((lock) => (
                   <tr key={`${lock.userId}/${lock.holder}`}>
-                    <td>
-                      <span class="holder-email">{holderName(lock)}</span>
-                      <br />
-                      <span class="muted small mono" title="Holder id (the device)">
-                        {lock.holder}
-                      </span>
+                    <td data-label="Holder">
+                      <div>
+                        <span class="holder-email">{holderName(lock)}</span>
+                        <br />
+                        <span class="muted small mono" title="Holder id (the device)">
+                          {lock.holder}
+                        </span>
+                      </div>
                     </td>
-                    <td>
+                    <td data-label="Mode">
                       <span class={`badge ${lock.mode === 'exclusive' ? 'warn' : ''}`}>{lock.mode}</span>
                     </td>
-                    <td class="num mono">{lock.token}</td>
-                    <td class="hide-narrow">
+                    <td class="num mono" data-label="Token">
+                      {lock.token}
+                    </td>
+                    <td data-label="Acquired">
                       <time title={formatAbsolute(lock.acquiredAt)}>{formatRelative(lock.acquiredAt, now)}</time>
                     </td>
-                    <td class="mono">
+                    <td class="mono" data-label="Expires in">
                       <time title={formatAbsolute(lock.expiresAt)}>{formatCountdown(Date.parse(lock.expiresAt) - now)}</time>
                     </td>
                     {isOwner && (
-                      <td>
+                      <td class="row-actions">
                         <button type="button" class="danger small" onClick={() => (setBreakError(null), setBreaking(lock))} aria-label={`Break the lock of ${holderName(lock)} (${lock.holder})`}>
                           Break
                         </button>
@@ -150,7 +154,7 @@ export function LocksTab(props: { roost: Roost; collectionId: string; role: Role
           <p class="muted">No open batch is writing to this collection.</p>
         ) : (
           <div class="table-scroll">
-            <table data-testid="batches">
+            <table data-testid="batches" class="stack-narrow">
               <thead>
                 <tr>
                   <th scope="col">By</th>
@@ -160,7 +164,7 @@ export function LocksTab(props: { roost: Roost; collectionId: string; role: Role
                   <th scope="col" class="num">
                     Bytes
                   </th>
-                  <th scope="col" class="hide-narrow">
+                  <th scope="col">
                     Opened
                   </th>
                   <th scope="col">Expires in</th>
@@ -169,17 +173,25 @@ export function LocksTab(props: { roost: Roost; collectionId: string; role: Role
               <tbody>
                 {batches.map((batch) => (
                   <tr key={batch.id}>
-                    <td>
-                      {batch.email ?? whoIs(emails, batch.userId)}
-                      <br />
-                      <span class="muted small mono">{batch.id}</span>
+                    <td data-label="By">
+                      <div>
+                        {batch.email ?? whoIs(emails, batch.userId)}
+                        <br />
+                        <span class="muted small mono" title="Batch id">
+                          {batch.id}
+                        </span>
+                      </div>
                     </td>
-                    <td class="num">{batch.operationCount.toLocaleString()}</td>
-                    <td class="num">{formatBytes(batch.bytes)}</td>
-                    <td class="hide-narrow">
+                    <td class="num" data-label="Operations">
+                      {batch.operationCount.toLocaleString()}
+                    </td>
+                    <td class="num" data-label="Bytes">
+                      {formatBytes(batch.bytes)}
+                    </td>
+                    <td data-label="Opened">
                       <time title={formatAbsolute(batch.createdAt)}>{formatRelative(batch.createdAt, now)}</time>
                     </td>
-                    <td class="mono">
+                    <td class="mono" data-label="Expires in">
                       <time title={formatAbsolute(batch.expiresAt)}>{formatCountdown(Date.parse(batch.expiresAt) - now)}</time>
                     </td>
                   </tr>
