@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks'
-import type { Collection, Json, RecordView, Roost } from '../../client/index.js'
+import type { Collection, Json, RecordView } from '../../client/index.js'
 import { whoIs } from '../state/members.js'
 import { Dialog } from './dialog.js'
 import { ErrorText } from './error-text.js'
@@ -9,7 +9,6 @@ import { JsonEditor, parseJson, prettyJson } from './json-editor.js'
 type Mode = 'view' | 'edit' | 'delete' | 'merge'
 
 interface Props {
-  roost: Roost
   collection: Collection<Json>
   /** null: a new record. */
   id: string | null

@@ -284,7 +284,6 @@ export function RecordsTab(props: { roost: Roost; collectionId: string; role: Ro
       <ChangePanel roost={roost} collectionId={collectionId} emails={emails} onOpen={openRecord} />
       {open && (
         <RecordDialog
-          roost={roost}
           collection={collection}
           id={open.id}
           writable={writable}
