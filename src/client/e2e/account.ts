@@ -43,6 +43,25 @@ export class AccountApi {
   }
 
   /**
+   * What the server holds of this account's keys: null when none were made
+   * yet (offer `create()`), otherwise their version and whether a
+   * passphrase copy exists (offer `unlockWithPassphrase()` as well as the
+   * recovery phrase). With `status()`, all a page needs to choose between
+   * create, unlock and ready.
+   */
+  async onServer(): Promise<{ keyVersion: number; passphrase: boolean } | null> {
+    const userId = await this.deps.signedIn()
+    try {
+      const answer = await this.deps.rest.call<UserKey>({ method: 'GET', path: userKeyPath(userId) })
+      return { keyVersion: answer.keyVersion, passphrase: answer.passphraseWrap !== null && answer.passphraseWrap !== undefined }
+    } catch (caught) {
+      const error = toRoostError(caught)
+      if (error.code === 404) return null
+      throw error
+    }
+  }
+
+  /**
    * Makes the account's keys (first device) and publishes the public key.
    * Returns the recovery phrase: show it to the user once, to write down.
    * An account that already has keys: AccountKeysExistError (import instead).

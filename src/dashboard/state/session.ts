@@ -20,17 +20,6 @@ const SESSION_KEY = 'roost-dashboard-session'
 export const session = signal<SignedIn | null>(null)
 export const syncStatus = signal<SyncStatus | null>(null)
 
-/** This tab's access token, for the few calls the client library has no method for (state/keys.ts). */
-export function accessToken(): string | null {
-  const raw = sessionStorage.getItem(SESSION_KEY)
-  if (!raw) return null
-  try {
-    return (JSON.parse(raw) as StoredSession).accessToken
-  } catch {
-    return null
-  }
-}
-
 /** The local database of one user on this browser. */
 export const storeName = (userId: string) => `roost-dashboard:${userId}`
 

@@ -1,7 +1,6 @@
 import { useEffect, useRef, useState } from 'preact/hooks'
 import { ErrorText } from '../components/error-text.js'
 import { account } from '../state/account.js'
-import { serverKeyOfMine } from '../state/keys.js'
 import { announce } from '../state/notice.js'
 import { Ready } from './account-ready.js'
 import { CreateKeys, Unlock, WriteDown } from './account-setup.js'
@@ -23,7 +22,7 @@ export function AccountView() {
 
   const load = async () => {
     try {
-      const [here, server] = await Promise.all([account().status(), serverKeyOfMine()])
+      const [here, server] = await Promise.all([account().status(), account().onServer()])
       if (here === 'ready') setState({ kind: 'ready', passphrase: server?.passphrase ?? false })
       else setState(server ? { kind: 'elsewhere', passphrase: server.passphrase } : { kind: 'none' })
       setError(null)

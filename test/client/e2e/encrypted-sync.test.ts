@@ -80,10 +80,22 @@ describeBackends('end-to-end encrypted sync', (backend) => {
     expect(JSON.stringify(stored.body)).not.toContain('correct horse')
 
     const laptop = clients.create({ url: server.url, auth: alice, store: memoryStore() })
+    // What a page shows before unlocking: keys exist on the server, with a passphrase copy.
+    expect(await laptop.account.onServer()).toEqual({ keyVersion: stored.body.keyVersion, passphrase: true })
+    await alice.roost.account.setPassphrase(null)
+    expect(await laptop.account.onServer()).toEqual({ keyVersion: stored.body.keyVersion, passphrase: false })
+    await alice.roost.account.setPassphrase('correct horse battery staple')
     await expect(laptop.account.unlockWithPassphrase('wrong horse battery staple')).rejects.toBeInstanceOf(WrongPassphraseError)
     expect(await laptop.account.status()).toBe('missing')
     await laptop.account.unlockWithPassphrase('correct horse battery staple')
     expect((await readAll(laptop, collectionId)).n).toEqual({ text: 'by passphrase' })
+  })
+
+  it('onServer() is null for an account that never made keys', async () => {
+    const bob = await account(server.url)
+    const device = clients.create({ url: server.url, auth: bob, store: memoryStore() })
+    expect(await device.account.onServer()).toBeNull()
+    expect(await device.account.status()).toBe('missing')
   })
 
   it('a wrong or invalid recovery phrase is refused with a clear error and nothing is written', async () => {
