@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks'
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks'
 import type { Json, RecordView, Roost } from '../../client/index.js'
 import type { Role } from '../../services/members/members.shared.js'
 import { ChangePanel } from '../components/change-panel.js'
@@ -8,13 +8,17 @@ import { RecordDialog } from '../components/record-dialog.js'
 import { VirtualTable, type Column } from '../components/virtual-table.js'
 import { useMemberEmails, whoIs } from '../state/members.js'
 import { useNow } from '../state/now.js'
+import { useRecordWindow, type RecordFilter } from '../state/record-window.js'
 
 type Row = RecordView<Json>
 
-/** Rows are read in blocks of this many around the visible range. */
-const BLOCK = 50
-
 const canWrite = (role: Role | null) => role !== 'reader'
+
+/** "Showing 10,000 of 10,000 records", "12 matching of 10,000 records": never a silent cap. */
+function countWords(matching: number, total: number, filtered: boolean, tombstones: boolean): string {
+  const of = tombstones ? plural(total, 'record incl. tombstones', 'records incl. tombstones') : plural(total, 'record')
+  return filtered ? `${matching.toLocaleString()} matching of ${of}` : `Showing ${matching.toLocaleString()} of ${of}`
+}
 
 export const stateOf = (row: Row): Array<{ label: string; tone: string }> => {
   const states: Array<{ label: string; tone: string }> = []
@@ -39,21 +43,10 @@ export function RecordsTab(props: { roost: Roost; collectionId: string; role: Ro
   const [prefixInput, setPrefixInput] = useState('')
   const [prefix, setPrefix] = useState('')
   const [showDeleted, setShowDeleted] = useState(false)
-  // The counts of the last page read, and the filter they were read with.
-  const [counts, setCounts] = useState<{ matching: number; total: number; filter: unknown } | null>(null)
-  const [, setRevision] = useState(0)
   const [conflicts, setConflicts] = useState<string[]>([])
   const [open, setOpen] = useState<{ id: string | null } | null>(null)
   const [changeTick, setChangeTick] = useState(0)
   const [firstSync, setFirstSync] = useState<{ done: boolean; loaded: number; total: number | null }>({ done: false, loaded: 0, total: null })
-
-  // Loaded rows by index, for the current filter; cleared when the filter changes.
-  const rows = useRef(new Map<number, Row>())
-  const range = useRef({ first: 0, last: 0 })
-  const generation = useRef(0)
-  const loading = useRef(new Set<number>())
-  const loaded = useRef(new Set<number>())
-  const requests = useRef(new Map<number, number>())
 
   // The dialog is removed on close, not closed by the browser: give focus back to what opened it (a row, a button) ourselves.
   const opener = useRef<HTMLElement | null>(null)
@@ -67,65 +60,13 @@ export function RecordsTab(props: { roost: Roost; collectionId: string; role: Ro
     requestAnimationFrame(() => target?.isConnected && target.focus({ preventScroll: true }))
   }
 
-  const filter = useMemo(() => ({ idPrefix: prefix || undefined, includeDeleted: showDeleted }), [prefix, showDeleted])
-
-  /** Reads the blocks covering [first, last); `again` re-reads blocks already loaded or loading (something changed). */
-  const load = useCallback(
-    async (first: number, last: number, again: boolean) => {
-      const mine = generation.current
-      const blocks: number[] = []
-      for (let block = Math.floor(first / BLOCK) * BLOCK; block < Math.max(last, first + 1); block += BLOCK) {
-        if (!again && (loaded.current.has(block) || loading.current.has(block))) continue
-        blocks.push(block)
-      }
-      let applied = false
-      await Promise.all(
-        blocks.map(async (offset) => {
-          // The newest request for a block wins; an older answer arriving late is dropped.
-          const ticket = (requests.current.get(offset) ?? 0) + 1
-          requests.current.set(offset, ticket)
-          loading.current.add(offset)
-          try {
-            const answer = await collection.page({ offset, limit: BLOCK, ...filter })
-            if (mine !== generation.current || requests.current.get(offset) !== ticket) return
-            for (let index = offset; index < offset + BLOCK; index++) rows.current.delete(index)
-            answer.records.forEach((row, i) => rows.current.set(offset + i, row))
-            loaded.current.add(offset)
-            setCounts({ matching: answer.matching, total: answer.total, filter })
-            applied = true
-          } finally {
-            if (requests.current.get(offset) === ticket) loading.current.delete(offset)
-          }
-        })
-      )
-      if (applied) setRevision((n) => n + 1)
-    },
-    [collection, filter]
-  )
-
-  // A new filter: forget what was read, start from the top (only on a new filter: `load` changes with it).
-  useEffect(() => {
-    generation.current++
-    rows.current = new Map()
-    loading.current = new Set()
-    loaded.current = new Set()
-    requests.current = new Map()
-    void load(range.current.first, Math.max(range.current.last, BLOCK), true)
-  }, [filter])
-
-  const onRange = useCallback(
-    (first: number, last: number) => {
-      range.current = { first, last }
-      void load(first, last, false)
-    },
-    [load]
-  )
+  const filter = useMemo<RecordFilter>(() => ({ idPrefix: prefix || undefined, includeDeleted: showDeleted }), [prefix, showDeleted])
+  const { counts, rowAt, onRange, reread } = useRecordWindow(collection, filter)
 
   // Something changed (a server change, a local write, an outcome): re-read the visible rows and the counts, at most every 150 ms.
   const refresh = useRef<() => void>(() => undefined)
   refresh.current = () => {
-    const { first, last } = range.current
-    void load(first, Math.max(last, first + 1), true)
+    reread()
     void roost.store.listPendingRecords().then((records) =>
       setConflicts(
         records
@@ -201,8 +142,7 @@ export function RecordsTab(props: { roost: Roost; collectionId: string; role: Ro
   ]
 
   const matching = counts?.matching ?? 0
-  const total = counts?.total ?? 0
-  const countText = counts === null ? 'Counting…' : prefix ? `${matching.toLocaleString()} matching of ${plural(total, showDeleted ? 'record and tombstone' : 'record', showDeleted ? 'records and tombstones' : 'records')}` : `Showing ${matching.toLocaleString()} of ${plural(total, showDeleted ? 'record incl. tombstones' : 'record', showDeleted ? 'records incl. tombstones' : 'records')}`
+  const countText = counts === null ? 'Counting…' : countWords(counts.matching, counts.total, prefix !== '', showDeleted)
   const writable = canWrite(props.role)
 
   // Screen readers hear the count once after the filter changes, not at every live change of the table.
@@ -254,7 +194,7 @@ export function RecordsTab(props: { roost: Roost; collectionId: string; role: Ro
           )}
         </p>
         {!firstSync.done && (
-          <p class="loading-line" role="status" data-testid="records-loading">
+          <p class="loading-line" data-testid="records-loading">
             Loading from the server{firstSync.loaded > 0 ? `: ${firstSync.loaded.toLocaleString()}${firstSync.total !== null ? ` of ${firstSync.total.toLocaleString()}` : ''} records` : '…'}
             {firstSync.total ? <progress max={firstSync.total} value={firstSync.loaded} aria-label="Records loaded" /> : <progress aria-label="Loading records" />}
           </p>
@@ -264,7 +204,7 @@ export function RecordsTab(props: { roost: Roost; collectionId: string; role: Ro
           label={`Records of ${collectionId}`}
           columns={columns}
           count={matching}
-          rowAt={(index) => rows.current.get(index)}
+          rowAt={rowAt}
           rowClass={(row) => [row.conflict ? 'is-conflict' : '', row.deleted ? 'is-deleted' : '', row.pending ? 'is-pending' : ''].join(' ').trim() || undefined}
           rowLabel={(row) => `${row.id}, version ${row.serverVersion ?? 'none'}${stateOf(row).map((state) => `, ${state.label}`).join('')}`}
           onRange={onRange}
