@@ -204,6 +204,20 @@ describe.skipIf(browserSkipReason())('dashboard records (Chromium, SQLite)', () 
     expect(new Set(allRecords.map((record) => `${record.collectionId}/${record.id}`))).toEqual(
       new Set([...['alpha', 'beta', 'delta', 'gamma'].map((id) => `${collectionId}/${id}`), `${other}/only`])
     )
+
+    // A tombstone brought back with new data: live again on the server, on top of its deletion.
+    await page.goto(`${rig.url}#/c/${collectionId}`)
+    await page.getByLabel('Show deleted').check()
+    await row(page, 'beta').click()
+    await dialog.getByRole('button', { name: 'Restore with new data…' }).click()
+    await dialog.getByLabel('Data (JSON)').fill('{"title": "back again"}')
+    await dialog.getByRole('button', { name: 'Save' }).click()
+    await expect
+      .poll(async () => {
+        const record = await api.call<WireRecord>('GET', recordPath(collectionId, 'beta')).catch(() => null)
+        return record && [record.deleted, record.version, record.data]
+      }, { timeout: 15_000 })
+      .toEqual([false, 3, { title: 'back again' }])
     expect(rig.takeErrors().filter((error) => !/Failed to load resource|ERR_INTERNET_DISCONNECTED|net::|WebSocket/.test(error))).toEqual([])
   }, 120_000)
 
