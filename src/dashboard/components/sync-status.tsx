@@ -40,7 +40,7 @@ export function SyncStatusLine() {
   const { words, tone } = describeStatus(syncStatus.value)
   const loading =
     progress && progress.done !== (progress.total ?? -1)
-      ? `${progress.phase === 'pull' ? 'Loading' : 'Sending'} ${progress.done.toLocaleString()}${progress.total !== null ? ` of ${progress.total.toLocaleString()}` : ''} records`
+      ? `${progress.phase === 'pull' ? 'Loading' : 'Sending'} ${progress.total !== null ? `${progress.done.toLocaleString()} of ${plural(progress.total, 'record')}` : plural(progress.done, 'record')}`
       : null
   return (
     <p class={`sync-status tone-${tone}`} role="status" aria-live="polite" data-testid="sync-status">
