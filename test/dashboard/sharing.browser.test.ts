@@ -114,7 +114,7 @@ describe.skipIf(browserSkipReason())('dashboard sharing (Chromium, SQLite, two b
     expect(await pageB.getByRole('button', { name: 'Leave' }).count()).toBe(1)
 
     // B goes back to the list; A removes B, after a confirmation; B's list drops it as it happens (no reload).
-    await pageB.getByRole('link', { name: 'Collections' }).click()
+    await pageB.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Collections' }).click()
     await expect.poll(() => sharedB.getByRole('link', { name: 'Trip to Lisbon' }).count()).toBe(1)
     await pageA.getByRole('button', { name: `Remove ${emailB}` }).click()
     const confirm = pageA.getByRole('dialog', { name: `Remove ${emailB}?` })

@@ -38,3 +38,9 @@ export function useWhileVisible(tick: () => void, ms: number): void {
     }
   }, [ms])
 }
+
+/**
+ * Collections this page is leaving (or has left): the events that follow a
+ * departure must not make views ask for what we may no longer see.
+ */
+export const departing = new Set<string>()

@@ -7,6 +7,7 @@ import { labelOf } from '../format.js'
 import { hrefOf } from '../router.js'
 import { serverApi } from '../state/server.js'
 import { session } from '../state/session.js'
+import { departing } from '../state/live.js'
 import { LocksTab } from './locks-tab.js'
 import { MembersPanel } from './members.js'
 import { OpaqueRecords } from './opaque-records.js'
@@ -40,7 +41,9 @@ export function CollectionView(props: { id: string; tab: Tab }) {
     let stopped = false
     let unanswered = false
     const load = () =>
-      serverApi()
+      departing.has(props.id)
+        ? Promise.resolve()
+        : serverApi()
         .collection(props.id)
         .then((next) => {
           if (stopped) return
@@ -56,7 +59,16 @@ export function CollectionView(props: { id: string; tab: Tab }) {
         })
     void load()
     // A rename, a new role, the collection gone or newly encrypted: read it again.
-    const off = roost.onCollectionEvent((event) => event.collectionId === props.id && void load())
+    const off = roost.onCollectionEvent((event) => {
+      if (event.collectionId !== props.id) return
+      if (event.type === 'removed') {
+        // We left, were removed, or it was deleted: nothing is left to read (asking would only get a 404).
+        unanswered = false
+        setError({ code: 404, message: 'This collection is gone, or you are no longer one of its members.' })
+        return
+      }
+      void load()
+    })
     // No answer (offline, the server restarting): ask again once the client reaches the server, and every few seconds.
     const offStatus = roost.status.subscribe((status) => unanswered && status.connected && void load())
     const retry = setInterval(() => unanswered && void load(), 5000)

@@ -5,6 +5,7 @@ import { ErrorText } from '../components/error-text.js'
 import { navigate } from '../router.js'
 import { announce } from '../state/notice.js'
 import { serverApi } from '../state/server.js'
+import { departing } from '../state/live.js'
 
 /* The confirmations of the members tab: removing someone, leaving. */
 
@@ -52,6 +53,7 @@ export function LeaveDialog(props: { collectionId: string; open: boolean; onClos
     setBusy(true)
     setError(null)
     props.leaving(true)
+    departing.add(props.collectionId)
     try {
       await serverApi().leave(props.collectionId)
       announce(`You left ${props.collectionId}.`)
@@ -59,6 +61,7 @@ export function LeaveDialog(props: { collectionId: string; open: boolean; onClos
       navigate({ name: 'collections' })
     } catch (caught) {
       props.leaving(false)
+      departing.delete(props.collectionId)
       setError(caught)
     } finally {
       setBusy(false)

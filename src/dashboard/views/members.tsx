@@ -51,7 +51,10 @@ export function MembersPanel(props: { collectionId: string; role: Role }) {
     void load()
   }, [collectionId, manages])
   useCollectionEvents((event) => {
-    if (event.collectionId === collectionId && (event.type === 'member' || event.type === 'removed')) void load()
+    if (event.collectionId !== collectionId) return
+    // Removed (or it was deleted): say so without asking the server, which would only answer 404.
+    if (event.type === 'removed') setError({ code: 404, message: 'This collection is gone, or you are no longer one of its members.' })
+    else if (event.type === 'member') void load()
   })
 
   const changeRole = async (member: Member, next: Role) => {
