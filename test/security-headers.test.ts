@@ -25,7 +25,7 @@ describeBackends('security headers', (backend) => {
 
   const headersOf = (response: Response) => Object.fromEntries(Object.keys(EXPECTED).map((name) => [name, response.headers.get(name)]))
 
-  it('the policy is the one the contract names', () => {
+  it('the policy is the one PROTOCOL.md names', () => {
     expect(CONTENT_SECURITY_POLICY).toBe(EXPECTED['content-security-policy'])
   })
 

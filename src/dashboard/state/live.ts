@@ -4,7 +4,7 @@ import { session } from './session.js'
 
 /**
  * Calls `listener` on the realtime collection events the client hears
- * (`roost.onCollectionEvent`, contract B.6), for as long as the component lives.
+ * (`roost.onCollectionEvent`), for as long as the component lives.
  */
 export function useCollectionEvents(listener: (event: CollectionEvent) => void): void {
   const latest = useRef(listener)

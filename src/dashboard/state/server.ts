@@ -1,5 +1,5 @@
 /**
- * The server's online calls for the views (contract DASH_API.md B.1): the
+ * The server's online calls for the views (docs/CLIENT.md, "roost.server"): the
  * signed-in user's `roost.server`. The types are the client library's,
  * re-exported here so views import them from one place.
  */
