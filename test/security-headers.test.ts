@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { CONTENT_SECURITY_POLICY } from '../src/http/security-headers.js'
 import { describeBackends } from './helpers/backends.js'
@@ -27,6 +28,8 @@ describeBackends('security headers', (backend) => {
 
   it('the policy is the one PROTOCOL.md names', () => {
     expect(CONTENT_SECURITY_POLICY).toBe(EXPECTED['content-security-policy'])
+    const documented = readFileSync(new URL('../docs/PROTOCOL.md', import.meta.url), 'utf8').match(/^Content-Security-Policy: (.+)$/m)?.[1]
+    expect(documented).toBe(CONTENT_SECURITY_POLICY)
   })
 
   const requests: Array<[string, () => Promise<Response>, number]> = [
