@@ -34,17 +34,49 @@ export const formatDateTime = (iso: string) => new Date(iso).toLocaleString(unde
 export const formatDate = (iso: string) => new Date(iso).toLocaleDateString(undefined, { dateStyle: 'medium' })
 export const formatTime = (date: Date) => date.toLocaleTimeString(undefined, { timeStyle: 'medium' })
 
-const relative = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' })
-
-/** "in 6 days", "in 3 hours", "2 minutes ago". */
-export function fromNow(iso: string, now = Date.now()): string {
-  const seconds = (new Date(iso).getTime() - now) / 1000
-  const abs = Math.abs(seconds)
-  if (abs < 60) return relative.format(Math.round(seconds), 'second')
-  if (abs < 3600) return relative.format(Math.round(seconds / 60), 'minute')
-  if (abs < 86_400) return relative.format(Math.round(seconds / 3600), 'hour')
-  return relative.format(Math.round(seconds / 86_400), 'day')
-}
-
 /** What a collection is called on the page: its name, or its id when it has none. */
 export const labelOf = (collection: { id: string; name: string | null }) => collection.name ?? collection.id
+
+const relative = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' })
+const steps: Array<[Intl.RelativeTimeFormatUnit, number]> = [
+  ['second', 60],
+  ['minute', 60],
+  ['hour', 24],
+  ['day', 30],
+  ['month', 12],
+  ['year', Number.POSITIVE_INFINITY]
+]
+
+/** "3 minutes ago", "in 20 seconds"; `now` for tests and ticking views. */
+export function formatRelative(iso: string | null, now = Date.now()): string {
+  if (!iso) return '—'
+  const then = Date.parse(iso)
+  if (Number.isNaN(then)) return iso
+  let value = (then - now) / 1000
+  // A moment ahead (the server's clock, or a `now` read before the change arrived) is "now", not "in 2 seconds".
+  if (value > 0 && value < 60) value = 0
+  for (const [unit, size] of steps) {
+    if (Math.abs(value) < size) return relative.format(Math.round(value), unit)
+    value /= size
+  }
+  return iso
+}
+
+const absolute = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' })
+
+/** The full local date and time, for titles. */
+export function formatAbsolute(iso: string | null): string {
+  if (!iso) return ''
+  const then = Date.parse(iso)
+  return Number.isNaN(then) ? iso : absolute.format(then)
+}
+
+/** "0:42", "12:05", "1:02:03": time left, for countdowns. */
+export function formatCountdown(ms: number): string {
+  if (ms <= 0) return 'expired'
+  const total = Math.ceil(ms / 1000)
+  const h = Math.floor(total / 3600)
+  const m = Math.floor((total % 3600) / 60)
+  const s = String(total % 60).padStart(2, '0')
+  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${s}` : `${m}:${s}`
+}

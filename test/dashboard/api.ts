@@ -7,7 +7,7 @@ import { PASSWORD } from './harness.js'
 export interface Api {
   token: string
   userId: string
-  call<T = unknown>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>
+  call<T = unknown>(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: T }>
 }
 
 /** Signs in over REST as an existing user (signed up on the page or here). */
@@ -23,10 +23,10 @@ export async function apiAs(url: string, email: string, password = PASSWORD): Pr
   return {
     token: accessToken,
     userId: user.id,
-    async call<T>(method: string, path: string, body?: unknown) {
-      const response = await fetch(`${base}/${path}`, {
+    async call<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+      const response = await fetch(`${base}/${path.replace(/^\//, '')}`, {
         method,
-        headers: { authorization: `Bearer ${accessToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        headers: { authorization: `Bearer ${accessToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
         body: body === undefined ? undefined : JSON.stringify(body)
       })
       const text = await response.text()

@@ -1,8 +1,9 @@
 /**
- * The test's own REST client for the dashboard's browser tests: what another
- * device or user does to the server while the page watches (plain fetch, the
- * wire contract of docs/PROTOCOL.md).
+ * The REST client of ./api.ts in the throwing style: what another device or
+ * user does to the server while the page watches, failing the test at once
+ * on an error answer.
  */
+import { apiAs, newUser, type Api } from './api.js'
 import { PASSWORD } from './harness.js'
 
 export interface RestUser {
@@ -21,37 +22,22 @@ export class RestError extends Error {
   }
 }
 
+/** Signs in over REST; calls throw a RestError for any status from 400 up. */
 export async function signInRest(baseUrl: string, email: string, password = PASSWORD): Promise<RestUser> {
-  const origin = baseUrl.replace(/\/$/, '')
-  const answer = await fetch(`${origin}/authentication`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ strategy: 'local', email, password })
-  })
-  const body = (await answer.json()) as { accessToken: string; user: { id: string } }
-  if (!answer.ok) throw new RestError(answer.status, body)
-  const call = async <T,>(method: string, path: string, payload?: unknown, headers: Record<string, string> = {}): Promise<T> => {
-    const response = await fetch(`${origin}/${path.replace(/^\//, '')}`, {
-      method,
-      headers: { authorization: `Bearer ${body.accessToken}`, ...(payload === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
-      body: payload === undefined ? undefined : JSON.stringify(payload)
-    })
-    const text = await response.text()
-    const parsed: unknown = text ? JSON.parse(text) : null
-    if (!response.ok) throw new RestError(response.status, parsed)
-    return parsed as T
-  }
-  return { userId: body.user.id, email, token: body.accessToken, call }
+  return throwing(await apiAs(baseUrl, email, password), email)
 }
 
 export async function signUpRest(baseUrl: string, email: string, password = PASSWORD): Promise<RestUser> {
-  const answer = await fetch(`${baseUrl.replace(/\/$/, '')}/users`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ email, password })
-  })
-  if (!answer.ok) throw new RestError(answer.status, await answer.json())
-  return signInRest(baseUrl, email, password)
+  return throwing(await newUser(baseUrl, email, password), email)
+}
+
+function throwing(api: Api, email: string): RestUser {
+  const call = async <T,>(method: string, path: string, payload?: unknown, headers: Record<string, string> = {}): Promise<T> => {
+    const { status, body } = await api.call<T>(method, path, payload, headers)
+    if (status >= 400) throw new RestError(status, body)
+    return body
+  }
+  return { userId: api.userId, email, token: api.token, call }
 }
 
 export interface WireRecord {

@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks'
 import type { Roost, ServerChange } from '../../client/index.js'
 import { whoIs } from '../state/members.js'
-import { formatAbsolute, formatTime } from './time-format.js'
+import { formatAbsolute, formatTime } from '../format.js'
 
 /** At most this many changes are kept in the panel (the table has them all). */
 export const CHANGE_CAP = 200
@@ -55,7 +55,7 @@ export function ChangePanel(props: { roost: Roost; collectionId: string; emails:
             {changes.map((change) => (
               <li key={change.seq}>
                 <time dateTime={change.updatedAt} title={formatAbsolute(change.updatedAt)}>
-                  {formatTime(change.updatedAt)}
+                  {formatTime(new Date(change.updatedAt))}
                 </time>
                 <span class={`op badge ${change.deleted ? 'danger' : 'accent'}`}>{change.deleted ? 'delete' : 'put'}</span>
                 <button type="button" class="link mono change-id" onClick={() => props.onOpen(change.id)} title={`Open ${change.id}`}>

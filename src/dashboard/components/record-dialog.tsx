@@ -3,7 +3,7 @@ import type { Collection, Json, RecordView } from '../../client/index.js'
 import { whoIs } from '../state/members.js'
 import { Dialog } from './dialog.js'
 import { ErrorText } from './error-text.js'
-import { formatAbsolute, formatRelative } from './time-format.js'
+import { formatAbsolute, formatRelative } from '../format.js'
 import { JsonEditor, parseJson, prettyJson } from './json-editor.js'
 
 type Mode = 'view' | 'edit' | 'delete' | 'merge'

@@ -1,8 +1,7 @@
 import { useEffect, useState } from 'preact/hooks'
 import type { Progress, SyncStatus } from '../../client/index.js'
+import { plural } from '../format.js'
 import { session, syncStatus } from '../state/session.js'
-
-const plural = (count: number, one: string, many = `${one}s`) => `${count.toLocaleString()} ${count === 1 ? one : many}`
 
 /** The sync state in plain words, most important first. */
 export function describeStatus(status: SyncStatus | null): { words: string; tone: 'ok' | 'busy' | 'warn' | 'error' } {

@@ -2,7 +2,7 @@ import { useEffect, useRef, useState } from 'preact/hooks'
 import type { Invitation } from '../../services/invitations/invitations.shared.js'
 import { ErrorText } from '../components/error-text.js'
 import { EncryptedBadge, ROLE_HELP, RoleBadge } from '../components/role-badge.js'
-import { formatDateTime, fromNow } from '../format.js'
+import { formatDateTime, formatRelative } from '../format.js'
 import { hrefOf } from '../router.js'
 import { invitationsError, pendingInvitations, refreshInvitations } from '../state/invitations.js'
 import { useWhileVisible } from '../state/live.js'
@@ -104,7 +104,7 @@ export function InvitationsView() {
                   </dd>
                   <dt>Expires</dt>
                   <dd>
-                    <time dateTime={invitation.expiresAt}>{fromNow(invitation.expiresAt)}</time> <span class="muted">({formatDateTime(invitation.expiresAt)})</span>
+                    <time dateTime={invitation.expiresAt}>{formatRelative(invitation.expiresAt)}</time> <span class="muted">({formatDateTime(invitation.expiresAt)})</span>
                   </dd>
                 </dl>
                 {invitation.keyEpochs.length > 0 && keys === 'missing' && (

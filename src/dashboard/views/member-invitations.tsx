@@ -3,7 +3,7 @@ import type { Invitation } from '../../services/invitations/invitations.shared.j
 import type { Role } from '../../services/members/members.shared.js'
 import { ErrorText } from '../components/error-text.js'
 import { ROLE_HELP, RoleBadge, grantable } from '../components/role-badge.js'
-import { formatDateTime, fromNow } from '../format.js'
+import { formatDateTime, formatRelative } from '../format.js'
 import { announce } from '../state/notice.js'
 import { serverApi } from '../state/server.js'
 
@@ -86,7 +86,7 @@ export function SentInvitations(props: { invitations: Invitation[]; onRevoked: (
                 <div class="member-who">
                   <span class="member-email">{who}</span>
                   <span class="muted small">
-                    expires <time dateTime={invitation.expiresAt} title={formatDateTime(invitation.expiresAt)}>{fromNow(invitation.expiresAt)}</time>
+                    expires <time dateTime={invitation.expiresAt} title={formatDateTime(invitation.expiresAt)}>{formatRelative(invitation.expiresAt)}</time>
                   </span>
                 </div>
                 <div class="member-role">

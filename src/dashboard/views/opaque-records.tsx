@@ -1,7 +1,6 @@
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks'
 import type { Roost, ServerRecord } from '../../client/index.js'
-import { formatAbsolute, formatRelative } from '../components/time-format.js'
-import { formatBytes, plural } from '../format.js'
+import { formatAbsolute, formatBytes, formatRelative, plural } from '../format.js'
 import { UnlockForm } from '../components/unlock-form.js'
 import { VirtualTable, type Column } from '../components/virtual-table.js'
 import { useMemberEmails, whoIs } from '../state/members.js'
