@@ -1,10 +1,7 @@
-import type { Page } from 'playwright-core'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { sqlite } from '../helpers/backends.js'
-import { browserSkipReason } from '../helpers/browser.js'
+import { expect, it } from 'vitest'
 import { apiAs } from './api.js'
 import { screenshots } from './shots.js'
-import { dashboardRig, newEmail, signInOnPage, signUpOnPage, type DashboardRig } from './harness.js'
+import { describeDashboard, newEmail, signInOnPage, signUpOnPage } from './harness.js'
 
 const PASSPHRASE = 'otter lantern quietly folds'
 
@@ -13,26 +10,10 @@ const PASSPHRASE = 'otter lantern quietly folds'
  * second browser of the same person unlocks with the phrase, and a third
  * with the passphrase set on the first; each ends with the same fingerprint.
  */
-describe.skipIf(browserSkipReason())('dashboard encryption keys (Chromium, SQLite)', () => {
-  let rig: DashboardRig
-  const pages: Page[] = []
-
-  beforeAll(async () => {
-    rig = await dashboardRig(sqlite)
-  })
-  afterEach(async () => {
-    for (const page of pages.splice(0)) await page.close()
-    expect(rig.takeErrors()).toEqual([])
-    expect(rig.outsideRequests()).toEqual([])
-  })
-  afterAll(async () => {
-    await rig?.close()
-  })
-
+describeDashboard('dashboard encryption keys (Chromium, SQLite)', (rig) => {
   it('creates keys, shows the phrase once, and other browsers unlock with the phrase and with the passphrase', async () => {
     const email = newEmail('keys')
     const page = await rig.open()
-    pages.push(page)
     await signUpOnPage(page, email)
     await page.getByRole('link', { name: 'Encryption keys' }).click()
     await expect.poll(() => page.getByTestId('keys-none').count(), { timeout: 10_000 }).toBe(1)
@@ -106,7 +87,6 @@ describe.skipIf(browserSkipReason())('dashboard encryption keys (Chromium, SQLit
     // A second browser of the same person: unlocks with the recovery phrase (a wrong one is refused first).
     const second = await rig.second()
     const page2 = await rig.open(second)
-    pages.push(page2)
     await signInOnPage(page2, email)
     await page2.getByRole('button', { name: 'New collection' }).click()
     await expect.poll(() => page2.getByRole('dialog', { name: 'New collection' }).getByLabel('End-to-end encrypted').isDisabled()).toBe(true)
@@ -128,7 +108,6 @@ describe.skipIf(browserSkipReason())('dashboard encryption keys (Chromium, SQLit
     // A third: unlocks with the passphrase (a wrong one is refused first).
     const third = await rig.second()
     const page3 = await rig.open(third)
-    pages.push(page3)
     await signInOnPage(page3, email)
     await page3.goto(`${rig.url}#/account`)
     await expect.poll(() => page3.getByTestId('keys-elsewhere').count(), { timeout: 10_000 }).toBe(1)

@@ -1,33 +1,15 @@
 import type { Page } from 'playwright-core'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { sqlite } from '../helpers/backends.js'
-import { browserSkipReason } from '../helpers/browser.js'
+import { expect, it } from 'vitest'
 import { apiAs, newUser } from './api.js'
 import { screenshots } from './shots.js'
-import { dashboardRig, newEmail, signUpOnPage, type DashboardRig } from './harness.js'
+import { describeDashboard, newEmail, signUpOnPage } from './harness.js'
 
 const activeCollectionLink = (page: Page) => page.evaluate(() => document.activeElement?.getAttribute('data-collection-link') ?? null)
 
 /** #/: the collections list, create, rename, delete with its confirmation; each action checked through the REST API. */
-describe.skipIf(browserSkipReason())('dashboard collections (Chromium, SQLite)', () => {
-  let rig: DashboardRig
-  const pages: Page[] = []
-
-  beforeAll(async () => {
-    rig = await dashboardRig(sqlite)
-  })
-  afterEach(async () => {
-    for (const page of pages.splice(0)) await page.close()
-    expect(rig.takeErrors()).toEqual([])
-    expect(rig.outsideRequests()).toEqual([])
-  })
-  afterAll(async () => {
-    await rig?.close()
-  })
-
+describeDashboard('dashboard collections (Chromium, SQLite)', (rig) => {
   it('creates, renames and deletes a collection, and the server agrees at each step', async () => {
     const page = await rig.open()
-    pages.push(page)
     const email = newEmail('owner')
     await signUpOnPage(page, email)
     const api = await apiAs(rig.url, email)
@@ -123,7 +105,6 @@ describe.skipIf(browserSkipReason())('dashboard collections (Chromium, SQLite)',
 
   it('lists shared collections apart, with the role, and without owner actions', async () => {
     const page = await rig.open()
-    pages.push(page)
     const email = newEmail('reader')
     await signUpOnPage(page, email)
     const me = await apiAs(rig.url, email)

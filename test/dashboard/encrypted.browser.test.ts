@@ -1,10 +1,7 @@
-import type { Page } from 'playwright-core'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { expect, it } from 'vitest'
 import { createRoost, memoryStore } from '../../src/client/index.js'
-import { sqlite } from '../helpers/backends.js'
-import { browserSkipReason } from '../helpers/browser.js'
 import { screenshots } from './shots.js'
-import { dashboardRig, newEmail, PASSWORD, signUpOnPage, type DashboardRig } from './harness.js'
+import { describeDashboard, newEmail, PASSWORD, signUpOnPage } from './harness.js'
 
 const SECRET = 'the plaintext only devices with the key read'
 
@@ -14,25 +11,9 @@ const SECRET = 'the plaintext only devices with the key read'
  * unlocking with the recovery phrase on the page it is synced and shown in
  * plaintext.
  */
-describe.skipIf(browserSkipReason())('dashboard encrypted collection (Chromium, SQLite)', () => {
-  let rig: DashboardRig
-  const pages: Page[] = []
-
-  beforeAll(async () => {
-    rig = await dashboardRig(sqlite)
-  })
-  afterEach(async () => {
-    for (const page of pages.splice(0)) await page.close()
-    expect(rig.takeErrors()).toEqual([])
-    expect(rig.outsideRequests()).toEqual([])
-  })
-  afterAll(async () => {
-    await rig?.close()
-  })
-
+describeDashboard('dashboard encrypted collection (Chromium, SQLite)', (rig) => {
   it('shows opaque rows before unlocking and plaintext after', async () => {
     const page = await rig.open()
-    pages.push(page)
     const email = newEmail('crypto')
     await signUpOnPage(page, email)
 

@@ -4,16 +4,17 @@
  * runs first), and Debian's Chromium driven by playwright-core. Every request
  * any page makes is recorded; `outsideRequests()` lists those that left
  * this machine (none may). Screenshots go to test-artifacts/dashboard/.
+ * `describeDashboard` wraps a test file's describe block in that lifecycle.
  */
 import { existsSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { BrowserContext, Page } from 'playwright-core'
-import { expect } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect } from 'vitest'
 import type { Overrides } from '../../src/app.js'
-import { launchBrowser, type TestBrowser } from '../helpers/browser.js'
-import type { TestBackend } from '../helpers/backends.js'
+import { browserSkipReason, launchBrowser, type TestBrowser } from '../helpers/browser.js'
+import { sqlite, type TestBackend } from '../helpers/backends.js'
 import { startServer, type TestServer } from '../helpers/server.js'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
@@ -29,8 +30,13 @@ export interface DashboardRig {
   /** The first browser (one profile); `second` is another person's, with a profile of its own. */
   browser: TestBrowser
   second(): Promise<TestBrowser>
-  /** Opens the dashboard in a new tab of `browser` (default: the first) and waits until it has rendered. */
+  /**
+   * Opens the dashboard in a new tab of `browser` (default: the first) and waits until it has rendered.
+   * The rig keeps the page until `closePages()` (or `close()`).
+   */
   open(browser?: TestBrowser, hash?: string): Promise<Page>
+  /** Closes every page `open()` opened since the last call, in whichever browser. */
+  closePages(): Promise<void>
   /** Every URL requested by any page so far (HTTP and WebSocket). */
   requests: string[]
   outsideRequests(): string[]
@@ -54,6 +60,7 @@ export async function dashboardRig(backend: TestBackend, overrides: Overrides = 
   const server = await startServer(backend, { public: PUBLIC_DIR, ...overrides })
   const requests: string[] = []
   const browsers: TestBrowser[] = []
+  const pages: Page[] = []
   // The page asks for the server's stats once after sign-in to learn whether to show "Server" (state/operator.ts):
   // everyone but operators gets a 403, which Chromium reports on the console. Those reports, and only as many, are expected.
   let refusedStats = 0
@@ -92,10 +99,14 @@ export async function dashboardRig(backend: TestBackend, overrides: Overrides = 
     },
     async open(browser = first, hash = '#/') {
       const page = await browser.context.newPage()
+      pages.push(page)
       page.on('websocket', (socket) => requests.push(socket.url()))
       await page.goto(url + hash)
       await page.waitForFunction(() => (window as { __roostDashboardReadyMs?: number }).__roostDashboardReadyMs !== undefined)
       return page
+    },
+    async closePages() {
+      for (const page of pages.splice(0)) await page.close()
     },
     outsideRequests: () => requests.filter((request) => !isLocal(request)),
     async screenshot(page, name) {
@@ -115,11 +126,51 @@ export async function dashboardRig(backend: TestBackend, overrides: Overrides = 
         })
     },
     async close() {
+      await rig.closePages()
       for (const browser of browsers.splice(0)) await browser.close()
       await server.close()
     }
   }
   return rig
+}
+
+export interface DashboardSuiteOptions {
+  /** Server settings for this file's server (e.g. `operators`). */
+  overrides?: Overrides
+  /**
+   * Whether every test must end with no page or console errors (default true). Off where the
+   * tests themselves take and judge the errors at the points they expect some (records: offline).
+   */
+  noErrorsAfterEach?: boolean
+}
+
+/**
+ * A describe block of dashboard browser tests on SQLite: skipped without Chromium; one rig for
+ * the file (started before the first test, closed after the last); after each test, the pages
+ * it opened are closed and no request may have left this machine, nor (by default) any error
+ * have been reported. `body` gets the rig: the same object throughout, filled in before the
+ * first test runs, so it may be used in tests and hooks but not while the body registers them.
+ */
+export function describeDashboard(title: string, body: (rig: DashboardRig) => void, options: DashboardSuiteOptions = {}): void {
+  describe.skipIf(browserSkipReason())(title, () => {
+    // A stand-in handed out now, given the real rig's fields in beforeAll (its methods are closures, not `this`-bound).
+    const rig = {} as DashboardRig
+    let started = false
+    beforeAll(async () => {
+      Object.assign(rig, await dashboardRig(sqlite, options.overrides))
+      started = true
+    })
+    afterEach(async () => {
+      if (!started) return
+      await rig.closePages()
+      if (options.noErrorsAfterEach !== false) expect(rig.takeErrors()).toEqual([])
+      expect(rig.outsideRequests()).toEqual([])
+    })
+    afterAll(async () => {
+      if (started) await rig.close()
+    })
+    body(rig)
+  })
 }
 
 let counter = 0

@@ -1,9 +1,7 @@
 import type { Page } from 'playwright-core'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { sqlite } from '../helpers/backends.js'
-import { browserSkipReason } from '../helpers/browser.js'
+import { expect, it } from 'vitest'
 import { apiAs, newUser } from './api.js'
-import { dashboardRig, newEmail, PASSWORD, type DashboardRig } from './harness.js'
+import { describeDashboard, newEmail, PASSWORD } from './harness.js'
 
 /** What has focus: its accessible-ish name (label, aria-label or text), tag and a few attributes. */
 const focused = (page: Page) =>
@@ -26,27 +24,11 @@ const focused = (page: Page) =>
  * Enter and Escape, checking at each step where focus is, that it shows,
  * and that dialogs take it and give it back.
  */
-describe.skipIf(browserSkipReason())('dashboard by keyboard (Chromium, SQLite)', () => {
-  let rig: DashboardRig
-  const pages: Page[] = []
-
-  beforeAll(async () => {
-    rig = await dashboardRig(sqlite)
-  })
-  afterEach(async () => {
-    for (const page of pages.splice(0)) await page.close()
-    expect(rig.takeErrors()).toEqual([])
-    expect(rig.outsideRequests()).toEqual([])
-  })
-  afterAll(async () => {
-    await rig?.close()
-  })
-
+describeDashboard('dashboard by keyboard (Chromium, SQLite)', (rig) => {
   it('signs in, makes a collection in the dialog, opens it, and moves through the menu, all by keyboard', async () => {
     const email = newEmail('keys-only')
     await newUser(rig.url, email)
     const page = await rig.open(rig.browser, '#/signin')
-    pages.push(page)
     const key = (name: string) => page.keyboard.press(name)
 
     // Sign in: the view's main region has focus; Tab goes to the e-mail field, then the password; Enter submits.

@@ -1,10 +1,7 @@
 import { randomUUID } from 'node:crypto'
-import type { Page } from 'playwright-core'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { sqlite } from '../helpers/backends.js'
-import { browserSkipReason } from '../helpers/browser.js'
+import { expect, it } from 'vitest'
 import { screenshots } from './shots.js'
-import { dashboardRig, newEmail, signUpOnPage, type DashboardRig } from './harness.js'
+import { describeDashboard, newEmail, signUpOnPage } from './harness.js'
 import { signInRest, signUpRest } from './rest.js'
 
 interface WireLock {
@@ -14,25 +11,9 @@ interface WireLock {
 }
 
 /** The locks tab: another member's lock and open batch show with who holds them; the owner breaks the lock and the server no longer has it. */
-describe.skipIf(browserSkipReason())('dashboard locks (Chromium, SQLite)', () => {
-  let rig: DashboardRig
-  const pages: Page[] = []
-
-  beforeAll(async () => {
-    rig = await dashboardRig(sqlite)
-  })
-  afterEach(async () => {
-    for (const page of pages.splice(0)) await page.close()
-    expect(rig.takeErrors()).toEqual([])
-    expect(rig.outsideRequests()).toEqual([])
-  })
-  afterAll(async () => {
-    await rig?.close()
-  })
-
+describeDashboard('dashboard locks (Chromium, SQLite)', (rig) => {
   it("shows another member's lock and batch; the owner breaks the lock", async () => {
     const page = await rig.open()
-    pages.push(page)
     const ownerEmail = newEmail('owner')
     await signUpOnPage(page, ownerEmail)
     const owner = await signInRest(rig.url, ownerEmail)
@@ -71,7 +52,6 @@ describe.skipIf(browserSkipReason())('dashboard locks (Chromium, SQLite)', () =>
 
   it('offers no Break to a member who is not an owner', async () => {
     const page = await rig.open()
-    pages.push(page)
     const writerEmail = newEmail('writer')
     await signUpOnPage(page, writerEmail)
     const writer = await signInRest(rig.url, writerEmail)

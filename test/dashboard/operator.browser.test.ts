@@ -1,11 +1,9 @@
 import { readFileSync } from 'node:fs'
 import type { Page } from 'playwright-core'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { sqlite } from '../helpers/backends.js'
-import { browserSkipReason } from '../helpers/browser.js'
+import { expect, it } from 'vitest'
 import { newUser } from './api.js'
 import { screenshots } from './shots.js'
-import { dashboardRig, newEmail, signUpOnPage, type DashboardRig } from './harness.js'
+import { describeDashboard, newEmail, signUpOnPage } from './harness.js'
 
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
 
@@ -20,23 +18,9 @@ const stat = async (page: Page, name: string) => {
  * backend and counts that match what the test made; everyone else is told
  * the page is not for them and sees no numbers.
  */
-describe.skipIf(browserSkipReason())('dashboard operator view (Chromium, SQLite)', () => {
-  let rig: DashboardRig
-  const pages: Page[] = []
-  const operator = newEmail('operator')
+const operator = newEmail('operator')
 
-  beforeAll(async () => {
-    rig = await dashboardRig(sqlite, { operators: [operator.toUpperCase()] })
-  })
-  afterEach(async () => {
-    for (const page of pages.splice(0)) await page.close()
-    expect(rig.takeErrors()).toEqual([])
-    expect(rig.outsideRequests()).toEqual([])
-  })
-  afterAll(async () => {
-    await rig?.close()
-  })
-
+describeDashboard('dashboard operator view (Chromium, SQLite)', (rig) => {
   it('shows an operator the counts of what exists, refreshed on demand and every 10 s, and no record data', async () => {
     // What exists: two users, two collections, three records of which one deleted, a lock, an open batch.
     const maker = await newUser(rig.url, newEmail('maker'))
@@ -53,7 +37,6 @@ describe.skipIf(browserSkipReason())('dashboard operator view (Chromium, SQLite)
     const liveBytes = Buffer.byteLength(JSON.stringify(data[0][2])) + Buffer.byteLength(JSON.stringify(data[1][2]))
 
     const page = await rig.open()
-    pages.push(page)
     await signUpOnPage(page, operator)
     // The menu offers "Server" to operators.
     await expect.poll(() => page.getByRole('link', { name: 'Server' }).count(), { timeout: 10_000 }).toBe(1)
@@ -91,7 +74,6 @@ describe.skipIf(browserSkipReason())('dashboard operator view (Chromium, SQLite)
 
   it('tells anyone else the page is only for operators, with no numbers, and hides it from the menu', async () => {
     const page = await rig.open()
-    pages.push(page)
     const probe = page.waitForResponse((response) => response.url().endsWith('/server-stats'), { timeout: 15_000 })
     await signUpOnPage(page, newEmail('someone'))
     // The page asked once after sign-in; the 403 decided against "Server" in the menu.
@@ -106,4 +88,4 @@ describe.skipIf(browserSkipReason())('dashboard operator view (Chromium, SQLite)
     expect(await page.locator('main').textContent()).not.toMatch(/\d/)
     await rig.screenshot(page, 'operator-refused')
   })
-})
+}, { overrides: { operators: [operator.toUpperCase()] } })

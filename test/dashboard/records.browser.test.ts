@@ -2,11 +2,9 @@ import { readFile, readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import type { Page } from 'playwright-core'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { sqlite } from '../helpers/backends.js'
-import { browserSkipReason } from '../helpers/browser.js'
+import { expect, it } from 'vitest'
 import { screenshots } from './shots.js'
-import { dashboardRig, newEmail, PUBLIC_DIR, signUpOnPage, type DashboardRig } from './harness.js'
+import { describeDashboard, newEmail, PUBLIC_DIR, signUpOnPage } from './harness.js'
 import { recordPath, signInRest, type RestUser, type WireRecord } from './rest.js'
 
 const counts = (page: Page) => page.getByTestId('record-counts').textContent()
@@ -19,24 +17,9 @@ const row = (page: Page, id: string) => page.getByRole('row', { name: new RegExp
  * on demand, the export downloads every record, and a collection of 10,000
  * records scrolls without putting them all in the DOM.
  */
-describe.skipIf(browserSkipReason())('dashboard records (Chromium, SQLite)', () => {
-  let rig: DashboardRig
-  const pages: Page[] = []
-
-  beforeAll(async () => {
-    rig = await dashboardRig(sqlite)
-  })
-  afterEach(async () => {
-    for (const page of pages.splice(0)) await page.close()
-    expect(rig.outsideRequests()).toEqual([])
-  })
-  afterAll(async () => {
-    await rig?.close()
-  })
-
+describeDashboard('dashboard records (Chromium, SQLite)', (rig) => {
   const signedUp = async (): Promise<{ page: Page; api: RestUser }> => {
     const page = await rig.open()
-    pages.push(page)
     const email = newEmail('records')
     await signUpOnPage(page, email)
     return { page, api: await signInRest(rig.url, email) }
@@ -281,4 +264,4 @@ describe.skipIf(browserSkipReason())('dashboard records (Chromium, SQLite)', () 
     expect(gzipped).toBeLessThanOrEqual(150_000)
     expect(rig.takeErrors()).toEqual([])
   })
-})
+}, { noErrorsAfterEach: false })

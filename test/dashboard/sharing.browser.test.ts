@@ -1,10 +1,7 @@
-import type { Page } from 'playwright-core'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { sqlite } from '../helpers/backends.js'
-import { browserSkipReason } from '../helpers/browser.js'
+import { expect, it } from 'vitest'
 import { apiAs } from './api.js'
 import { screenshots } from './shots.js'
-import { dashboardRig, newEmail, signUpOnPage, type DashboardRig } from './harness.js'
+import { describeDashboard, newEmail, signUpOnPage } from './harness.js'
 
 interface MemberRow {
   userId: string
@@ -18,27 +15,11 @@ interface MemberRow {
  * collection; A changes B's role and removes B. Each step checked through
  * the REST API.
  */
-describe.skipIf(browserSkipReason())('dashboard sharing (Chromium, SQLite, two browsers)', () => {
-  let rig: DashboardRig
-  const pages: Page[] = []
-
-  beforeAll(async () => {
-    rig = await dashboardRig(sqlite)
-  })
-  afterEach(async () => {
-    for (const page of pages.splice(0)) await page.close()
-    expect(rig.takeErrors()).toEqual([])
-    expect(rig.outsideRequests()).toEqual([])
-  })
-  afterAll(async () => {
-    await rig?.close()
-  })
-
+describeDashboard('dashboard sharing (Chromium, SQLite, two browsers)', (rig) => {
   it('invites by e-mail, the invitee accepts in another browser, the owner changes the role and removes them', async () => {
     const emailA = newEmail('alice')
     const emailB = newEmail('bob')
     const pageA = await rig.open()
-    pages.push(pageA)
     await signUpOnPage(pageA, emailA)
     const apiA = await apiAs(rig.url, emailA)
 
@@ -73,7 +54,6 @@ describe.skipIf(browserSkipReason())('dashboard sharing (Chromium, SQLite, two b
     // B, in a browser of their own, signs up and finds the invitation (counted in the menu too).
     const second = await rig.second()
     const pageB = await rig.open(second)
-    pages.push(pageB)
     await signUpOnPage(pageB, emailB)
     await expect.poll(() => pageB.getByRole('link', { name: /^Invitations.*1 pending/ }).count(), { timeout: 10_000 }).toBe(1)
     await expect.poll(() => pageB.getByRole('link', { name: 'Review it' }).count()).toBe(1)
@@ -132,7 +112,6 @@ describe.skipIf(browserSkipReason())('dashboard sharing (Chromium, SQLite, two b
     const emailA = newEmail('owner')
     const emailB = newEmail('leaver')
     const pageB = await rig.open()
-    pages.push(pageB)
     await signUpOnPage(pageB, emailB)
     const apiB = await apiAs(rig.url, emailB)
     const signUp = await fetch(`${rig.url}users`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: emailA, password: 'a long enough password' }) })

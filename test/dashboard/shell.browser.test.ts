@@ -1,29 +1,10 @@
-import type { Page } from 'playwright-core'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { sqlite } from '../helpers/backends.js'
-import { browserSkipReason } from '../helpers/browser.js'
-import { dashboardRig, newEmail, signInOnPage, signUpOnPage, type DashboardRig } from './harness.js'
+import { expect, it } from 'vitest'
+import { describeDashboard, newEmail, signInOnPage, signUpOnPage } from './harness.js'
 
 /** The page's shell: sign-up, sign-in, sign-out, the status line, security headers. SQLite: the page is the same on every backend (the server's own suites cover those). */
-describe.skipIf(browserSkipReason())('dashboard shell (Chromium, SQLite)', () => {
-  let rig: DashboardRig
-  const pages: Page[] = []
-
-  beforeAll(async () => {
-    rig = await dashboardRig(sqlite)
-  })
-  afterEach(async () => {
-    for (const page of pages.splice(0)) await page.close()
-    expect(rig.takeErrors()).toEqual([])
-    expect(rig.outsideRequests()).toEqual([])
-  })
-  afterAll(async () => {
-    await rig?.close()
-  })
-
+describeDashboard('dashboard shell (Chromium, SQLite)', (rig) => {
   it('signs up, shows the sync status in words, signs out and in again', async () => {
     const page = await rig.open()
-    pages.push(page)
     // Signed out, any place leads to the sign-in form.
     await expect.poll(() => page.url()).toMatch(/#\/signin$/)
     await rig.screenshot(page, 'sign-in')
@@ -44,7 +25,6 @@ describe.skipIf(browserSkipReason())('dashboard shell (Chromium, SQLite)', () =>
 
   it('says what is wrong with a wrong password, without leaving the form', async () => {
     const page = await rig.open()
-    pages.push(page)
     const email = newEmail()
     await signUpOnPage(page, email)
     await page.getByRole('button', { name: 'Sign out' }).click()

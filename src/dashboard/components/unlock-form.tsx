@@ -1,5 +1,6 @@
 import { useState } from 'preact/hooks'
 import { InvalidRecoveryPhraseError, type Roost } from '../../client/index.js'
+import { useAction } from '../state/use-action.js'
 import { ErrorText } from './error-text.js'
 
 /**
@@ -11,12 +12,9 @@ import { ErrorText } from './error-text.js'
  */
 export function UnlockForm(props: { roost: Roost; onUnlocked(): void }) {
   const [secret, setSecret] = useState('')
-  const [busy, setBusy] = useState(false)
-  const [error, setError] = useState<unknown>(null)
+  const { busy, error, run } = useAction()
   const submit = async () => {
-    setBusy(true)
-    setError(null)
-    try {
+    await run(async () => {
       const words = secret.trim().split(/\s+/)
       let imported = false
       if (words.length >= 12) {
@@ -30,11 +28,7 @@ export function UnlockForm(props: { roost: Roost; onUnlocked(): void }) {
       if (!imported) await props.roost.account.unlockWithPassphrase(secret)
       setSecret('')
       props.onUnlocked()
-    } catch (caught) {
-      setError(caught)
-    } finally {
-      setBusy(false)
-    }
+    })
   }
   return (
     <form

@@ -3,6 +3,7 @@ import { MIN_PASSPHRASE_CHARACTERS } from '../../client/crypto/passphrase-seal.j
 import { ErrorText } from '../components/error-text.js'
 import { account } from '../state/account.js'
 import { announce } from '../state/notice.js'
+import { useAction } from '../state/use-action.js'
 
 /* This browser holds the keys: the fingerprint, the QR code for another device, the passphrase. */
 
@@ -74,38 +75,25 @@ function AddDevice() {
 function SetPassphrase(props: { isSet: boolean | null; onChanged: () => void }) {
   const [passphrase, setPassphrase] = useState('')
   const [repeat, setRepeat] = useState('')
-  const [busy, setBusy] = useState(false)
-  const [error, setError] = useState<unknown>(null)
+  const { busy, error, run } = useAction()
   const mismatch = repeat.length > 0 && repeat !== passphrase
   const submit = async (event: Event) => {
     event.preventDefault()
     if (passphrase !== repeat) return
-    setBusy(true)
-    setError(null)
-    try {
+    await run(async () => {
       await account().setPassphrase(passphrase)
       setPassphrase('')
       setRepeat('')
       announce(props.isSet ? 'Passphrase changed.' : 'Passphrase set: other devices can now unlock with it.')
       props.onChanged()
-    } catch (caught) {
-      setError(caught)
-    } finally {
-      setBusy(false)
-    }
+    })
   }
   const clear = async () => {
-    setBusy(true)
-    setError(null)
-    try {
+    await run(async () => {
       await account().setPassphrase(null)
       announce('Passphrase removed: the server no longer keeps a copy of your keys.')
       props.onChanged()
-    } catch (caught) {
-      setError(caught)
-    } finally {
-      setBusy(false)
-    }
+    })
   }
   return (
     <form class="card stack" onSubmit={submit} aria-labelledby="passphrase-title">

@@ -1,22 +1,16 @@
 import { useEffect, useRef, useState } from 'preact/hooks'
 import { ErrorText } from '../components/error-text.js'
 import { account } from '../state/account.js'
+import { useAction } from '../state/use-action.js'
 
 /* Setting up this browser's keys: create them (and write the phrase down), or unlock with the phrase or passphrase. */
 
 export function CreateKeys(props: { onCreated: (phrase: string) => void }) {
-  const [busy, setBusy] = useState(false)
-  const [error, setError] = useState<unknown>(null)
+  const { busy, error, run } = useAction()
   const create = async () => {
-    setBusy(true)
-    setError(null)
-    try {
+    await run(async () => {
       props.onCreated((await account().create()).recoveryPhrase)
-    } catch (caught) {
-      setError(caught)
-    } finally {
-      setBusy(false)
-    }
+    })
   }
   return (
     <div class="card" data-testid="keys-none">
@@ -84,20 +78,13 @@ export function Unlock(props: { passphrase: boolean; onUnlocked: (how: string) =
 
 function PassphraseUnlock(props: { available: boolean; onUnlocked: () => void }) {
   const [passphrase, setPassphrase] = useState('')
-  const [busy, setBusy] = useState(false)
-  const [error, setError] = useState<unknown>(null)
+  const { busy, error, run } = useAction()
   const submit = async (event: Event) => {
     event.preventDefault()
-    setBusy(true)
-    setError(null)
-    try {
+    await run(async () => {
       await account().unlockWithPassphrase(passphrase)
       props.onUnlocked()
-    } catch (caught) {
-      setError(caught)
-    } finally {
-      setBusy(false)
-    }
+    })
   }
   return (
     <form class="card stack" onSubmit={submit} aria-labelledby="unlock-passphrase-title">
@@ -124,20 +111,13 @@ function PassphraseUnlock(props: { available: boolean; onUnlocked: () => void })
 
 function PhraseUnlock(props: { onUnlocked: () => void }) {
   const [phrase, setPhrase] = useState('')
-  const [busy, setBusy] = useState(false)
-  const [error, setError] = useState<unknown>(null)
+  const { busy, error, run } = useAction()
   const submit = async (event: Event) => {
     event.preventDefault()
-    setBusy(true)
-    setError(null)
-    try {
+    await run(async () => {
       await account().importRecoveryPhrase(phrase)
       props.onUnlocked()
-    } catch (caught) {
-      setError(caught)
-    } finally {
-      setBusy(false)
-    }
+    })
   }
   return (
     <form class="card stack" onSubmit={submit} aria-labelledby="unlock-phrase-title">

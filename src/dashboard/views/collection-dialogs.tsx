@@ -5,6 +5,7 @@ import { ErrorText } from '../components/error-text.js'
 import { labelOf, plural } from '../format.js'
 import { serverApi } from '../state/server.js'
 import { session } from '../state/session.js'
+import { useAction } from '../state/use-action.js'
 
 /** The server's rule for ids (src/ids.ts), for the browser's own check before sending. */
 const ID_PATTERN = '(?!__proto__$)[A-Za-z0-9_~\\-][A-Za-z0-9_.~\\-]{0,127}'
@@ -15,8 +16,7 @@ export function CreateCollectionDialog(props: { open: boolean; onClose: () => vo
   const [id, setId] = useState('')
   const [encrypted, setEncrypted] = useState(false)
   const [keys, setKeys] = useState<'ready' | 'missing' | null>(null)
-  const [busy, setBusy] = useState(false)
-  const [error, setError] = useState<unknown>(null)
+  const { busy, error, run, setError } = useAction()
 
   // Reset as the dialog opens, in the same task (a plain effect would run a frame later, after the first keys typed).
   useLayoutEffect(() => {
@@ -31,16 +31,10 @@ export function CreateCollectionDialog(props: { open: boolean; onClose: () => vo
 
   const submit = async (event: Event) => {
     event.preventDefault()
-    setBusy(true)
-    setError(null)
-    try {
+    await run(async () => {
       const created = await serverApi().createCollection({ id: id.trim() || undefined, name: name.trim() || null, encrypted })
       props.onCreated(created)
-    } catch (caught) {
-      setError(caught)
-    } finally {
-      setBusy(false)
-    }
+    })
   }
 
   return (
@@ -97,8 +91,7 @@ export function CreateCollectionDialog(props: { open: boolean; onClose: () => vo
 /** Rename (admins and owners); an empty name clears it, and the id shows instead. */
 export function RenameCollectionDialog(props: { collection: Collection | null; onClose: () => void; onRenamed: (collection: Collection) => void }) {
   const [name, setName] = useState('')
-  const [busy, setBusy] = useState(false)
-  const [error, setError] = useState<unknown>(null)
+  const { busy, error, run, setError } = useAction()
   const collection = props.collection
 
   useLayoutEffect(() => {
@@ -109,15 +102,9 @@ export function RenameCollectionDialog(props: { collection: Collection | null; o
   const submit = async (event: Event) => {
     event.preventDefault()
     if (!collection) return
-    setBusy(true)
-    setError(null)
-    try {
+    await run(async () => {
       props.onRenamed(await serverApi().renameCollection(collection.id, name.trim() || null))
-    } catch (caught) {
-      setError(caught)
-    } finally {
-      setBusy(false)
-    }
+    })
   }
 
   return (
@@ -159,8 +146,7 @@ interface Loss {
 export function DeleteCollectionDialog(props: { collection: Collection | null; onClose: () => void; onDeleted: (collection: Collection) => void }) {
   const [loss, setLoss] = useState<Loss | null>(null)
   const [typed, setTyped] = useState('')
-  const [busy, setBusy] = useState(false)
-  const [error, setError] = useState<unknown>(null)
+  const { busy, error, run, setError } = useAction()
   const collection = props.collection
 
   useLayoutEffect(() => {
@@ -196,16 +182,10 @@ export function DeleteCollectionDialog(props: { collection: Collection | null; o
   const submit = async (event: Event) => {
     event.preventDefault()
     if (!collection || !confirmed) return
-    setBusy(true)
-    setError(null)
-    try {
+    await run(async () => {
       await serverApi().deleteCollection(collection.id)
       props.onDeleted(collection)
-    } catch (caught) {
-      setError(caught)
-    } finally {
-      setBusy(false)
-    }
+    })
   }
 
   const count = (n: number | undefined, one: string) => (n === undefined || n < 0 ? `every ${one}` : plural(n, one))

@@ -6,25 +6,20 @@ import { navigate } from '../router.js'
 import { announce } from '../state/notice.js'
 import { serverApi } from '../state/server.js'
 import { departing } from '../state/live.js'
+import { useAction } from '../state/use-action.js'
 
 /* The confirmations of the members tab: removing someone, leaving. */
 
 export function RemoveDialog(props: { collectionId: string; member: Member | null; onClose: () => void; onRemoved: (member: Member) => void }) {
-  const [busy, setBusy] = useState(false)
-  const [error, setError] = useState<unknown>(null)
+  const { busy, error, run, setError } = useAction()
   useEffect(() => setError(null), [props.member])
   const remove = async () => {
-    if (!props.member) return
-    setBusy(true)
-    setError(null)
-    try {
-      await serverApi().removeMember(props.collectionId, props.member.userId)
-      props.onRemoved(props.member)
-    } catch (caught) {
-      setError(caught)
-    } finally {
-      setBusy(false)
-    }
+    const member = props.member
+    if (!member) return
+    await run(async () => {
+      await serverApi().removeMember(props.collectionId, member.userId)
+      props.onRemoved(member)
+    })
   }
   return (
     <Dialog title={props.member ? `Remove ${props.member.email}?` : 'Remove'} open={props.member !== null} onClose={props.onClose}>

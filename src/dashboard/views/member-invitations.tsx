@@ -6,28 +6,22 @@ import { ROLE_HELP, RoleBadge, grantable } from '../components/role-badge.js'
 import { formatDateTime, formatRelative } from '../format.js'
 import { announce } from '../state/notice.js'
 import { serverApi } from '../state/server.js'
+import { useAction } from '../state/use-action.js'
 
 /* A collection's invitations, for its owners and admins: invite by e-mail with a role; the pending ones, revocable. */
 
 export function InviteForm(props: { collectionId: string; role: Role; onInvited: () => void }) {
   const [email, setEmail] = useState('')
   const [role, setRole] = useState<Role>('writer')
-  const [busy, setBusy] = useState(false)
-  const [error, setError] = useState<unknown>(null)
+  const { busy, error, run } = useAction()
   const submit = async (event: Event) => {
     event.preventDefault()
-    setBusy(true)
-    setError(null)
-    try {
+    await run(async () => {
       const invitation = await serverApi().invite(props.collectionId, email.trim(), role)
       announce(`Invitation sent to ${invitation.inviteeEmail ?? email.trim()} as ${role}.`)
       setEmail('')
       props.onInvited()
-    } catch (caught) {
-      setError(caught)
-    } finally {
-      setBusy(false)
-    }
+    })
   }
   return (
     <form class="invite-form card" onSubmit={submit} aria-labelledby="invite-title">

@@ -2,27 +2,21 @@ import { useState } from 'preact/hooks'
 import { ErrorText } from '../components/error-text.js'
 import { navigate } from '../router.js'
 import { signIn, signUp } from '../state/session.js'
+import { useAction } from '../state/use-action.js'
 
 /** Sign in, or create an account (the same accounts as the API). */
 export function SignInView(props: { mode: 'signin' | 'signup' }) {
   const [email, setEmail] = useState('')
   const [password, setPassword] = useState('')
-  const [busy, setBusy] = useState(false)
-  const [error, setError] = useState<unknown>(null)
+  const { busy, error, run } = useAction()
   const signingUp = props.mode === 'signup'
 
   const submit = async (event: Event) => {
     event.preventDefault()
-    setBusy(true)
-    setError(null)
-    try {
+    await run(async () => {
       await (signingUp ? signUp(email, password) : signIn(email, password))
       navigate({ name: 'collections' })
-    } catch (caught) {
-      setError(caught)
-    } finally {
-      setBusy(false)
-    }
+    })
   }
 
   return (
