@@ -13,6 +13,8 @@ import { takeLockToken } from './lock-token.js'
 import { Sweeper } from './sweeper.js'
 import { httpErrors } from './http-errors.js'
 import { securityHeaders } from './http/security-headers.js'
+import { operations } from './http/operations.js'
+import { countCalls, countChanges, metrics } from './metrics/index.js'
 import { checkInput } from './hooks/input-shape.js'
 import { closeConnections, limitSocketsPerUser, realtime } from './realtime/index.js'
 import { createLogger } from './logger.js'
@@ -61,6 +63,7 @@ export function createApp(overrides: Overrides = {}, options: AppOptions = {}): 
   app.set('storage', createStorage(app.get('databaseUrl'), dataDir, { logger, shortcuts: app.get('storageShortcuts') }))
   app.set('clock', options.clock ?? systemClock)
   app.set('sweeper', new Sweeper(app))
+  app.configure(metrics)
 
   const origins = app.get('origins')
   const { requestBytes } = app.get('limits')
@@ -73,6 +76,8 @@ export function createApp(overrides: Overrides = {}, options: AppOptions = {}): 
   })
   app.use(securityHeaders())
   app.use(httpErrors(logger))
+  // /health, /ready and /metrics: before CORS, the page, the body parser and authentication; none applies to them.
+  app.use(operations(app))
   app.use(cors({ origin: (ctx) => allowOrigin(origins, ctx.get('Origin')), exposeHeaders: ['ETag', 'Idempotent-Replayed', 'Retry-After'] }))
   // Deferred: the page is served only for what no service answered. Otherwise
   // every API request would first wait for a file check on libuv's thread
@@ -92,11 +97,13 @@ export function createApp(overrides: Overrides = {}, options: AppOptions = {}): 
   app.configure(limitSocketsPerUser)
   app.configure(services)
   app.configure(channels)
+  app.configure(countChanges)
   app.configure(answerUnknownSocketEvents)
 
-  // drainCalls first: a call that arrives during shutdown is refused before anything runs.
+  // countCalls outermost: it counts every call from a client with the status the client gets.
+  // drainCalls first after it: a call that arrives during shutdown is refused before anything runs.
   // checkInput next: nothing else (authentication, validation) sees a malformed shape.
-  app.hooks({ around: { all: [hideInternalErrors, drainCalls, checkInput, callParameters] } })
+  app.hooks({ around: { all: [countCalls, hideInternalErrors, drainCalls, checkInput, callParameters] } })
   app.hooks({
     setup: [
       async (context: HookContext, next: NextFunction) => {

@@ -114,6 +114,13 @@ export const configurationSchema = Type.Object(
       pingIntervalMilliseconds: Type.Integer({ minimum: 100 }),
       pingTimeoutMilliseconds: Type.Integer({ minimum: 100 })
     }),
+    metrics: Type.Object({
+      /**
+       * Empty: GET /metrics is not served (404). Set: served to
+       * `Authorization: Bearer <token>` only. No spaces (it travels in a header).
+       */
+      token: Type.String({ pattern: '^\\S*$' })
+    }),
     /** On SIGINT/SIGTERM: how long in-flight calls and sockets get before the process exits anyway. */
     shutdownTimeoutSeconds: Type.Number({ minimum: 0 }),
     /** How often expired batches and idempotency keys are cleaned up. */

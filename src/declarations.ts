@@ -3,6 +3,7 @@ import type { Application as FeathersApplication } from '@feathersjs/koa'
 import type { Clock } from './clock.js'
 import type { RoostConfiguration } from './configuration.js'
 import type { Logger } from './logger.js'
+import type { Metrics } from './metrics/index.js'
 import type { Storage, StoredUser } from './storage/types.js'
 import type { Sweeper } from './sweeper.js'
 
@@ -14,6 +15,8 @@ export interface Configuration extends RoostConfiguration {
   logger: Logger
   clock: Clock
   sweeper: Sweeper
+  /** The app's own Prometheus registry and its metrics (src/metrics/). */
+  metricsRegistry: Metrics
 }
 
 // Each service file adds its own entry (see src/services/*/…).

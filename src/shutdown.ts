@@ -66,6 +66,9 @@ const drainOf = (app: Application): Drain => {
   return drain
 }
 
+/** Whether the server is stopping (/ready answers 503 from the first moment). */
+export const isDraining = (app: Application): boolean => drainOf(app).draining
+
 /**
  * Around every service call: counts socket.io calls in flight (REST requests
  * are counted whole, response included, by `trackRequests`) and refuses new

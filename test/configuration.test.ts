@@ -55,7 +55,10 @@ describe('checkConfiguration', () => {
     ['trustProxy', 'yes'],
     ['operators', 'ada@example.com'],
     ['rateLimits.signIn.failuresPerAddressAndIp', 0],
-    ['rateLimits.signUp.perIp', 0]
+    ['rateLimits.signUp.perIp', 0],
+    ['metrics.token', 42],
+    ['metrics.token', 'has a space'],
+    ['metrics', 'secret-token']
   ]
 
   for (const [setting, value] of wrong) {
@@ -68,6 +71,16 @@ describe('checkConfiguration', () => {
 
   it('rejects an operators entry that is not an e-mail address, naming it', () => {
     expect(() => checkConfiguration(withSetting('operators', ['ada@example.com', 'not an address']))).toThrow(/^Invalid configuration: operators\.1 /)
+  })
+
+  it('accepts metrics.token empty (no /metrics) or a token without spaces', () => {
+    expect(() => checkConfiguration(withSetting('metrics.token', ''))).not.toThrow()
+    expect(() => checkConfiguration(withSetting('metrics.token', 'Zk3-9_x.long~token'))).not.toThrow()
+  })
+
+  it('takes metrics.token from ROOST_METRICS_TOKEN', () => {
+    const variables = JSON.parse(readFileSync(new URL('../config/custom-environment-variables.json', import.meta.url), 'utf8'))
+    expect(variables.metrics).toEqual({ token: 'ROOST_METRICS_TOKEN' })
   })
 
   it('rejects a missing setting, naming it', () => {

@@ -257,6 +257,8 @@ export interface Backend extends BackendQueries {
   readonly name: 'sqlite' | 'postgres' | 'mongodb'
   /** Brings the schema (tables or indexes) up to date; safe on every start. */
   migrate(): Promise<void>
+  /** As Storage.ping: one trivial query, no data read. */
+  ping(): Promise<void>
   close(): Promise<void>
 
   /**

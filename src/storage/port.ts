@@ -331,5 +331,10 @@ export interface Storage extends UsersPort, CollectionsPort, RecordsPort, Batche
   readonly backend: string
   /** Brings the schema up to date. Safe to call on every start. */
   migrate(): Promise<void>
+  /**
+   * A trivial round trip to the database (readiness, /ready): resolves if it
+   * answers, throws a StorageError if not. Reads no data.
+   */
+  ping(): Promise<void>
   close(): Promise<void>
 }

@@ -93,6 +93,10 @@ export class SyncStorage implements Storage {
     return this.db.migrate()
   }
 
+  ping(): Promise<void> {
+    return this.db.ping()
+  }
+
   close(): Promise<void> {
     return this.db.close()
   }

@@ -71,6 +71,11 @@ export class KnexBackend extends KnexQueries implements Backend {
     if (this.useCheckpointer) this.checkpointer ??= new SqliteCheckpointer(this.filename!)
   }
 
+  async ping(): Promise<void> {
+    // Through the sessions, as requests read: on SQLite it waits its turn on the one connection like them.
+    await this.read(select('SELECT 1 AS one', []))
+  }
+
   async close(): Promise<void> {
     await this.checkpointer?.stop()
     await this.db.destroy()

@@ -87,6 +87,10 @@ export class MongoBackend implements Backend {
     }
   }
 
+  async ping(): Promise<void> {
+    await this.run(() => this.db.command({ ping: 1 }))
+  }
+
   async close(): Promise<void> {
     await this.client.close()
   }

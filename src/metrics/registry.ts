@@ -1,0 +1,53 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+
+/**
+ * The app's Prometheus metrics, on a registry of its own (not prom-client's
+ * global one): several apps in one process (the tests) each count their
+ * own. Labels are only route patterns, method names and status codes:
+ * never an id, an address or anything a user wrote.
+ */
+export interface Metrics {
+  registry: Registry
+  /** Every service call from a client (REST or socket.io), by route pattern, method and status. */
+  requests: Counter<'service' | 'method' | 'status'>
+  requestDuration: Histogram<'service' | 'method'>
+  /** Open socket.io connections. */
+  realtimeConnections: Gauge
+  /** Record changes committed (each announced once; idempotent replays are not new changes). */
+  changesWritten: Counter
+  /** Calls answered 409 Conflict (versions, locks, batch preconditions). */
+  conflicts: Counter<'service' | 'method'>
+  /** Batch commits that succeeded. */
+  batchCommits: Counter
+}
+
+export function createMetrics(): Metrics {
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry })
+  const registers = [registry]
+  return {
+    registry,
+    requests: new Counter({
+      name: 'roost_requests_total',
+      help: 'Service calls from clients, by service (route pattern), method and status',
+      labelNames: ['service', 'method', 'status'],
+      registers
+    }),
+    requestDuration: new Histogram({
+      name: 'roost_request_duration_seconds',
+      help: 'Time to answer a service call, by service (route pattern) and method',
+      labelNames: ['service', 'method'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers
+    }),
+    realtimeConnections: new Gauge({ name: 'roost_realtime_connections', help: 'Open socket.io connections', registers }),
+    changesWritten: new Counter({ name: 'roost_changes_written_total', help: 'Record changes committed', registers }),
+    conflicts: new Counter({
+      name: 'roost_conflicts_total',
+      help: 'Service calls answered 409 Conflict, by service (route pattern) and method',
+      labelNames: ['service', 'method'],
+      registers
+    }),
+    batchCommits: new Counter({ name: 'roost_batch_commits_total', help: 'Batch commits that succeeded', registers })
+  }
+}
