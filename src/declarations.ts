@@ -3,7 +3,7 @@ import type { Application as FeathersApplication } from '@feathersjs/koa'
 import type { Clock } from './clock.js'
 import type { RoostConfiguration } from './configuration.js'
 import type { Logger } from './logger.js'
-import type { Metrics } from './metrics/index.js'
+import type { Metrics } from './metrics/registry.js'
 import type { Storage, StoredUser } from './storage/types.js'
 import type { Sweeper } from './sweeper.js'
 

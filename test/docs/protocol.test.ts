@@ -390,8 +390,8 @@ describeBackends('docs/PROTOCOL.md examples', (backend) => {
     } catch {
       throw new Error('curl is not installed: the curl examples of docs/PROTOCOL.md need it (e.g. apt-get install curl)')
     }
-    // Ada is the operator of the examples' server ("Operator view").
-    server = await startServer(backend, { operators: ['ada@example.com'] })
+    // Ada is the operator of the examples' server ("Operator view"); /metrics has a token ("Health, readiness and metrics").
+    server = await startServer(backend, { operators: ['ada@example.com'], metrics: { token: 'example-metrics-token' } })
   })
   afterAll(async () => {
     await server?.close()
