@@ -10,7 +10,7 @@ export type { Metrics }
  * Service calls are counted by `countCalls`, an around-hook on every call.
  */
 export function metrics(app: Application): void {
-  const collected = createMetrics()
+  const collected = createMetrics({ processMetrics: app.get('metrics').token !== '' })
   app.set('metricsRegistry', collected)
   app.on('connection', () => collected.realtimeConnections.inc())
   app.on('disconnect', () => collected.realtimeConnections.dec())

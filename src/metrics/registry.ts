@@ -21,9 +21,14 @@ export interface Metrics {
   batchCommits: Counter
 }
 
-export function createMetrics(): Metrics {
+/**
+ * `processMetrics`: also prom-client's process and Node.js metrics. They
+ * watch the event loop and garbage collection from the moment they are set
+ * up (and are never taken down), so only when /metrics is served.
+ */
+export function createMetrics(options: { processMetrics: boolean }): Metrics {
   const registry = new Registry()
-  collectDefaultMetrics({ register: registry })
+  if (options.processMetrics) collectDefaultMetrics({ register: registry })
   const registers = [registry]
   return {
     registry,
