@@ -18,6 +18,8 @@ import { countCalls, countChanges, metrics } from './metrics/index.js'
 import { checkInput } from './hooks/input-shape.js'
 import { closeConnections, limitSocketsPerUser, realtime } from './realtime/index.js'
 import { createLogger } from './logger.js'
+import type { DestinationStream } from 'pino'
+import { callContext, restRequestLog } from './request-log.js'
 import { queryStrings } from './query-string.js'
 import { restGuards } from './rest-guards.js'
 import { answerUnknownSocketEvents } from './socket-unknown-events.js'
@@ -38,6 +40,8 @@ export type Overrides = { [K in keyof RoostConfiguration]?: Partial<RoostConfigu
 export interface AppOptions {
   /** Where "now" comes from; tests pass their own to move time. */
   clock?: Clock
+  /** Where log lines go (default stdout); tests pass a stream they read. */
+  logDestination?: DestinationStream
 }
 
 export function createApp(overrides: Overrides = {}, options: AppOptions = {}): Application {
@@ -53,7 +57,7 @@ export function createApp(overrides: Overrides = {}, options: AppOptions = {}): 
   const settings = Object.fromEntries(Object.keys(app.settings).map((key) => [key, app.get(key as never)]))
   checkConfiguration(settings)
 
-  const logger = createLogger(app.get('logLevel'))
+  const logger = createLogger(app.get('logLevel'), options.logDestination)
   const dataDir = app.get('dataDir')
   app.set('logger', logger)
   app.set('authentication', {
@@ -74,11 +78,13 @@ export function createApp(overrides: Overrides = {}, options: AppOptions = {}): 
     const clientLeft = code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ECONNRESET' || code === 'EPIPE'
     logger[clientLeft ? 'debug' : 'warn']({ err: error }, clientLeft ? 'client left during a response' : 'response failed after it started')
   })
+  // Outermost: the request id and the access line cover every answer, errors and /health included.
+  app.use(restRequestLog(logger))
   app.use(securityHeaders())
   app.use(httpErrors(logger))
   // /health, /ready and /metrics: before CORS, the page, the body parser and authentication; none applies to them.
   app.use(operations(app))
-  app.use(cors({ origin: (ctx) => allowOrigin(origins, ctx.get('Origin')), exposeHeaders: ['ETag', 'Idempotent-Replayed', 'Retry-After'] }))
+  app.use(cors({ origin: (ctx) => allowOrigin(origins, ctx.get('Origin')), exposeHeaders: ['ETag', 'Idempotent-Replayed', 'Retry-After', 'X-Request-Id'] }))
   // Deferred: the page is served only for what no service answered. Otherwise
   // every API request would first wait for a file check on libuv's thread
   // pool, behind whatever password hashes hold it.
@@ -100,10 +106,11 @@ export function createApp(overrides: Overrides = {}, options: AppOptions = {}): 
   app.configure(countChanges)
   app.configure(answerUnknownSocketEvents)
 
-  // countCalls outermost: it counts every call from a client with the status the client gets.
+  // callContext outermost: every log line of a call, the others' included, carries its request id.
+  // countCalls next: it counts every call from a client with the status the client gets.
   // drainCalls first after it: a call that arrives during shutdown is refused before anything runs.
   // checkInput next: nothing else (authentication, validation) sees a malformed shape.
-  app.hooks({ around: { all: [countCalls, hideInternalErrors, drainCalls, checkInput, callParameters] } })
+  app.hooks({ around: { all: [callContext, countCalls, hideInternalErrors, drainCalls, checkInput, callParameters] } })
   app.hooks({
     setup: [
       async (context: HookContext, next: NextFunction) => {

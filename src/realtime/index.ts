@@ -6,6 +6,7 @@ import { socketClientIp } from '../auth/client-ip.js'
 import { engineSecurityHeaders } from '../http/security-headers.js'
 import { Lingering } from './lingering.js'
 import { FanOut } from './fan-out.js'
+import { socketConnectionIds } from '../request-log.js'
 
 export { limitSocketsPerUser } from './socket-quota.js'
 
@@ -39,6 +40,8 @@ export const realtime = (app: Application): void => {
       (io: Server) => {
         // The client's address (params.ip) for the sign-in and sign-up limits.
         io.use(socketClientIp(app.get('trustProxy')))
+        // The connection's id in every call's log lines (request-log.ts).
+        io.use(socketConnectionIds)
         engineSecurityHeaders(io)
         limitBufferedBytes(io, maxBufferedBytes, app.get('logger'))
         lingering.watch(io)

@@ -43,6 +43,8 @@ export function knexConfig(
         client: 'pg',
         connection: url,
         log,
+        // knex would otherwise write the query with its values (record data) into a failed query's error message, which is logged.
+        compileSqlOnError: false,
         pool: {
           min: 0,
           max: 10,
@@ -70,6 +72,7 @@ export function knexConfig(
       client: 'better-sqlite3',
       connection: { filename },
       log,
+      compileSqlOnError: false,
       useNullAsDefault: true,
       // better-sqlite3 is synchronous: one connection, and knex queues the rest.
       pool: {
