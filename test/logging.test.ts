@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import { io, type Socket } from 'socket.io-client'
+import knex from 'knex'
 import { afterAll, beforeAll, expect, it } from 'vitest'
+import { knexConfig } from '../src/storage/knex/connection.js'
 import { describeSqlBackends } from './helpers/backends.js'
 import { newEmail } from './helpers/clients.js'
 import { startServer, type TestServer } from './helpers/server.js'
@@ -172,6 +174,19 @@ describeSqlBackends('Structured logs with a request id', (backend) => {
     const write = await call('create', `collections/${collectionId}/records`, { id: 'rec-2', data: { text: SOCKET_RECORD_TEXT } })
     expect(write.error).toBeUndefined()
     socketLines(write.lines, 200, 'collections/:collectionId/records')
+  })
+
+  it('keeps the values of a failed query (record data) out of its error message, which is what gets logged', async () => {
+    const QUERY_VALUE = secret('query-value')
+    const db = knex(knexConfig(server.database.databaseUrl, server.database.dataDir, { logger: server.app.get('logger') }).config)
+    try {
+      const error = await db.raw('insert into no_such_table (data) values (?)', [QUERY_VALUE]).then(() => undefined, (error: Error) => error)
+      expect(error).toBeInstanceOf(Error)
+      expect(error?.message).toMatch(/no_such_table/)
+      expect(error?.message).not.toContain(QUERY_VALUE)
+    } finally {
+      await db.destroy()
+    }
   })
 
   it('never writes a password, a token or record data', () => {
