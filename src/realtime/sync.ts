@@ -73,8 +73,24 @@ const deserialize = (text: string): Message => {
 
 export interface Sync {
   ready: Promise<unknown>
+  /**
+   * Resolves once every event sent so far is in Redis (so ahead of whatever
+   * any instance sends after), or after `SENT_WAIT_MS` at most (Redis away:
+   * the bus is best-effort, clients catch up from their cursors).
+   */
+  sent(): Promise<void>
   close(): Promise<void>
 }
+
+const SENT_WAIT_MS = 1000
+
+/**
+ * Waits for the events sent so far to be on the bus (see Sync.sent). A
+ * membership change awaits it before answering: a write made after the answer,
+ * through any instance, is heard everywhere after the change's own event,
+ * which drops the members each instance keeps.
+ */
+export const eventsSent = (app: Application): Promise<void> => app.get('syncBus')?.sent() ?? Promise.resolve()
 
 /** Configures feathers-sync when `sync.url` is set; before the services are registered (it wraps their `emit`). */
 export const sync = (app: Application): void => {
@@ -96,8 +112,10 @@ export const sync = (app: Application): void => {
 
   app.configure(core)
   ;(app as unknown as { sync: unknown }).sync = { serialize, deserialize, pub, sub, type: 'redis' }
+  // Redis answers one connection's commands in order: the last publish answered means every earlier one was.
+  let lastPublish: Promise<unknown> = Promise.resolve()
   app.on('sync-out', (data: string) => {
-    pub.publish(key, data).catch((error: unknown) => logger.warn({ err: error }, 'an event could not be sent to the other instances'))
+    lastPublish = pub.publish(key, data).catch((error: unknown) => logger.warn({ err: error }, 'an event could not be sent to the other instances'))
   })
 
   // Local only: their events carry what must not leave the process, and nobody hears them anyway.
@@ -125,6 +143,14 @@ export const sync = (app: Application): void => {
   ready.catch(() => undefined)
   app.set('syncBus', {
     ready,
+    async sent() {
+      let timer: NodeJS.Timeout | undefined
+      const late = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, SENT_WAIT_MS)
+      })
+      await Promise.race([lastPublish.then(() => undefined), late])
+      clearTimeout(timer)
+    },
     async close() {
       // quit: what is still queued for Redis (the last events) is sent first.
       // A client that never connected (or gave up) has nothing to close.
