@@ -20,7 +20,7 @@ const redisProblem: string | undefined = await (async () => {
     await client.quit()
     return undefined
   } catch (error) {
-    client.destroy()
+    if (client.isOpen) client.destroy()
     return `Redis at ${REDIS_URL} is not reachable (${(error as Error).message})`
   }
 })()

@@ -61,7 +61,8 @@ describeInstances('realtime across three instances (feathers-sync over Redis)', 
 
     // The owner writes through each instance in turn.
     const writers = [owner.client, ...(await Promise.all([b, c].map((url) => device(url, 'rest', owner)))).map((connection) => connection.client)]
-    for (const [index, writer] of writers.entries()) await recordsClient(writer, collectionId).create({ id: `via-${index}`, data: index })
+    const written = []
+    for (const [index, writer] of writers.entries()) written.push(await recordsClient(writer, collectionId).create({ id: `via-${index}`, data: index }))
     // An idempotent retry through another instance answers again and is not heard again.
     // (Headers are not in the typed params: the REST client passes them on.)
     const keyed = { headers: { 'Idempotency-Key': `retry-${collectionId}` } } as never
@@ -73,7 +74,11 @@ describeInstances('realtime across three instances (feathers-sync over Redis)', 
       // socket.io and the bus keep each instance's order: the rename came last.
       expect(changeIds(one, collectionId)).toEqual(['via-0', 'via-1', 'via-2', 'retried'])
       expect(one.changes.map((event) => event.record.data)).toEqual([0, 1, 2, 3])
+      // The record as its writer got it back, whichever instance it came through.
+      for (const [position, record] of written.entries()) expect(one.changes[position]!.record).toEqual(record)
     }
+    expect(heard[1]!.changes).toEqual(heard[0]!.changes)
+    expect(heard[2]!.changes).toEqual(heard[0]!.changes)
     // Each heard every member event once, not once per instance.
     expect(heard[0]!.members.filter((event) => event.collectionId === collectionId).map((event) => event.type)).toEqual(['added', 'added', 'added'])
     // The stranger never hears the collection (its own collection, renamed last, is the barrier).
