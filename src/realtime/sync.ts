@@ -137,7 +137,16 @@ export const sync = (app: Application): void => {
       throw new Error(`The realtime bus (sync.url, ${where}) is not reachable: ${(error as Error).message}`, { cause: error })
     }
     connected = true
-    await sub.subscribe(key, (message: string) => app.emit('sync-in', message))
+    await sub.subscribe(key, (message: string) => {
+      // Anything else published on the channel (another program, another version) is dropped, never a crash.
+      try {
+        const { path } = JSON.parse(message) as { path?: unknown }
+        if (typeof path === 'string' && CROSSING.has(path)) app.emit('sync-in', message)
+        else logger.warn('a message on the realtime bus that is no Roost event was ignored')
+      } catch (error) {
+        logger.warn({ err: error }, 'a message on the realtime bus could not be delivered')
+      }
+    })
   })()
   // Awaited by setup; marked handled so a failure before then is not an unhandled rejection.
   ready.catch(() => undefined)

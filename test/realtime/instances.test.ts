@@ -141,6 +141,27 @@ describeInstances('realtime across three instances (feathers-sync over Redis)', 
     for (const text of crossed) expect(text).not.toMatch(/accessToken|password|argon2|authorization|connection|headers/i)
     for (const message of messages) for (const name of Object.keys((message.context?.params ?? {}) as object)) expect(name).toBe('formerMembers')
   })
+
+  it('a foreign message on the channel is ignored: the instances keep delivering', async () => {
+    const [a, b] = urls as [string, string]
+    const owner = await signedIn(a, 'rest')
+    const listener = await device(b, 'socketio', owner)
+    open.push(owner, listener)
+    const heard = listen(listener)
+    // Last in this file: these would be in `crossed` above. A subscribed client does not publish: another one does.
+    const publisher = bus.duplicate()
+    await publisher.connect()
+    try {
+      await publisher.publish(cluster.key, 'not json')
+      await publisher.publish(cluster.key, JSON.stringify({ event: 'created', path: 'users', data: {} }))
+      await publisher.publish(cluster.key, JSON.stringify({ event: 'change', path: 'collections' }))
+    } finally {
+      await publisher.quit()
+    }
+    const { id } = await owner.client.service('collections').create({})
+    await owner.client.service('collections').patch(id, { name: 'Still here' })
+    await eventually(() => renamed(heard, 'Still here'), 'the rename heard through the bus after foreign messages')
+  })
 })
 
 describe('realtime bus unreachable at start', () => {
