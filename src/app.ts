@@ -17,6 +17,7 @@ import { operations } from './http/operations.js'
 import { countCalls, countChanges, metrics } from './metrics/index.js'
 import { checkInput } from './hooks/input-shape.js'
 import { closeConnections, limitSocketsPerUser, realtime } from './realtime/index.js'
+import { sync } from './realtime/sync.js'
 import { createLogger } from './logger.js'
 import type { DestinationStream } from 'pino'
 import { callContext, restRequestLog } from './request-log.js'
@@ -97,6 +98,8 @@ export function createApp(overrides: Overrides = {}, options: AppOptions = {}): 
   const trustProxy = app.get('trustProxy')
   app.use(restClientIp(trustProxy))
   app.configure(restGuards)
+  // Before any service is registered: it wraps their `emit` so events cross to the other instances.
+  app.configure(sync)
   app.configure(rest())
   app.configure(realtime)
   app.configure(authentication)
@@ -115,6 +118,7 @@ export function createApp(overrides: Overrides = {}, options: AppOptions = {}): 
     setup: [
       async (context: HookContext, next: NextFunction) => {
         await context.app.get('storage').migrate()
+        await context.app.get('syncBus')?.ready
         context.app.get('sweeper').start()
         await next()
       }
@@ -125,6 +129,8 @@ export function createApp(overrides: Overrides = {}, options: AppOptions = {}): 
         await closeConnections(context.app, SOCKETS_CLOSE_GRACE_MS)
         context.app.get('sweeper').stop()
         await next()
+        // Its Redis clients would keep the process alive.
+        await context.app.get('syncBus')?.close()
         await context.app.get('storage').close()
       }
     ]

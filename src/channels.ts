@@ -165,8 +165,11 @@ export const channels = (app: Application) => {
  * once and kept until a membership change of that collection is announced in
  * this process (`collections member`, `collections removed`), which drops it
  * before the change's own event is published, so a removed member hears
- * nothing after their removal. Kept at most `MEMBERS_KEPT_MS` besides, in case
- * the members changed elsewhere. Reads of one collection are chained, so a
+ * nothing after their removal. With several instances (`sync.url`) every
+ * instance's member events come back through the bus, so they drop it on every
+ * instance, before any event of a write made after the change was answered
+ * (realtime/sync.ts). Kept at most `MEMBERS_KEPT_MS` besides, in case the
+ * members changed elsewhere (an instance without the bus). Reads of one collection are chained, so a
  * re-read never answers with members older than the read before it. (The
  * order of events is kept by PublishOrder, across collections.)
  */

@@ -121,6 +121,16 @@ export const configurationSchema = Type.Object(
        */
       token: Type.String({ pattern: '^\\S*$' })
     }),
+    sync: Type.Object({
+      /**
+       * Empty: one instance, events stay in this process. `redis://…`: service
+       * events cross to every instance through Redis (feathers-sync), so
+       * sockets on any instance hear writes made through any other.
+       */
+      url: Type.String({ pattern: '^(|rediss?://\\S+)$' }),
+      /** The Redis channel the instances share; instances of one deployment use the same. */
+      key: Type.String({ minLength: 1 })
+    }),
     /** On SIGINT/SIGTERM: how long in-flight calls and sockets get before the process exits anyway. */
     shutdownTimeoutSeconds: Type.Number({ minimum: 0 }),
     /** How often expired batches and idempotency keys are cleaned up. */

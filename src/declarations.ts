@@ -4,6 +4,7 @@ import type { Clock } from './clock.js'
 import type { RoostConfiguration } from './configuration.js'
 import type { Logger } from './logger.js'
 import type { Metrics } from './metrics/registry.js'
+import type { Sync } from './realtime/sync.js'
 import type { Storage, StoredUser } from './storage/types.js'
 import type { Sweeper } from './sweeper.js'
 
@@ -17,6 +18,8 @@ export interface Configuration extends RoostConfiguration {
   sweeper: Sweeper
   /** The app's own Prometheus registry and its metrics (src/metrics/). */
   metricsRegistry: Metrics
+  /** Set when `sync.url` is: the bus to the other instances (src/realtime/sync.ts). */
+  syncBus?: Sync
 }
 
 // Each service file adds its own entry (see src/services/*/…).

@@ -58,7 +58,10 @@ describe('checkConfiguration', () => {
     ['rateLimits.signUp.perIp', 0],
     ['metrics.token', 42],
     ['metrics.token', 'has a space'],
-    ['metrics', 'secret-token']
+    ['metrics', 'secret-token'],
+    ['sync.url', 'http://127.0.0.1:6379'],
+    ['sync.url', 42],
+    ['sync.key', '']
   ]
 
   for (const [setting, value] of wrong) {
@@ -81,6 +84,13 @@ describe('checkConfiguration', () => {
   it('takes metrics.token from ROOST_METRICS_TOKEN', () => {
     const variables = JSON.parse(readFileSync(new URL('../config/custom-environment-variables.json', import.meta.url), 'utf8'))
     expect(variables.metrics).toEqual({ token: 'ROOST_METRICS_TOKEN' })
+  })
+
+  it('accepts sync.url empty (one instance) or a redis:// address, and takes it from SYNC_URL', () => {
+    expect(() => checkConfiguration(withSetting('sync.url', ''))).not.toThrow()
+    expect(() => checkConfiguration(withSetting('sync.url', 'redis://127.0.0.1:6379/0'))).not.toThrow()
+    const variables = JSON.parse(readFileSync(new URL('../config/custom-environment-variables.json', import.meta.url), 'utf8'))
+    expect(variables.sync).toEqual({ url: 'SYNC_URL' })
   })
 
   it('rejects a missing setting, naming it', () => {

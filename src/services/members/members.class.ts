@@ -6,6 +6,7 @@ import type { Application } from '../../declarations.js'
 import { pageOf } from '../../paging.js'
 import type { CollectionWithRole, MemberRole, StoredMember } from '../../storage/types.js'
 import { lockPath } from '../locks/locks.shared.js'
+import { eventsSent } from '../../realtime/sync.js'
 import type { Member, MemberAdd, MemberPatch, MemberQuery } from './members.schema.js'
 
 export type MemberParams = Params<MemberQuery>
@@ -58,6 +59,7 @@ export class MemberService {
     if (change.previousRole !== change.member.role) this.app.service('collections').announceMember(target, 'changed', change.member)
     for (const lock of change.locks) this.app.service(lockPath).announce('released', target, lock)
     this.app.service('invitations').announceRevoked(change.revokedInvitations)
+    await eventsSent(this.app)
     return toMember(change.member)
   }
 
@@ -70,6 +72,8 @@ export class MemberService {
     this.app.service('collections').announceMember(target, 'removed', removal.member)
     for (const lock of removal.locks) this.app.service(lockPath).announce('released', target, lock)
     this.app.service('invitations').announceRevoked(removal.revokedInvitations)
+    // Across instances: answered only once every instance will hear of it before any later write (realtime/sync.ts).
+    await eventsSent(this.app)
     return toMember(removal.member)
   }
 

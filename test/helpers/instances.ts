@@ -1,0 +1,106 @@
+import { randomBytes } from 'node:crypto'
+import type { AddressInfo } from 'node:net'
+import { createClient } from 'redis'
+import { describe, it } from 'vitest'
+import { createApp, type Overrides } from '../../src/app.js'
+import type { Application } from '../../src/declarations.js'
+import { listen } from '../../src/listen.js'
+import { describePostgres, type TestBackend } from './backends.js'
+
+/** The Redis the several-instance tests use (TEST_REDIS_URL, or the machine's own). */
+export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
+
+/** Why Redis cannot be used here, or undefined if it can. */
+const redisProblem: string | undefined = await (async () => {
+  const client = createClient({ url: REDIS_URL, socket: { reconnectStrategy: false, connectTimeout: 2000 } })
+  client.on('error', () => undefined)
+  try {
+    await client.connect()
+    await client.ping()
+    await client.quit()
+    return undefined
+  } catch (error) {
+    if (client.isOpen) client.destroy()
+    return `Redis at ${REDIS_URL} is not reachable (${(error as Error).message})`
+  }
+})()
+
+/**
+ * Several instances on PostgreSQL with Redis: skipped with a printed reason
+ * without Redis (or PostgreSQL), failed instead under CI=true.
+ */
+export function describeInstances(title: string, suite: (backend: TestBackend) => void): void {
+  if (redisProblem === undefined) {
+    describePostgres(title, suite)
+  } else if (process.env.CI === 'true') {
+    describe(title, () => {
+      it('needs Redis under CI', () => {
+        throw new Error(`${redisProblem}; CI=true requires it (set TEST_REDIS_URL)`)
+      })
+    })
+  } else {
+    console.warn(`SKIPPED "${title}": ${redisProblem}. Set TEST_REDIS_URL to run it.`)
+    describe.skip(`${title} (skipped: ${redisProblem})`, () => suite(undefined as never))
+  }
+}
+
+export interface Instance {
+  app: Application
+  url: string
+}
+
+export interface Instances {
+  instances: Instance[]
+  /** The Redis channel they share. */
+  key: string
+  close(): Promise<void>
+}
+
+/**
+ * `count` Roost apps on one fresh database of `backend`, each on its own port,
+ * sharing one data folder (so one token secret) and one Redis channel of
+ * their own (a fresh key: test files running in parallel do not hear each other).
+ */
+export async function startInstances(backend: TestBackend, count: number, overrides: Overrides = {}): Promise<Instances> {
+  const database = await backend.create()
+  const key = `roost-test-${randomBytes(6).toString('hex')}`
+  const instances: Array<Instance & { close(): Promise<void> }> = []
+  const closeAll = async () => {
+    for (const instance of instances.splice(0)) await instance.close()
+  }
+  try {
+    // One after the other: the first brings the schema up to date.
+    for (let index = 0; index < count; index++) {
+      const app = createApp({
+        databaseUrl: database.databaseUrl,
+        dataDir: database.dataDir,
+        host: '127.0.0.1',
+        port: 0,
+        logLevel: 'silent',
+        sync: { url: REDIS_URL, key },
+        ...overrides
+      })
+      const server = await listen(app, 0, '127.0.0.1')
+      instances.push({
+        app,
+        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+        async close() {
+          server.closeAllConnections()
+          await app.teardown()
+        }
+      })
+    }
+  } catch (error) {
+    await closeAll()
+    await database.cleanup()
+    throw error
+  }
+  return {
+    instances,
+    key,
+    async close() {
+      await closeAll()
+      await database.cleanup()
+    }
+  }
+}
