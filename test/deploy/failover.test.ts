@@ -1,0 +1,134 @@
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest'
+import { Clients, within } from '../client/helpers.js'
+import { startRedisServer, type RedisServer } from '../helpers/redis-server.js'
+import { describeCluster, startCluster, writesServed, type Cluster } from './cluster.js'
+import { expectConverged, startWriting, team } from './writers.js'
+
+/**
+ * Issue 18, "the bus only speeds delivery; correctness never depends on it":
+ * two Roost processes on one PostgreSQL database, sharing a private Redis,
+ * behind Debian's nginx with the configuration of docs/DEPLOY.md. Client-library
+ * clients of four users write to one shared collection while an instance is
+ * killed (SIGKILL) or stopped (SIGTERM), or while Redis is killed and started
+ * again; each ends with exactly the server's records and versions, every
+ * acknowledged write is there once, and each heard every other client's records.
+ */
+const WRITERS = 4
+const WRITE_EVERY_MS = 40
+const SHUTDOWN_TIMEOUT_SECONDS = 4
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+describeCluster('several instances behind nginx: failover', (backend) => {
+  let redis: RedisServer
+  let cluster: Cluster | undefined
+  const clients = new Clients()
+
+  beforeAll(async () => {
+    redis = await startRedisServer()
+  })
+  afterEach(async () => {
+    await clients.closeAll()
+    await cluster?.close()
+    cluster = undefined
+  })
+  afterAll(async () => {
+    await redis?.kill()
+  })
+
+  it('an instance killed (SIGKILL) while clients write through nginx: they move to the other one and end with exactly the server state', async () => {
+    cluster = await startCluster(backend, { instances: 2, busUrl: redis.url, nginx: true })
+    const [doomed, survivor] = cluster.instances
+    const shared = await team(clients, cluster.url, [cluster.url], WRITERS)
+
+    const writing = startWriting(shared.writers, WRITE_EVERY_MS)
+    await sleep(1500)
+    // Round robin: both instances were taking writes.
+    expect(writesServed(doomed)).toBeGreaterThan(0)
+    expect(writesServed(survivor)).toBeGreaterThan(0)
+    await doomed.kill()
+    const servedAtKill = writesServed(survivor)
+    await sleep(2000)
+    await writing.stop()
+
+    await expectConverged(shared, cluster.url)
+    // Everything after the kill went to the survivor; every client is live on it again.
+    expect(writesServed(survivor)).toBeGreaterThan(servedAtKill)
+    for (const writer of shared.writers) expect(writer.roost.status.get().live, `${writer.name} live`).toBe(true)
+    expect(cluster.nginx!.errors()).toMatch(/connect\(\) failed|upstream prematurely closed|Connection reset/)
+  }, 40_000)
+
+  it('Redis killed and started again: writes go on while the bus is down, every client converges, and delivery across instances resumes', async () => {
+    cluster = await startCluster(backend, { instances: 2, busUrl: redis.url, nginx: false })
+    const [a, b] = cluster.instances
+    // Half the clients on each instance, directly; polling only every 10 minutes
+    // (with the socket up), so what reaches a client unasked came over its socket.
+    const shared = await team(clients, a.url, [a.url, b.url], WRITERS, { pollIntervalMs: 600_000 })
+    const [onA, onB] = shared.writers
+
+    /** How long a write through A takes to reach a client on B, which does nothing meanwhile. */
+    const crossing = async (label: string) => {
+      const [writeId] = await onA.writeOne()
+      await within(onA.roost.awaitWrite(writeId), `${label}: the write through A`, 5000)
+      const id = [...onA.model.keys()].at(-1)!
+      const started = Date.now()
+      await within(
+        (async () => {
+          while (!onB.heard.has(id)) await sleep(20)
+        })(),
+        `${label}: a client on B hearing a write through A`,
+        5000
+      )
+      return Date.now() - started
+    }
+    await crossing('before')
+
+    const writing = startWriting(shared.writers, WRITE_EVERY_MS)
+    await sleep(800)
+    await redis.kill()
+    const writtenWhileDown = shared.writers.map((writer) => writer.writeIds.length)
+    await sleep(1500)
+    // The bus is down: writes neither hang nor fail.
+    for (const [index, writer] of shared.writers.entries()) {
+      expect(writer.writeIds.length).toBeGreaterThan(writtenWhileDown[index])
+      await within(Promise.all(writer.writeIds.map((writeId) => writer.roost.awaitWrite(writeId))), `${writer.name}'s writes with Redis down`, 5000)
+    }
+    await redis.start()
+    await sleep(1000)
+    await writing.stop()
+
+    await expectConverged(shared, a.url)
+    // The instances are back on the bus: a write through A reaches B's sockets again at once.
+    await crossing('after Redis came back')
+    for (const instance of cluster.instances) expect(instance.child.exitCode).toBeNull()
+  }, 40_000)
+
+  it('an instance stopped (SIGTERM) while clients write through nginx: no acknowledged write is lost, it exits 0 in time, clients carry on', async () => {
+    cluster = await startCluster(backend, { instances: 2, busUrl: redis.url, nginx: true, config: { shutdownTimeoutSeconds: SHUTDOWN_TIMEOUT_SECONDS } })
+    const [stopping, staying] = cluster.instances
+    const shared = await team(clients, cluster.url, [cluster.url], WRITERS)
+
+    const writing = startWriting(shared.writers, WRITE_EVERY_MS)
+    await sleep(1500)
+    expect(writesServed(stopping)).toBeGreaterThan(0)
+    const signalledAt = Date.now()
+    stopping.child.kill('SIGTERM')
+    const exit = await within(stopping.exited, 'the stopped instance to exit', SHUTDOWN_TIMEOUT_SECONDS * 1000 + 3000)
+    const exitedAt = Date.now()
+    // Acknowledged while it stopped (the calls it finished) or just before.
+    const acknowledgedAtExit = shared.writers.flatMap((writer) => [...writer.outcomes.values()])
+    const servedAtExit = writesServed(staying)
+    await sleep(1500)
+    await writing.stop()
+
+    expect(exit).toEqual({ code: 0, signal: null })
+    expect(exitedAt - signalledAt).toBeLessThan(SHUTDOWN_TIMEOUT_SECONDS * 1000)
+    expect(stopping.stdout()).toContain('"msg":"stopped"')
+    await expectConverged(shared, cluster.url)
+    // Those answered before it exited were all applied (expectConverged: each is on the server, once, as written).
+    expect(acknowledgedAtExit.length).toBeGreaterThan(0)
+    expect(acknowledgedAtExit.filter((outcome) => outcome.status !== 'applied')).toEqual([])
+    expect(writesServed(staying)).toBeGreaterThan(servedAtExit)
+    for (const writer of shared.writers) expect(writer.roost.status.get().live, `${writer.name} live`).toBe(true)
+  }, 40_000)
+})
