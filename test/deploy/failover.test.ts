@@ -56,6 +56,15 @@ describeCluster('several instances behind nginx: failover', (backend) => {
     expect(writesServed(survivor)).toBeGreaterThan(servedAtKill)
     for (const writer of shared.writers) expect(writer.roost.status.get().live, `${writer.name} live`).toBe(true)
     expect(cluster.nginx!.errors()).toMatch(/connect\(\) failed|upstream prematurely closed|Connection reset/)
+    // socket.io went through nginx as WebSocket upgrades only (nginx logs them as they close: those cut by the kill).
+    expect(cluster.nginx!.accessLog()).toMatch(/"GET \/socket\.io\/\?EIO=4&transport=websocket HTTP\/1\.1" 101 /)
+    expect(cluster.nginx!.accessLog()).not.toContain('transport=polling')
+    // client_max_body_size is Roost's request limit: nginx refuses a larger body itself, and no instance is
+    // counted as failed for it (with a larger client_max_body_size this was a 502 and a "Broken pipe").
+    const errorsBefore = cluster.nginx!.errors()
+    const large = await fetch(`${cluster.url}/users`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ pad: 'x'.repeat(4 * 1024 * 1024) }) })
+    expect(large.status).toBe(413)
+    expect(cluster.nginx!.errors().slice(errorsBefore.length)).not.toMatch(/upstream/)
   }, 40_000)
 
   it('Redis killed and started again: writes go on while the bus is down, every client converges, and delivery across instances resumes', async () => {
