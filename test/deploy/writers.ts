@@ -1,7 +1,7 @@
 import { expect } from 'vitest'
 import { memoryStore, signUp, type Roost } from '../../src/client/index.js'
 import type { Json, ServerRecord, WriteOutcome } from '../../src/client/types.js'
-import { Clients, localData, newEmail, newId, PASSWORD, until, within } from '../client/helpers.js'
+import { Clients, newEmail, newId, PASSWORD, session, until, within } from '../client/helpers.js'
 import { ServerView } from '../client/reliability/server-view.js'
 
 /**
@@ -75,21 +75,9 @@ export async function team(clients: Clients, signUpUrl: string, clientUrls: stri
     })
   )
   const collectionId = newId('shared')
-  const owner = await ServerView.signIn(signUpUrl, users[0])
-  await owner.createCollection(collectionId)
-  const token = await (await fetch(`${signUpUrl}/authentication`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ strategy: 'local', email: users[0].email, password: PASSWORD })
-  }).then((response) => response.json() as Promise<{ accessToken: string }>)).accessToken
-  for (const user of users.slice(1)) {
-    const response = await fetch(`${signUpUrl}/collections/${collectionId}/members`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ userId: user.id, role: 'writer' })
-    })
-    expect(response.status).toBe(201)
-  }
+  const asOwner = await session(signUpUrl, users[0])
+  expect((await asOwner('POST', 'collections', { id: collectionId })).status).toBe(201)
+  for (const user of users.slice(1)) expect((await asOwner('POST', `collections/${collectionId}/members`, { userId: user.id, role: 'writer' })).status).toBe(201)
   const writers = users.map((user, index) => {
     const roost = clients.create({
       url: clientUrls[index % clientUrls.length],
@@ -162,7 +150,6 @@ export async function expectConverged(team: Team, serverUrl: string): Promise<vo
       Object.fromEntries(local.map((record) => [record.id, { data: record.data, version: record.serverVersion, pending: record.pending }])),
       `${writer.name}'s local records`
     ).toEqual(Object.fromEntries([...live].map(([id, record]) => [id, { data: record.data, version: record.version, pending: false }])))
-    expect(await localData(writer.roost, collectionId)).toEqual(Object.fromEntries(expected))
     expect(await writer.roost.conflicts()).toEqual([])
 
     const others = writers.filter((other) => other !== writer).flatMap((other) => [...other.model.keys()])
