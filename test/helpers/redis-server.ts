@@ -38,6 +38,8 @@ export interface RedisServer {
   kill(): Promise<void>
   /** Starts it again on the same port (empty: nothing was saved). */
   start(): Promise<void>
+  /** Whether it is running now. */
+  running(): boolean
 }
 
 export async function startRedisServer(): Promise<RedisServer> {
@@ -89,5 +91,6 @@ export async function startRedisServer(): Promise<RedisServer> {
   }
 
   await start()
-  return { url: `redis://127.0.0.1:${port}`, port, kill, start }
+  const isRunning = () => child !== undefined && child.exitCode === null && child.signalCode === null
+  return { url: `redis://127.0.0.1:${port}`, port, kill, start, running: isRunning }
 }
