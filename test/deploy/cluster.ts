@@ -38,6 +38,8 @@ export interface Cluster {
   nginx?: Nginx
   /** Where clients connect: nginx, or else the first instance. */
   url: string
+  /** The Redis channel the instances share (sync.key). */
+  key: string
   close(): Promise<void>
 }
 
@@ -54,7 +56,8 @@ export async function startCluster(backend: TestBackend, options: ClusterOptions
   const database: TestDatabase = await backend.create()
   // One secret (a token from one instance is good on the others) and a channel of their own.
   const env = { AUTH_SECRET: `cluster-secret-${randomBytes(16).toString('hex')}`, SYNC_URL: options.busUrl, ROOST_TRUST_PROXY: 'true' }
-  const config = { sync: { key: `roost-test-${randomBytes(6).toString('hex')}` }, ...options.config }
+  const key = `roost-test-${randomBytes(6).toString('hex')}`
+  const config = { sync: { key }, ...options.config }
   const instances: ServerProcess[] = []
   let nginx: Nginx | undefined
   const close = async () => {
@@ -75,7 +78,7 @@ export async function startCluster(backend: TestBackend, options: ClusterOptions
     await close()
     throw error
   }
-  return { instances, nginx, url: nginx?.url ?? instances[0].url, close }
+  return { instances, nginx, url: nginx?.url ?? instances[0].url, key, close }
 }
 
 /** Record writes an instance answered, from its access lines (REST writes and batch calls). */
