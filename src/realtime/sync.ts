@@ -85,6 +85,13 @@ export interface Sync {
 const SENT_WAIT_MS = 1000
 
 /**
+ * Events kept for Redis while it is away (sent once it is back). Beyond that
+ * they are dropped: an outage under load must not fill the process's memory,
+ * and clients catch up from their cursors at the next event they hear.
+ */
+export const MAX_QUEUED_EVENTS = 10_000
+
+/**
  * Waits for the events sent so far to be on the bus (see Sync.sent). A
  * membership change awaits it before answering: a write made after the answer,
  * through any instance, is heard everywhere after the change's own event,
@@ -100,6 +107,7 @@ export const sync = (app: Application): void => {
   let connected = false
   const pub = createClient({
     url,
+    commandsQueueMaxLength: MAX_QUEUED_EVENTS,
     socket: {
       // Away at start: setup fails (an instance that cannot reach the others should not serve). Later: retried, up to every 2 s.
       reconnectStrategy: (retries: number, cause: Error) => (connected ? Math.min(100 * (retries + 1), 2000) : cause)
@@ -114,8 +122,21 @@ export const sync = (app: Application): void => {
   ;(app as unknown as { sync: unknown }).sync = { serialize, deserialize, pub, sub, type: 'redis' }
   // Redis answers one connection's commands in order: the last publish answered means every earlier one was.
   let lastPublish: Promise<unknown> = Promise.resolve()
+  // Said once per outage, not once per event.
+  let dropping = false
   app.on('sync-out', (data: string) => {
-    lastPublish = pub.publish(key, data).catch((error: unknown) => logger.warn({ err: error }, 'an event could not be sent to the other instances'))
+    lastPublish = pub.publish(key, data).then(
+      () => {
+        if (!dropping) return
+        dropping = false
+        logger.info('realtime bus (Redis): events are sent to the other instances again')
+      },
+      (error: unknown) => {
+        if (dropping) return
+        dropping = true
+        logger.warn({ err: error }, 'realtime bus (Redis): events cannot be sent to the other instances and are dropped until it answers again')
+      }
+    )
   })
 
   // Local only: their events carry what must not leave the process, and nobody hears them anyway.
@@ -162,9 +183,15 @@ export const sync = (app: Application): void => {
     },
     async close() {
       // quit: what is still queued for Redis (the last events) is sent first.
-      // A client that never connected (or gave up) has nothing to close.
+      // A client that never connected (or gave up) has nothing to close. One
+      // reconnecting (Redis away) is destroyed: quit would wait for Redis to
+      // come back, holding the shutdown until shutdownTimeoutSeconds.
       for (const client of [sub, pub]) {
         if (!client.isOpen) continue
+        if (!client.isReady) {
+          client.destroy()
+          continue
+        }
         await client.quit().catch(() => {
           if (client.isOpen) client.destroy()
         })
