@@ -21,6 +21,9 @@ import { asSteps, execute, select, type Steps } from './statements.js'
 import { sqlTx } from './tx/index.js'
 import { byAge } from './tx/locks.js'
 
+/** The advisory lock key migrations hold on PostgreSQL ("Roost" in ASCII). */
+const MIGRATION_LOCK = 0x526f6f7374
+
 export interface KnexBackendOptions {
   logger?: Logger
   /**
@@ -66,9 +69,29 @@ export class KnexBackend extends KnexQueries implements Backend {
   }
 
   async migrate(): Promise<void> {
-    await translating(() => this.db.migrate.latest({ migrationSource }))
+    await translating(() => (this.name === 'postgres' ? this.migrateAlone() : this.db.migrate.latest({ migrationSource })))
     // Started once the file and its log exist.
     if (this.useCheckpointer) this.checkpointer ??= new SqliteCheckpointer(this.filename!)
+  }
+
+  /**
+   * Several instances started at once on a fresh PostgreSQL database would
+   * each create knex's migration tables and collide (knex's own lock row
+   * only exists once those tables do): one migrates at a time, under a
+   * session advisory lock; the others then find nothing left to do.
+   */
+  private async migrateAlone(): Promise<void> {
+    const connection = (await this.db.client.acquireConnection()) as { query(sql: string, values: unknown[]): Promise<unknown> }
+    try {
+      await connection.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK])
+      try {
+        await this.db.migrate.latest({ migrationSource })
+      } finally {
+        await connection.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK])
+      }
+    } finally {
+      await this.db.client.releaseConnection(connection)
+    }
   }
 
   async ping(): Promise<void> {
