@@ -182,7 +182,7 @@ describeBackends('metrics', (backend) => {
     expect(await subscriptions()).toBe(base)
   })
 
-  it('counts lock acquires that waited, by outcome, with the time waited; an acquire refused at once is no wait', async () => {
+  it('counts lock acquires that waited, by outcome (acquired, timed out, failed), with the time waited; an acquire refused at once is no wait', async () => {
     const owner = await signedIn(server.url, 'rest')
     const phone = await device(server.url, 'rest', owner)
     clients.push(owner, phone)
@@ -200,12 +200,17 @@ describeBackends('metrics', (backend) => {
     expect(await waiting).toMatchObject({ holder: 'phone' })
     // Waits a second for the phone's lock, which stays: refused.
     expect((await failure(laptopLocks.create({ holder: 'laptop', waitSeconds: 1 }))).code).toBe(423)
+    // Waits, and the collection is deleted meanwhile: refused otherwise (404).
+    const orphan = failure(laptopLocks.create({ holder: 'laptop', waitSeconds: 10 }))
+    await sleep(100)
+    await owner.client.service('collections').remove(collectionId)
+    expect((await orphan).code).toBe(404)
 
     const text = await scrape()
     const delta = (name: string, labels: Record<string, string>) => (sample(text, name, labels) ?? 0) - (sample(before, name, labels) ?? 0)
     expect(delta('roost_lock_waits_total', { outcome: 'acquired' })).toBe(1)
     expect(delta('roost_lock_waits_total', { outcome: 'timed_out' })).toBe(1)
-    expect(delta('roost_lock_waits_total', { outcome: 'failed' })).toBe(0)
+    expect(delta('roost_lock_waits_total', { outcome: 'failed' })).toBe(1)
     expect(delta('roost_lock_wait_seconds_count', { outcome: 'acquired' })).toBe(1)
     expect(delta('roost_lock_wait_seconds_count', { outcome: 'timed_out' })).toBe(1)
     const waitedForRelease = delta('roost_lock_wait_seconds_sum', { outcome: 'acquired' })
@@ -214,7 +219,6 @@ describeBackends('metrics', (backend) => {
     expect(delta('roost_lock_wait_seconds_sum', { outcome: 'timed_out' })).toBeGreaterThan(0.9)
     // The bucket a 1 s wait falls in: le="1" cannot hold it (it waited a little under or over), le="2.5" does.
     expect(delta('roost_lock_wait_seconds_bucket', { le: '2.5', outcome: 'timed_out' })).toBe(1)
-    await phoneLocks.remove('phone')
   }, 15_000)
 
   it('shows the database pool: used, free and pending connections, within the most it opens', async () => {
