@@ -18,6 +18,7 @@ import type {
   NewUser,
   OpenBatchSummary,
   Page,
+  PoolStats,
   PurgeResult,
   RecordWrite,
   StagedOperation,
@@ -259,6 +260,8 @@ export interface Backend extends BackendQueries {
   migrate(): Promise<void>
   /** As Storage.ping: one trivial query, no data read. */
   ping(): Promise<void>
+  /** As Storage.poolStats: from memory, no database call. */
+  poolStats(): PoolStats
   close(): Promise<void>
 
   /**

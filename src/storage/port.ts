@@ -26,6 +26,7 @@ import type {
   NewUser,
   OpenBatchSummary,
   Page,
+  PoolStats,
   PurgeResult,
   RecordWrite,
   StagedOperation,
@@ -336,5 +337,7 @@ export interface Storage extends UsersPort, CollectionsPort, RecordsPort, Batche
    * answers, throws a StorageError if not. Reads no data.
    */
   ping(): Promise<void>
+  /** The connection pool's state now, read from memory (no database call): for /metrics. */
+  poolStats(): PoolStats
   close(): Promise<void>
 }

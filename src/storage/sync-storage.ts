@@ -41,6 +41,7 @@ import type {
   NewUser,
   OpenBatchSummary,
   Page,
+  PoolStats,
   PurgeResult,
   RecordWrite,
   StagedOperation,
@@ -95,6 +96,10 @@ export class SyncStorage implements Storage {
 
   ping(): Promise<void> {
     return this.db.ping()
+  }
+
+  poolStats(): PoolStats {
+    return this.db.poolStats()
   }
 
   close(): Promise<void> {

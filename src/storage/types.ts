@@ -496,6 +496,19 @@ export interface StorageStats {
   locks: number
 }
 
+/**
+ * The database connections this process holds, at the moment asked (for
+ * /metrics). `used + free` are the open connections; `pending` are the
+ * calls waiting for one; `max` is the most the pool opens (on MongoDB, per
+ * server of the deployment).
+ */
+export interface PoolStats {
+  used: number
+  free: number
+  pending: number
+  max: number
+}
+
 export interface ListOpenBatchesParams {
   /** Batches with at least one operation staged on this collection… */
   collectionId: string

@@ -3,9 +3,10 @@ import knex from 'knex'
 import { migrationSource } from '../../../migrations/index.js'
 import type { Backend, BackendShortcuts, StorageTx, Tx } from '../backend.js'
 import type { Logger } from '../../logger.js'
-import type { NewUser, PurgeResult, StoredLock, StoredUser } from '../types.js'
+import type { NewUser, PoolStats, PurgeResult, StoredLock, StoredUser } from '../types.js'
 import { knexConfig, type KnexDialect } from './connection.js'
 import { retrying, translating } from './driver-errors.js'
+import { knexPoolStats } from './pool-stats.js'
 import { KnexQueries } from './queries.js'
 import { lockFromRow, userFromRow, type LockRow, type UserRow } from './rows.js'
 import { createSessions } from './sessions.js'
@@ -48,6 +49,7 @@ export class KnexBackend extends KnexQueries implements Backend {
   private readonly filename: string | undefined
   private readonly useCheckpointer: boolean
   private checkpointer: SqliteCheckpointer | undefined
+  private readonly poolMax: number
 
   constructor(url: string, dataDir: string, options: KnexBackendOptions) {
     const { dialect, config, filename } = knexConfig(url, dataDir, { logger: options.logger, tuned: options.shortcuts })
@@ -56,6 +58,7 @@ export class KnexBackend extends KnexQueries implements Backend {
     super(db, sessions)
     this.name = dialect
     this.filename = filename
+    this.poolMax = config.pool?.max ?? 0
     this.useCheckpointer = options.shortcuts && filename !== undefined && filename !== ':memory:'
     if (options.shortcuts) {
       this.shortcuts =
@@ -97,6 +100,10 @@ export class KnexBackend extends KnexQueries implements Backend {
   async ping(): Promise<void> {
     // Through the sessions, as requests read: on SQLite it waits its turn on the one connection like them.
     await this.read(select('SELECT 1 AS one', []))
+  }
+
+  poolStats(): PoolStats {
+    return knexPoolStats(this.db, this.poolMax)
   }
 
   async close(): Promise<void> {

@@ -13,6 +13,7 @@ import type {
   NewUser,
   OpenBatchSummary,
   Page,
+  PoolStats,
   PurgeResult,
   StagedOperation,
   StoredBatch,
@@ -30,6 +31,7 @@ import type {
 import { collectionsOf, type MongoCollections } from './mongo-collections.js'
 import { translateDriverError } from './errors.js'
 import * as writes from './plain-writes.js'
+import { PoolWatch } from './pool-watch.js'
 import * as batches from './queries/batches.js'
 import * as dashboard from './queries/dashboard.js'
 import * as keys from './queries/keys.js'
@@ -62,6 +64,7 @@ export class MongoBackend implements Backend {
   private readonly db: Db
   private readonly c: MongoCollections
   private readonly logger: Logger | undefined
+  private readonly pool: PoolWatch
 
   constructor(url: string, options: MongoBackendOptions = {}) {
     this.client = new MongoClient(url)
@@ -69,6 +72,7 @@ export class MongoBackend implements Backend {
     this.db = this.client.db(databaseName(url), { readPreference: 'primary' })
     this.c = collectionsOf(this.db)
     this.logger = options.logger
+    this.pool = new PoolWatch(this.client)
   }
 
   /** Checks the server (./server-check.ts), then applies the schema steps it lacks (./schema-version.ts). */
@@ -89,6 +93,10 @@ export class MongoBackend implements Backend {
 
   async ping(): Promise<void> {
     await this.run(() => this.db.command({ ping: 1 }))
+  }
+
+  poolStats(): PoolStats {
+    return this.pool.stats()
   }
 
   async close(): Promise<void> {
