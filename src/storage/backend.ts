@@ -86,6 +86,14 @@ export interface CollectionsTx {
   setCollectionName(id: string, name: string | null, at: string): Tx<StoredCollection>
   /** Removes the collection with exactly what CollectionsPort.deleteCollection lists. */
   deleteCollection(id: string): Tx<void>
+  /** Up to `limit` collection ids after `after` (null: from the first), in id order. */
+  collectionIdsAfter(after: string | null, limit: number): Tx<string[]>
+  /**
+   * Takes the collection as takeCollection does, sets its epoch and moves its
+   * fencing-token counter forward by `lockTokenGap` (renewAfterRestore).
+   * False if it does not exist.
+   */
+  renewCollection(id: string, change: { epoch: string; lockTokenGap: number }): Tx<boolean>
 }
 
 export interface UsersTx {

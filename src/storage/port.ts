@@ -29,6 +29,7 @@ import type {
   PoolStats,
   PurgeResult,
   RecordWrite,
+  RestoreRenewal,
   StagedOperation,
   StageParams,
   StoredBatch,
@@ -325,6 +326,22 @@ export interface StatsPort {
 export interface MaintenancePort {
   /** Marks open batches past expiry as expired and drops their operations; deletes old batches, idempotency keys and invitations (with the collection keys they carry). */
   purgeExpired(now: string, retainUntil: string): Promise<PurgeResult>
+  /**
+   * After the database was restored from a backup, while no server uses it
+   * (scripts/after-restore.ts): makes unusable what clients were handed after
+   * the backup was taken, which the database no longer knows of.
+   * Every collection gets a new feed epoch, so every cursor issued before
+   * fails as stale (410) and its holder pulls from the beginning instead of
+   * skipping the positions the restored collection hands out again. Its
+   * fencing-token counter moves forward by LOCK_TOKEN_GAP (rules/restore.ts),
+   * so no token issued before — also after the backup — is issued again, and
+   * every lease ends (its holder acquires again). Records, positions
+   * (`seq`), members, invitations, keys, batches and idempotency keys stay
+   * as restored. Collections are renewed `pageSize` at a time (500 by
+   * default), each page atomically; running it again (after an
+   * interruption, or twice) renews again and is harmless.
+   */
+  renewAfterRestore(params?: { pageSize?: number }): Promise<RestoreRenewal>
 }
 
 export interface Storage extends UsersPort, CollectionsPort, RecordsPort, BatchesPort, IdempotencyPort, LocksPort, SharingPort, KeysPort, MaintenancePort, StatsPort {

@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto'
 import type { Backend } from './backend.js'
+import { newFeedEpoch } from './epoch.js'
 import { StorageError } from './errors.js'
 import { GroupCommit } from './group-commit.js'
 import type { CollectionRemoval, PutMemberParams, Storage } from './port.js'
@@ -12,6 +12,7 @@ import * as invitations from './rules/invitations.js'
 import * as keys from './rules/keys.js'
 import * as locks from './rules/locks.js'
 import * as members from './rules/members.js'
+import { renewCollections, RENEWAL_PAGE } from './rules/restore.js'
 import { Replay } from './rules/replay.js'
 import type {
   AcquireLockParams,
@@ -44,6 +45,7 @@ import type {
   PoolStats,
   PurgeResult,
   RecordWrite,
+  RestoreRenewal,
   StagedOperation,
   StageParams,
   StoredBatch,
@@ -130,7 +132,7 @@ export class SyncStorage implements Storage {
     const stored: StoredCollection = {
       ...collection,
       // A new epoch per incarnation of an id: cursors of a deleted namesake are recognised as stale.
-      epoch: randomBytes(6).toString('base64url'),
+      epoch: newFeedEpoch(),
       seq: 0,
       createdAt: at,
       updatedAt: at
@@ -242,6 +244,20 @@ export class SyncStorage implements Storage {
 
   purgeExpired(now: string, retainUntil: string): Promise<PurgeResult> {
     return this.db.purgeExpired(now, retainUntil)
+  }
+
+  /** A page of collections per transaction, in id order, so that no transaction grows with the database. */
+  async renewAfterRestore({ pageSize = RENEWAL_PAGE }: { pageSize?: number } = {}): Promise<RestoreRenewal> {
+    const total: RestoreRenewal = { collections: 0, leasesEnded: 0 }
+    let after: string | null = null
+    for (;;) {
+      const from = after
+      const page: { ids: string[]; leasesEnded: number } = await this.db.transaction((tx) => renewCollections(tx, from, pageSize))
+      total.collections += page.ids.length
+      total.leasesEnded += page.leasesEnded
+      if (page.ids.length < pageSize) return total
+      after = page.ids[page.ids.length - 1]
+    }
   }
 
   // Locks

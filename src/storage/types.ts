@@ -247,6 +247,14 @@ export interface PurgeResult {
   deletedInvitations: number
 }
 
+/** What MaintenancePort.renewAfterRestore did. */
+export interface RestoreRenewal {
+  /** Collections given a new feed epoch and fencing-token range. */
+  collections: number
+  /** Leases it ended (every lease there was). */
+  leasesEnded: number
+}
+
 export interface StoredIdempotencyKey {
   fingerprint: string
   response: JsonValue
