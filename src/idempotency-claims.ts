@@ -70,7 +70,7 @@ export async function claimAndRun(context: HookContext, next: NextFunction, scop
   } catch (error) {
     await stopRenewing()
     // Failed calls are not kept: a retry runs again. If this fails too, the key frees up when its lease ends.
-    await storage.releaseIdempotencyKey(scope.userId, scope.key, token).catch((releaseError: unknown) => {
+    await storage.releaseIdempotencyKey(scope, token).catch((releaseError: unknown) => {
       app.get('logger').warn({ err: releaseError }, 'releasing an idempotency key claim failed')
     })
     throw error

@@ -109,7 +109,7 @@ describeInstances('idempotency keys across three instances', (backend) => {
     await claimBy(`busy-${id}`, 'busy', 60_000)
     const busy = await call(urls[2]!, 'PATCH', `/collections/${id}`, `busy-${id}`, patch)
     expect(busy).toMatchObject({ status: 503, retryAfter: '1', body: { message: expect.stringMatching(/still running/) } })
-    await storage.releaseIdempotencyKey(owner.user.id, `busy-${id}`, 'busy')
+    await storage.releaseIdempotencyKey({ userId: owner.user.id, key: `busy-${id}`, fingerprint, expiresAt: new Date(Date.now() + 60_000).toISOString() }, 'busy')
     expect(await call(urls[2]!, 'PATCH', `/collections/${id}`, `busy-${id}`, patch)).toMatchObject({ status: 200, replayed: false })
   })
 })

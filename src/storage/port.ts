@@ -190,7 +190,7 @@ export interface IdempotencyPort {
    */
   completeIdempotencyKey(scope: IdempotencyScope, token: string, response: JsonValue, at: string): Promise<boolean>
   /** Drops the key if this claim still holds it (the call failed: a retry runs again). */
-  releaseIdempotencyKey(userId: string, key: string, token: string): Promise<void>
+  releaseIdempotencyKey(scope: IdempotencyScope, token: string): Promise<void>
 }
 
 export interface LocksPort {

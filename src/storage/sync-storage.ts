@@ -246,8 +246,8 @@ export class SyncStorage implements Storage {
     return this.db.transaction((tx) => completeKey(tx, scope, token, response, at))
   }
 
-  releaseIdempotencyKey(userId: string, key: string, token: string): Promise<void> {
-    return this.db.transaction((tx) => releaseKey(tx, userId, key, token))
+  releaseIdempotencyKey(scope: IdempotencyScope, token: string): Promise<void> {
+    return this.db.transaction((tx) => releaseKey(tx, scope, token))
   }
 
   purgeExpired(now: string, retainUntil: string): Promise<PurgeResult> {

@@ -259,7 +259,7 @@ export interface StoredIdempotencyKey {
  * process died) and may be taken over.
  */
 export interface IdempotencyClaim {
-  /** Unique to this run: only it may complete, renew or release the claim. */
+  /** Unique to this run (a UUID: at most 36 characters): only it may complete, renew or release the claim. */
   token: string
   /** ISO timestamp: the claim's lease. */
   pendingUntil: string

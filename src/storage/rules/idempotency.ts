@@ -49,7 +49,7 @@ export function* completeKey(tx: StorageTx, scope: IdempotencyScope, token: stri
 }
 
 /** Drops the key if the claim still holds it (IdempotencyPort.releaseIdempotencyKey). */
-export function* releaseKey(tx: StorageTx, userId: string, key: string, token: string): Tx<void> {
+export function* releaseKey(tx: StorageTx, { userId, key }: IdempotencyScope, token: string): Tx<void> {
   yield* tx.takeUser(userId)
   const stored = yield* tx.getKey(userId, key)
   if (stored?.claim?.token === token) yield* tx.deleteKey(userId, key)

@@ -49,16 +49,16 @@ export function idempotencyTests(ctx: SuiteContext): void {
         expect(await db.storage.claimIdempotencyKey(scope, { token: 'c', pendingUntil: at(60) }, at(30))).toEqual({ state: 'done', response: { id: 'made' } })
         await rejection(db.storage.claimIdempotencyKey({ ...scope, fingerprint: 'd'.repeat(64) }, { token: 'c', pendingUntil: at(60) }, at(30)), 'key-reused')
         // Answered is final: a late release by its run changes nothing.
-        await db.storage.releaseIdempotencyKey(alice.id, 'claim-1', 'a')
+        await db.storage.releaseIdempotencyKey(scope, 'a')
         expect(await db.storage.getIdempotencyKey(alice.id, 'claim-1', at(31))).toEqual({ fingerprint: scope.fingerprint, response: { id: 'made' } })
       })
 
       it('a failed call releases its claim: the retry runs again', async () => {
         const scope = scopeOf('claim-2')
         expect(await db.storage.claimIdempotencyKey(scope, { token: 'a', pendingUntil: at(40) }, at(10))).toEqual({ state: 'claimed' })
-        await db.storage.releaseIdempotencyKey(alice.id, 'claim-2', 'b') // not b's: kept
+        await db.storage.releaseIdempotencyKey(scopeOf('claim-2'), 'b') // not b's: kept
         expect(await db.storage.claimIdempotencyKey(scope, { token: 'b', pendingUntil: at(41) }, at(11))).toMatchObject({ state: 'pending' })
-        await db.storage.releaseIdempotencyKey(alice.id, 'claim-2', 'a')
+        await db.storage.releaseIdempotencyKey(scopeOf('claim-2'), 'a')
         expect(await db.storage.claimIdempotencyKey(scope, { token: 'b', pendingUntil: at(42) }, at(12))).toEqual({ state: 'claimed' })
       })
 
@@ -68,7 +68,7 @@ export function idempotencyTests(ctx: SuiteContext): void {
         expect(await db.storage.claimIdempotencyKey(scope, { token: 'next', pendingUntil: at(70) }, at(39))).toMatchObject({ state: 'pending' })
         expect(await db.storage.claimIdempotencyKey(scope, { token: 'next', pendingUntil: at(70) }, at(40))).toEqual({ state: 'claimed' })
         expect(await db.storage.completeIdempotencyKey(scope, 'dead', { from: 'dead' }, at(41))).toBe(false)
-        await db.storage.releaseIdempotencyKey(alice.id, 'claim-3', 'dead') // no effect either
+        await db.storage.releaseIdempotencyKey(scopeOf('claim-3'), 'dead') // no effect either
         expect(await db.storage.completeIdempotencyKey(scope, 'next', { from: 'next' }, at(42))).toBe(true)
         expect(await db.storage.getIdempotencyKey(alice.id, 'claim-3', at(43))).toEqual({ fingerprint: scope.fingerprint, response: { from: 'next' } })
       })
