@@ -59,7 +59,16 @@ export const configurationSchema = Type.Object(
     }),
     idempotency: Type.Object({
       /** How long an idempotency key and its answer are kept. */
-      ttlSeconds: Type.Integer({ minimum: 1 })
+      ttlSeconds: Type.Integer({ minimum: 1 }),
+      /**
+       * Lease of a pending key: how long a call that stores its answer after
+       * running (not records) holds its key in the database without renewing
+       * it. The holder renews it every third of this; a process that dies
+       * stops renewing, and after this a waiting retry takes the key over.
+       */
+      leaseSeconds: Type.Integer({ minimum: 1, maximum: 3600 }),
+      /** How long a retry waits for a duplicate still running elsewhere before answering 503. */
+      waitSeconds: Type.Integer({ minimum: 0, maximum: 300 })
     }),
     sharing: Type.Object({
       /** How long an invitation can be accepted when the inviter names no time. */

@@ -6,6 +6,7 @@ import type {
   CollectionWithRole,
   CommitOutcome,
   FindRecordsParams,
+  IdempotencyClaim,
   IdempotencyScope,
   InvitationKey,
   JsonValue,
@@ -124,13 +125,19 @@ export interface RecordsTx {
 
 export interface StoredKey extends StoredIdempotencyKey {
   expiresAt: string
+  /** Set while a run of the call holds the key and has not answered yet (`response` is then null). */
+  claim?: IdempotencyClaim
 }
 
 export interface KeysTx {
-  /** The key as stored, expired or not. */
+  /** The key as stored, expired or not, answered or pending. */
   getKey(userId: string, key: string): Tx<StoredKey | undefined>
-  /** Stores the key, replacing one of the same name (expired: the rules checked). */
+  /** Stores the key with its answer, replacing one of the same name (expired or pending: the rules checked). */
   putKey(scope: IdempotencyScope, response: JsonValue, at: string): Tx<void>
+  /** Stores the key as pending under a claim (no answer yet), replacing one of the same name. */
+  putPendingKey(scope: IdempotencyScope, claim: IdempotencyClaim, at: string): Tx<void>
+  /** Deletes the key. */
+  deleteKey(userId: string, key: string): Tx<void>
 }
 
 export interface LocksTx {

@@ -10,6 +10,8 @@ import type {
   CommitBatchParams,
   CommitOutcome,
   FindRecordsParams,
+  ClaimOutcome,
+  IdempotencyClaim,
   IdempotencyScope,
   InvitationAnswer,
   InvitationQuota,
@@ -170,9 +172,26 @@ export interface BatchesPort {
 }
 
 export interface IdempotencyPort {
+  /** The unexpired, answered key (a pending claim is not an answer: undefined). */
   getIdempotencyKey(userId: string, key: string, now: string): Promise<StoredIdempotencyKey | undefined>
-  /** Keeps a response under a key; if an unexpired one was stored meanwhile, keeps the first. */
-  saveIdempotencyKey(scope: IdempotencyScope, response: JsonValue, at: string): Promise<void>
+  /**
+   * Claims the key for one run of a call, in the database so that runs in
+   * several processes see each other: 'claimed' if nobody holds it (no row,
+   * an expired one, or a pending claim past its lease: taken over) or this
+   * claim's token already does (its lease is renewed), 'done' with the answer
+   * if it was answered, 'pending' if another claim's lease runs. The same key
+   * for another request (an unexpired row of another fingerprint, answered or
+   * not): 'key-reused'. Of concurrent claims of one key exactly one wins.
+   */
+  claimIdempotencyKey(scope: IdempotencyScope, claim: IdempotencyClaim, at: string): Promise<ClaimOutcome>
+  /**
+   * Stores the answer under the key this claim holds, ending the claim:
+   * false (and nothing stored) if the claim was lost (taken over after its
+   * lease, or released).
+   */
+  completeIdempotencyKey(scope: IdempotencyScope, token: string, response: JsonValue, at: string): Promise<boolean>
+  /** Drops the key if this claim still holds it (the call failed: a retry runs again). */
+  releaseIdempotencyKey(scope: IdempotencyScope, token: string): Promise<void>
 }
 
 export interface LocksPort {

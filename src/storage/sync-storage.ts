@@ -7,7 +7,7 @@ import * as batches from './rules/batches.js'
 import * as collections from './rules/collections.js'
 import { commitGroup } from './rules/commit-group.js'
 import { commitWrites } from './rules/commit-writes.js'
-import { saveKey } from './rules/idempotency.js'
+import { claimKey, completeKey, releaseKey } from './rules/idempotency.js'
 import * as invitations from './rules/invitations.js'
 import * as keys from './rules/keys.js'
 import * as locks from './rules/locks.js'
@@ -23,9 +23,11 @@ import type {
   ChangesParams,
   CollectionQuota,
   CollectionWithRole,
+  ClaimOutcome,
   CommitBatchParams,
   CommitOutcome,
   FindRecordsParams,
+  IdempotencyClaim,
   IdempotencyScope,
   InvitationAnswer,
   InvitationQuota,
@@ -238,8 +240,16 @@ export class SyncStorage implements Storage {
     return this.db.getIdempotencyKey(userId, key, now)
   }
 
-  saveIdempotencyKey(scope: IdempotencyScope, response: JsonValue, at: string): Promise<void> {
-    return this.db.transaction((tx) => saveKey(tx, scope, response, at))
+  claimIdempotencyKey(scope: IdempotencyScope, claim: IdempotencyClaim, at: string): Promise<ClaimOutcome> {
+    return this.db.transaction((tx) => claimKey(tx, scope, claim, at))
+  }
+
+  completeIdempotencyKey(scope: IdempotencyScope, token: string, response: JsonValue, at: string): Promise<boolean> {
+    return this.db.transaction((tx) => completeKey(tx, scope, token, response, at))
+  }
+
+  releaseIdempotencyKey(scope: IdempotencyScope, token: string): Promise<void> {
+    return this.db.transaction((tx) => releaseKey(tx, scope, token))
   }
 
   purgeExpired(now: string, retainUntil: string): Promise<PurgeResult> {

@@ -260,6 +260,26 @@ export interface StoredIdempotencyKey {
   response: JsonValue
 }
 
+/**
+ * A claim on an idempotency key by one run of a call (the calls whose answer
+ * is stored after the call, not in its transaction): other runs with the key
+ * wait for it until `pendingUntil`, after which the claim is abandoned (its
+ * process died) and may be taken over.
+ */
+export interface IdempotencyClaim {
+  /** Unique to this run (a UUID: at most 36 characters): only it may complete, renew or release the claim. */
+  token: string
+  /** ISO timestamp: the claim's lease. */
+  pendingUntil: string
+}
+
+/**
+ * What claiming a key found: it is now this run's ('claimed', also when the
+ * run already held it: the lease is renewed), it was answered already
+ * ('done', with the answer to replay), or another run holds it ('pending').
+ */
+export type ClaimOutcome = { state: 'claimed' } | { state: 'done'; response: JsonValue } | { state: 'pending'; pendingUntil: string }
+
 export interface CommitResult {
   /** New state of each written record, in the order of the writes. */
   records: StoredRecord[]
