@@ -25,6 +25,12 @@ export interface StandbyPair {
   primaryUrl: string
   /** The same database on the standby (read-only). */
   standbyUrl: string
+  /**
+   * What each server has logged so far (server.log in its folder): every
+   * statement, each line led by the session's application_name (`%a`), so a
+   * test sees which server ran what, for whom.
+   */
+  log(on: 'primary' | 'standby'): string
   /** Runs SQL on the primary's or the standby's `postgres` database and gives the rows. */
   query<Row = Record<string, unknown>>(on: 'primary' | 'standby', sql: string, values?: unknown[]): Promise<Row[]>
   /** Pauses (true) or resumes WAL replay on the standby: it keeps receiving, but applies nothing. */
@@ -80,6 +86,9 @@ export async function startStandbyPair(): Promise<StandbyPair> {
         'full_page_writes = off',
         'shared_buffers = 16MB',
         'max_connections = 40',
+        // Copied into the standby by pg_basebackup: both log every statement with the session's application_name.
+        'log_statement = all',
+        "log_line_prefix = '[%a] '",
         ''
       ].join('\n')
     )
@@ -123,7 +132,8 @@ export async function startStandbyPair(): Promise<StandbyPair> {
       await startCluster(standbyDir, standbyPort)
       standbyUp = true
     },
-    stop
+    stop,
+    log: (on) => readFileSync(path.join(on === 'primary' ? primaryDir : standbyDir, 'server.log'), 'utf8')
   }
 }
 
