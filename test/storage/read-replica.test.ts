@@ -23,6 +23,7 @@ import { standbyProblem, startStandbyPair, type StandbyPair } from '../helpers/p
  * horizon is what it tests.)
  */
 const MAX_WAIT_MS = 600
+const PASSWORD_IN_URL = 'replica-password-never-logged'
 const problem = standbyProblem()
 
 if (problem !== undefined && process.env.CI === 'true') {
@@ -42,19 +43,22 @@ if (problem !== undefined && process.env.CI === 'true') {
     let url: string
     let dataDir: string | undefined
     const clients = new Clients()
+    /** The app's log lines (warnings and worse). */
+    const logged: string[] = []
 
     beforeAll(async () => {
       pair = await startStandbyPair()
       dataDir = mkdtempSync(path.join(tmpdir(), 'roost-replica-'))
       app = createApp({
         databaseUrl: pair.primaryUrl,
-        databaseReadUrl: pair.standbyUrl,
+        // A password the standby does not ask for (trust): it must never reach a log line.
+        databaseReadUrl: pair.standbyUrl.replace('postgres@', `postgres:${PASSWORD_IN_URL}@`),
         readReplica: { maxWaitMilliseconds: MAX_WAIT_MS },
         dataDir,
         host: '127.0.0.1',
         port: 0,
-        logLevel: 'silent'
-      })
+        logLevel: 'warn'
+      }, { logDestination: { write: (line: string) => void logged.push(line) } })
       server = await listen(app, 0, '127.0.0.1')
       url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
     }, 60_000)
@@ -202,6 +206,8 @@ if (problem !== undefined && process.env.CI === 'true') {
       expect((await api('GET', `collections/${collectionId}/records/r0`)).body).toMatchObject({ version: 2, data: { n: 5 } })
       expect((await api('GET', `collections/${collectionId}/changes`)).body.changes).toMatchObject([{ id: 'r0', version: 2 }])
       expect(counts()).toEqual({ ...before, primaryFailing: before.primaryFailing + 2 })
+      expect(logged.join('')).toMatch(/read replica failed/)
+      expect(logged.join('')).not.toContain(PASSWORD_IN_URL)
 
       await pair!.startStandby()
       await until(async () => (await ready()).body.status === 'ready', '/ready to see the replica again')
