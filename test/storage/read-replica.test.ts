@@ -24,6 +24,7 @@ import { standbyProblem, startStandbyPair, type StandbyPair } from '../helpers/p
  */
 const MAX_WAIT_MS = 600
 const PASSWORD_IN_URL = 'replica-password-never-logged'
+const METRICS_TOKEN = 'replica-test-metrics'
 const problem = standbyProblem()
 
 if (problem !== undefined && process.env.CI === 'true') {
@@ -57,7 +58,8 @@ if (problem !== undefined && process.env.CI === 'true') {
         dataDir,
         host: '127.0.0.1',
         port: 0,
-        logLevel: 'warn'
+        logLevel: 'warn',
+        metrics: { token: METRICS_TOKEN }
       }, { logDestination: { write: (line: string) => void logged.push(line) } })
       server = await listen(app, 0, '127.0.0.1')
       url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
@@ -208,6 +210,13 @@ if (problem !== undefined && process.env.CI === 'true') {
       expect(counts()).toEqual({ ...before, primaryFailing: before.primaryFailing + 2 })
       expect(logged.join('')).toMatch(/read replica failed/)
       expect(logged.join('')).not.toContain(PASSWORD_IN_URL)
+      // The same counts in /metrics.
+      const metrics = await (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text()
+      const now = counts()
+      expect(metrics).toContain(`roost_replica_reads_total{served="replica"} ${now.replica}\n`)
+      expect(metrics).toContain(`roost_replica_reads_total{served="primary_behind"} ${now.primaryBehind}\n`)
+      expect(metrics).toContain(`roost_replica_reads_total{served="primary_failing"} ${now.primaryFailing}\n`)
+      expect(metrics).not.toContain(PASSWORD_IN_URL)
 
       await pair!.startStandby()
       await until(async () => (await ready()).body.status === 'ready', '/ready to see the replica again')
