@@ -39,7 +39,9 @@ export const REPLICA_APPLICATION_NAME = 'roost-read'
  * the request; it never stops short of a change committed before the
  * request, nor skips one (the cursor is at most the horizon: cursor.ts).
  * The check and the read run in one REPEATABLE READ transaction so that
- * they see one snapshot, even when the URL leads to several replicas.
+ * they see one snapshot, even when the URL leads to several replicas. (The
+ * price: BEGIN and COMMIT and the check are three round trips more than the
+ * same read on the primary; the replica is there to take load, not latency.)
  *
  * A replica behind the horizon is asked again (5, 10, 20, 40, 50, 50 … ms
  * apart) until maxWaitMilliseconds has passed; then the read goes to the
