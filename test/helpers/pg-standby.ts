@@ -56,15 +56,14 @@ export async function startStandbyPair(): Promise<StandbyPair> {
   const primaryDir = path.join(base, 'primary')
   const standbyDir = path.join(base, 'standby')
   const [primaryPort, standbyPort] = [await freePort(), await freePort()]
-  let primaryUp = false
   let standbyUp = false
   const stopCluster = async (dir: string) => {
     await asPostgres('pg_ctl', ['-D', dir, '-m', 'immediate', '-w', 'stop']).catch(() => undefined)
   }
+  // Both, whatever the flags say (a start that timed out may have left a server running); stopping a stopped one only fails, quietly.
   const stop = async () => {
-    if (standbyUp) await stopCluster(standbyDir)
-    if (primaryUp) await stopCluster(primaryDir)
-    standbyUp = primaryUp = false
+    for (const dir of [standbyDir, primaryDir]) if (existsSync(path.join(dir, 'postmaster.pid'))) await stopCluster(dir)
+    standbyUp = false
     rmSync(base, { recursive: true, force: true })
   }
   const startCluster = async (dir: string, port: number) => {
@@ -95,7 +94,6 @@ export async function startStandbyPair(): Promise<StandbyPair> {
     // Replication over TCP from this machine only, without a password: the folder is the test's own.
     appendFileSync(path.join(primaryDir, 'pg_hba.conf'), 'host replication postgres 127.0.0.1/32 trust\n')
     await startCluster(primaryDir, primaryPort)
-    primaryUp = true
     // -R: standby.signal and primary_conninfo; -X stream: the WAL written meanwhile comes along.
     await asPostgres('pg_basebackup', ['-h', '127.0.0.1', '-p', String(primaryPort), '-U', 'postgres', '-D', standbyDir, '-R', '-X', 'stream', '--no-sync'])
     await startCluster(standbyDir, standbyPort)
