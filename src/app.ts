@@ -65,7 +65,9 @@ export function createApp(overrides: Overrides = {}, options: AppOptions = {}): 
     ...app.get('authentication'),
     secret: loadOrCreateSecret(app.get('authentication').secret, dataDir)
   })
-  app.set('storage', createStorage(app.get('databaseUrl'), dataDir, { logger, shortcuts: app.get('storageShortcuts') }))
+  const readUrl = app.get('databaseReadUrl')
+  const readReplica = readUrl === '' ? undefined : { url: readUrl, maxWaitMilliseconds: app.get('readReplica').maxWaitMilliseconds }
+  app.set('storage', createStorage(app.get('databaseUrl'), dataDir, { logger, shortcuts: app.get('storageShortcuts'), readReplica }))
   app.set('clock', options.clock ?? systemClock)
   app.set('sweeper', new Sweeper(app))
   app.configure(metrics)

@@ -15,6 +15,16 @@ export const configurationSchema = Type.Object(
     /** Empty: SQLite under dataDir. `postgres://…`: PostgreSQL. `mongodb://…`: MongoDB (a replica set). `sqlite:<file>`: SQLite there. */
     databaseUrl: Type.String(),
     /**
+     * Empty: every read goes to databaseUrl. `postgres://…`: a streaming
+     * replica (hot standby) of that PostgreSQL primary, serving change-feed
+     * pulls and record reads (src/storage/knex/read-replica.ts).
+     */
+    databaseReadUrl: Type.String({ pattern: '^(|postgres(ql)?://\\S+)$' }),
+    readReplica: Type.Object({
+      /** How long a read waits for a replica behind the request's horizon before the primary answers it. */
+      maxWaitMilliseconds: Type.Integer({ minimum: 0, maximum: 60000 })
+    }),
+    /**
      * The storage speed-ups (src/storage/knex/shortcuts/, src/storage/rules/shortcuts.ts),
      * each checked against the plain path by the conformance suite. Off: the
      * reference path only, for diagnosing a suspected speed-up bug.

@@ -23,13 +23,15 @@ export function metrics(app: Application): void {
  * Subscriptions are memberships of collection channels (channels.ts,
  * services/subscriptions), which Feathers keeps: a connection leaves them all
  * when it disconnects, and leaves one when it unsubscribes, loses its
- * membership or the collection is deleted. The pool is the storage's (Storage.poolStats).
+ * membership or the collection is deleted. The pool is the storage's (Storage.poolStats),
+ * and so are the read replica's counts (Storage.readReplica).
  */
 const scrapedState = (app: Application): ScrapedState => {
   const prefix = collectionChannel('')
   return {
     subscriptions: () => app.channels.filter((name) => name.startsWith(prefix)).reduce((sum, name) => sum + app.channel(name).length, 0),
-    pool: () => app.get('storage').poolStats()
+    pool: () => app.get('storage').poolStats(),
+    replicaReads: () => app.get('storage').readReplica?.counts
   }
 }
 

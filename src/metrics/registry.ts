@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
-import type { PoolStats } from '../storage/types.js'
+import type { PoolStats, ReplicaReadCounts } from '../storage/types.js'
 
 /**
  * The app's Prometheus metrics, on a registry of its own (not prom-client's
@@ -37,6 +37,8 @@ export interface ScrapedState {
   /** Connections in a collection's channel, summed over collections: (connection, collection) pairs. */
   subscriptions(): number
   pool(): PoolStats
+  /** How the reads offered to the read replica were served; undefined without one. */
+  replicaReads(): ReplicaReadCounts | undefined
 }
 
 /**
@@ -75,6 +77,21 @@ export function createMetrics(options: { processMetrics: boolean; state: Scraped
     registers,
     collect() {
       this.set(state.pool().max)
+    }
+  })
+  new Counter({
+    name: 'roost_replica_reads_total',
+    help: 'Feed pulls and record reads offered to the read replica, by who served them: replica, primary_behind (the replica lagged past readReplica.maxWaitMilliseconds), primary_failing (it failed, or did lately)',
+    labelNames: ['served'],
+    registers,
+    collect() {
+      // Kept by the storage; copied here when scraped. No samples without a replica.
+      const counts = state.replicaReads()
+      this.reset()
+      if (counts === undefined) return
+      this.inc({ served: 'replica' }, counts.replica)
+      this.inc({ served: 'primary_behind' }, counts.primaryBehind)
+      this.inc({ served: 'primary_failing' }, counts.primaryFailing)
     }
   })
   return {

@@ -35,7 +35,9 @@ import type {
   StoredUser,
   StoredUserKey,
   StorageStats,
-  WriteContext
+  WriteContext,
+  ReplicaReadable,
+  ReadReplicaView
 } from './types.js'
 
 /**
@@ -241,7 +243,7 @@ export interface BackendQueries {
   getCollection(id: string): Promise<StoredCollection | undefined>
   getCollectionAccess(collectionId: string, userId: string): Promise<{ collection: StoredCollection; role: MemberRole | undefined } | undefined>
   listCollections(params: ListCollectionsParams): Promise<Page<CollectionWithRole>>
-  getRecord(collectionId: string, id: string): Promise<StoredRecord | undefined>
+  getRecord(collectionId: string, id: string, options?: ReplicaReadable): Promise<StoredRecord | undefined>
   findRecords(collectionId: string, params: FindRecordsParams): Promise<Page<StoredRecord>>
   changesSince(collectionId: string, params: ChangesParams): Promise<ChangesPage>
   getBatch(id: string, now: string): Promise<StoredBatch | undefined>
@@ -277,6 +279,8 @@ export interface Backend extends BackendQueries {
   ping(): Promise<void>
   /** As Storage.poolStats: from memory, no database call. */
   poolStats(): PoolStats
+  /** As Storage.readReplica. */
+  readonly readReplica?: ReadReplicaView
   close(): Promise<void>
 
   /**

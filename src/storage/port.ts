@@ -47,7 +47,9 @@ import type {
   StoredUserKey,
   StorageStats,
   WrappedKeyInput,
-  WriteContext
+  WriteContext,
+  ReplicaReadable,
+  ReadReplicaView
 } from './types.js'
 
 /**
@@ -116,7 +118,7 @@ export interface CollectionsPort {
 }
 
 export interface RecordsPort {
-  getRecord(collectionId: string, id: string): Promise<StoredRecord | undefined>
+  getRecord(collectionId: string, id: string, options?: ReplicaReadable): Promise<StoredRecord | undefined>
   findRecords(collectionId: string, params: FindRecordsParams): Promise<Page<StoredRecord>>
 
   /**
@@ -375,5 +377,11 @@ export interface Storage extends UsersPort, CollectionsPort, RecordsPort, Batche
   ping(): Promise<void>
   /** The connection pool's state now, read from memory (no database call): for /metrics. */
   poolStats(): PoolStats
+  /**
+   * The read replica, when one is configured (PostgreSQL, databaseReadUrl):
+   * it serves the reads given a horizon (ReplicaReadable) that it can serve
+   * as well as the primary; the primary serves the rest.
+   */
+  readonly readReplica?: ReadReplicaView
   close(): Promise<void>
 }

@@ -63,7 +63,9 @@ import type {
   StoredUserKey,
   StorageStats,
   WrappedKeyInput,
-  WriteContext
+  WriteContext,
+  ReplicaReadable,
+  ReadReplicaView
 } from './types.js'
 
 export interface SyncStorageOptions {
@@ -104,6 +106,10 @@ export class SyncStorage implements Storage {
 
   poolStats(): PoolStats {
     return this.db.poolStats()
+  }
+
+  get readReplica(): ReadReplicaView | undefined {
+    return this.db.readReplica
   }
 
   close(): Promise<void> {
@@ -164,8 +170,8 @@ export class SyncStorage implements Storage {
 
   // Records
 
-  getRecord(collectionId: string, id: string): Promise<StoredRecord | undefined> {
-    return this.db.getRecord(collectionId, id)
+  getRecord(collectionId: string, id: string, options?: ReplicaReadable): Promise<StoredRecord | undefined> {
+    return this.db.getRecord(collectionId, id, options)
   }
 
   findRecords(collectionId: string, params: FindRecordsParams): Promise<Page<StoredRecord>> {

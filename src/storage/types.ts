@@ -291,7 +291,39 @@ export interface CommitResult {
 
 export type SortField = 'id' | 'version' | 'updatedAt' | 'updatedBy' | 'seq'
 
-export interface FindRecordsParams {
+/**
+ * Lets a read of one collection be served by a read replica.
+ */
+export interface ReplicaReadable {
+  /**
+   * The collection's position (`seq`) as this request read it from the
+   * primary (its authorization). With it, a backend that has a read replica
+   * (knex/read-replica.ts) may serve the read there, but only from a state
+   * that includes this position: the answer is then what the primary held at
+   * some moment between that read and the answer, as if the primary had
+   * answered. Without it the read goes to the primary.
+   */
+  horizon?: number
+}
+
+/** How the reads offered to a read replica were served, since start (for operators, and the tests). */
+export interface ReplicaReadCounts {
+  /** Served by the replica (after waiting for it or not). */
+  replica: number
+  /** The replica had not applied the read's horizon within its wait: served by the primary. */
+  primaryBehind: number
+  /** The replica failed, or was recently found failing: served by the primary. */
+  primaryFailing: number
+}
+
+/** A read replica, as seen from above storage (/ready, metrics). */
+export interface ReadReplicaView {
+  /** One trivial query on the replica: resolves if it answers. */
+  ping(): Promise<void>
+  readonly counts: ReplicaReadCounts
+}
+
+export interface FindRecordsParams extends ReplicaReadable {
   /** `false` (live records) unless asked for; `true` lists tombstones only. */
   deleted: boolean
   ids?: string[]
@@ -307,7 +339,7 @@ export interface Page<T> {
   data: T[]
 }
 
-export interface ChangesParams {
+export interface ChangesParams extends ReplicaReadable {
   /** Return changes with a position strictly greater than this. */
   since: number
   limit: number

@@ -3,11 +3,12 @@ import knex from 'knex'
 import { migrationSource } from '../../../migrations/index.js'
 import type { Backend, BackendShortcuts, StorageTx, Tx } from '../backend.js'
 import type { Logger } from '../../logger.js'
-import type { NewUser, PoolStats, PurgeResult, StoredLock, StoredUser } from '../types.js'
+import type { ChangesPage, ChangesParams, FindRecordsParams, NewUser, Page, PoolStats, PurgeResult, ReplicaReadable, StoredLock, StoredRecord, StoredUser } from '../types.js'
 import { knexConfig, type KnexDialect } from './connection.js'
 import { retrying, translating } from './driver-errors.js'
 import { knexPoolStats } from './pool-stats.js'
 import { KnexQueries } from './queries.js'
+import { ReadReplica, type ReadReplicaOptions } from './read-replica.js'
 import { lockFromRow, userFromRow, type LockRow, type UserRow } from './rows.js'
 import { createSessions } from './sessions.js'
 import { PostgresSessions } from './postgres-sessions.js'
@@ -34,6 +35,8 @@ export interface KnexBackendOptions {
    * checkpoints by itself, and there is no `shortcuts` object.
    */
   shortcuts: boolean
+  /** A streaming replica for the feed and record reads (PostgreSQL only; ./read-replica.ts). */
+  readReplica?: Omit<ReadReplicaOptions, 'logger'>
 }
 
 /**
@@ -50,13 +53,19 @@ export class KnexBackend extends KnexQueries implements Backend {
   private readonly useCheckpointer: boolean
   private checkpointer: SqliteCheckpointer | undefined
   private readonly poolMax: number
+  /** Where the reads given a horizon go first, when configured; see fromReplica. */
+  readonly readReplica: ReadReplica | undefined
 
   constructor(url: string, dataDir: string, options: KnexBackendOptions) {
     const { dialect, config, filename } = knexConfig(url, dataDir, { logger: options.logger, tuned: options.shortcuts })
+    if (options.readReplica !== undefined && dialect !== 'postgres') {
+      throw new Error('databaseReadUrl (DATABASE_READ_URL) needs a PostgreSQL databaseUrl: a read replica is a streaming replica of a PostgreSQL primary')
+    }
     const db = knex(config)
     const sessions = createSessions(dialect, db, options.shortcuts)
     super(db, sessions)
     this.name = dialect
+    this.readReplica = options.readReplica && new ReadReplica({ ...options.readReplica, logger: options.logger })
     this.filename = filename
     this.poolMax = config.pool?.max ?? 0
     this.useCheckpointer = options.shortcuts && filename !== undefined && filename !== ':memory:'
@@ -108,7 +117,41 @@ export class KnexBackend extends KnexQueries implements Backend {
 
   async close(): Promise<void> {
     await this.checkpointer?.stop()
+    await this.readReplica?.close()
     await this.db.destroy()
+  }
+
+  // The reads a replica may serve: the only place that chooses between primary and replica.
+
+  override getRecord(collectionId: string, id: string, options?: ReplicaReadable): Promise<StoredRecord | undefined> {
+    return this.fromReplica(collectionId, options?.horizon, (replica) => replica.getRecord(collectionId, id), () => super.getRecord(collectionId, id))
+  }
+
+  override findRecords(collectionId: string, params: FindRecordsParams): Promise<Page<StoredRecord>> {
+    return this.fromReplica(collectionId, params.horizon, (replica) => replica.findRecords(collectionId, params), () => super.findRecords(collectionId, params))
+  }
+
+  override changesSince(collectionId: string, params: ChangesParams): Promise<ChangesPage> {
+    return this.fromReplica(collectionId, params.horizon, (replica) => replica.changesSince(collectionId, params), () => super.changesSince(collectionId, params))
+  }
+
+  /**
+   * A read of one collection with a horizon goes to the replica, which serves
+   * it from a state that includes the horizon (read-replica.ts says why that
+   * is as good as the primary's answer) or gives it back; the primary serves
+   * the rest, and every read inside a transaction (those never come here).
+   */
+  private async fromReplica<T>(
+    collectionId: string,
+    horizon: number | undefined,
+    onReplica: (replica: KnexQueries) => Promise<T>,
+    onPrimary: () => Promise<T>
+  ): Promise<T> {
+    if (this.readReplica !== undefined && horizon !== undefined) {
+      const served = await this.readReplica.read(collectionId, horizon, onReplica)
+      if (served !== undefined) return served.value
+    }
+    return onPrimary()
   }
 
   async transaction<T>(work: (tx: StorageTx) => Tx<T>): Promise<T> {
