@@ -67,7 +67,7 @@ export function createApp(overrides: Overrides = {}, options: AppOptions = {}): 
   })
   const readUrl = app.get('databaseReadUrl')
   const readReplica = readUrl === '' ? undefined : { url: readUrl, maxWaitMilliseconds: app.get('readReplica').maxWaitMilliseconds }
-  app.set('storage', createStorage(app.get('databaseUrl'), dataDir, { logger, shortcuts: app.get('storageShortcuts'), readReplica }))
+  app.set('storage', createStorage(app.get('databaseUrl'), dataDir, { logger, shortcuts: app.get('storageShortcuts'), readReplica, poolSize: app.get('databasePoolSize') }))
   app.set('clock', options.clock ?? systemClock)
   app.set('sweeper', new Sweeper(app))
   app.configure(metrics)

@@ -19,6 +19,8 @@ export const configurationSchema = Type.Object(
      * replica (hot standby) of that PostgreSQL primary, serving change-feed
      * pulls and record reads (src/storage/knex/read-replica.ts).
      */
+    /** Connections per database pool: PostgreSQL's primary and replica each, MongoDB's maxPoolSize per server; SQLite has one. */
+    databasePoolSize: Type.Integer({ minimum: 1, maximum: 1000 }),
     databaseReadUrl: Type.String({ pattern: '^(|postgres(ql)?://\\S+)$' }),
     readReplica: Type.Object({
       /** How long a read waits for a replica behind the request's horizon before the primary answers it. */

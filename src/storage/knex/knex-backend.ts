@@ -36,7 +36,9 @@ export interface KnexBackendOptions {
    */
   shortcuts: boolean
   /** A streaming replica for the feed and record reads (PostgreSQL only; ./read-replica.ts). */
-  readReplica?: Omit<ReadReplicaOptions, 'logger'>
+  readReplica?: Omit<ReadReplicaOptions, 'logger' | 'poolSize'>
+  /** PostgreSQL: connections per pool, the primary's and the replica's (config databasePoolSize). */
+  poolSize?: number
 }
 
 /**
@@ -57,7 +59,7 @@ export class KnexBackend extends KnexQueries implements Backend {
   readonly readReplica: ReadReplica | undefined
 
   constructor(url: string, dataDir: string, options: KnexBackendOptions) {
-    const { dialect, config, filename } = knexConfig(url, dataDir, { logger: options.logger, tuned: options.shortcuts })
+    const { dialect, config, filename } = knexConfig(url, dataDir, { logger: options.logger, tuned: options.shortcuts, poolSize: options.poolSize })
     if (options.readReplica !== undefined && dialect !== 'postgres') {
       throw new Error('databaseReadUrl (DATABASE_READ_URL) needs a PostgreSQL databaseUrl: a read replica is a streaming replica of a PostgreSQL primary')
     }
@@ -65,7 +67,7 @@ export class KnexBackend extends KnexQueries implements Backend {
     const sessions = createSessions(dialect, db, options.shortcuts)
     super(db, sessions)
     this.name = dialect
-    this.readReplica = options.readReplica && new ReadReplica({ ...options.readReplica, logger: options.logger })
+    this.readReplica = options.readReplica && new ReadReplica({ ...options.readReplica, logger: options.logger, poolSize: options.poolSize })
     this.filename = filename
     this.poolMax = config.pool?.max ?? 0
     this.useCheckpointer = options.shortcuts && filename !== undefined && filename !== ':memory:'

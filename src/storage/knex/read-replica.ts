@@ -11,6 +11,8 @@ export interface ReadReplicaOptions {
   /** How long a read waits for the replica to catch up with its horizon before it goes to the primary. */
   maxWaitMilliseconds: number
   logger?: Logger
+  /** The most connections to the replica (config databasePoolSize, as the primary's). */
+  poolSize?: number
 }
 
 
@@ -57,7 +59,7 @@ export class ReadReplica implements ReadReplicaView {
 
   constructor(private readonly options: ReadReplicaOptions) {
     this.logger = (options.logger ?? createLogger('warn')).child({ component: 'read-replica' })
-    const { dialect, config } = knexConfig(options.url, '.', { logger: options.logger })
+    const { dialect, config } = knexConfig(options.url, '.', { logger: options.logger, poolSize: options.poolSize })
     if (dialect !== 'postgres') throw new Error(`databaseReadUrl "${redact(options.url)}" is not a PostgreSQL URL (postgres://…)`)
     this.db = knex({
       ...config,

@@ -43,6 +43,8 @@ import { runTransaction } from './transaction.js'
 
 export interface MongoBackendOptions {
   logger?: Logger
+  /** The driver's maxPoolSize per server (config databasePoolSize), unless the URL sets `maxPoolSize` itself. */
+  poolSize?: number
 }
 
 /** The database named in the URL's path (mongodb://host/roost → "roost"); "roost" when it names none. */
@@ -67,7 +69,9 @@ export class MongoBackend implements Backend {
   private readonly pool: PoolWatch
 
   constructor(url: string, options: MongoBackendOptions = {}) {
-    this.client = new MongoClient(url)
+    // Options given here would override the URL's; the URL's own maxPoolSize is the operator's more specific choice.
+    const urlSetsPool = /[?&]maxPoolSize=/i.test(url)
+    this.client = new MongoClient(url, options.poolSize === undefined || urlSetsPool ? {} : { maxPoolSize: options.poolSize })
     // Reads at the primary, whatever the URL says: a secondary may not yet have what was acknowledged.
     this.db = this.client.db(databaseName(url), { readPreference: 'primary' })
     this.c = collectionsOf(this.db)
