@@ -1,0 +1,90 @@
+import { createClient } from 'redis'
+import { RateLimiterMemory, RateLimiterRedis } from 'rate-limiter-flexible'
+import type { Application } from '../declarations.js'
+import { memoryLimiters, type LimiterFactory } from './rate-limits.js'
+
+/** Where the rate-limit counters live: this process, or a Redis every instance shares. */
+export interface LimiterStore {
+  create: LimiterFactory
+  /** Resolves once the shared counters can be used; rejects if their Redis is away at start. */
+  ready: Promise<void>
+  close(): Promise<void>
+}
+
+/**
+ * How long one counter command may take before the request is counted in
+ * memory instead: a Redis that hangs must not hold up sign-ins and writes.
+ */
+const COMMAND_TIMEOUT_MS = 500
+
+/**
+ * Chooses the counters' store: `rateLimits.redisUrl`, else `sync.url`, else
+ * memory. With Redis, each limit is a RateLimiterRedis whose keys start with
+ * `sync.key` (the deployment's name: two deployments, or two test runs, on one
+ * Redis count apart), insured by a memory limiter of the same size: while
+ * Redis is unreachable every instance counts on its own (limits stay on,
+ * never a 500, never a wait), and shared counting resumes when it is back.
+ *
+ * Redis away at start fails setup, as the realtime bus does: an instance that
+ * silently counted alone would multiply every limit by the number of instances.
+ */
+export function limiterStore(app: Application): LimiterStore {
+  const url = app.get('rateLimits').redisUrl || app.get('sync').url
+  if (url === '') return { create: memoryLimiters, ready: Promise.resolve(), close: async () => undefined }
+  const logger = app.get('logger')
+  const prefix = `${app.get('sync').key}:limits`
+  let connected = false
+  let away = false
+  const client = createClient({
+    url,
+    // A command while disconnected fails at once (to the insurance) instead of waiting in a queue.
+    disableOfflineQueue: true,
+    commandOptions: { timeout: COMMAND_TIMEOUT_MS },
+    socket: {
+      connectTimeout: 2000,
+      reconnectStrategy: (retries: number, cause: Error) => (connected ? Math.min(100 * (retries + 1), 2000) : cause)
+    }
+  })
+  client.on('error', (error: unknown) => {
+    if (away) return
+    away = true
+    logger.warn({ err: error }, 'rate-limit counters (Redis) unreachable: each instance counts on its own until it is back')
+  })
+  client.on('ready', () => {
+    if (away) logger.info('rate-limit counters (Redis) reachable again: counted across instances')
+    away = false
+  })
+
+  const ready = (async () => {
+    try {
+      await client.connect()
+    } catch (error) {
+      const where = url.replace(/:[^:@/]*@/, ':***@')
+      throw new Error(`The rate-limit counters' Redis (rateLimits.redisUrl or sync.url, ${where}) is not reachable: ${(error as Error).message}`, {
+        cause: error
+      })
+    }
+    connected = true
+  })()
+  ready.catch(() => undefined)
+
+  return {
+    create: (options) =>
+      new RateLimiterRedis({
+        ...options,
+        keyPrefix: `${prefix}:${options.keyPrefix}`,
+        storeClient: client,
+        // node-redis v4+ (v5 here): its command API, not ioredis'.
+        useRedisPackage: true,
+        // Not connected: straight to the insurance rather than an error.
+        rejectIfRedisNotReady: true,
+        insuranceLimiter: new RateLimiterMemory(options)
+      }),
+    ready,
+    async close() {
+      // Connected: a clean goodbye. Reconnecting (Redis away): nothing to say goodbye to.
+      if (client.isReady) await client.close().catch(() => client.destroy())
+      else if (client.isOpen) client.destroy()
+    }
+  }
+}
