@@ -101,6 +101,21 @@ export async function startInstances(backend: TestBackend, count: number, overri
     async close() {
       await closeAll()
       await database.cleanup()
+      await removeRedisKeys(`${key}:*`)
     }
+  }
+}
+
+/** What the instances left in Redis under their key (the rate-limit counters): removed, not left to expire. */
+async function removeRedisKeys(pattern: string): Promise<void> {
+  const client = createClient({ url: REDIS_URL, socket: { reconnectStrategy: false } })
+  client.on('error', () => undefined)
+  try {
+    await client.connect()
+    const keys: string[] = []
+    for await (const batch of client.scanIterator({ MATCH: pattern, COUNT: 1000 })) keys.push(...batch)
+    if (keys.length > 0) await client.del(keys)
+  } finally {
+    if (client.isOpen) await client.close()
   }
 }

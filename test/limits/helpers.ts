@@ -56,10 +56,10 @@ export async function collectionNames(client: ClientApplication): Promise<string
 }
 
 /** A raw REST write (to read the Retry-After header the Feathers client hides). */
-export async function rawCreateCollection(url: string, ip: string, accessToken: string, name: string): Promise<Response> {
+export async function rawCreateCollection(url: string, ip: string, accessToken: string, name: string, headers: Record<string, string> = {}): Promise<Response> {
   return fetch(`${url}/collections`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${accessToken}`, 'x-forwarded-for': ip },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${accessToken}`, 'x-forwarded-for': ip, ...headers },
     body: JSON.stringify({ name })
   })
 }
