@@ -1,5 +1,5 @@
 import { createClient } from 'redis'
-import { RateLimiterMemory, RateLimiterRedis } from 'rate-limiter-flexible'
+import { RateLimiterMemory, RateLimiterRedis, RLWrapperTimeouts } from 'rate-limiter-flexible'
 import type { Application } from '../declarations.js'
 import { memoryLimiters, type LimiterFactory } from './rate-limits.js'
 
@@ -12,10 +12,12 @@ export interface LimiterStore {
 }
 
 /**
- * How long one counter command may take before the request is counted in
- * memory instead: a Redis that hangs must not hold up sign-ins and writes.
+ * How long one count in Redis may take before it is made in memory instead: a
+ * Redis that hangs (connected, not answering) must not hold up sign-ins and
+ * writes. node-redis' own command timeout does not cover this (it ends once a
+ * command is sent), hence rate-limiter-flexible's timeout wrapper.
  */
-const COMMAND_TIMEOUT_MS = 500
+const COUNT_TIMEOUT_MS = 500
 
 /**
  * Chooses the counters' store: `rateLimits.redisUrl`, else `sync.url`, else
@@ -39,7 +41,6 @@ export function limiterStore(app: Application): LimiterStore {
     url,
     // A command while disconnected fails at once (to the insurance) instead of waiting in a queue.
     disableOfflineQueue: true,
-    commandOptions: { timeout: COMMAND_TIMEOUT_MS },
     socket: {
       connectTimeout: 2000,
       reconnectStrategy: (retries: number, cause: Error) => (connected ? Math.min(100 * (retries + 1), 2000) : cause)
@@ -69,8 +70,9 @@ export function limiterStore(app: Application): LimiterStore {
   ready.catch(() => undefined)
 
   return {
-    create: (options) =>
-      new RateLimiterRedis({
+    create: (options) => {
+      const insuranceLimiter = new RateLimiterMemory(options)
+      const shared = new RateLimiterRedis({
         ...options,
         keyPrefix: `${prefix}:${options.keyPrefix}`,
         storeClient: client,
@@ -78,13 +80,23 @@ export function limiterStore(app: Application): LimiterStore {
         useRedisPackage: true,
         // Not connected: straight to the insurance rather than an error.
         rejectIfRedisNotReady: true,
-        insuranceLimiter: new RateLimiterMemory(options)
-      }),
+        insuranceLimiter
+      })
+      return new RLWrapperTimeouts({ limiter: shared, timeoutMs: COUNT_TIMEOUT_MS, insuranceLimiter })
+    },
     ready,
     async close() {
-      // Connected: a clean goodbye. Reconnecting (Redis away): nothing to say goodbye to.
-      if (client.isReady) await client.close().catch(() => client.destroy())
-      else if (client.isOpen) client.destroy()
+      // Connected: a clean goodbye, which waits for the counts still in flight, but not for
+      // longer than they may take (a hung Redis never answers them). Reconnecting: nothing to wait for.
+      if (client.isReady) {
+        let timer: NodeJS.Timeout | undefined
+        const late = new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, COUNT_TIMEOUT_MS)
+        })
+        await Promise.race([client.close().catch(() => undefined), late])
+        clearTimeout(timer)
+      }
+      if (client.isOpen) client.destroy()
     }
   }
 }

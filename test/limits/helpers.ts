@@ -65,13 +65,20 @@ export async function rawCreateCollection(url: string, ip: string, accessToken: 
 }
 
 /** A Redis server of its own on a free port (to stop in the middle of a test), with no persistence. */
-export async function startRedis(): Promise<{ url: string; kill(): void }> {
+export async function startRedis(): Promise<{ url: string; pause(): void; kill(): void }> {
   const port = await freePort()
   const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
   const url = `redis://127.0.0.1:${port}`
+  const running = () => child.exitCode === null && child.signalCode === null
   const kill = () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+    if (running()) child.kill('SIGKILL')
   }
+  // SIGSTOP: its connections stay open and it answers nothing, as a hung server would.
+  const pause = () => {
+    if (running()) child.kill('SIGSTOP')
+  }
+  // Last resort if the worker exits without the test's clean-up: never leave a Redis behind.
+  process.once('exit', kill)
   const deadline = Date.now() + 5000
   for (;;) {
     const probe = createRedisClient({ url, socket: { reconnectStrategy: false } })
@@ -79,7 +86,7 @@ export async function startRedis(): Promise<{ url: string; kill(): void }> {
     try {
       await probe.connect()
       await probe.close()
-      return { url, kill }
+      return { url, pause, kill }
     } catch (error) {
       if (probe.isOpen) probe.destroy()
       if (Date.now() > deadline) {
