@@ -19,6 +19,23 @@ export interface LimiterStore {
  */
 const COUNT_TIMEOUT_MS = 500
 
+const WARN_INTERVAL_MS = 60_000
+
+/** The memory limiter that counts while Redis cannot: says so whenever it does. */
+class Insurance extends RateLimiterMemory {
+  constructor(
+    options: ConstructorParameters<typeof RateLimiterMemory>[0],
+    private readonly used: () => void
+  ) {
+    super(options)
+  }
+
+  override consume(...args: Parameters<RateLimiterMemory['consume']>): ReturnType<RateLimiterMemory['consume']> {
+    this.used()
+    return super.consume(...args)
+  }
+}
+
 /**
  * Chooses the counters' store: `rateLimits.redisUrl`, else `sync.url`, else
  * memory. With Redis, each limit is a RateLimiterRedis whose keys start with
@@ -56,6 +73,14 @@ export function limiterStore(app: Application): LimiterStore {
     away = false
   })
 
+  // A Redis that hangs sends no error: the insurance says when it is used, once a minute at most.
+  let warnedAt = -Infinity
+  const warnCountingAlone = () => {
+    if (Date.now() - warnedAt < WARN_INTERVAL_MS) return
+    warnedAt = Date.now()
+    logger.warn('rate limits counted in this instance only: their Redis did not answer in time or is unreachable')
+  }
+
   const ready = (async () => {
     try {
       await client.connect()
@@ -71,7 +96,7 @@ export function limiterStore(app: Application): LimiterStore {
 
   return {
     create: (options) => {
-      const insuranceLimiter = new RateLimiterMemory(options)
+      const insuranceLimiter = new Insurance(options, warnCountingAlone)
       const shared = new RateLimiterRedis({
         ...options,
         keyPrefix: `${prefix}:${options.keyPrefix}`,
