@@ -126,7 +126,7 @@ export function createApp(overrides: Overrides = {}, options: AppOptions = {}): 
       async (context: HookContext, next: NextFunction) => {
         await context.app.get('storage').migrate()
         await context.app.get('syncBus')?.ready
-        await context.app.get('limiters').ready
+        await context.app.get('limiters').open()
         context.app.get('sweeper').start()
         await next()
       }

@@ -6,8 +6,8 @@ import { memoryLimiters, type LimiterFactory } from './rate-limits.js'
 /** Where the rate-limit counters live: this process, or a Redis every instance shares. */
 export interface LimiterStore {
   create: LimiterFactory
-  /** Resolves once the shared counters can be used; rejects if their Redis is away at start. */
-  ready: Promise<void>
+  /** Connects (at setup): resolves once the shared counters can be used, rejects if their Redis is away. */
+  open(): Promise<void>
   close(): Promise<void>
 }
 
@@ -49,7 +49,7 @@ class Insurance extends RateLimiterMemory {
  */
 export function limiterStore(app: Application): LimiterStore {
   const url = app.get('rateLimits').redisUrl || app.get('sync').url
-  if (url === '') return { create: memoryLimiters, ready: Promise.resolve(), close: async () => undefined }
+  if (url === '') return { create: memoryLimiters, open: async () => undefined, close: async () => undefined }
   const logger = app.get('logger')
   const prefix = `${app.get('sync').key}:limits`
   let connected = false
@@ -81,20 +81,18 @@ export function limiterStore(app: Application): LimiterStore {
     logger.warn('rate limits counted in this instance only: their Redis did not answer in time or is unreachable')
   }
 
-  const ready = (async () => {
-    try {
-      await client.connect()
-    } catch (error) {
-      const where = url.replace(/:[^:@/]*@/, ':***@')
-      throw new Error(`The rate-limit counters' Redis (rateLimits.redisUrl or sync.url, ${where}) is not reachable: ${(error as Error).message}`, {
-        cause: error
-      })
-    }
-    connected = true
-  })()
-  ready.catch(() => undefined)
-
   return {
+    async open() {
+      try {
+        await client.connect()
+      } catch (error) {
+        const where = url.replace(/:[^:@/]*@/, ':***@')
+        throw new Error(`The rate-limit counters' Redis (rateLimits.redisUrl or sync.url, ${where}) is not reachable: ${(error as Error).message}`, {
+          cause: error
+        })
+      }
+      connected = true
+    },
     create: (options) => {
       const insuranceLimiter = new Insurance(options, warnCountingAlone)
       const shared = new RateLimiterRedis({
@@ -109,7 +107,6 @@ export function limiterStore(app: Application): LimiterStore {
       })
       return new RLWrapperTimeouts({ limiter: shared, timeoutMs: COUNT_TIMEOUT_MS, insuranceLimiter })
     },
-    ready,
     async close() {
       // Connected: a clean goodbye, which waits for the counts still in flight, but not for
       // longer than they may take (a hung Redis never answers them). Reconnecting: nothing to wait for.

@@ -1,4 +1,10 @@
-import { afterAll, beforeAll, expect, it } from 'vitest'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { createServer, type AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createApp } from '../../src/app.js'
+import { listen } from '../../src/listen.js'
 import { describeOn, sqlite } from '../helpers/backends.js'
 import { startServer, type TestServer } from '../helpers/server.js'
 import { account, collectionNames, from, newIp, rawCreateCollection, signIn, type Opened } from './helpers.js'
@@ -59,5 +65,29 @@ describeOn(sqlite, 'write limits in memory (one instance, no Redis)', (backend) 
     const refused = await rawCreateCollection(server.url, ip, 'not-a-token', 'x')
     expect(refused.status).toBe(429)
     expect(((await refused.json()) as { message: string }).message).toMatch(/rateLimits\.writes\.perIp/)
+  })
+})
+
+describe("the counters' Redis unreachable at start", () => {
+  it('setup fails naming it (password hidden): an instance would otherwise count alone without saying so', async () => {
+    // A port nobody listens on: taken, then freed.
+    const port = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = probe.address() as AddressInfo
+        probe.close(() => resolve(port))
+      })
+    })
+    const dataDir = mkdtempSync(join(tmpdir(), 'roost-limits-'))
+    const app = createApp({ dataDir, logLevel: 'silent', rateLimits: { redisUrl: `redis://roost:secret@127.0.0.1:${port}` } })
+    try {
+      await expect(listen(app, 0, '127.0.0.1')).rejects.toThrow(
+        new RegExp(`^The rate-limit counters' Redis \\(rateLimits\\.redisUrl or sync\\.url, redis://roost:\\*\\*\\*@127\\.0\\.0\\.1:${port}\\) is not reachable`)
+      )
+    } finally {
+      await app.get('limiters').close()
+      app.server?.close()
+      await app.get('storage').close()
+      rmSync(dataDir, { recursive: true, force: true })
+    }
   })
 })
