@@ -3,6 +3,8 @@ import { feathers } from '@feathersjs/feathers'
 import { bodyParser, cors, koa, rest, serveStatic } from '@feathersjs/koa'
 import { authentication } from './authentication.js'
 import { restClientIp } from './auth/client-ip.js'
+import { limiterStore } from './auth/limiter-store.js'
+import { limitWrites } from './auth/write-limits.js'
 import { channels } from './channels.js'
 import { checkConfiguration, normaliseConfiguration, type RoostConfiguration } from './configuration.js'
 import type { Application, HookContext, NextFunction } from './declarations.js'
@@ -102,6 +104,8 @@ export function createApp(overrides: Overrides = {}, options: AppOptions = {}): 
   app.configure(restGuards)
   // Before any service is registered: it wraps their `emit` so events cross to the other instances.
   app.configure(sync)
+  // Before authentication and the services: their rate limits count here (memory, or the instances' Redis).
+  app.set('limiters', limiterStore(app))
   app.configure(rest())
   app.configure(realtime)
   app.configure(authentication)
@@ -115,12 +119,14 @@ export function createApp(overrides: Overrides = {}, options: AppOptions = {}): 
   // countCalls next: it counts every call from a client with the status the client gets.
   // drainCalls first after it: a call that arrives during shutdown is refused before anything runs.
   // checkInput next: nothing else (authentication, validation) sees a malformed shape.
-  app.hooks({ around: { all: [callContext, countCalls, hideInternalErrors, drainCalls, checkInput, callParameters] } })
+  // limitWrites last: a write over the limits is refused before any service hook (idempotency included) runs.
+  app.hooks({ around: { all: [callContext, countCalls, hideInternalErrors, drainCalls, checkInput, callParameters, limitWrites(app)] } })
   app.hooks({
     setup: [
       async (context: HookContext, next: NextFunction) => {
         await context.app.get('storage').migrate()
         await context.app.get('syncBus')?.ready
+        await context.app.get('limiters').open()
         context.app.get('sweeper').start()
         await next()
       }
@@ -133,6 +139,7 @@ export function createApp(overrides: Overrides = {}, options: AppOptions = {}): 
         await next()
         // Its Redis clients would keep the process alive.
         await context.app.get('syncBus')?.close()
+        await context.app.get('limiters').close()
         await context.app.get('storage').close()
       }
     ]

@@ -124,7 +124,20 @@ export const configurationSchema = Type.Object(
         /** Sign-up attempts for one address. */
         perAddress: Type.Integer({ minimum: 1 }),
         windowSeconds: Type.Integer({ minimum: 1 })
-      })
+      }),
+      /** Writes (every call but find and get) from clients, one point per call (src/auth/write-limits.ts). */
+      writes: Type.Object({
+        /** Writes of one signed-in user, from any IP. */
+        perUser: Type.Integer({ minimum: 1 }),
+        /** Writes from one IP, of any user or none. */
+        perIp: Type.Integer({ minimum: 1 }),
+        windowSeconds: Type.Integer({ minimum: 1 })
+      }),
+      /**
+       * Where the counters live. Empty: the Redis of `sync.url` if set (every
+       * instance counts together), else this process's memory.
+       */
+      redisUrl: Type.String({ pattern: '^(|rediss?://\\S+)$' })
     }),
     realtime: Type.Object({
       /** Most bytes held for one socket.io connection that is not reading; past it, the connection is closed. */
