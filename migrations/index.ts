@@ -5,6 +5,7 @@ import * as locks from './20261124000002_locks.js'
 import * as sharing from './20261124000003_sharing.js'
 import * as recordIdempotencyKeys from './20261202000000_record_idempotency_keys.js'
 import * as encryptionKeys from './20261203000000_encryption_keys.js'
+import * as pendingIdempotencyKeys from './20261204180000_pending_idempotency_keys.js'
 
 /**
  * The migrations, in order. They are listed here rather than discovered on
@@ -17,7 +18,8 @@ const migrations: Record<string, Knex.Migration> = {
   '20261124000002_locks': locks,
   '20261124000003_sharing': sharing,
   '20261202000000_record_idempotency_keys': recordIdempotencyKeys,
-  '20261203000000_encryption_keys': encryptionKeys
+  '20261203000000_encryption_keys': encryptionKeys,
+  '20261204180000_pending_idempotency_keys': pendingIdempotencyKeys
 }
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -3,6 +3,8 @@ import { feathers } from '@feathersjs/feathers'
 import { bodyParser, cors, koa, rest, serveStatic } from '@feathersjs/koa'
 import { authentication } from './authentication.js'
 import { restClientIp } from './auth/client-ip.js'
+import { limiterStore } from './auth/limiter-store.js'
+import { limitWrites } from './auth/write-limits.js'
 import { channels } from './channels.js'
 import { checkConfiguration, normaliseConfiguration, type RoostConfiguration } from './configuration.js'
 import type { Application, HookContext, NextFunction } from './declarations.js'
@@ -65,7 +67,9 @@ export function createApp(overrides: Overrides = {}, options: AppOptions = {}): 
     ...app.get('authentication'),
     secret: loadOrCreateSecret(app.get('authentication').secret, dataDir)
   })
-  app.set('storage', createStorage(app.get('databaseUrl'), dataDir, { logger, shortcuts: app.get('storageShortcuts') }))
+  const readUrl = app.get('databaseReadUrl')
+  const readReplica = readUrl === '' ? undefined : { url: readUrl, maxWaitMilliseconds: app.get('readReplica').maxWaitMilliseconds }
+  app.set('storage', createStorage(app.get('databaseUrl'), dataDir, { logger, shortcuts: app.get('storageShortcuts'), readReplica, poolSize: app.get('databasePoolSize') }))
   app.set('clock', options.clock ?? systemClock)
   app.set('sweeper', new Sweeper(app))
   app.configure(metrics)
@@ -100,6 +104,8 @@ export function createApp(overrides: Overrides = {}, options: AppOptions = {}): 
   app.configure(restGuards)
   // Before any service is registered: it wraps their `emit` so events cross to the other instances.
   app.configure(sync)
+  // Before authentication and the services: their rate limits count here (memory, or the instances' Redis).
+  app.set('limiters', limiterStore(app))
   app.configure(rest())
   app.configure(realtime)
   app.configure(authentication)
@@ -113,12 +119,14 @@ export function createApp(overrides: Overrides = {}, options: AppOptions = {}): 
   // countCalls next: it counts every call from a client with the status the client gets.
   // drainCalls first after it: a call that arrives during shutdown is refused before anything runs.
   // checkInput next: nothing else (authentication, validation) sees a malformed shape.
-  app.hooks({ around: { all: [callContext, countCalls, hideInternalErrors, drainCalls, checkInput, callParameters] } })
+  // limitWrites last: a write over the limits is refused before any service hook (idempotency included) runs.
+  app.hooks({ around: { all: [callContext, countCalls, hideInternalErrors, drainCalls, checkInput, callParameters, limitWrites(app)] } })
   app.hooks({
     setup: [
       async (context: HookContext, next: NextFunction) => {
         await context.app.get('storage').migrate()
         await context.app.get('syncBus')?.ready
+        await context.app.get('limiters').open()
         context.app.get('sweeper').start()
         await next()
       }
@@ -131,6 +139,7 @@ export function createApp(overrides: Overrides = {}, options: AppOptions = {}): 
         await next()
         // Its Redis clients would keep the process alive.
         await context.app.get('syncBus')?.close()
+        await context.app.get('limiters').close()
         await context.app.get('storage').close()
       }
     ]

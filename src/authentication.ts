@@ -155,7 +155,7 @@ export const authentication = (app: Application) => {
   app.use('authentication', service)
   app.service('authentication').hooks({
     around: {
-      create: [validateAuthentication, limitSignIn(new SignInLimits(app.get('rateLimits').signIn))],
+      create: [validateAuthentication, limitSignIn(new SignInLimits(app.get('rateLimits').signIn, app.get('limiters').create))],
       remove: [requireAuthentication]
     }
   })

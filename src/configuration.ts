@@ -15,6 +15,18 @@ export const configurationSchema = Type.Object(
     /** Empty: SQLite under dataDir. `postgres://…`: PostgreSQL. `mongodb://…`: MongoDB (a replica set). `sqlite:<file>`: SQLite there. */
     databaseUrl: Type.String(),
     /**
+     * Empty: every read goes to databaseUrl. `postgres://…`: a streaming
+     * replica (hot standby) of that PostgreSQL primary, serving change-feed
+     * pulls and record reads (src/storage/knex/read-replica.ts).
+     */
+    /** Connections per database pool: PostgreSQL's primary and replica each, MongoDB's maxPoolSize per server; SQLite has one. */
+    databasePoolSize: Type.Integer({ minimum: 1, maximum: 1000 }),
+    databaseReadUrl: Type.String({ pattern: '^(|postgres(ql)?://\\S+)$' }),
+    readReplica: Type.Object({
+      /** How long a read waits for a replica behind the request's horizon before the primary answers it. */
+      maxWaitMilliseconds: Type.Integer({ minimum: 0, maximum: 60000 })
+    }),
+    /**
      * The storage speed-ups (src/storage/knex/shortcuts/, src/storage/rules/shortcuts.ts),
      * each checked against the plain path by the conformance suite. Off: the
      * reference path only, for diagnosing a suspected speed-up bug.
@@ -59,7 +71,16 @@ export const configurationSchema = Type.Object(
     }),
     idempotency: Type.Object({
       /** How long an idempotency key and its answer are kept. */
-      ttlSeconds: Type.Integer({ minimum: 1 })
+      ttlSeconds: Type.Integer({ minimum: 1 }),
+      /**
+       * Lease of a pending key: how long a call that stores its answer after
+       * running (not records) holds its key in the database without renewing
+       * it. The holder renews it every third of this; a process that dies
+       * stops renewing, and after this a waiting retry takes the key over.
+       */
+      leaseSeconds: Type.Integer({ minimum: 1, maximum: 3600 }),
+      /** How long a retry waits for a duplicate still running elsewhere before answering 503. */
+      waitSeconds: Type.Integer({ minimum: 0, maximum: 300 })
     }),
     sharing: Type.Object({
       /** How long an invitation can be accepted when the inviter names no time. */
@@ -103,7 +124,20 @@ export const configurationSchema = Type.Object(
         /** Sign-up attempts for one address. */
         perAddress: Type.Integer({ minimum: 1 }),
         windowSeconds: Type.Integer({ minimum: 1 })
-      })
+      }),
+      /** Writes (every call but find and get) from clients, one point per call (src/auth/write-limits.ts). */
+      writes: Type.Object({
+        /** Writes of one signed-in user, from any IP. */
+        perUser: Type.Integer({ minimum: 1 }),
+        /** Writes from one IP, of any user or none. */
+        perIp: Type.Integer({ minimum: 1 }),
+        windowSeconds: Type.Integer({ minimum: 1 })
+      }),
+      /**
+       * Where the counters live. Empty: the Redis of `sync.url` if set (every
+       * instance counts together), else this process's memory.
+       */
+      redisUrl: Type.String({ pattern: '^(|rediss?://\\S+)$' })
     }),
     realtime: Type.Object({
       /** Most bytes held for one socket.io connection that is not reading; past it, the connection is closed. */

@@ -1,5 +1,6 @@
 import type { HookContext as FeathersHookContext, NextFunction } from '@feathersjs/feathers'
 import type { Application as FeathersApplication } from '@feathersjs/koa'
+import type { LimiterStore } from './auth/limiter-store.js'
 import type { Clock } from './clock.js'
 import type { RoostConfiguration } from './configuration.js'
 import type { Logger } from './logger.js'
@@ -20,6 +21,8 @@ export interface Configuration extends RoostConfiguration {
   metricsRegistry: Metrics
   /** Set when `sync.url` is: the bus to the other instances (src/realtime/sync.ts). */
   syncBus?: Sync
+  /** Where the rate-limit counters live: memory, or Redis shared by the instances (src/auth/limiter-store.ts). */
+  limiters: LimiterStore
 }
 
 // Each service file adds its own entry (see src/services/*/…).

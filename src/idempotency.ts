@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto'
-import { BadRequest, Unprocessable } from '@feathersjs/errors'
-import { isoAfter, nowIso } from './clock.js'
+import { BadRequest } from '@feathersjs/errors'
+import { isoAfter } from './clock.js'
 import type { HookContext, NextFunction } from './declarations.js'
-import type { IdempotencyScope, JsonValue } from './storage/types.js'
+import { claimAndRun } from './idempotency-claims.js'
+import type { IdempotencyScope } from './storage/types.js'
 
 /**
  * Idempotent retries. A client attaches a key to a mutating call — the
@@ -14,7 +15,8 @@ import type { IdempotencyScope, JsonValue } from './storage/types.js'
  *
  * Record writes store the key in the same transaction as the write (see
  * RecordService), so a crash can never apply a write and lose its key. Other
- * calls use `idempotent()`, which stores the answer after the call.
+ * calls use `idempotent()`, which claims the key in the database before the
+ * call and stores the answer after it (./idempotency-claims.ts).
  */
 export const IDEMPOTENCY_HEADER = 'idempotency-key'
 export const IDEMPOTENCY_QUERY = '$idempotencyKey'
@@ -109,34 +111,15 @@ declare module '@feathersjs/feathers' {
 
 /**
  * For calls whose effect is not stored with the key atomically: replay a
- * stored answer, or run the call and store its answer. Failed calls are not
- * stored: retrying them runs them again.
+ * stored answer, or run the call and store its answer, under a claim on the
+ * key in the database (claimAndRun), so duplicates at different instances
+ * run once. Failed calls are not stored: retrying them runs them again.
  */
 export const idempotent = () => async (context: HookContext, next: NextFunction) => {
   const scope = idempotencyScope(context)
   if (scope === undefined) return next()
-  await oneAtATime(context, scope, () => replayOrRun(context, next, scope))
-}
-
-async function replayOrRun(context: HookContext, next: NextFunction, scope: IdempotencyScope): Promise<void> {
-  const storage = context.app.get('storage')
-  const replay = async (): Promise<boolean> => {
-    const stored = await storage.getIdempotencyKey(scope.userId, scope.key, nowIso(context.app))
-    if (stored === undefined) return false
-    if (stored.fingerprint !== scope.fingerprint) throw new Unprocessable('This idempotency key was used for a different request')
-    context.result = stored.response
-    markReplay(context)
-    return true
-  }
-  if (await replay()) return
-  try {
-    await next()
-  } catch (error) {
-    // A concurrent duplicate (in another process) may have finished first; then this is its retry.
-    if (await replay()) return
-    throw error
-  }
-  await storage.saveIdempotencyKey(scope, context.result as JsonValue, nowIso(context.app))
+  // Duplicates in this process queue here rather than poll the database; the claim is what makes it correct.
+  await oneAtATime(context, scope, () => claimAndRun(context, next, scope, markReplay))
 }
 
 /**

@@ -15,7 +15,8 @@ async function main(): Promise<{ app: Application; server: Server }> {
   const address = server.address()
   const port = typeof address === 'object' && address ? address.port : app.get('port')
   const database = redact(app.get('databaseUrl')) || `${app.get('dataDir')}/roost.sqlite`
-  logger.info({ backend: app.get('storage').backend, database, port }, `Roost listening on http://${host}:${port}`)
+  const readReplica = redact(app.get('databaseReadUrl')) || undefined
+  logger.info({ backend: app.get('storage').backend, database, readReplica, port }, `Roost listening on http://${host}:${port}`)
   return { app, server }
 }
 

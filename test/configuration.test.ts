@@ -37,6 +37,14 @@ describe('checkConfiguration', () => {
     ['host', ''],
     ['dataDir', ''],
     ['databaseUrl', null],
+    ['databasePoolSize', 0],
+    ['databasePoolSize', 2.5],
+    ['databasePoolSize', '10'],
+    ['databaseReadUrl', 'sqlite:replica.sqlite'],
+    ['databaseReadUrl', 'mongodb://127.0.0.1/roost'],
+    ['readReplica.maxWaitMilliseconds', -1],
+    ['readReplica.maxWaitMilliseconds', 100_000],
+    ['readReplica.maxWaitMilliseconds', 2.5],
     ['origins', 'http://localhost:3030'],
     ['logLevel', 'loud'],
     ['signup', 'yes'],
@@ -56,6 +64,14 @@ describe('checkConfiguration', () => {
     ['operators', 'ada@example.com'],
     ['rateLimits.signIn.failuresPerAddressAndIp', 0],
     ['rateLimits.signUp.perIp', 0],
+    ['idempotency.leaseSeconds', 0],
+    ['idempotency.leaseSeconds', 3601],
+    ['idempotency.waitSeconds', -1],
+    ['idempotency.waitSeconds', 301],
+    ['rateLimits.writes.perUser', 0],
+    ['rateLimits.writes.perIp', 1.5],
+    ['rateLimits.writes.windowSeconds', 0],
+    ['rateLimits.redisUrl', 'http://127.0.0.1:6379'],
     ['metrics.token', 42],
     ['metrics.token', 'has a space'],
     ['metrics', 'secret-token'],
@@ -91,6 +107,19 @@ describe('checkConfiguration', () => {
     expect(() => checkConfiguration(withSetting('sync.url', 'redis://127.0.0.1:6379/0'))).not.toThrow()
     const variables = JSON.parse(readFileSync(new URL('../config/custom-environment-variables.json', import.meta.url), 'utf8'))
     expect(variables.sync).toEqual({ url: 'SYNC_URL' })
+  })
+
+  it('takes the write limits and the counters\' Redis from the environment', () => {
+    expect(() => checkConfiguration(withSetting('rateLimits.redisUrl', 'rediss://user:pw@redis.internal:6380/2'))).not.toThrow()
+    const variables = JSON.parse(readFileSync(new URL('../config/custom-environment-variables.json', import.meta.url), 'utf8'))
+    expect(variables.rateLimits).toEqual({
+      writes: {
+        perUser: { __name: 'ROOST_WRITES_PER_USER', __format: 'number' },
+        perIp: { __name: 'ROOST_WRITES_PER_IP', __format: 'number' },
+        windowSeconds: { __name: 'ROOST_WRITES_WINDOW_SECONDS', __format: 'number' }
+      },
+      redisUrl: 'RATE_LIMIT_REDIS_URL'
+    })
   })
 
   it('rejects a missing setting, naming it', () => {

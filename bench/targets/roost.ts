@@ -38,7 +38,11 @@ export function startRoost(name: TargetName, backend: Backend, options: RoostOpt
     ROOST_TRUST_PROXY: 'true',
     // W4k's thousand subscribers are sockets of the one bench user (a real crowd would be many users, each
     // under the per-user quota of config/default.json): the quota is raised, node-config's JSON override.
-    NODE_CONFIG: JSON.stringify({ realtime: { maxSocketsPerUser: 10_000 } }),
+    // Likewise the write limits: the workloads write as fast as one user can, far past a real client's rate.
+    NODE_CONFIG: JSON.stringify({
+      realtime: { maxSocketsPerUser: 10_000 },
+      rateLimits: { writes: { perUser: 1_000_000_000, perIp: 1_000_000_000, windowSeconds: 60 } }
+    }),
     // Browser workloads' pages (W6 in Chromium) call from an origin of their own; otherwise the configured default.
     ...(origins.length > 0 ? { CORS_ORIGINS: JSON.stringify(origins) } : {}),
     ...(variant === 'baseline' ? {} : { ROOST_STORAGE_SHORTCUTS: variant === 'plain' ? 'false' : 'true' })

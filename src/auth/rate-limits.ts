@@ -3,9 +3,8 @@ import { RateLimiterMemory, RateLimiterRes, type RateLimiterAbstract } from 'rat
 import type { RoostConfiguration } from '../configuration.js'
 
 /**
- * Makes the counter for one limit. Memory today (one server); a shared
- * store (RateLimiterRedis, RateLimiterPostgres…) takes the same options, so
- * several servers can count together by passing another factory.
+ * Makes the counter for one limit: in memory (one server), or in the Redis
+ * several instances share (src/auth/limiter-store.ts), with the same options.
  */
 export type LimiterFactory = (options: { keyPrefix: string; points: number; duration: number }) => RateLimiterAbstract
 
@@ -14,7 +13,7 @@ export const memoryLimiters: LimiterFactory = (options) => new RateLimiterMemory
 type Limits = RoostConfiguration['rateLimits']
 
 /** One limit of a request: the counter and the key this request counts under. */
-interface Count {
+export interface Count {
   limiter: RateLimiterAbstract
   key: string
   setting: string
@@ -92,7 +91,7 @@ export class SignUpLimits {
  * so a locked key does not also drain the wider ones) and the answer is 429
  * naming the setting, with `retryAfterSeconds` (Retry-After over REST).
  */
-async function take(counts: Count[], what: string): Promise<Count[]> {
+export async function take(counts: Count[], what: string): Promise<Count[]> {
   const taken: Count[] = []
   for (const count of counts) {
     try {

@@ -8,7 +8,7 @@ const READY_TIMEOUT_MS = 2000
 /** What /ready's 503 asks a load balancer or orchestrator to wait before asking again. */
 const READY_RETRY_AFTER_SECONDS = 5
 
-/** The state of one dependency in /ready's `checks`: the database now; the replica and the bus later. */
+/** The state of one dependency in /ready's `checks`: the database, the read replica when there is one; the bus later. */
 type Check = 'ok' | 'unreachable'
 
 /**
@@ -17,7 +17,11 @@ type Check = 'ok' | 'unreachable'
  * - `GET /health`: the process serves. No database call: a liveness probe
  *   must not restart a server because its database is away.
  * - `GET /ready`: whether to send it traffic: the database answers a trivial
- *   query within READY_TIMEOUT_MS, and the server is not shutting down.
+ *   query within READY_TIMEOUT_MS, and the server is not shutting down. A
+ *   read replica is checked the same way and reported, but does not make the
+ *   server unready: its reads go to the primary meanwhile
+ *   (storage/knex/read-replica.ts), so the answer is 200 with status
+ *   `degraded`.
  * - `GET /metrics`: Prometheus text, only when `metrics.token` is set and
  *   then only to `Authorization: Bearer <token>` (404 when not set).
  */
@@ -30,13 +34,17 @@ export function operations(app: Application): Middleware {
     } else if (ctx.path === '/ready') {
       ctx.set('Cache-Control', 'no-store')
       const draining = isDraining(app)
-      const checks: Record<string, Check> = { database: await databaseCheck(app) }
-      const ready = !draining && Object.values(checks).every((check) => check === 'ok')
+      const storage = app.get('storage')
+      const replica = storage.readReplica
+      const [database, replicaCheck] = await Promise.all([check(app, 'database', () => storage.ping()), replica && check(app, 'read replica', () => replica.ping())])
+      const checks: Record<string, Check> = replicaCheck === undefined ? { database } : { database, replica: replicaCheck }
+      const ready = !draining && database === 'ok'
       if (!ready) {
         ctx.status = 503
         ctx.set('Retry-After', String(READY_RETRY_AFTER_SECONDS))
       }
-      ctx.body = { status: draining ? 'stopping' : ready ? 'ready' : 'unavailable', checks }
+      const status = draining ? 'stopping' : !ready ? 'unavailable' : Object.values(checks).every((one) => one === 'ok') ? 'ready' : 'degraded'
+      ctx.body = { status, checks }
     } else if (ctx.path === '/metrics') {
       const token = app.get('metrics').token
       if (token === '') return next()
@@ -56,21 +64,20 @@ export function operations(app: Application): Middleware {
   }
 }
 
-async function databaseCheck(app: Application): Promise<Check> {
+/** A dependency's ping, given READY_TIMEOUT_MS to answer. */
+async function check(app: Application, what: string, ping: () => Promise<void>): Promise<Check> {
   let timer: NodeJS.Timeout | undefined
   const timeout = new Promise<Check>((resolve) => (timer = setTimeout(() => resolve('unreachable'), READY_TIMEOUT_MS)))
-  const ping = app
-    .get('storage')
-    .ping()
+  const answer = ping()
     .then(
       (): Check => 'ok',
       (error: unknown): Check => {
-        app.get('logger').warn({ err: error }, 'readiness: the database did not answer')
+        app.get('logger').warn({ err: error }, `readiness: the ${what} did not answer`)
         return 'unreachable'
       }
     )
   try {
-    return await Promise.race([ping, timeout])
+    return await Promise.race([answer, timeout])
   } finally {
     clearTimeout(timer)
   }

@@ -1,19 +1,38 @@
 import type { Application, HookContext, NextFunction } from '../declarations.js'
-import { createMetrics, type Metrics } from './registry.js'
+import { collectionChannel } from '../channels.js'
+import { createMetrics, type ScrapedState } from './registry.js'
 
-export type { Metrics }
+export type { LockWaitOutcome, Metrics } from './registry.js'
 
 /**
  * Sets up the app's metrics (./registry.ts): realtime connections from
  * Feathers' connection events, changes written from the collections
  * service's `change` events (sent once per committed change, after commit).
- * Service calls are counted by `countCalls`, an around-hook on every call.
+ * Service calls are counted by `countCalls`, an around-hook on every call;
+ * lock waits by the locks service. Subscriptions and the database pool are
+ * read when scraped (scrapedState).
  */
 export function metrics(app: Application): void {
-  const collected = createMetrics({ processMetrics: app.get('metrics').token !== '' })
+  const collected = createMetrics({ processMetrics: app.get('metrics').token !== '', state: scrapedState(app) })
   app.set('metricsRegistry', collected)
   app.on('connection', () => collected.realtimeConnections.inc())
   app.on('disconnect', () => collected.realtimeConnections.dec())
+}
+
+/**
+ * Subscriptions are memberships of collection channels (channels.ts,
+ * services/subscriptions), which Feathers keeps: a connection leaves them all
+ * when it disconnects, and leaves one when it unsubscribes, loses its
+ * membership or the collection is deleted. The pool is the storage's (Storage.poolStats),
+ * and so are the read replica's counts (Storage.readReplica).
+ */
+const scrapedState = (app: Application): ScrapedState => {
+  const prefix = collectionChannel('')
+  return {
+    subscriptions: () => app.channels.filter((name) => name.startsWith(prefix)).reduce((sum, name) => sum + app.channel(name).length, 0),
+    pool: () => app.get('storage').poolStats(),
+    replicaReads: () => app.get('storage').readReplica?.counts
+  }
 }
 
 /** Once the services exist: the collections service announces every committed change. */

@@ -12,6 +12,12 @@ import type { Application, HookContext } from '../declarations.js'
  * disconnects, signs out, or authenticates as someone else; authenticating
  * again as the same user (a token refresh) takes no new place. REST calls
  * have no connection and are not counted.
+ *
+ * Per instance, also with several: the cap protects the memory and file
+ * handles of the process holding the sockets, which a count shared through
+ * Redis would not do better (a user could still put them all on one
+ * instance), while it would add a Redis call to every socket authentication
+ * and entries an instance killed with SIGKILL leaves behind until they expire.
  */
 export function limitSocketsPerUser(app: Application): void {
   const { maxSocketsPerUser, pingIntervalMilliseconds, pingTimeoutMilliseconds } = app.get('realtime')

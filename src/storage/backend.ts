@@ -6,6 +6,7 @@ import type {
   CollectionWithRole,
   CommitOutcome,
   FindRecordsParams,
+  IdempotencyClaim,
   IdempotencyScope,
   InvitationKey,
   JsonValue,
@@ -18,6 +19,7 @@ import type {
   NewUser,
   OpenBatchSummary,
   Page,
+  PoolStats,
   PurgeResult,
   RecordWrite,
   StagedOperation,
@@ -33,7 +35,9 @@ import type {
   StoredUser,
   StoredUserKey,
   StorageStats,
-  WriteContext
+  WriteContext,
+  ReplicaReadable,
+  ReadReplicaView
 } from './types.js'
 
 /**
@@ -85,6 +89,14 @@ export interface CollectionsTx {
   setCollectionName(id: string, name: string | null, at: string): Tx<StoredCollection>
   /** Removes the collection with exactly what CollectionsPort.deleteCollection lists. */
   deleteCollection(id: string): Tx<void>
+  /** Up to `limit` collection ids after `after` (null: from the first), in id order. */
+  collectionIdsAfter(after: string | null, limit: number): Tx<string[]>
+  /**
+   * Takes the collection as takeCollection does, sets its epoch and moves its
+   * fencing-token counter forward by `lockTokenGap` (renewAfterRestore).
+   * False if it does not exist.
+   */
+  renewCollection(id: string, change: { epoch: string; lockTokenGap: number }): Tx<boolean>
 }
 
 export interface UsersTx {
@@ -115,13 +127,19 @@ export interface RecordsTx {
 
 export interface StoredKey extends StoredIdempotencyKey {
   expiresAt: string
+  /** Set while a run of the call holds the key and has not answered yet (`response` is then null). */
+  claim?: IdempotencyClaim
 }
 
 export interface KeysTx {
-  /** The key as stored, expired or not. */
+  /** The key as stored, expired or not, answered or pending. */
   getKey(userId: string, key: string): Tx<StoredKey | undefined>
-  /** Stores the key, replacing one of the same name (expired: the rules checked). */
+  /** Stores the key with its answer, replacing one of the same name (expired or pending: the rules checked). */
   putKey(scope: IdempotencyScope, response: JsonValue, at: string): Tx<void>
+  /** Stores the key as pending under a claim (no answer yet), replacing one of the same name. */
+  putPendingKey(scope: IdempotencyScope, claim: IdempotencyClaim, at: string): Tx<void>
+  /** Deletes the key. */
+  deleteKey(userId: string, key: string): Tx<void>
 }
 
 export interface LocksTx {
@@ -225,7 +243,7 @@ export interface BackendQueries {
   getCollection(id: string): Promise<StoredCollection | undefined>
   getCollectionAccess(collectionId: string, userId: string): Promise<{ collection: StoredCollection; role: MemberRole | undefined } | undefined>
   listCollections(params: ListCollectionsParams): Promise<Page<CollectionWithRole>>
-  getRecord(collectionId: string, id: string): Promise<StoredRecord | undefined>
+  getRecord(collectionId: string, id: string, options?: ReplicaReadable): Promise<StoredRecord | undefined>
   findRecords(collectionId: string, params: FindRecordsParams): Promise<Page<StoredRecord>>
   changesSince(collectionId: string, params: ChangesParams): Promise<ChangesPage>
   getBatch(id: string, now: string): Promise<StoredBatch | undefined>
@@ -259,6 +277,10 @@ export interface Backend extends BackendQueries {
   migrate(): Promise<void>
   /** As Storage.ping: one trivial query, no data read. */
   ping(): Promise<void>
+  /** As Storage.poolStats: from memory, no database call. */
+  poolStats(): PoolStats
+  /** As Storage.readReplica. */
+  readonly readReplica?: ReadReplicaView
   close(): Promise<void>
 
   /**

@@ -12,6 +12,10 @@ export interface StorageOptions {
   logger?: Logger
   /** The speed-ups, on by default (config `storageShortcuts`); off, the reference path alone. */
   shortcuts?: boolean
+  /** A PostgreSQL streaming replica for the feed and record reads (config databaseReadUrl, readReplica). */
+  readReplica?: { url: string; maxWaitMilliseconds: number }
+  /** Connections per database pool (config databasePoolSize); the backend's default when not given. */
+  poolSize?: number
 }
 
 /**
@@ -21,11 +25,19 @@ export interface StorageOptions {
  */
 export function createStorage(databaseUrl: string, dataDir: string, options: StorageOptions = {}): Storage {
   const shortcuts = options.shortcuts ?? true
-  return new SyncStorage(createBackend(databaseUrl, dataDir, { logger: options.logger, shortcuts }), { shortcuts })
+  return new SyncStorage(createBackend(databaseUrl, dataDir, { logger: options.logger, shortcuts, readReplica: options.readReplica, poolSize: options.poolSize }), { shortcuts })
 }
 
 /** The backend alone, for tests that look beneath the rules. */
-export function createBackend(databaseUrl: string, dataDir: string, options: { logger?: Logger; shortcuts: boolean }): Backend {
-  if (/^mongodb(\+srv)?:\/\//.test(databaseUrl)) return createMongoBackend(databaseUrl, { logger: options.logger })
+export function createBackend(
+  databaseUrl: string,
+  dataDir: string,
+  options: { logger?: Logger; shortcuts: boolean; readReplica?: { url: string; maxWaitMilliseconds: number }; poolSize?: number }
+): Backend {
+  if (/^mongodb(\+srv)?:\/\//.test(databaseUrl)) {
+    // Read replicas are PostgreSQL's only (knex/read-replica.ts).
+    if (options.readReplica !== undefined) throw new Error('databaseReadUrl (DATABASE_READ_URL) needs a PostgreSQL databaseUrl, not MongoDB')
+    return createMongoBackend(databaseUrl, { logger: options.logger, poolSize: options.poolSize })
+  }
   return new KnexBackend(databaseUrl, dataDir, options)
 }

@@ -10,6 +10,8 @@ import type {
   CommitBatchParams,
   CommitOutcome,
   FindRecordsParams,
+  ClaimOutcome,
+  IdempotencyClaim,
   IdempotencyScope,
   InvitationAnswer,
   InvitationQuota,
@@ -26,8 +28,10 @@ import type {
   NewUser,
   OpenBatchSummary,
   Page,
+  PoolStats,
   PurgeResult,
   RecordWrite,
+  RestoreRenewal,
   StagedOperation,
   StageParams,
   StoredBatch,
@@ -43,7 +47,9 @@ import type {
   StoredUserKey,
   StorageStats,
   WrappedKeyInput,
-  WriteContext
+  WriteContext,
+  ReplicaReadable,
+  ReadReplicaView
 } from './types.js'
 
 /**
@@ -112,7 +118,7 @@ export interface CollectionsPort {
 }
 
 export interface RecordsPort {
-  getRecord(collectionId: string, id: string): Promise<StoredRecord | undefined>
+  getRecord(collectionId: string, id: string, options?: ReplicaReadable): Promise<StoredRecord | undefined>
   findRecords(collectionId: string, params: FindRecordsParams): Promise<Page<StoredRecord>>
 
   /**
@@ -168,9 +174,26 @@ export interface BatchesPort {
 }
 
 export interface IdempotencyPort {
+  /** The unexpired, answered key (a pending claim is not an answer: undefined). */
   getIdempotencyKey(userId: string, key: string, now: string): Promise<StoredIdempotencyKey | undefined>
-  /** Keeps a response under a key; if an unexpired one was stored meanwhile, keeps the first. */
-  saveIdempotencyKey(scope: IdempotencyScope, response: JsonValue, at: string): Promise<void>
+  /**
+   * Claims the key for one run of a call, in the database so that runs in
+   * several processes see each other: 'claimed' if nobody holds it (no row,
+   * an expired one, or a pending claim past its lease: taken over) or this
+   * claim's token already does (its lease is renewed), 'done' with the answer
+   * if it was answered, 'pending' if another claim's lease runs. The same key
+   * for another request (an unexpired row of another fingerprint, answered or
+   * not): 'key-reused'. Of concurrent claims of one key exactly one wins.
+   */
+  claimIdempotencyKey(scope: IdempotencyScope, claim: IdempotencyClaim, at: string): Promise<ClaimOutcome>
+  /**
+   * Stores the answer under the key this claim holds, ending the claim:
+   * false (and nothing stored) if the claim was lost (taken over after its
+   * lease, or released).
+   */
+  completeIdempotencyKey(scope: IdempotencyScope, token: string, response: JsonValue, at: string): Promise<boolean>
+  /** Drops the key if this claim still holds it (the call failed: a retry runs again). */
+  releaseIdempotencyKey(scope: IdempotencyScope, token: string): Promise<void>
 }
 
 export interface LocksPort {
@@ -324,6 +347,22 @@ export interface StatsPort {
 export interface MaintenancePort {
   /** Marks open batches past expiry as expired and drops their operations; deletes old batches, idempotency keys and invitations (with the collection keys they carry). */
   purgeExpired(now: string, retainUntil: string): Promise<PurgeResult>
+  /**
+   * After the database was restored from a backup, while no server uses it
+   * (scripts/after-restore.ts): makes unusable what clients were handed after
+   * the backup was taken, which the database no longer knows of.
+   * Every collection gets a new feed epoch, so every cursor issued before
+   * fails as stale (410) and its holder pulls from the beginning instead of
+   * skipping the positions the restored collection hands out again. Its
+   * fencing-token counter moves forward by LOCK_TOKEN_GAP (rules/restore.ts),
+   * so no token issued before — also after the backup — is issued again, and
+   * every lease ends (its holder acquires again). Records, positions
+   * (`seq`), members, invitations, keys, batches and idempotency keys stay
+   * as restored. Collections are renewed `pageSize` at a time (500 by
+   * default), each page atomically; running it again (after an
+   * interruption, or twice) renews again and is harmless.
+   */
+  renewAfterRestore(params?: { pageSize?: number }): Promise<RestoreRenewal>
 }
 
 export interface Storage extends UsersPort, CollectionsPort, RecordsPort, BatchesPort, IdempotencyPort, LocksPort, SharingPort, KeysPort, MaintenancePort, StatsPort {
@@ -336,5 +375,13 @@ export interface Storage extends UsersPort, CollectionsPort, RecordsPort, Batche
    * answers, throws a StorageError if not. Reads no data.
    */
   ping(): Promise<void>
+  /** The connection pool's state now, read from memory (no database call): for /metrics. */
+  poolStats(): PoolStats
+  /**
+   * The read replica, when one is configured (PostgreSQL, databaseReadUrl):
+   * it serves the reads given a horizon (ReplicaReadable) that it can serve
+   * as well as the primary; the primary serves the rest.
+   */
+  readonly readReplica?: ReadReplicaView
   close(): Promise<void>
 }

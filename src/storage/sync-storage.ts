@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto'
 import type { Backend } from './backend.js'
+import { newFeedEpoch } from './epoch.js'
 import { StorageError } from './errors.js'
 import { GroupCommit } from './group-commit.js'
 import type { CollectionRemoval, PutMemberParams, Storage } from './port.js'
@@ -7,11 +7,12 @@ import * as batches from './rules/batches.js'
 import * as collections from './rules/collections.js'
 import { commitGroup } from './rules/commit-group.js'
 import { commitWrites } from './rules/commit-writes.js'
-import { saveKey } from './rules/idempotency.js'
+import { claimKey, completeKey, releaseKey } from './rules/idempotency.js'
 import * as invitations from './rules/invitations.js'
 import * as keys from './rules/keys.js'
 import * as locks from './rules/locks.js'
 import * as members from './rules/members.js'
+import { renewCollections, RENEWAL_PAGE } from './rules/restore.js'
 import { Replay } from './rules/replay.js'
 import type {
   AcquireLockParams,
@@ -22,9 +23,11 @@ import type {
   ChangesParams,
   CollectionQuota,
   CollectionWithRole,
+  ClaimOutcome,
   CommitBatchParams,
   CommitOutcome,
   FindRecordsParams,
+  IdempotencyClaim,
   IdempotencyScope,
   InvitationAnswer,
   InvitationQuota,
@@ -41,8 +44,10 @@ import type {
   NewUser,
   OpenBatchSummary,
   Page,
+  PoolStats,
   PurgeResult,
   RecordWrite,
+  RestoreRenewal,
   StagedOperation,
   StageParams,
   StoredBatch,
@@ -58,7 +63,9 @@ import type {
   StoredUserKey,
   StorageStats,
   WrappedKeyInput,
-  WriteContext
+  WriteContext,
+  ReplicaReadable,
+  ReadReplicaView
 } from './types.js'
 
 export interface SyncStorageOptions {
@@ -97,6 +104,14 @@ export class SyncStorage implements Storage {
     return this.db.ping()
   }
 
+  poolStats(): PoolStats {
+    return this.db.poolStats()
+  }
+
+  get readReplica(): ReadReplicaView | undefined {
+    return this.db.readReplica
+  }
+
   close(): Promise<void> {
     return this.db.close()
   }
@@ -125,7 +140,7 @@ export class SyncStorage implements Storage {
     const stored: StoredCollection = {
       ...collection,
       // A new epoch per incarnation of an id: cursors of a deleted namesake are recognised as stale.
-      epoch: randomBytes(6).toString('base64url'),
+      epoch: newFeedEpoch(),
       seq: 0,
       createdAt: at,
       updatedAt: at
@@ -155,8 +170,8 @@ export class SyncStorage implements Storage {
 
   // Records
 
-  getRecord(collectionId: string, id: string): Promise<StoredRecord | undefined> {
-    return this.db.getRecord(collectionId, id)
+  getRecord(collectionId: string, id: string, options?: ReplicaReadable): Promise<StoredRecord | undefined> {
+    return this.db.getRecord(collectionId, id, options)
   }
 
   findRecords(collectionId: string, params: FindRecordsParams): Promise<Page<StoredRecord>> {
@@ -231,12 +246,34 @@ export class SyncStorage implements Storage {
     return this.db.getIdempotencyKey(userId, key, now)
   }
 
-  saveIdempotencyKey(scope: IdempotencyScope, response: JsonValue, at: string): Promise<void> {
-    return this.db.transaction((tx) => saveKey(tx, scope, response, at))
+  claimIdempotencyKey(scope: IdempotencyScope, claim: IdempotencyClaim, at: string): Promise<ClaimOutcome> {
+    return this.db.transaction((tx) => claimKey(tx, scope, claim, at))
+  }
+
+  completeIdempotencyKey(scope: IdempotencyScope, token: string, response: JsonValue, at: string): Promise<boolean> {
+    return this.db.transaction((tx) => completeKey(tx, scope, token, response, at))
+  }
+
+  releaseIdempotencyKey(scope: IdempotencyScope, token: string): Promise<void> {
+    return this.db.transaction((tx) => releaseKey(tx, scope, token))
   }
 
   purgeExpired(now: string, retainUntil: string): Promise<PurgeResult> {
     return this.db.purgeExpired(now, retainUntil)
+  }
+
+  /** A page of collections per transaction, in id order, so that no transaction grows with the database. */
+  async renewAfterRestore({ pageSize = RENEWAL_PAGE }: { pageSize?: number } = {}): Promise<RestoreRenewal> {
+    const total: RestoreRenewal = { collections: 0, leasesEnded: 0 }
+    let after: string | null = null
+    for (;;) {
+      const from = after
+      const page: { ids: string[]; leasesEnded: number } = await this.db.transaction((tx) => renewCollections(tx, from, pageSize))
+      total.collections += page.ids.length
+      total.leasesEnded += page.leasesEnded
+      if (page.ids.length < pageSize) return total
+      after = page.ids[page.ids.length - 1]
+    }
   }
 
   // Locks

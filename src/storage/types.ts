@@ -247,10 +247,38 @@ export interface PurgeResult {
   deletedInvitations: number
 }
 
+/** What MaintenancePort.renewAfterRestore did. */
+export interface RestoreRenewal {
+  /** Collections given a new feed epoch and fencing-token range. */
+  collections: number
+  /** Leases it ended (every lease there was). */
+  leasesEnded: number
+}
+
 export interface StoredIdempotencyKey {
   fingerprint: string
   response: JsonValue
 }
+
+/**
+ * A claim on an idempotency key by one run of a call (the calls whose answer
+ * is stored after the call, not in its transaction): other runs with the key
+ * wait for it until `pendingUntil`, after which the claim is abandoned (its
+ * process died) and may be taken over.
+ */
+export interface IdempotencyClaim {
+  /** Unique to this run (a UUID: at most 36 characters): only it may complete, renew or release the claim. */
+  token: string
+  /** ISO timestamp: the claim's lease. */
+  pendingUntil: string
+}
+
+/**
+ * What claiming a key found: it is now this run's ('claimed', also when the
+ * run already held it: the lease is renewed), it was answered already
+ * ('done', with the answer to replay), or another run holds it ('pending').
+ */
+export type ClaimOutcome = { state: 'claimed' } | { state: 'done'; response: JsonValue } | { state: 'pending'; pendingUntil: string }
 
 export interface CommitResult {
   /** New state of each written record, in the order of the writes. */
@@ -263,7 +291,39 @@ export interface CommitResult {
 
 export type SortField = 'id' | 'version' | 'updatedAt' | 'updatedBy' | 'seq'
 
-export interface FindRecordsParams {
+/**
+ * Lets a read of one collection be served by a read replica.
+ */
+export interface ReplicaReadable {
+  /**
+   * The collection's position (`seq`) as this request read it from the
+   * primary (its authorization). With it, a backend that has a read replica
+   * (knex/read-replica.ts) may serve the read there, but only from a state
+   * that includes this position: the answer is then what the primary held at
+   * some moment between that read and the answer, as if the primary had
+   * answered. Without it the read goes to the primary.
+   */
+  horizon?: number
+}
+
+/** How the reads offered to a read replica were served, since start (for operators, and the tests). */
+export interface ReplicaReadCounts {
+  /** Served by the replica (after waiting for it or not). */
+  replica: number
+  /** The replica had not applied the read's horizon within its wait: served by the primary. */
+  primaryBehind: number
+  /** The replica failed, or was recently found failing: served by the primary. */
+  primaryFailing: number
+}
+
+/** A read replica, as seen from above storage (/ready, metrics). */
+export interface ReadReplicaView {
+  /** One trivial query on the replica: resolves if it answers. */
+  ping(): Promise<void>
+  readonly counts: ReplicaReadCounts
+}
+
+export interface FindRecordsParams extends ReplicaReadable {
   /** `false` (live records) unless asked for; `true` lists tombstones only. */
   deleted: boolean
   ids?: string[]
@@ -279,7 +339,7 @@ export interface Page<T> {
   data: T[]
 }
 
-export interface ChangesParams {
+export interface ChangesParams extends ReplicaReadable {
   /** Return changes with a position strictly greater than this. */
   since: number
   limit: number
@@ -494,6 +554,19 @@ export interface StorageStats {
   openBatches: number
   /** Leases not past their expiry at `now`. */
   locks: number
+}
+
+/**
+ * The database connections this process holds, at the moment asked (for
+ * /metrics). `used + free` are the open connections; `pending` are the
+ * calls waiting for one; `max` is the most the pool opens (on MongoDB, per
+ * server of the deployment).
+ */
+export interface PoolStats {
+  used: number
+  free: number
+  pending: number
+  max: number
 }
 
 export interface ListOpenBatchesParams {

@@ -101,6 +101,27 @@ export async function startInstances(backend: TestBackend, count: number, overri
     async close() {
       await closeAll()
       await database.cleanup()
+      await removeRedisKeys(`${key}:*`)
     }
+  }
+}
+
+/**
+ * What the instances left in Redis under their key (the rate-limit counters):
+ * removed, not left to expire. Best effort: a test that stopped Redis leaves
+ * nothing it could remove, and its keys expire with their windows.
+ */
+async function removeRedisKeys(pattern: string): Promise<void> {
+  const client = createClient({ url: REDIS_URL, socket: { reconnectStrategy: false, connectTimeout: 2000 } })
+  client.on('error', () => undefined)
+  try {
+    await client.connect()
+    const keys: string[] = []
+    for await (const batch of client.scanIterator({ MATCH: pattern, COUNT: 1000 })) keys.push(...batch)
+    if (keys.length > 0) await client.del(keys)
+  } catch {
+    // Redis is away: see above.
+  } finally {
+    if (client.isOpen) client.destroy()
   }
 }

@@ -37,7 +37,8 @@ export class ChangeService {
     const max = this.app.get('limits').changesPerPage
     const limit = Math.min(params.query?.limit ?? max, max)
     const since = decodeCursor(params.query?.since, collection)
-    const page = await this.app.get('storage').changesSince(collection.id, { since, limit })
+    // horizon: the collection's position as the authorization read it from the primary; a read replica serves the page only from a state that includes it.
+    const page = await this.app.get('storage').changesSince(collection.id, { since, limit, horizon: collection.seq })
     const last = page.changes.at(-1)?.seq ?? since
     return { changes: page.changes, cursor: encodeCursor(collection, last), more: page.more }
   }

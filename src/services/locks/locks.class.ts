@@ -6,6 +6,7 @@ import { isoAfter, nowIso } from '../../clock.js'
 import type { Application } from '../../declarations.js'
 import { requireUser } from '../../access.js'
 import { fromStorageError } from '../../errors.js'
+import type { LockWaitOutcome } from '../../metrics/index.js'
 import { isStorageError } from '../../storage/index.js'
 import type { StoredCollection, StoredLock } from '../../storage/types.js'
 import type { Lock, LockAcquire, LockEvent, LockRelease, LockRemoveQuery, LockRenew } from './locks.schema.js'
@@ -55,6 +56,11 @@ export class LockService {
     const settings = this.app.get('locks')
     const ttlSeconds = Math.min(data.ttlSeconds ?? settings.ttlSeconds, settings.maxTtlSeconds)
     const deadline = Date.now() + Math.min(data.waitSeconds ?? 0, settings.maxWaitSeconds) * 1000
+    // Set when the first try was refused and there is time to wait: only acquires that waited are counted (metrics).
+    let waitingSince: number | undefined
+    const waitEnded = (outcome: LockWaitOutcome) => {
+      if (waitingSince !== undefined) this.countWait(outcome, waitingSince)
+    }
     for (;;) {
       try {
         const { lock, created, expired } = await this.storage.acquireLock({
@@ -65,12 +71,20 @@ export class LockService {
           expiresAt: isoAfter(this.app, ttlSeconds),
           now: nowIso(this.app)
         })
+        waitEnded('acquired')
         for (const ended of expired) this.announce('expired', target, ended)
         if (created) this.announce('acquired', target, lock)
         return toLock(lock)
       } catch (error) {
-        if (!isStorageError(error)) throw error
-        if (error.kind !== 'locked' || Date.now() >= deadline) throw fromStorageError(error, true)
+        if (!isStorageError(error)) {
+          waitEnded('failed')
+          throw error
+        }
+        if (error.kind !== 'locked' || Date.now() >= deadline) {
+          waitEnded(error.kind === 'locked' ? 'timed_out' : 'failed')
+          throw fromStorageError(error, true)
+        }
+        waitingSince ??= performance.now()
         await this.waitForRelease(target.id, deadline)
       }
     }
@@ -140,6 +154,12 @@ export class LockService {
     if (type !== 'acquired') this.freed.emit('freed', target.id)
     const event: LockEvent = { collectionId: target.id, type, lock: toLock(lock), ...(brokenBy === undefined ? {} : { brokenBy }) }
     this.app.service('collections').emit('lock', event, { app: this.app, path: 'collections', result: event, collection: target })
+  }
+
+  private countWait(outcome: LockWaitOutcome, since: number): void {
+    const { lockWaits, lockWaitDuration } = this.app.get('metricsRegistry')
+    lockWaits.inc({ outcome })
+    lockWaitDuration.observe({ outcome }, (performance.now() - since) / 1000)
   }
 
   private async waitForRelease(collectionId: string, deadline: number): Promise<void> {

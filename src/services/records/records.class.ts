@@ -48,13 +48,15 @@ export class RecordService {
       updatedBy: query.updatedBy,
       sort,
       limit,
-      skip
+      skip,
+      // A read replica answers only from a state that includes what the primary had when the request was authorized (read-your-writes).
+      horizon: collection(params).seq
     })
     return { total: page.total, limit, skip, data: page.data }
   }
 
   async get(id: Id, params: RecordParams): Promise<RecordItem> {
-    const record = await this.storage.getRecord(collection(params).id, String(id))
+    const record = await this.storage.getRecord(collection(params).id, String(id), { horizon: collection(params).seq })
     // A tombstone is "not found" to a plain read; the change feed carries it.
     if (record === undefined || record.deleted) throw new NotFound(`Record "${id}" not found`)
     return record

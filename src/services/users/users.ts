@@ -48,7 +48,7 @@ export const users = (app: Application) => {
       all: [protectPassword],
       get: [authenticate('jwt')],
       // The address is trimmed and lower-cased before validation, as PROTOCOL.md promises.
-      create: [checkSignupOpen, oneAccountPerCall, normaliseDataEmail(), validateData(userDataValidator), limitSignUp(new SignUpLimits(app.get('rateLimits').signUp))]
+      create: [checkSignupOpen, oneAccountPerCall, normaliseDataEmail(), validateData(userDataValidator), limitSignUp(new SignUpLimits(app.get('rateLimits').signUp, app.get('limiters').create))]
     }
   })
 }

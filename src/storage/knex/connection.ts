@@ -27,6 +27,8 @@ export interface ConnectionOptions {
    * (coloured, multi-line) on stdout, breaking JSON logs.
    */
   logger?: Logger
+  /** PostgreSQL: the most connections the pool opens (config databasePoolSize); 10 when not given. SQLite always has one. */
+  poolSize?: number
 }
 
 export function knexConfig(
@@ -47,7 +49,7 @@ export function knexConfig(
         compileSqlOnError: false,
         pool: {
           min: 0,
-          max: 10,
+          max: options.poolSize ?? 10,
           afterCreate(connection: PgConnection, done: (error: Error | null, connection: unknown) => void) {
             // knex marks a connection whose server went away (restart,
             // pg_terminate_backend) and drops it on its next use; the operator

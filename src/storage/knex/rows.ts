@@ -140,15 +140,19 @@ export interface KeyRow {
   user_id: string
   key: string
   fingerprint: string
-  response: string
+  /** JSON text; null while the key is pending. */
+  response: string | null
   created_at: string
   expires_at: string
+  claim_token: string | null
+  pending_until: string | null
 }
 
 export const keyFromRow = (row: KeyRow): StoredKey => ({
   fingerprint: row.fingerprint,
-  response: JSON.parse(row.response) as JsonValue,
-  expiresAt: row.expires_at
+  response: row.response === null ? null : (JSON.parse(row.response) as JsonValue),
+  expiresAt: row.expires_at,
+  ...(row.claim_token === null || row.pending_until === null ? {} : { claim: { token: row.claim_token, pendingUntil: row.pending_until } })
 })
 
 export interface LockRow {

@@ -143,10 +143,13 @@ export interface KeyDocument {
   userId: string
   key: string
   fingerprint: string
-  /** JSON text. */
-  response: string
+  /** JSON text; null while the key is pending. */
+  response: string | null
   createdAt: string
   expiresAt: string
+  /** The run holding a pending key and its lease; null or absent (older documents) once answered. */
+  claimToken?: string | null
+  pendingUntil?: string | null
 }
 
 /** A user's account public key; `_id` is the user id. */

@@ -13,6 +13,7 @@ import type {
   NewUser,
   OpenBatchSummary,
   Page,
+  PoolStats,
   PurgeResult,
   StagedOperation,
   StoredBatch,
@@ -30,6 +31,7 @@ import type {
 import { collectionsOf, type MongoCollections } from './mongo-collections.js'
 import { translateDriverError } from './errors.js'
 import * as writes from './plain-writes.js'
+import { PoolWatch } from './pool-watch.js'
 import * as batches from './queries/batches.js'
 import * as dashboard from './queries/dashboard.js'
 import * as keys from './queries/keys.js'
@@ -41,6 +43,8 @@ import { runTransaction } from './transaction.js'
 
 export interface MongoBackendOptions {
   logger?: Logger
+  /** The driver's maxPoolSize per server (config databasePoolSize), unless the URL sets `maxPoolSize` itself. */
+  poolSize?: number
 }
 
 /** The database named in the URL's path (mongodb://host/roost → "roost"); "roost" when it names none. */
@@ -62,13 +66,17 @@ export class MongoBackend implements Backend {
   private readonly db: Db
   private readonly c: MongoCollections
   private readonly logger: Logger | undefined
+  private readonly pool: PoolWatch
 
   constructor(url: string, options: MongoBackendOptions = {}) {
-    this.client = new MongoClient(url)
+    // Options given here would override the URL's; the URL's own maxPoolSize is the operator's more specific choice.
+    const urlSetsPool = /[?&]maxPoolSize=/i.test(url)
+    this.client = new MongoClient(url, options.poolSize === undefined || urlSetsPool ? {} : { maxPoolSize: options.poolSize })
     // Reads at the primary, whatever the URL says: a secondary may not yet have what was acknowledged.
     this.db = this.client.db(databaseName(url), { readPreference: 'primary' })
     this.c = collectionsOf(this.db)
     this.logger = options.logger
+    this.pool = new PoolWatch(this.client)
   }
 
   /** Checks the server (./server-check.ts), then applies the schema steps it lacks (./schema-version.ts). */
@@ -89,6 +97,10 @@ export class MongoBackend implements Backend {
 
   async ping(): Promise<void> {
     await this.run(() => this.db.command({ ping: 1 }))
+  }
+
+  poolStats(): PoolStats {
+    return this.pool.stats()
   }
 
   async close(): Promise<void> {

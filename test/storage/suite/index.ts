@@ -14,6 +14,7 @@ import { racesTests } from './races.js'
 import { recordKeysTests } from './record-keys.js'
 import { recordRacesTests } from './record-races.js'
 import { recordsTests } from './records.js'
+import { restoreTests } from './restore.js'
 import { schemaTests } from './schema.js'
 import { usersTests } from './users.js'
 
@@ -48,5 +49,6 @@ export function registerStorageTests(title: string, factory: StorageFactory, cap
     racesTests(context)
     keysTests(context)
     dashboardTests(context)
+    restoreTests(context)
   })
 }

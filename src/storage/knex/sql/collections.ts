@@ -37,3 +37,10 @@ export const DELETE_COLLECTION = [
   'DELETE FROM key_epochs WHERE collection_id = ?',
   'DELETE FROM collections WHERE id = ?'
 ] as const
+
+/** A page of collection ids in id order, after a given one (renewAfterRestore). */
+export const SELECT_COLLECTION_IDS = 'SELECT id FROM collections ORDER BY id LIMIT ?'
+export const SELECT_COLLECTION_IDS_AFTER = 'SELECT id FROM collections WHERE id > ? ORDER BY id LIMIT ?'
+
+/** A new epoch and the token counter moved on (renewAfterRestore); takes the row as TAKE_COLLECTION does. */
+export const RENEW_COLLECTION = 'UPDATE collections SET epoch = ?, lock_seq = lock_seq + ? WHERE id = ?'

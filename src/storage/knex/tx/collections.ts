@@ -45,5 +45,17 @@ export const collectionsTx: CollectionsTx = {
     for (const statement of sql.DELETE_COLLECTION) deleted = yield* execute(statement, [id])
     // The last statement deleted the collection itself.
     if (deleted === 0) throw new StorageError('not-found', `Collection ${id} does not exist`)
+  },
+
+  *collectionIdsAfter(after, limit) {
+    const rows =
+      after === null
+        ? yield* select<{ id: string }>(sql.SELECT_COLLECTION_IDS, [limit])
+        : yield* select<{ id: string }>(sql.SELECT_COLLECTION_IDS_AFTER, [after, limit])
+    return rows.map((row) => row.id)
+  },
+
+  *renewCollection(id, { epoch, lockTokenGap }) {
+    return (yield* execute(sql.RENEW_COLLECTION, [epoch, lockTokenGap, id])) > 0
   }
 }

@@ -11,5 +11,13 @@ export const keysTx: KeysTx = {
 
   *putKey(scope, response, at) {
     yield* execute(sql.PUT_KEY, [scope.userId, scope.key, scope.fingerprint, JSON.stringify(response), at, scope.expiresAt])
+  },
+
+  *putPendingKey(scope, claim, at) {
+    yield* execute(sql.PUT_PENDING_KEY, [scope.userId, scope.key, scope.fingerprint, at, scope.expiresAt, claim.token, claim.pendingUntil])
+  },
+
+  *deleteKey(userId, key) {
+    yield* execute(sql.DELETE_KEY, [userId, key])
   }
 }

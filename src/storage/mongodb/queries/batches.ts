@@ -13,10 +13,10 @@ export async function listOperations(c: MongoCollections, batchId: string): Prom
   return docs.map(operationFromDocument)
 }
 
-/** Unexpired keys only. */
+/** Unexpired, answered keys only (`claimToken: null` also matches documents without the field). */
 export async function getIdempotencyKey(c: MongoCollections, userId: string, key: string, now: string): Promise<StoredIdempotencyKey | undefined> {
-  const doc = await c.keys.findOne({ userId, key, expiresAt: { $gt: now } })
-  return doc === null ? undefined : { fingerprint: doc.fingerprint, response: JSON.parse(doc.response) as JsonValue }
+  const doc = await c.keys.findOne({ userId, key, expiresAt: { $gt: now }, claimToken: null })
+  return doc === null || doc.response === null ? undefined : { fingerprint: doc.fingerprint, response: JSON.parse(doc.response) as JsonValue }
 }
 
 /** Live leases, oldest first, then by holder. */

@@ -65,5 +65,17 @@ export const collectionsTx = ({ c, session }: TxContext): CollectionsTx => ({
     yield* step(c.invitations.deleteMany({ collectionId: id }, { session }))
     yield* step(c.collectionKeys.deleteMany({ collectionId: id }, { session }))
     yield* step(c.keyEpochs.deleteMany({ collectionId: id }, { session }))
+  },
+
+  *collectionIdsAfter(after, limit): Tx<string[]> {
+    const filter = after === null ? {} : { _id: { $gt: after } }
+    const docs = yield* step(c.collections.find(filter, { session, projection: { _id: 1 }, sort: { _id: 1 }, limit }).toArray())
+    return docs.map((doc) => doc._id)
+  },
+
+  /** Bumps `takes` as takeCollection does, so the renewal conflicts with any transaction that took the collection meanwhile. */
+  *renewCollection(id, { epoch, lockTokenGap }): Tx<boolean> {
+    const result = yield* step(c.collections.updateOne({ _id: id }, { $set: { epoch }, $inc: { lockSeq: lockTokenGap, takes: 1 } }, { session }))
+    return result.matchedCount > 0
   }
 })
