@@ -91,6 +91,8 @@ const SENT_WAIT_MS = 1000
  */
 export const MAX_QUEUED_EVENTS = 10_000
 
+export const BUS_CLIENT_NAME = 'roost-realtime-bus'
+
 /**
  * Waits for the events sent so far to be on the bus (see Sync.sent). A
  * membership change awaits it before answering: a write made after the answer,
@@ -108,6 +110,8 @@ export const sync = (app: Application): void => {
   const pub = createClient({
     url,
     commandsQueueMaxLength: MAX_QUEUED_EVENTS,
+    // Named in Redis's CLIENT LIST (the subscriber too, its duplicate): which connections are the bus.
+    name: BUS_CLIENT_NAME,
     socket: {
       // Away at start: setup fails (an instance that cannot reach the others should not serve). Later: retried, up to every 2 s.
       reconnectStrategy: (retries: number, cause: Error) => (connected ? Math.min(100 * (retries + 1), 2000) : cause)
