@@ -210,6 +210,11 @@ export function checkConfiguration(config: unknown): asserts config is RoostConf
     if (invitationTtlSeconds > maxInvitationTtlSeconds) {
       throw new Error(`Invalid configuration: sharing.invitationTtlSeconds (${invitationTtlSeconds}) is over sharing.maxInvitationTtlSeconds (${maxInvitationTtlSeconds})`)
     }
+    const { url, key } = (config as RoostConfiguration).sync
+    // On NATS the key is a subject: a wildcard would hear other subjects, a space would fail every publish.
+    if (/^(nats|tls):/.test(url) && !/^[^\s*>.]+(\.[^\s*>.]+)*$/.test(key)) {
+      throw new Error(`Invalid configuration: sync.key (${JSON.stringify(key)}) is not a NATS subject: dot-separated names, no spaces, "*" or ">"`)
+    }
     return
   }
   const problems = (validate.errors ?? []).map((error) => {

@@ -112,6 +112,16 @@ describe('checkConfiguration', () => {
     expect(variables.sync).toEqual({ url: 'SYNC_URL' })
   })
 
+  it('rejects a sync.key that is no plain NATS subject when sync.url is NATS, naming it (a Redis channel may be anything)', () => {
+    for (const key of ['roost.>', 'roost.*.x', 'has space', 'trailing.']) {
+      const config = withSetting('sync.url', 'nats://127.0.0.1:4222')
+      config.sync.key = key
+      expect(() => checkConfiguration(config)).toThrow(`Invalid configuration: sync.key (${JSON.stringify(key)}) is not a NATS subject`)
+      expect(() => checkConfiguration({ ...config, sync: { url: 'redis://127.0.0.1:6379', key } })).not.toThrow()
+    }
+    expect(() => checkConfiguration({ ...withSetting('sync.url', 'tls://nats.internal'), sync: { url: 'tls://nats.internal', key: 'roost.eu-1' } })).not.toThrow()
+  })
+
   it('takes the write limits and the counters\' Redis from the environment', () => {
     expect(() => checkConfiguration(withSetting('rateLimits.redisUrl', 'rediss://user:pw@redis.internal:6380/2'))).not.toThrow()
     const variables = JSON.parse(readFileSync(new URL('../config/custom-environment-variables.json', import.meta.url), 'utf8'))

@@ -32,6 +32,7 @@ const freePort = () =>
   })
 
 export interface NatsServer {
+  /** nats://127.0.0.1:<port>, without credentials. */
   url: string
   /** SIGKILL: gone at once, as a crashed server. */
   kill(): Promise<void>
@@ -39,13 +40,14 @@ export interface NatsServer {
   start(): Promise<void>
 }
 
-export async function startNatsServer(): Promise<NatsServer> {
+/** `args`: more of nats-server's options (`--user`, `--pass`, `--auth`…). */
+export async function startNatsServer(args: string[] = []): Promise<NatsServer> {
   const port = await freePort()
   let child: ChildProcess | undefined
   let exited: Promise<void> = Promise.resolve()
 
   const start = async () => {
-    const server = spawn(NATS_SERVER, ['-a', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const server = spawn(NATS_SERVER, ['-a', '127.0.0.1', '-p', String(port), ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
     child = server
     running.add(server)
     exited = new Promise((resolve) =>

@@ -1,4 +1,9 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createApp } from '../../src/app.js'
+import { listen as listenOn } from '../../src/listen.js'
 import { membersClient, recordsClient, type ChangeEvent, type Collection } from '../../src/client.js'
 import { describePostgres } from '../helpers/backends.js'
 import { eventually, signedIn, type TestClient } from '../helpers/clients.js'
@@ -6,14 +11,13 @@ import { startInstances, type Instances } from '../helpers/instances.js'
 import { natsServerProblem, startNatsServer, type NatsServer } from '../helpers/nats-server.js'
 
 /**
- * The NATS bus going away and coming back (its own server, killed): writes
- * and member removals keep being answered at once, nothing crashes, and
- * delivery across instances resumes by itself. (The Redis side of this is
- * test/deploy/failover.test.ts.)
+ * What is NATS's own, on NATS servers of these tests' own (test/realtime/
+ * instances.test.ts runs the realtime scenarios on both buses): the URL's
+ * credentials, and the server going away and coming back.
  */
-function describeWithNatsServer(title: string, suite: Parameters<typeof describePostgres>[1]) {
+function describeWithNatsServer(title: string, suite: Parameters<typeof describePostgres>[1], database = true) {
   const problem = natsServerProblem()
-  if (problem === undefined) describePostgres(title, suite)
+  if (problem === undefined) (database ? describePostgres : describe)(title, suite)
   else if (process.env.CI === 'true') {
     describe(title, () => {
       it('needs nats-server under CI', () => {
@@ -35,6 +39,55 @@ function listen(client: TestClient, collectionId: string) {
   return heard
 }
 
+/** Sets up one Roost (on SQLite) with `sync`, then tears it down; resolves or rejects as its setup did. */
+async function setUp(sync: { url: string; key: string }): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'roost-nats-'))
+  const app = createApp({ dataDir, logLevel: 'silent', sync })
+  try {
+    await listenOn(app, 0, '127.0.0.1')
+  } finally {
+    await app.get('syncBus')?.close()
+    app.server?.close()
+    await app.get('storage').close()
+    rmSync(dataDir, { recursive: true, force: true })
+  }
+}
+
+describeWithNatsServer(
+  'the NATS bus: credentials from the URL',
+  () => {
+    const servers: NatsServer[] = []
+    afterAll(async () => {
+      for (const server of servers) await server.kill()
+    })
+
+    it('nats://user:password@… signs in with them; a wrong password fails setup naming the bus, the password hidden', async () => {
+      const server = await startNatsServer(['--user', 'roost', '--pass', 's3cret/+'])
+      servers.push(server)
+      const at = server.url.replace('nats://', '')
+      await setUp({ url: `nats://roost:${encodeURIComponent('s3cret/+')}@${at}`, key: 'credentials' })
+      await expect(setUp({ url: `nats://roost:wrong@${at}`, key: 'credentials' })).rejects.toThrow(
+        new RegExp(`^The realtime bus \\(sync\\.url, nats://roost:\\*\\*\\*@${at.replace(/\./g, '\\.')}\\) is not reachable: .*AUTHORIZATION`, 'i')
+      )
+    })
+
+    it('nats://token@… signs in with the token', async () => {
+      const server = await startNatsServer(['--auth', 'a-token'])
+      servers.push(server)
+      const at = server.url.replace('nats://', '')
+      await setUp({ url: `nats://a-token@${at}`, key: 'token' })
+      await expect(setUp({ url: server.url, key: 'token' })).rejects.toThrow(/is not reachable: .*AUTHORIZATION/i)
+    })
+
+  },
+  false
+)
+
+/**
+ * The NATS bus going away and coming back (its own server, killed): writes
+ * and member removals keep being answered at once, nothing crashes, and
+ * delivery across instances resumes by itself.
+ */
 describeWithNatsServer('realtime across instances while NATS is away', (backend) => {
   let server: NatsServer
   let cluster: Instances
