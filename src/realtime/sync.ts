@@ -2,7 +2,7 @@ import syncModule from 'feathers-sync'
 import type { Application } from '../declarations.js'
 import { collectionPath } from '../services/collections/collections.shared.js'
 import { invitationPath } from '../services/invitations/invitations.shared.js'
-import { openBus } from './bus/index.js'
+import { openBus, redactedUrl } from './bus/index.js'
 
 /**
  * Realtime across instances (`sync.url`, SYNC_URL): feathers-sync's core
@@ -135,8 +135,7 @@ export const sync = (app: Application): void => {
   })
 
   const ready = bus.ready.catch((error: unknown) => {
-    const where = url.replace(/:[^:@/]*@/, ':***@')
-    throw new Error(`The realtime bus (sync.url, ${where}) is not reachable: ${(error as Error).message}`, { cause: error })
+    throw new Error(`The realtime bus (sync.url, ${redactedUrl(url)}) is not reachable: ${(error as Error).message}`, { cause: error })
   })
   // Awaited by setup; marked handled so a failure before then is not an unhandled rejection.
   ready.catch(() => undefined)

@@ -71,12 +71,16 @@ describeWithNatsServer(
       )
     })
 
-    it('nats://token@… signs in with the token', async () => {
+    it('nats://token@… signs in with the token; a wrong one fails setup, hidden', async () => {
       const server = await startNatsServer(['--auth', 'a-token'])
       servers.push(server)
       const at = server.url.replace('nats://', '')
       await setUp({ url: `nats://a-token@${at}`, key: 'token' })
       await expect(setUp({ url: server.url, key: 'token' })).rejects.toThrow(/is not reachable: .*AUTHORIZATION/i)
+      // A wrong token is named hidden, as a password is.
+      const refused = setUp({ url: `nats://wrong-token@${at}`, key: 'token' })
+      await expect(refused).rejects.toThrow(`The realtime bus (sync.url, nats://***@${at}) is not reachable`)
+      await expect(refused).rejects.not.toThrow(/wrong-token/)
     })
 
   },

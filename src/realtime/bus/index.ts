@@ -9,3 +9,7 @@ export const isRedisUrl = (url: string): boolean => /^rediss?:\/\//.test(url)
 
 /** The bus `sync.url` names: redis(s):// or nats:// / tls:// (the configuration schema admits no other). */
 export const openBus = (options: BusOptions): Bus => (isRedisUrl(options.url) ? redisBus(options) : natsBus(options))
+
+/** `url` for logs and errors: a password hidden, and on NATS a token (user info alone) too. */
+export const redactedUrl = (url: string): string =>
+  url.replace(/:[^:@/]*@/, ':***@').replace(/^((?:nats|tls):\/\/)[^:@/]+@/, '$1***@')
