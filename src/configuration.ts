@@ -134,8 +134,8 @@ export const configurationSchema = Type.Object(
         windowSeconds: Type.Integer({ minimum: 1 })
       }),
       /**
-       * Where the counters live. Empty: the Redis of `sync.url` if set (every
-       * instance counts together), else this process's memory.
+       * Where the counters live. Empty: the Redis of `sync.url` if that is a
+       * Redis (every instance counts together), else this process's memory.
        */
       redisUrl: Type.String({ pattern: '^(|rediss?://\\S+)$' })
     }),
@@ -157,12 +157,13 @@ export const configurationSchema = Type.Object(
     }),
     sync: Type.Object({
       /**
-       * Empty: one instance, events stay in this process. `redis://…`: service
-       * events cross to every instance through Redis (feathers-sync), so
-       * sockets on any instance hear writes made through any other.
+       * Empty: one instance, events stay in this process. `redis://…` or
+       * `nats://…` (`tls://…`: NATS over TLS): service events cross to every
+       * instance through that bus (feathers-sync), so sockets on any instance
+       * hear writes made through any other.
        */
-      url: Type.String({ pattern: '^(|rediss?://\\S+)$' }),
-      /** The Redis channel the instances share; instances of one deployment use the same. */
+      url: Type.String({ pattern: '^(|(rediss?|nats|tls)://\\S+)$' }),
+      /** The Redis channel or NATS subject the instances share; instances of one deployment use the same. */
       key: Type.String({ minLength: 1 })
     }),
     /** On SIGINT/SIGTERM: how long in-flight calls and sockets get before the process exits anyway. */
@@ -208,6 +209,11 @@ export function checkConfiguration(config: unknown): asserts config is RoostConf
     const { invitationTtlSeconds, maxInvitationTtlSeconds } = (config as RoostConfiguration).sharing
     if (invitationTtlSeconds > maxInvitationTtlSeconds) {
       throw new Error(`Invalid configuration: sharing.invitationTtlSeconds (${invitationTtlSeconds}) is over sharing.maxInvitationTtlSeconds (${maxInvitationTtlSeconds})`)
+    }
+    const { url, key } = (config as RoostConfiguration).sync
+    // On NATS the key is a subject: a wildcard would hear other subjects, a space would fail every publish.
+    if (/^(nats|tls):/.test(url) && !/^[^\s*>.]+(\.[^\s*>.]+)*$/.test(key)) {
+      throw new Error(`Invalid configuration: sync.key (${JSON.stringify(key)}) is not a NATS subject: dot-separated names, no spaces, "*" or ">"`)
     }
     return
   }

@@ -77,6 +77,7 @@ describe('checkConfiguration', () => {
     ['metrics', 'secret-token'],
     ['sync.url', 'http://127.0.0.1:6379'],
     ['sync.url', 42],
+    ['sync.url', 'nats:// 127.0.0.1'],
     ['sync.key', '']
   ]
 
@@ -102,11 +103,23 @@ describe('checkConfiguration', () => {
     expect(variables.metrics).toEqual({ token: 'ROOST_METRICS_TOKEN' })
   })
 
-  it('accepts sync.url empty (one instance) or a redis:// address, and takes it from SYNC_URL', () => {
+  it('accepts sync.url empty (one instance), a redis:// or a nats:// (tls://) address, and takes it from SYNC_URL', () => {
     expect(() => checkConfiguration(withSetting('sync.url', ''))).not.toThrow()
     expect(() => checkConfiguration(withSetting('sync.url', 'redis://127.0.0.1:6379/0'))).not.toThrow()
+    expect(() => checkConfiguration(withSetting('sync.url', 'nats://roost:secret@nats.internal:4222'))).not.toThrow()
+    expect(() => checkConfiguration(withSetting('sync.url', 'tls://nats.internal:4222'))).not.toThrow()
     const variables = JSON.parse(readFileSync(new URL('../config/custom-environment-variables.json', import.meta.url), 'utf8'))
     expect(variables.sync).toEqual({ url: 'SYNC_URL' })
+  })
+
+  it('rejects a sync.key that is no plain NATS subject when sync.url is NATS, naming it (a Redis channel may be anything)', () => {
+    for (const key of ['roost.>', 'roost.*.x', 'has space', 'trailing.']) {
+      const config = withSetting('sync.url', 'nats://127.0.0.1:4222')
+      config.sync.key = key
+      expect(() => checkConfiguration(config)).toThrow(`Invalid configuration: sync.key (${JSON.stringify(key)}) is not a NATS subject`)
+      expect(() => checkConfiguration({ ...config, sync: { url: 'redis://127.0.0.1:6379', key } })).not.toThrow()
+    }
+    expect(() => checkConfiguration({ ...withSetting('sync.url', 'tls://nats.internal'), sync: { url: 'tls://nats.internal', key: 'roost.eu-1' } })).not.toThrow()
   })
 
   it('takes the write limits and the counters\' Redis from the environment', () => {

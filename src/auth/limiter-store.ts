@@ -1,6 +1,7 @@
 import { createClient } from 'redis'
 import { RateLimiterMemory, RateLimiterRedis, RLWrapperTimeouts } from 'rate-limiter-flexible'
 import type { Application } from '../declarations.js'
+import { isRedisUrl } from '../realtime/bus/index.js'
 import { memoryLimiters, type LimiterFactory } from './rate-limits.js'
 
 /** Where the rate-limit counters live: this process, or a Redis every instance shares. */
@@ -37,10 +38,10 @@ class Insurance extends RateLimiterMemory {
 }
 
 /**
- * Chooses the counters' store: `rateLimits.redisUrl`, else `sync.url`, else
- * memory. With Redis, each limit is a RateLimiterRedis whose keys start with
- * `sync.key` (the deployment's name: two deployments, or two test runs, on one
- * Redis count apart), insured by a memory limiter of the same size: while
+ * Chooses the counters' store: `rateLimits.redisUrl`, else `sync.url` when
+ * it is a Redis (not a NATS bus), else memory. With Redis, each limit is a
+ * RateLimiterRedis whose keys start with `sync.key` (the deployment's name:
+ * two deployments, or two test runs, on one Redis count apart), insured by a memory limiter of the same size: while
  * Redis is unreachable every instance counts on its own (limits stay on,
  * never a 500, never a wait), and shared counting resumes when it is back.
  *
@@ -48,7 +49,8 @@ class Insurance extends RateLimiterMemory {
  * silently counted alone would multiply every limit by the number of instances.
  */
 export function limiterStore(app: Application): LimiterStore {
-  const url = app.get('rateLimits').redisUrl || app.get('sync').url
+  const syncUrl = app.get('sync').url
+  const url = app.get('rateLimits').redisUrl || (isRedisUrl(syncUrl) ? syncUrl : '')
   if (url === '') return { create: memoryLimiters, open: async () => undefined, close: async () => undefined }
   const logger = app.get('logger')
   const prefix = `${app.get('sync').key}:limits`

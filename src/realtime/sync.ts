@@ -1,21 +1,23 @@
 import syncModule from 'feathers-sync'
-import { createClient } from 'redis'
 import type { Application } from '../declarations.js'
 import { collectionPath } from '../services/collections/collections.shared.js'
 import { invitationPath } from '../services/invitations/invitations.shared.js'
+import { openBus, redactedUrl } from './bus/index.js'
 
 /**
  * Realtime across instances (`sync.url`, SYNC_URL): feathers-sync's core
  * takes every event of the services below and, instead of emitting it here,
- * sends it over Redis; every instance, this one included, emits it when it
- * comes back, and its own channels (channels.ts) decide which of its sockets
- * hear it, from the current members. Events from one instance arrive
- * everywhere in the order it sent them (one Redis connection, one channel).
+ * sends it over the bus (Redis or NATS, ./bus/); every instance, this one
+ * included, emits it when it comes back, and its own channels (channels.ts)
+ * decide which of its sockets hear it, from the current members. Events from
+ * one instance arrive everywhere in the order it sent them (one publishing
+ * connection, one channel).
  *
- * Why our own Redis clients rather than feathers-sync's Redis adapter: the
+ * Why our own transports rather than feathers-sync's adapters: its Redis
  * adapter neither awaits `connect()` nor `publish()`, so Redis being away at
- * start or later would be an unhandled rejection (the process ends); here
- * both are caught and logged, and a Redis away at start fails `setup`.
+ * start or later would be an unhandled rejection (the process ends), and its
+ * NATS adapter opens a connection per event; here both are caught and logged,
+ * and a bus away at start fails `setup`.
  */
 
 // feathers-sync is CommonJS; its typings do not name `core` (the emit interceptor the adapters use).
@@ -74,8 +76,8 @@ const deserialize = (text: string): Message => {
 export interface Sync {
   ready: Promise<unknown>
   /**
-   * Resolves once every event sent so far is in Redis (so ahead of whatever
-   * any instance sends after), or after `SENT_WAIT_MS` at most (Redis away:
+   * Resolves once every event sent so far is on the bus (so ahead of whatever
+   * any instance sends after), or after `SENT_WAIT_MS` at most (bus away:
    * the bus is best-effort, clients catch up from their cursors).
    */
   sent(): Promise<void>
@@ -84,14 +86,7 @@ export interface Sync {
 
 const SENT_WAIT_MS = 1000
 
-/**
- * Events kept for Redis while it is away (sent once it is back). Beyond that
- * they are dropped: an outage under load must not fill the process's memory,
- * and clients catch up from their cursors at the next event they hear.
- */
-export const MAX_QUEUED_EVENTS = 10_000
-
-export const BUS_CLIENT_NAME = 'roost-realtime-bus'
+export { BUS_CLIENT_NAME, MAX_QUEUED_EVENTS } from './bus/redis.js'
 
 /**
  * Waits for the events sent so far to be on the bus (see Sync.sent). A
@@ -106,39 +101,39 @@ export const sync = (app: Application): void => {
   const { url, key } = app.get('sync')
   if (url === '') return
   const logger = app.get('logger')
-  let connected = false
-  const pub = createClient({
+  const bus = openBus({
     url,
-    commandsQueueMaxLength: MAX_QUEUED_EVENTS,
-    // Named in Redis's CLIENT LIST (the subscriber too, its duplicate): which connections are the bus.
-    name: BUS_CLIENT_NAME,
-    socket: {
-      // Away at start: setup fails (an instance that cannot reach the others should not serve). Later: retried, up to every 2 s.
-      reconnectStrategy: (retries: number, cause: Error) => (connected ? Math.min(100 * (retries + 1), 2000) : cause)
-    }
+    channel: key,
+    // Anything else published on the channel (another program, another version) is dropped, never a crash.
+    onMessage(message: string) {
+      try {
+        const { path } = JSON.parse(message) as { path?: unknown }
+        if (typeof path === 'string' && CROSSING.has(path)) app.emit('sync-in', message)
+        else logger.warn('a message on the realtime bus that is no Roost event was ignored')
+      } catch (error) {
+        logger.warn({ err: error }, 'a message on the realtime bus could not be delivered')
+      }
+    },
+    onError: (error: unknown) => logger.warn({ err: error }, `realtime bus (${bus.name}) error`)
   })
-  const sub = pub.duplicate()
-  for (const client of [pub, sub]) {
-    client.on('error', (error: unknown) => logger.warn({ err: error }, 'realtime bus (Redis) error'))
-  }
 
   app.configure(core)
-  ;(app as unknown as { sync: unknown }).sync = { serialize, deserialize, pub, sub, type: 'redis' }
-  // Redis answers one connection's commands in order: the last publish answered means every earlier one was.
+  ;(app as unknown as { sync: unknown }).sync = { serialize, deserialize, type: bus.name.toLowerCase() }
+  // The bus keeps one instance's messages in order: the last publish answered means every earlier one was.
   let lastPublish: Promise<unknown> = Promise.resolve()
   // Said once per outage, not once per event.
   let dropping = false
   app.on('sync-out', (data: string) => {
-    lastPublish = pub.publish(key, data).then(
+    lastPublish = bus.publish(data).then(
       () => {
         if (!dropping) return
         dropping = false
-        logger.info('realtime bus (Redis): events are sent to the other instances again')
+        logger.info(`realtime bus (${bus.name}): events are sent to the other instances again`)
       },
       (error: unknown) => {
         if (dropping) return
         dropping = true
-        logger.warn({ err: error }, 'realtime bus (Redis): events cannot be sent to the other instances and are dropped until it answers again')
+        logger.warn({ err: error }, `realtime bus (${bus.name}): events cannot be sent to the other instances and are dropped until it answers again`)
       }
     )
   })
@@ -154,25 +149,9 @@ export const sync = (app: Application): void => {
     }
   })
 
-  const ready = (async () => {
-    try {
-      await Promise.all([pub.connect(), sub.connect()])
-    } catch (error) {
-      const where = url.replace(/:[^:@/]*@/, ':***@')
-      throw new Error(`The realtime bus (sync.url, ${where}) is not reachable: ${(error as Error).message}`, { cause: error })
-    }
-    connected = true
-    await sub.subscribe(key, (message: string) => {
-      // Anything else published on the channel (another program, another version) is dropped, never a crash.
-      try {
-        const { path } = JSON.parse(message) as { path?: unknown }
-        if (typeof path === 'string' && CROSSING.has(path)) app.emit('sync-in', message)
-        else logger.warn('a message on the realtime bus that is no Roost event was ignored')
-      } catch (error) {
-        logger.warn({ err: error }, 'a message on the realtime bus could not be delivered')
-      }
-    })
-  })()
+  const ready = bus.ready.catch((error: unknown) => {
+    throw new Error(`The realtime bus (sync.url, ${redactedUrl(url)}) is not reachable: ${(error as Error).message}`, { cause: error })
+  })
   // Awaited by setup; marked handled so a failure before then is not an unhandled rejection.
   ready.catch(() => undefined)
   app.set('syncBus', {
@@ -185,21 +164,6 @@ export const sync = (app: Application): void => {
       await Promise.race([lastPublish.then(() => undefined), late])
       clearTimeout(timer)
     },
-    async close() {
-      // quit: what is still queued for Redis (the last events) is sent first.
-      // A client that never connected (or gave up) has nothing to close. One
-      // reconnecting (Redis away) is destroyed: quit would wait for Redis to
-      // come back, holding the shutdown until shutdownTimeoutSeconds.
-      for (const client of [sub, pub]) {
-        if (!client.isOpen) continue
-        if (!client.isReady) {
-          client.destroy()
-          continue
-        }
-        await client.quit().catch(() => {
-          if (client.isOpen) client.destroy()
-        })
-      }
-    }
+    close: () => bus.close()
   })
 }

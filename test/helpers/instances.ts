@@ -11,7 +11,7 @@ import { describePostgres, type TestBackend } from './backends.js'
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
 
 /** Why Redis cannot be used here, or undefined if it can. */
-const redisProblem: string | undefined = await (async () => {
+export const redisProblem: string | undefined = await (async () => {
   const client = createClient({ url: REDIS_URL, socket: { reconnectStrategy: false, connectTimeout: 2000 } })
   client.on('error', () => undefined)
   try {
@@ -51,17 +51,18 @@ export interface Instance {
 
 export interface Instances {
   instances: Instance[]
-  /** The Redis channel they share. */
+  /** The bus channel (Redis) or subject (NATS) they share. */
   key: string
   close(): Promise<void>
 }
 
 /**
  * `count` Roost apps on one fresh database of `backend`, each on its own port,
- * sharing one data folder (so one token secret) and one Redis channel of
- * their own (a fresh key: test files running in parallel do not hear each other).
+ * sharing one data folder (so one token secret) and one channel of their own
+ * on the bus at `busUrl` (Redis unless told: test/helpers/buses.ts), under a
+ * fresh key: test files running in parallel do not hear each other.
  */
-export async function startInstances(backend: TestBackend, count: number, overrides: Overrides = {}): Promise<Instances> {
+export async function startInstances(backend: TestBackend, count: number, overrides: Overrides = {}, busUrl = REDIS_URL): Promise<Instances> {
   const database = await backend.create()
   const key = `roost-test-${randomBytes(6).toString('hex')}`
   const instances: Array<Instance & { close(): Promise<void> }> = []
@@ -77,7 +78,7 @@ export async function startInstances(backend: TestBackend, count: number, overri
         host: '127.0.0.1',
         port: 0,
         logLevel: 'silent',
-        sync: { url: REDIS_URL, key },
+        sync: { url: busUrl, key },
         ...overrides
       })
       const server = await listen(app, 0, '127.0.0.1')

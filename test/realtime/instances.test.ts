@@ -5,10 +5,10 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createApp } from '../../src/app.js'
 import { listen as listenOn } from '../../src/listen.js'
-import { createClient } from 'redis'
 import { locksClient, membersClient, recordsClient, type ChangeEvent, type Collection, type LockEvent, type MemberEvent } from '../../src/client.js'
 import { device, eventually, signedIn, type TestClient } from '../helpers/clients.js'
-import { describeInstances, REDIS_URL, startInstances, type Instances } from '../helpers/instances.js'
+import { BUSES, describeBuses, type Tap } from '../helpers/buses.js'
+import { startInstances, type Instances } from '../helpers/instances.js'
 
 /** What a socket hears of the collections service. */
 function listen(client: { client: TestClient['client'] }) {
@@ -24,23 +24,23 @@ type Heard = ReturnType<typeof listen>
 const changeIds = (heard: Heard, collectionId: string) => heard.changes.filter((event) => event.collectionId === collectionId).map((event) => event.record.id)
 const renamed = (heard: Heard, name: string) => heard.collections.some(([event, collection]) => event === 'patched' && collection.name === name)
 
-describeInstances('realtime across three instances (feathers-sync over Redis)', (backend) => {
+describeBuses('realtime across three instances through feathers-sync', (backend, bus) => {
   let cluster: Instances
   const open: Array<{ close(): void }> = []
   let urls: string[]
-  // Everything that crosses the bus, as Redis carries it.
-  const bus = createClient({ url: REDIS_URL })
-  const crossed: string[] = []
+  // Everything that crosses the bus, as the bus carries it.
+  let tap: Tap
+  let crossed: string[]
 
   beforeAll(async () => {
-    cluster = await startInstances(backend, 3)
+    cluster = await startInstances(backend, 3, {}, bus.url)
     urls = cluster.instances.map((instance) => instance.url)
-    await bus.connect()
-    await bus.subscribe(cluster.key, (message) => crossed.push(message))
+    tap = await bus.tap(cluster.key)
+    crossed = tap.heard
   })
   afterAll(async () => {
     for (const client of open) client.close()
-    if (bus.isOpen) await bus.quit()
+    await tap?.close()
     await cluster?.close()
   })
 
@@ -148,16 +148,10 @@ describeInstances('realtime across three instances (feathers-sync over Redis)', 
     const listener = await device(b, 'socketio', owner)
     open.push(owner, listener)
     const heard = listen(listener)
-    // Last in this file: these would be in `crossed` above. A subscribed client does not publish: another one does.
-    const publisher = bus.duplicate()
-    await publisher.connect()
-    try {
-      await publisher.publish(cluster.key, 'not json')
-      await publisher.publish(cluster.key, JSON.stringify({ event: 'created', path: 'users', data: {} }))
-      await publisher.publish(cluster.key, JSON.stringify({ event: 'change', path: 'collections' }))
-    } finally {
-      await publisher.quit()
-    }
+    // Last in this suite: these would be in `crossed` above.
+    await tap.publish('not json')
+    await tap.publish(JSON.stringify({ event: 'created', path: 'users', data: {} }))
+    await tap.publish(JSON.stringify({ event: 'change', path: 'collections' }))
     const { id } = await owner.client.service('collections').create({})
     await owner.client.service('collections').patch(id, { name: 'Still here' })
     await eventually(() => renamed(heard, 'Still here'), 'the rename heard through the bus after foreign messages')
@@ -165,23 +159,27 @@ describeInstances('realtime across three instances (feathers-sync over Redis)', 
 })
 
 describe('realtime bus unreachable at start', () => {
-  it('setup fails naming the bus (password hidden), and nothing is left running', async () => {
-    // A port nobody listens on: taken, then freed.
-    const port = await new Promise<number>((resolve) => {
-      const probe = createServer().listen(0, '127.0.0.1', () => {
-        const { port } = probe.address() as AddressInfo
-        probe.close(() => resolve(port))
+  for (const bus of BUSES) {
+    it(`setup fails naming the bus (${bus.name}, password hidden), and nothing is left running`, async () => {
+      // A port nobody listens on: taken, then freed.
+      const port = await new Promise<number>((resolve) => {
+        const probe = createServer().listen(0, '127.0.0.1', () => {
+          const { port } = probe.address() as AddressInfo
+          probe.close(() => resolve(port))
+        })
       })
+      const dataDir = mkdtempSync(join(tmpdir(), 'roost-sync-'))
+      const url = bus.unreachable(port, 'secret')
+      const app = createApp({ dataDir, logLevel: 'silent', sync: { url, key: 'unreachable' } })
+      try {
+        const named = url.replace('secret', '***').replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')
+        await expect(listenOn(app, 0, '127.0.0.1')).rejects.toThrow(new RegExp(`^The realtime bus \\(sync\\.url, ${named}\\) is not reachable`))
+      } finally {
+        await app.get('syncBus')?.close()
+        app.server?.close()
+        await app.get('storage').close()
+        rmSync(dataDir, { recursive: true, force: true })
+      }
     })
-    const dataDir = mkdtempSync(join(tmpdir(), 'roost-sync-'))
-    const app = createApp({ dataDir, logLevel: 'silent', sync: { url: `redis://roost:secret@127.0.0.1:${port}`, key: 'unreachable' } })
-    try {
-      await expect(listenOn(app, 0, '127.0.0.1')).rejects.toThrow(new RegExp(`^The realtime bus \\(sync\\.url, redis://roost:\\*\\*\\*@127\\.0\\.0\\.1:${port}\\) is not reachable`))
-    } finally {
-      await app.get('syncBus')?.close()
-      app.server?.close()
-      await app.get('storage').close()
-      rmSync(dataDir, { recursive: true, force: true })
-    }
-  })
+  }
 })
