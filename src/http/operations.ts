@@ -8,7 +8,7 @@ const READY_TIMEOUT_MS = 2000
 /** What /ready's 503 asks a load balancer or orchestrator to wait before asking again. */
 const READY_RETRY_AFTER_SECONDS = 5
 
-/** The state of one dependency in /ready's `checks`: the database, the read replica when there is one; the bus later. */
+/** The state of one dependency in /ready's `checks`: the database, the read replica and the realtime bus when there are. */
 type Check = 'ok' | 'unreachable'
 
 /**
@@ -21,7 +21,10 @@ type Check = 'ok' | 'unreachable'
  *   read replica is checked the same way and reported, but does not make the
  *   server unready: its reads go to the primary meanwhile
  *   (storage/knex/read-replica.ts), so the answer is 200 with status
- *   `degraded`.
+ *   `degraded`. So is the realtime bus (sync.url): without it events only
+ *   reach this instance's own sockets and the others catch up from their
+ *   cursors, and a Redis outage must not take every instance out of the
+ *   load balancer at once.
  * - `GET /metrics`: Prometheus text, only when `metrics.token` is set and
  *   then only to `Authorization: Bearer <token>` (404 when not set).
  */
@@ -38,6 +41,8 @@ export function operations(app: Application): Middleware {
       const replica = storage.readReplica
       const [database, replicaCheck] = await Promise.all([check(app, 'database', () => storage.ping()), replica && check(app, 'read replica', () => replica.ping())])
       const checks: Record<string, Check> = replicaCheck === undefined ? { database } : { database, replica: replicaCheck }
+      const bus = app.get('syncBus')
+      if (bus !== undefined) checks.bus = bus.connected() ? 'ok' : 'unreachable'
       const ready = !draining && database === 'ok'
       if (!ready) {
         ctx.status = 503

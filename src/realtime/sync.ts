@@ -81,6 +81,8 @@ export interface Sync {
    * the bus is best-effort, clients catch up from their cursors).
    */
   sent(): Promise<void>
+  /** Whether the bus's connection is up now (/ready reports it). */
+  connected(): boolean
   close(): Promise<void>
 }
 
@@ -164,6 +166,7 @@ export const sync = (app: Application): void => {
       await Promise.race([lastPublish.then(() => undefined), late])
       clearTimeout(timer)
     },
+    connected: () => bus.connected,
     close: () => bus.close()
   })
 }

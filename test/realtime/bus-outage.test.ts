@@ -1,3 +1,4 @@
+import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createClient } from 'redis'
 import { createApp } from '../../src/app.js'
@@ -26,6 +27,11 @@ suite('the realtime bus while Redis is away', () => {
   let app: Application
   /** Stops the instance (its teardown closes the bus); a no-op once done. */
   let close: () => Promise<void> = async () => undefined
+  let url: string
+  const readiness = async () => {
+    const answer = await fetch(`${url}/ready`)
+    return { status: answer.status, body: (await answer.json()) as unknown }
+  }
   const logged: Array<{ level: number; msg: string }> = []
   const key = `roost-test-outage-${Date.now()}`
 
@@ -38,6 +44,7 @@ suite('the realtime bus while Redis is away', () => {
       { logDestination: { write: (line: string) => void logged.push(JSON.parse(line) as { level: number; msg: string }) } }
     )
     const server = await listen(app, 0, '127.0.0.1')
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
     close = async () => {
       server.closeAllConnections()
       await app.teardown()
@@ -54,16 +61,19 @@ suite('the realtime bus while Redis is away', () => {
 
   /** The instance's publisher has noticed Redis is gone (events sent before that are lost in flight). */
   const busDown = async () => {
-    const pub = (app as unknown as { sync: { pub: { isReady: boolean } } }).sync.pub
-    for (const deadline = Date.now() + 5000; pub.isReady; ) {
+    const bus = app.get('syncBus')!
+    for (const deadline = Date.now() + 5000; bus.connected(); ) {
       if (Date.now() > deadline) throw new Error('the bus did not notice Redis was gone')
       await new Promise((resolve) => setTimeout(resolve, 10))
     }
   }
 
   it(`keeps at most ${MAX_QUEUED_EVENTS} events while Redis is away, says so once, and sends again once it is back`, async () => {
+    expect(await readiness()).toEqual({ status: 200, body: { status: 'ready', checks: { database: 'ok', bus: 'ok' } } })
     await redis.kill()
     await busDown()
+    // The bus only speeds delivery: still in the load balancer, reported as degraded.
+    expect(await readiness()).toEqual({ status: 200, body: { status: 'degraded', checks: { database: 'ok', bus: 'unreachable' } } })
     // From now on events wait in the queue.
     for (let n = 0; n < MAX_QUEUED_EVENTS; n++) app.emit('sync-out', event(n))
     const bus = app.get('syncBus')!
@@ -96,6 +106,7 @@ suite('the realtime bus while Redis is away', () => {
     expect(heard.filter((message) => message !== event(-1)).length).toBeLessThanOrEqual(MAX_QUEUED_EVENTS)
     expect(heard).not.toContain(event(MAX_QUEUED_EVENTS + 99))
     expect(busLines().at(-1)).toMatchObject({ level: 30, msg: 'realtime bus (Redis): events are sent to the other instances again' })
+    expect(await readiness()).toEqual({ status: 200, body: { status: 'ready', checks: { database: 'ok', bus: 'ok' } } })
   }, 30_000)
 
   it('an instance stops at once while Redis is away, events still queued (quit used to wait for Redis to come back)', async () => {

@@ -6,6 +6,8 @@
 export interface Bus {
   /** What the logs and errors call it ("Redis", "NATS"). */
   readonly name: string
+  /** Whether the connection is up now (false while the server is away and it reconnects). */
+  readonly connected: boolean
   /** Resolves once connected and subscribed (messages published after it are heard); rejects if the server is unreachable. */
   readonly ready: Promise<void>
   /**

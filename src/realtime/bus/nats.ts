@@ -44,6 +44,7 @@ export function natsBus({ url, channel, onMessage, onError }: BusOptions): Bus {
   const encoder = new TextEncoder()
   const connecting = connect(natsOptions(url))
   let connection: NatsConnection | undefined
+  let up = false
 
   const ready = (async () => {
     const nc = await connecting
@@ -56,12 +57,15 @@ export function natsBus({ url, channel, onMessage, onError }: BusOptions): Bus {
     })
     void (async () => {
       for await (const status of nc.status()) {
+        if (status.type === 'disconnect') up = false
+        if (status.type === 'reconnect') up = true
         if (status.type === 'disconnect' || status.type === 'error') onError(new Error(`NATS ${status.type}: ${String(status.data)}`))
       }
     })()
     void nc.closed().then((error) => error && onError(error))
     // The server has the subscription: whatever is published from now on is heard.
     await nc.flush()
+    up = true
   })()
 
   // Every publish of one tick waits on one PING after them all (the server answers in order).
@@ -69,6 +73,9 @@ export function natsBus({ url, channel, onMessage, onError }: BusOptions): Bus {
   return {
     name: 'NATS',
     ready,
+    get connected() {
+      return up && connection !== undefined && !connection.isClosed()
+    },
     publish(text) {
       const nc = connection
       if (nc === undefined) return Promise.reject(new Error('NATS is not connected'))

@@ -18,6 +18,9 @@ export const MAX_QUEUED_EVENTS = 10_000
 /** The bus's connections' name in Redis's CLIENT LIST (the subscriber's too: its duplicate). */
 export const BUS_CLIENT_NAME = 'roost-realtime-bus'
 
+/** The longest close() waits for Redis to take a QUIT (and what is queued before it). */
+const CLOSE_WAIT_MS = 1000
+
 export function redisBus({ url, channel, onMessage, onError }: BusOptions): Bus {
   let connected = false
   const pub = createClient({
@@ -41,6 +44,9 @@ export function redisBus({ url, channel, onMessage, onError }: BusOptions): Bus 
   return {
     name: 'Redis',
     ready,
+    get connected() {
+      return pub.isReady && sub.isReady
+    },
     // One connection, answered in order: a publish answered means every earlier one was.
     publish: async (text) => {
       await pub.publish(channel, text)
@@ -56,9 +62,14 @@ export function redisBus({ url, channel, onMessage, onError }: BusOptions): Bus 
           client.destroy()
           continue
         }
-        await client.quit().catch(() => {
-          if (client.isOpen) client.destroy()
+        // Redis gone before the client noticed: quit would wait for an answer that never comes.
+        let timer: NodeJS.Timeout | undefined
+        const late = new Promise<'late'>((resolve) => {
+          timer = setTimeout(() => resolve('late'), CLOSE_WAIT_MS)
         })
+        const outcome = await Promise.race([client.quit().catch(() => 'failed' as const), late])
+        clearTimeout(timer)
+        if (outcome !== 'OK' && client.isOpen) client.destroy()
       }
     }
   }
