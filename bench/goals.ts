@@ -79,7 +79,45 @@ function postgresGoal(list: Ratio[]): Goal[] {
  * the other workload did not run.
  */
 export function goals(id: WorkloadId, targets: TargetResult[], list: Ratio[], earlier: WorkloadResult[] = []): Goal[] {
-  return [...sqliteGoals(id, targets, list), ...sharedGoals(id, targets, list, earlier), ...encryptionGoals(id, targets, earlier), ...postgresGoal(list)]
+  return [
+    ...sqliteGoals(id, targets, list),
+    ...sharedGoals(id, targets, list, earlier),
+    ...encryptionGoals(id, targets, earlier),
+    ...postgresGoal(list),
+    ...instancesGoals(id, targets)
+  ]
+}
+
+/**
+ * Issue 18's targets for two instances behind nginx with the realtime bus
+ * (roost-postgres-x2), against one instance (roost-postgres) in the same run:
+ * on a machine of two cores two instances cannot be faster, so what is
+ * judged is what scaling costs. Server CPU per write is the Roost processes'
+ * CPU together over the writes (W1: its writes; W4: the writer's writes,
+ * each fanned out to every subscriber), nginx and Redis not counted.
+ */
+function instancesGoals(id: WorkloadId, targets: TargetResult[]): Goal[] {
+  const [one, two] = ['roost-postgres', 'roost-postgres-x2'] as const
+  if (id !== 'W1' && id !== 'W4') return []
+  // Only where the two-instance target was asked for (a run without it has no such rows).
+  if (!targets.some((result) => result.target === two)) return []
+  const cpu = check(
+    'PostgreSQL, 2 instances + Redis bus behind nginx: server CPU per write ≤ 1.15× one instance (this run)',
+    [median(targets, two, 'cpuUsPerOp'), median(targets, one, 'cpuUsPerOp')],
+    (several, single) => several <= 1.15 * single,
+    (several, single) => `${x(several / single)} (${round(several, 3)} ÷ ${round(single, 3)} µs)`
+  )
+  if (id === 'W1') return [cpu]
+  return [
+    cpu,
+    check(
+      'PostgreSQL, 2 instances: delivery p99 ≤ 2× one instance (this run)',
+      [median(targets, two, 'p99Ms'), median(targets, one, 'p99Ms')],
+      (several, single) => several <= 2 * single,
+      (several, single) => `${x(several / single)} (${ms(several)} ÷ ${ms(single)})`
+    ),
+    check('PostgreSQL, 2 instances: 100% delivered in every run', [worstDelivered(targets, two)], (percent) => percent >= 100, percentDelivered)
+  ]
 }
 
 /** The stores W6 and W6e measure, by metric key. */

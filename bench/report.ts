@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import type { Spread } from './lib/stats.js'
 import { round } from './lib/stats.js'
 import { payloadBytes } from './lib/payload.js'
-import type { BenchResult, Machine, Ratio, SeparateRun, TargetResult, Versions, Versus, WorkloadResult } from './results.js'
+import { INSTANCE_SOCKETS_PREFIX, PART_CPU_PREFIX, type BenchResult, type Machine, type Ratio, type SeparateRun, type TargetResult, type Versions, type Versus, type WorkloadResult } from './results.js'
 import { DEFAULT_SETTINGS, type Settings } from './workloads/types.js'
 
 /** The results as markdown tables, an SVG chart of the ratios, and BENCHMARKS.md. */
@@ -131,6 +131,38 @@ function workloadTable(workload: WorkloadResult): string {
   return [`| ${header.join(' | ')} |`, `| --- |${' ---: |'.repeat(header.length - 1)}`, ...rows].join('\n') + '\n'
 }
 
+/**
+ * The targets that report their processes one by one (several instances):
+ * each process's CPU % of one core, the Roost instances' CPU per operation
+ * (the server CPU the goals compare), and (W4) each instance's sockets.
+ */
+function partsTable(workload: WorkloadResult): string {
+  const keys = (target: TargetResult, prefix: string) => Object.keys(target.summary).filter((key) => key.startsWith(prefix)).map((key) => key.slice(prefix.length))
+  const targets = workload.targets.filter((target) => !target.skipped && !target.error && keys(target, PART_CPU_PREFIX).length > 0)
+  if (targets.length === 0) return ''
+  const parts = [...new Set(targets.flatMap((target) => keys(target, PART_CPU_PREFIX)))]
+  const sockets = [...new Set(targets.flatMap((target) => keys(target, INSTANCE_SOCKETS_PREFIX)))]
+  const header = [
+    'Target',
+    ...parts.map((part) => `${part} CPU %`),
+    'Roost CPU µs/op (all instances)',
+    ...sockets.map((instance) => `sockets on ${instance}`)
+  ]
+  const rows = targets.map((target) => {
+    const runs = target.runs.length
+    const values = [
+      ...parts.map((part) => cell(target.summary[`${PART_CPU_PREFIX}${part}`], runs)),
+      cell(target.summary.cpuUsPerOp, runs),
+      ...sockets.map((instance) => cell(target.summary[`${INSTANCE_SOCKETS_PREFIX}${instance}`], runs))
+    ]
+    return `| ${target.target} | ${values.join(' | ')} |`
+  })
+  return [
+    'Each process of the several-instance target (server CPU % above is the Roost instances together; nginx: its master and workers; Redis: the whole server, which other clients of it may share):\n',
+    [`| ${header.join(' | ')} |`, `| --- |${' ---: |'.repeat(header.length - 1)}`, ...rows].join('\n') + '\n'
+  ].join('\n')
+}
+
 function settingsLine(result: BenchResult): string {
   const s = result.settings
   return (
@@ -183,7 +215,14 @@ export function resultsMarkdown(result: BenchResult, svgPath?: string): string {
     goalTable(result) || '_None measured._\n'
   ]
   for (const workload of result.workloads) {
-    parts.push(`### ${workload.id} ${workload.title}\n`, `${workload.description}\n`, ...(workload.from ? [separateRunLine(workload, workload.from)] : []), workloadTable(workload))
+    const processes = partsTable(workload)
+    parts.push(
+      `### ${workload.id} ${workload.title}\n`,
+      `${workload.description}\n`,
+      ...(workload.from ? [separateRunLine(workload, workload.from)] : []),
+      workloadTable(workload),
+      ...(processes ? [processes] : [])
+    )
   }
   return parts.join('\n')
 }
@@ -269,6 +308,26 @@ connections and socket.io clients.
   \`ROOST_STORAGE_SHORTCUTS=false\`; **roost-sqlite@baseline**,
   **roost-postgres@baseline** (\`--baseline DIR\`): DIR's \`src/index.ts\`, run
   in DIR.
+- **roost-postgres-x2** (issue 18, W1 and W4 only): two such servers on ONE
+  fresh PostgreSQL database, sharing the token secret and data folder, with the
+  realtime bus over the local Redis (\`SYNC_URL\`, on a channel of the run's
+  own), behind Debian's nginx (started by the benchmark on a free port:
+  round-robin, keep-alive connections to the instances, websockets passed
+  through). Every request and socket goes through nginx, so writes and W4's
+  subscribers are spread over both instances (W4 says how many sockets each
+  one held, from the operator view). On two cores two instances cannot be
+  faster than one, so it measures what scaling costs: its server CPU is the two
+  Roost processes' together, per write compared with roost-postgres's in the
+  same run (target: at most 1.15×), and W4's delivery p99 with two instances
+  against one (at most 2×, with everything delivered). Each process's CPU is
+  shown as well: each instance's, nginx's (master and workers, from
+  \`/proc\`) and Redis's (the whole server, from \`/proc\`, when it runs on
+  this machine: other clients of that Redis count too). It is in the default
+  run when Redis (\`BENCH_REDIS_URL\`, default \`redis://127.0.0.1:6379\`) and
+  nginx (\`/usr/sbin/nginx\`) are there, and skipped with one line saying why
+  otherwise. Every Roost target runs with the per-user and per-IP write limits
+  raised out of reach (\`NODE_CONFIG\`), as behind one nginx every write comes
+  from one IP.
 - **feathers-sqlite**, **feathers-postgres**: a plain Feathers v5 app
   ([bench/targets/feathers-app.ts](bench/targets/feathers-app.ts)): Koa, REST,
   socket.io and one \`items\` service, a stock \`@feathersjs/knex\` KnexService

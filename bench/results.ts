@@ -39,8 +39,10 @@ export interface SeparateRun {
 
 export interface TargetInfo {
   name: TargetName
-  /** The process doing the work (the benchmark process itself for raw targets). */
+  /** The process doing the work (the benchmark process itself for raw targets; several instances: the first). */
   pid?: number
+  /** Several instances: every server process. */
+  pids?: number[]
   startSeconds?: number
   /** Why it did not run at all. */
   skipped?: string
@@ -94,6 +96,19 @@ export const RESOURCE_KEYS = {
   loadCpuPercent: 'load generator (the benchmark process, and the load processes of W4 and W4k) CPU % of one core',
   peakRssMiB: 'peak server RSS, MiB'
 } as const
+
+/**
+ * Summary keys of the processes a target reports one by one (several
+ * instances: `partCpuPercent:Roost 1`, …, `partCpuPercent:nginx`,
+ * `partCpuPercent:Redis`): CPU % of one core over the run.
+ */
+export const PART_CPU_PREFIX = 'partCpuPercent:'
+
+/**
+ * Run values a target's W4 adds (several instances): the subscribers' socket.io
+ * connections each instance held (`instanceSockets:Roost 1`, …), by its operator view.
+ */
+export const INSTANCE_SOCKETS_PREFIX = 'instanceSockets:'
 
 /**
  * A ratio of medians on one backend. Against the other targets (`feathers`,

@@ -7,16 +7,19 @@ import { mergeInto } from './merge.js'
 import { baselineProblem, checkoutVersion } from './lib/checkout.js'
 import { cleanupAll, installExitHandlers, ROOT } from './lib/children.js'
 import { postgresProblem, type Backend } from './lib/databases.js'
+import { instancesProblem } from './lib/instances.js'
 import { MONGODB_URL, mongodbProblem } from './lib/mongodb.js'
 import { ResourceMeter } from './lib/proc.js'
 import { round, spread } from './lib/stats.js'
 import { benchmarksMarkdown, ratioChartSvg, resultsMarkdown } from './report.js'
-import type { BenchResult, Machine, RunRecord, TargetInfo, TargetResult, WorkloadResult } from './results.js'
+import { PART_CPU_PREFIX, type BenchResult, type Machine, type RunRecord, type TargetInfo, type TargetResult, type WorkloadResult } from './results.js'
 import { quietPostgres } from './lib/databases.js'
 import {
   backendOf,
   defaultTargets,
+  instancesOf,
   kindOf,
+  onlyWorkloadsOf,
   roostTarget,
   startTarget,
   TARGET_NAMES,
@@ -27,6 +30,7 @@ import {
 import { DEFAULT_SETTINGS, WORKLOAD_IDS, WORKLOADS, type Settings, type Workload, type WorkloadId } from './workloads/index.js'
 
 const mongodbTargets = defaultTargets(true).filter((name) => backendOf(name) === 'mongodb')
+const severalTargets = TARGET_NAMES.filter((name) => instancesOf(name) > 1)
 
 const USAGE = `npm run bench -- [options]
 
@@ -38,6 +42,7 @@ with its numbers in <out>/benchmarks.json and its chart in <out>/benchmarks-rati
   --workload W1,W2,…   workloads (default: all: ${WORKLOAD_IDS.join(', ')})
   --target NAME,…      targets (default: ${defaultTargets(false).join(', ')},
                        and with BENCH_MONGODB_URL ${mongodbTargets.join(', ')};
+                       ${severalTargets.join(', ')} runs W1 and W4 only, and needs Redis and nginx;
                        opt-in: ${TARGET_NAMES.filter((name) => variantOf(name) === 'plain').join(', ')},
                        and with --baseline ${TARGET_NAMES.filter((name) => variantOf(name) === 'baseline').join(', ')})
   --baseline DIR       before and after in one run: each Roost target asked for (SQLite,
@@ -72,7 +77,9 @@ with its numbers in <out>/benchmarks.json and its chart in <out>/benchmarks-rati
 Databases: PostgreSQL targets use BENCH_POSTGRES_URL (or TEST_POSTGRES_URL, default
 postgres://postgres@127.0.0.1:5432/postgres); MongoDB targets (roost-mongodb, raw-mongodb)
 need BENCH_MONGODB_URL, a replica set (mongodb://localhost:27017/?replicaSet=rs0), and
-are in the default run only when it is set. Every target gets a database of its own,
+are in the default run only when it is set. ${severalTargets.join(', ')} (two Roost instances behind
+nginx, realtime over Redis) needs Redis (BENCH_REDIS_URL, default redis://127.0.0.1:6379) and
+Debian's nginx (/usr/sbin/nginx); without them it is skipped with the reason. Every target gets a database of its own,
 dropped at the end; a target whose database is missing is skipped with the reason.
 
 Examples:
@@ -176,13 +183,28 @@ function withTwins(names: TargetName[], baseline: boolean, plain: boolean): Targ
   const wanted = new Set(names)
   for (const name of names) {
     if (variantOf(name) === 'baseline' && !baseline) throw new Error(`${name} needs --baseline DIR (the checkout it runs)`)
-    if (kindOf(name) !== 'roost' || variantOf(name) !== 'current') continue
+    if (kindOf(name) !== 'roost' || variantOf(name) !== 'current' || instancesOf(name) > 1) continue
     for (const [variant, asked] of [['baseline', baseline], ['plain', plain]] as const) {
       const twin = asked ? roostTarget(backendOf(name), variant) : undefined
       if (twin) wanted.add(twin)
     }
   }
   return TARGET_NAMES.filter((name) => wanted.has(name))
+}
+
+/**
+ * Why each target cannot run: its backend's server is missing, or (several
+ * instances) Redis or nginx is; targets not in the map can run.
+ */
+async function targetProblems(targets: TargetName[]): Promise<Map<TargetName, string>> {
+  const problems = new Map<TargetName, string>()
+  const backends = await backendProblems(targets)
+  const several = targets.some((name) => instancesOf(name) > 1) ? await instancesProblem() : undefined
+  for (const name of targets) {
+    const problem = backends.get(backendOf(name)) ?? (instancesOf(name) > 1 ? several : undefined)
+    if (problem) problems.set(name, problem)
+  }
+  return problems
 }
 
 /** Why each backend the targets need cannot be used (a missing server), or nothing if it can. */
@@ -237,7 +259,7 @@ async function settleAll(targets: Target[]): Promise<void> {
 /** One timed run with the server's CPU and memory measured around it. */
 async function measuredRun(workload: Workload, target: Target, state: unknown, settings: Settings, everyTarget: Target[]): Promise<RunRecord> {
   await settleAll(everyTarget)
-  const meter = new ResourceMeter(target.pid, () => target.cpuSeconds(), target.database.backendPids)
+  const meter = new ResourceMeter(target.pids ?? target.pid, () => target.cpuSeconds(), target.database.backendPids, target.parts)
   await meter.start()
   try {
     const { loadCpuSeconds = 0, ...result } = await workload.run(target, state, settings)
@@ -260,6 +282,12 @@ function summarize(runs: RunRecord[]): TargetResult['summary'] {
   }
   summary.loadCpuPercent = spread(runs.map((run) => (100 * run.usage.loadCpuSeconds) / run.usage.wallSeconds))
   summary.peakRssMiB = spread(runs.map((run) => run.usage.peakRssMiB))
+  // Processes reported one by one (several instances): each one's CPU % of one core, NaN where it could not be read.
+  for (const label of new Set(runs.flatMap((run) => (run.usage.parts ?? []).map((part) => part.label)))) {
+    summary[`${PART_CPU_PREFIX}${label}`] = spread(
+      runs.map((run) => (100 * (run.usage.parts?.find((part) => part.label === label)?.cpuSeconds ?? Number.NaN)) / run.usage.wallSeconds)
+    )
+  }
   return summary
 }
 
@@ -278,7 +306,9 @@ async function runWorkload(
   }
   const results = new Map<TargetName, TargetResult>()
   const states = new Map<TargetName, unknown>()
-  for (const [name, target] of targets) {
+  // A target that runs some workloads only (several instances: W1, W4) is left out of the others' tables.
+  const runsHere = ([name]: [TargetName, unknown]) => onlyWorkloadsOf(name)?.includes(workload.id) ?? true
+  for (const [name, target] of [...targets].filter(runsHere)) {
     const result: TargetResult = { target: name, runs: [], summary: {} }
     results.set(name, result)
     if (typeof target === 'string') {
@@ -311,9 +341,11 @@ async function runWorkload(
         const shown = workload.metrics
           .filter((metric) => metric.key in record.values)
           .map((metric) => `${metric.label} ${format(record.values[metric.key])}${metric.unit === '/s' ? '' : ` ${metric.unit}`}`)
-        const cpu = (100 * record.usage.cpuSeconds) / record.usage.wallSeconds
+        const percent = (seconds: number | undefined) => (seconds === undefined ? '?' : format((100 * seconds) / record.usage.wallSeconds))
+        const parts = (record.usage.parts ?? []).map((part) => `${part.label} ${percent(part.cpuSeconds)}%`)
         console.log(
-          `  run ${run}/${settings.runs}  ${name.padEnd(width)} ${shown.join('  ')}  cpu ${format(cpu)}%  rss ${format(record.usage.peakRssMiB)} MiB`
+          `  run ${run}/${settings.runs}  ${name.padEnd(width)} ${shown.join('  ')}  cpu ${percent(record.usage.cpuSeconds)}%` +
+            `${parts.length > 0 ? ` (${parts.join(', ')})` : ''}  cpu/op ${format((1e6 * record.usage.cpuSeconds) / record.operations)} µs  rss ${format(record.usage.peakRssMiB)} MiB`
         )
       } catch (error) {
         result.error = `run ${run}: ${describeError(error)}`
@@ -364,16 +396,17 @@ async function main() {
   console.log(`settings: ${JSON.stringify(options.settings)}`)
   console.log(`code: ${versions.current}${versions.baseline ? `; baseline: ${versions.baseline.dir} at ${versions.baseline.version}` : ''}`)
 
-  const problems = await backendProblems(options.targets)
-  for (const [backend, problem] of problems) {
-    console.log(`SKIPPED ${options.targets.filter((name) => backendOf(name) === backend).join(', ')}: ${problem}`)
+  const problems = await targetProblems(options.targets)
+  // One line per reason (the targets of a missing database together).
+  for (const problem of new Set(problems.values())) {
+    console.log(`SKIPPED ${options.targets.filter((name) => problems.get(name) === problem).join(', ')}: ${problem}`)
   }
   const targets = new Map<TargetName, Target | string>()
   const infos: TargetInfo[] = []
   try {
     const origins = await browserOrigins(options.workloads.map((id) => WORKLOADS[id]))
     for (const name of options.targets) {
-      const problem = problems.get(backendOf(name))
+      const problem = problems.get(name)
       if (problem) {
         targets.set(name, problem)
         infos.push({ name, skipped: problem })
@@ -384,8 +417,8 @@ async function main() {
         const target = await startTarget(name, { origins, baselineDir: options.baseline })
         const startSeconds = round((performance.now() - start) / 1000, 3)
         targets.set(name, target)
-        infos.push({ name, pid: target.pid, startSeconds })
-        console.log(`started ${name} (pid ${target.pid}) in ${startSeconds} s`)
+        infos.push({ name, pid: target.pid, ...(target.pids ? { pids: target.pids } : {}), startSeconds })
+        console.log(`started ${name} (pid ${target.pids?.join(', ') ?? target.pid}) in ${startSeconds} s`)
       } catch (error) {
         console.log(`FAILED to start ${name}: ${describeError(error)}`)
         const reason = `did not start: ${describeError(error).split('\n')[0]}`

@@ -1,7 +1,8 @@
 import { startFeathers } from './feathers.js'
 import { startRaw } from './raw.js'
+import { startRoostInstances } from './roost-instances.js'
 import { startRoost } from './roost.js'
-import { backendOf, kindOf, variantOf, type Target, type TargetName } from './types.js'
+import { backendOf, instancesOf, kindOf, variantOf, type Target, type TargetName } from './types.js'
 
 export * from './types.js'
 
@@ -17,6 +18,7 @@ export function startTarget(name: TargetName, options: StartOptions = {}): Promi
   const backend = backendOf(name)
   switch (kindOf(name)) {
     case 'roost':
+      if (instancesOf(name) > 1) return startRoostInstances(name, backend, instancesOf(name), options.origins ?? [])
       return startRoost(name, backend, { origins: options.origins ?? [], variant: variantOf(name), baselineDir: options.baselineDir })
     case 'feathers':
       return startFeathers(name, backend)

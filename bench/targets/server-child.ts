@@ -28,8 +28,38 @@ export interface ServerSpec {
  * `ready` fails, it is stopped and the error names it and says what it printed.
  */
 export async function startServerChild<T>(spec: ServerSpec, ready: (server: ServerChild) => Promise<T>): Promise<T> {
-  const { name, script, cwd, backend, env } = spec
-  const database = await createDatabase(backend)
+  const database = await createDatabase(spec.backend)
+  const failed = (error: unknown) => new Error(`${spec.name} did not start: ${(error as Error).message}`)
+  let launched: { child: NodeChild; url: string }
+  try {
+    launched = await launchServer(spec, database)
+  } catch (error) {
+    await database.drop()
+    throw failed(error)
+  }
+  const server: ServerChild = {
+    database,
+    ...launched,
+    async stop() {
+      await launched.child.stop()
+      await database.drop()
+    }
+  }
+  try {
+    return await ready(server)
+  } catch (error) {
+    await server.stop()
+    throw new Error(`${failed(error).message}\n${launched.child.output()}`)
+  }
+}
+
+/**
+ * The server script in its own process on `database` (left to the caller:
+ * several servers can share one), once it answers HTTP. If it does not, it is
+ * stopped and the error says what it printed.
+ */
+export async function launchServer(spec: Omit<ServerSpec, 'backend'>, database: BenchDatabase): Promise<{ child: NodeChild; url: string }> {
+  const { script, cwd, env } = spec
   const port = await freePort()
   const child = spawnNode(
     script,
@@ -42,22 +72,13 @@ export async function startServerChild<T>(spec: ServerSpec, ready: (server: Serv
     cwd
   )
   const url = `http://127.0.0.1:${port}`
-  const server: ServerChild = {
-    database,
-    child,
-    url,
-    async stop() {
-      await child.stop()
-      await database.drop()
-    }
-  }
   try {
     await waitForHttp(url, 60_000, child.exited)
-    return await ready(server)
   } catch (error) {
-    await server.stop()
-    throw new Error(`${name} did not start: ${(error as Error).message}\n${child.output()}`)
+    await child.stop()
+    throw new Error(`${(error as Error).message}\n${child.output()}`)
   }
+  return { child, url }
 }
 
 /** What every server target has alike: its process, database, address, HTTP client, and a stop() that closes them all. */

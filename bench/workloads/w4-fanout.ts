@@ -3,6 +3,7 @@ import { createSlots, type Slot } from './common.js'
 import { startLoadProcess, type LoadProcess } from './w4-load.js'
 import type { ListenReport, ServerAddress, WriteReport } from './w4-load-process.js'
 import type { Metric, RunResult, Settings, Workload, WorkloadId } from './types.js'
+import { INSTANCE_SOCKETS_PREFIX } from '../results.js'
 
 const RECORDS = 200
 const DRAIN_MS = 3000
@@ -17,6 +18,8 @@ export interface FanoutState {
   slots: Slot[]
   /** The number of the next write (each write's payload carries its number). */
   next: number
+  /** Several instances: the socket.io connections each held once the subscribers were in, by instance. */
+  instanceSockets?: Record<string, number>
 }
 
 /** How many subscribers hear one writer, and how fast it writes. */
@@ -87,6 +90,11 @@ export function fanoutWorkload(spec: {
         }
         const collectionId = slots[0].collectionId
         await Promise.all(state.listeners.map(({ load, subscribers }) => load.ask({ op: 'subscribe', server, collectionId, count: subscribers })))
+        if (target.kind === 'roost' && target.socketsPerInstance) {
+          // Behind nginx the subscribers should be spread over the instances (round-robin): said, and kept with every run.
+          state.instanceSockets = await target.socketsPerInstance()
+          console.log(`  ${target.name}: subscribers' sockets per instance: ${Object.entries(state.instanceSockets).map(([label, n]) => `${label} ${n}`).join(', ')}`)
+        }
         await write(state, rate, Math.min(1, settings.seconds / 4)) // warm-up, not measured
         return state
       } catch (error) {
@@ -120,7 +128,8 @@ export function fanoutWorkload(spec: {
           writeP50Ms: percentile(writeLatencies, 50),
           writeP99Ms: percentile(writeLatencies, 99),
           // Over the writing and the draining.
-          loadMaxCpuPercent: (100 * Math.max(...cpu)) / wallSeconds
+          loadMaxCpuPercent: (100 * Math.max(...cpu)) / wallSeconds,
+          ...Object.fromEntries(Object.entries(state.instanceSockets ?? {}).map(([label, n]) => [`${INSTANCE_SOCKETS_PREFIX}${label}`, n]))
         }
       }
     },
