@@ -311,9 +311,9 @@ connections and socket.io clients.
 - **roost-postgres-x2** (issue 18, W1 and W4 only): two such servers on ONE
   fresh PostgreSQL database, sharing the token secret and data folder, with the
   realtime bus over the local Redis (\`SYNC_URL\`, on a channel of the run's
-  own), behind Debian's nginx (started by the benchmark on a free port:
-  round-robin, keep-alive connections to the instances, websockets passed
-  through). Every request and socket goes through nginx, so writes and W4's
+  own), behind Debian's nginx (started by the benchmark on a free port, with
+  the configuration of [docs/DEPLOY.md](docs/DEPLOY.md): round-robin, websockets
+  passed through; test/helpers/nginx.ts). Every request and socket goes through nginx, so writes and W4's
   subscribers are spread over both instances (W4 says how many sockets each
   one held, from the operator view). On two cores two instances cannot be
   faster than one, so it measures what scaling costs: its server CPU is the two

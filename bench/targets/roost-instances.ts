@@ -14,8 +14,8 @@ const isLocal = (url: string) => ['127.0.0.1', 'localhost', '[::1]'].includes(ne
 
 /**
  * `count` real Roost servers (src/index.ts, as roost-postgres runs it) on ONE
- * fresh database, behind nginx (test/helpers/nginx.ts: round-robin, keep-alive
- * connections to the instances, websockets passed through), with the realtime
+ * fresh database, behind nginx (test/helpers/nginx.ts: the configuration
+ * docs/DEPLOY.md documents, round-robin, websockets passed through), with the realtime
  * bus over Redis (SYNC_URL's setting, on a channel of this target's own, so
  * that concurrent runs do not hear each other). They share one token secret
  * and one data folder, so the bench user's token works on every instance.
