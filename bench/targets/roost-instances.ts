@@ -48,7 +48,7 @@ export async function startRoostInstances(name: TargetName, backend: Backend, co
       children.push(child)
       urls.push(url)
     }
-    nginx = await startNginx({ upstreams: urls })
+    nginx = await startNginx(urls)
     // If the benchmark ends early (an error, Ctrl-C), nginx, not a child of spawnNode, is stopped too.
     unregister = onCleanup(() => nginx?.close())
     const { http, accessToken } = await signUp(nginx.url, user)
