@@ -5,7 +5,7 @@ import { createStorage } from '../src/storage/index.js'
 /**
  * `npm run after-restore`: run once after restoring the configured database
  * from a backup, with every Roost instance stopped, before starting them
- * again (docs/deploy-backups.md). Brings the schema up to date, then gives
+ * again (docs/DEPLOY.md, "Backups and restore"). Brings the schema up to date, then gives
  * every collection a new feed epoch, so that clients holding cursors or
  * replicas from after the backup pull again from the beginning instead of
  * silently skipping the changes the restored database numbers again; lock

@@ -21,7 +21,7 @@ import { TestProxy } from '../client/proxy.js'
 import { account, Clients, localData, newId, serverData, session, synced, until } from '../client/helpers.js'
 
 /**
- * Restoring a backup under clients that synced past it (docs/deploy-backups.md):
+ * Restoring a backup under clients that synced past it (docs/DEPLOY.md, "Backups and restore"):
  * a client holds a replica and a cursor from after the backup. Once the
  * restored collection's position passes that cursor again, the cursor would be
  * accepted and the changes in between skipped. `npm run after-restore` gives
