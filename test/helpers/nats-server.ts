@@ -1,5 +1,4 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { createServer, type AddressInfo } from 'node:net'
+import { binaryProblem, startDaemon, type Daemon } from './daemon.js'
 
 /**
  * A private NATS server (Debian's `nats-server`) on a free port, for tests
@@ -7,89 +6,16 @@ import { createServer, type AddressInfo } from 'node:net'
  */
 export const NATS_SERVER = process.env.TEST_NATS_SERVER ?? 'nats-server'
 
-const STARTUP_TIMEOUT_MS = 5000
-
 /** Why a private NATS server cannot be started here, or undefined if it can. */
-export const natsServerProblem = (): string | undefined => {
-  const version = spawnSync(NATS_SERVER, ['--version'], { encoding: 'utf8' })
-  if (version.error) return `${NATS_SERVER} is not installed (apt-get install nats-server): ${version.error.message}`
-  return version.status === 0 ? undefined : `${NATS_SERVER} --version failed: ${version.stderr}`
-}
+export const natsServerProblem = (): string | undefined => binaryProblem(NATS_SERVER, 'nats-server')
 
-const running = new Set<ChildProcess>()
-process.once('exit', () => {
-  for (const child of running) child.kill('SIGKILL')
-})
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo
-      server.close(() => resolve(port))
-    })
-  })
-
-export interface NatsServer {
+export interface NatsServer extends Daemon {
   /** nats://127.0.0.1:<port>, without credentials. */
   url: string
-  /** SIGKILL: gone at once, as a crashed server. */
-  kill(): Promise<void>
-  /** Starts it again on the same port. */
-  start(): Promise<void>
 }
 
 /** `args`: more of nats-server's options (`--user`, `--pass`, `--auth`…). */
 export async function startNatsServer(args: string[] = []): Promise<NatsServer> {
-  const port = await freePort()
-  let child: ChildProcess | undefined
-  let exited: Promise<void> = Promise.resolve()
-
-  const start = async () => {
-    const server = spawn(NATS_SERVER, ['-a', '127.0.0.1', '-p', String(port), ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-    child = server
-    running.add(server)
-    exited = new Promise((resolve) =>
-      server.once('exit', () => {
-        running.delete(server)
-        resolve()
-      })
-    )
-    let output = ''
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => done(new Error(`nats-server did not start on port ${port}: ${output}`)), STARTUP_TIMEOUT_MS)
-      const onData = (chunk: Buffer) => {
-        output += chunk.toString('utf8')
-        if (output.includes('Server is ready')) done()
-      }
-      const onExit = () => done(new Error(`nats-server exited at start: ${output}`))
-      function done(error?: Error) {
-        clearTimeout(timer)
-        server.stdout!.off('data', onData)
-        server.stderr!.off('data', onData)
-        server.off('exit', onExit)
-        // Drained from now on: a full pipe would block the server.
-        server.stdout!.resume()
-        server.stderr!.resume()
-        if (error) reject(error)
-        else resolve()
-      }
-      server.stdout!.on('data', onData)
-      server.stderr!.on('data', onData)
-      server.once('exit', onExit)
-    }).catch(async (error: unknown) => {
-      server.kill('SIGKILL')
-      await exited
-      throw error
-    })
-  }
-
-  const kill = async () => {
-    if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
-    await exited
-  }
-
-  await start()
-  return { url: `nats://127.0.0.1:${port}`, kill, start }
+  const daemon = await startDaemon({ binary: NATS_SERVER, args: (port) => ['-a', '127.0.0.1', '-p', String(port), ...args], readyLine: 'Server is ready' })
+  return { ...daemon, url: `nats://127.0.0.1:${daemon.port}` }
 }
