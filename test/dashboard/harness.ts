@@ -40,6 +40,8 @@ export interface DashboardRig {
   /** Every URL requested by any page so far (HTTP and WebSocket). */
   requests: string[]
   outsideRequests(): string[]
+  /** Screenshots of the pages still open, as `<prefix>-<n>.png` in the artifacts folder (when a test failed). */
+  screenshotOpenPages(prefix: string): Promise<string[]>
   screenshot(page: Page, name: string): Promise<string>
   /** Page errors and console errors of both browsers since the last call (and clears them). */
   takeErrors(): string[]
@@ -108,6 +110,18 @@ export async function dashboardRig(backend: TestBackend, overrides: Overrides = 
     async closePages() {
       for (const page of pages.splice(0)) await page.close()
     },
+    async screenshotOpenPages(prefix) {
+      const taken: string[] = []
+      for (const [index, page] of pages.entries()) {
+        if (page.isClosed()) continue
+        const path = join(ARTIFACTS, `${prefix}-${index + 1}.png`)
+        await page.screenshot({ path, fullPage: true }).then(
+          () => taken.push(path),
+          () => undefined
+        )
+      }
+      return taken
+    },
     outsideRequests: () => requests.filter((request) => !isLocal(request)),
     async screenshot(page, name) {
       const path = join(ARTIFACTS, `${name}.png`)
@@ -160,8 +174,14 @@ export function describeDashboard(title: string, body: (rig: DashboardRig) => vo
       Object.assign(rig, await dashboardRig(sqlite, options.overrides))
       started = true
     })
-    afterEach(async () => {
+    afterEach(async (context) => {
       if (!started) return
+      // What each page showed when a test failed, for a failure seen only in CI.
+      if (context.task.result?.state === 'fail') {
+        const name = `FAILED-${context.task.name.replace(/[^a-z0-9]+/gi, '-').slice(0, 60)}`
+        const taken = await rig.screenshotOpenPages(name)
+        console.warn(`Dashboard test failed: screenshots of its pages in ${taken.join(', ') || '(none)'}; page errors: ${JSON.stringify(rig.takeErrors())}`)
+      }
       await rig.closePages()
       if (options.noErrorsAfterEach !== false) expect(rig.takeErrors()).toEqual([])
       expect(rig.outsideRequests()).toEqual([])
