@@ -212,4 +212,6 @@ export async function signInOnPage(page: Page, email: string, password = PASSWOR
   await page.getByLabel('Password').fill(password)
   await page.getByRole('button', { name: 'Sign in' }).click()
   await expect.poll(() => page.locator('[data-testid="sync-status"]').count(), { timeout: 15_000 }).toBe(1)
+  // Signed in and moved on from the sign-in page: a navigation by the test now stays where it goes.
+  await expect.poll(() => new URL(page.url()).hash, { timeout: 15_000 }).not.toBe('#/signin')
 }

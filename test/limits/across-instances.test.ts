@@ -158,7 +158,7 @@ describeInstances('rate limits when their Redis goes away (insurance)', (backend
     // Closing A's counters (as its teardown does) does not wait for the counts Redis never answered.
     const closing = Date.now()
     await cluster.instances[0]!.app.get('limiters').close()
-    expect(Date.now() - closing).toBeLessThan(2000)
+    expect(Date.now() - closing).toBeLessThan(4000)
 
     // Redis gone: no 500 and no wait at all; B counts in its own memory.
     limitsRedis.kill()
@@ -167,7 +167,7 @@ describeInstances('rate limits when their Redis goes away (insurance)', (backend
     expect((await failure(clients[1]!.service('collections').create({ name: 'over' }))).code).toBe(429)
     // Sign-in too goes on.
     await signIn(from(b, 'rest', newIp(), opened), user)
-    expect(Date.now() - started).toBeLessThan(2000)
+    expect(Date.now() - started).toBeLessThan(4000)
     expect(await collectionNames(clients[1]!)).not.toContain('over')
   })
 })

@@ -83,7 +83,8 @@ suite('the realtime bus while Redis is away', () => {
     for (let n = MAX_QUEUED_EVENTS; n < MAX_QUEUED_EVENTS + 100; n++) app.emit('sync-out', event(n))
     const started = Date.now()
     await bus.sent()
-    expect(Date.now() - started).toBeLessThan(1500)
+    // Bounded (a second), not waiting for Redis; the slack is for a loaded machine.
+    expect(Date.now() - started).toBeLessThan(3000)
     expect(busLines().map((line) => [line.level, line.msg])).toEqual([[40, 'realtime bus (Redis): events cannot be sent to the other instances and are dropped until it answers again']])
 
     // Back: the kept events go out (a listener of our own counts what arrives after it subscribed), then new ones.
@@ -116,6 +117,7 @@ suite('the realtime bus while Redis is away', () => {
     const started = Date.now()
     await close()
     close = async () => undefined
-    expect(Date.now() - started).toBeLessThan(2000)
+    // Not waiting for Redis to come back (which it never does here); the slack is for a loaded machine.
+    expect(Date.now() - started).toBeLessThan(4000)
   }, 30_000)
 })

@@ -130,7 +130,7 @@ describeWithNatsServer('realtime across instances while NATS is away', (backend)
     await records.create({ id: 'during', data: 2 })
     // The removal waits for its event to be on the bus, a second at most.
     await members.remove(leaver.user.id)
-    expect(Date.now() - started).toBeLessThan(2500)
+    expect(Date.now() - started).toBeLessThan(5000)
 
     await server.start()
     // Reconnection takes a couple of seconds: renamed until the reader hears it through B.

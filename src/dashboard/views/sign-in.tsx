@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks'
 import { ErrorText } from '../components/error-text.js'
-import { navigate } from '../router.js'
+import { navigate, route } from '../router.js'
 import { signIn, signUp } from '../state/session.js'
 import { useAction } from '../state/use-action.js'
 
@@ -15,7 +15,8 @@ export function SignInView(props: { mode: 'signin' | 'signup' }) {
     event.preventDefault()
     await run(async () => {
       await (signingUp ? signUp(email, password) : signIn(email, password))
-      navigate({ name: 'collections' })
+      // To the collections, unless the person (or a link) already went elsewhere meanwhile.
+      if (route.value.name === 'signin' || route.value.name === 'signup') navigate({ name: 'collections' })
     })
   }
 
