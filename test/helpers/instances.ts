@@ -6,24 +6,13 @@ import { createApp, type Overrides } from '../../src/app.js'
 import type { Application } from '../../src/declarations.js'
 import { listen } from '../../src/listen.js'
 import { describePostgres, type TestBackend } from './backends.js'
+import { redisProblem as probeRedis } from './redis-probe.js'
 
 /** The Redis the several-instance tests use (TEST_REDIS_URL, or the machine's own). */
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
 
 /** Why Redis cannot be used here, or undefined if it can. */
-export const redisProblem: string | undefined = await (async () => {
-  const client = createClient({ url: REDIS_URL, socket: { reconnectStrategy: false, connectTimeout: 2000 } })
-  client.on('error', () => undefined)
-  try {
-    await client.connect()
-    await client.ping()
-    await client.quit()
-    return undefined
-  } catch (error) {
-    if (client.isOpen) client.destroy()
-    return `Redis at ${REDIS_URL} is not reachable (${(error as Error).message})`
-  }
-})()
+export const redisProblem: string | undefined = await probeRedis(REDIS_URL)
 
 /**
  * Several instances on PostgreSQL with Redis: skipped with a printed reason
